@@ -1,0 +1,298 @@
+"""Writing runs in format v1: :class:`RunWriter`, usable from any PyTorch (or numpy) training loop.
+
+Example::
+
+    from fwanalysis.artifacts import RunWriter
+
+    with RunWriter("artifacts/mine", config, {n: p.shape for n, p in model.named_parameters() if n in masks}) as w:
+        w.write_masks(0, masks)                       # the sparse initialisation
+        for step in range(1, total + 1):
+            ...                                       # forward, backward, optimizer step
+            if step % delta_t == 0:
+                w.write_update(step, pruned, grown, shadow={"snip": snip_set})
+            w.log(step, step / steps_per_epoch, "train", "loss", loss)
+        w.write_masks(total, masks)
+        w.log(total, epochs, "test", "acc", test_acc)
+    # leaving the block writes run.json with status "complete" (or "failed" on an exception)
+
+Masks and sets may be boolean numpy arrays or torch tensors; torch is never imported here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import platform
+import shutil
+import sys
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import schema
+from .bitset import as_bool, pack, popcount
+from .io import atomic_path, write_json, write_npz
+
+__all__ = ["RunWriter", "run_id_for", "canonical_config", "software_versions"]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _jsonable(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (np.floating,)):
+        return _jsonable(float(v))
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return v
+
+
+def canonical_config(config: Mapping) -> dict:
+    """The config with every key of ARTIFACTS.md present (missing ones null), JSON-ready."""
+    out = {k: None for k in schema.CONFIG_KEYS}
+    out.update(_jsonable(dict(config)))
+    return out
+
+
+def run_id_for(config: Mapping) -> str:
+    """A run id that is stable for the same config (seed included): readable prefix + config hash."""
+    cfg = canonical_config(config)
+    digest = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8]
+    parts = [cfg.get("dataset"), cfg.get("model"), cfg.get("method")]
+    if cfg.get("method") == "dst":
+        parts += [cfg.get("criterion"), cfg.get("growth")]
+    if cfg.get("density") is not None:
+        parts.append(f"d{float(cfg['density']):g}")
+    if cfg.get("seed") is not None:
+        parts.append(f"s{cfg['seed']}")
+    prefix = "-".join(str(p) for p in parts if p is not None) or "run"
+    return f"{prefix}-{digest}"
+
+
+def software_versions() -> dict:
+    """Versions of fwanalysis, torch (if already imported), numpy and python."""
+    from fwanalysis import __version__
+
+    torch = sys.modules.get("torch")
+    return {
+        "fwanalysis": __version__,
+        "torch": getattr(torch, "__version__", None),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+_METRICS_SCHEMA = pa.schema(
+    [("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())]
+)
+
+
+class RunWriter:
+    """Writes one run directory (ARTIFACTS.md v1) below ``study_dir``; every file atomically.
+
+    Parameters
+    ----------
+    study_dir : directory of the study; the run goes into ``study_dir/<run_id>``.
+    config : the run's config (keys of ARTIFACTS.md; missing ones are written as null).
+    layers : masked layers in model order, ``{name: shape}`` or a list of ``(name, shape)``.
+    run_id : defaults to :func:`run_id_for` of the config.
+    total_steps : optimizer steps of the whole run, if known now (else the last step written).
+    exist : what to do if the run directory exists: ``"error"``, ``"overwrite"``, or ``"resume-incomplete"``
+        (overwrite a run that is not ``complete``, refuse a complete one).
+    """
+
+    def __init__(
+        self,
+        study_dir,
+        config: Mapping,
+        layers,
+        *,
+        run_id: str | None = None,
+        total_steps: int | None = None,
+        exist: str = "resume-incomplete",
+        extra: Mapping | None = None,
+    ):
+        if exist not in ("error", "overwrite", "resume-incomplete"):
+            raise ValueError(f"exist={exist!r}: expected one of 'error', 'overwrite', 'resume-incomplete'")
+        self.config = canonical_config(config)
+        self.run_id = run_id or run_id_for(self.config)
+        self.path = Path(study_dir) / self.run_id
+        items = layers.items() if isinstance(layers, Mapping) else layers
+        self.layers = []
+        for name, shape in items:
+            shape = [int(s) for s in shape]
+            self.layers.append({"name": str(name), "shape": shape, "numel": int(np.prod(shape, dtype=np.int64)), "density": None})
+        self._numel = {l["name"]: l["numel"] for l in self.layers}
+        self._shape = {l["name"]: tuple(l["shape"]) for l in self.layers}
+        manifest_path = self.path / "run.json"
+        if self.path.exists():
+            status = None
+            if manifest_path.exists():
+                try:
+                    status = json.loads(manifest_path.read_text(encoding="utf-8")).get("status")
+                except (ValueError, OSError):
+                    status = None
+            if exist == "error" or (exist == "resume-incomplete" and status == "complete"):
+                raise FileExistsError(f"run {self.run_id}: {self.path} already exists (status {status})")
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True)
+        self.manifest = {
+            "format": schema.FORMAT,
+            "format_version": schema.FORMAT_VERSION,
+            "run_id": self.run_id,
+            "status": "running",
+            "created": _now(),
+            "finished": None,
+            "config": self.config,
+            "layers": self.layers,
+            "mask_steps": [],
+            "update_steps": [],
+            "state_steps": [],
+            "shadow_criteria": [],
+            "total_steps": int(total_steps) if total_steps is not None else 0,
+            "summary": {k: None for k in schema.SUMMARY_KEYS},
+            "software": software_versions(),
+        }
+        if extra:
+            for k, v in extra.items():
+                if k not in self.manifest:
+                    self.manifest[k] = _jsonable(v)
+        self._rows: list[tuple] = []
+        self._closed = False
+        self._write_manifest()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _packed(self, layer: str, x) -> np.ndarray:
+        if layer not in self._numel:
+            raise KeyError(f"run {self.run_id}: unknown layer {layer!r}; masked layers are {list(self._numel)}")
+        b = as_bool(x)
+        if b.size != self._numel[layer]:
+            raise ValueError(f"run {self.run_id}: layer {layer!r} has {self._numel[layer]} weights, got an array of {b.size}")
+        return pack(b)
+
+    def _layer_dict(self, prefix: str, sets: Mapping) -> dict[str, np.ndarray]:
+        missing = set(self._numel) - set(sets)
+        if missing:
+            raise KeyError(f"run {self.run_id}: {prefix or 'mask'} sets miss layers {sorted(missing)}")
+        return {f"{prefix}{name}": self._packed(name, sets[name]) for name in self._numel}
+
+    def _write_manifest(self) -> None:
+        write_json(self.path / "run.json", self.manifest)
+
+    def _add_step(self, key: str, step: int) -> None:
+        steps = self.manifest[key]
+        if step not in steps:
+            steps.append(int(step))
+            steps.sort()
+        self.manifest["total_steps"] = max(self.manifest["total_steps"], int(step))
+
+    # -- public API ------------------------------------------------------------------------------
+    def write_masks(self, step: int, masks: Mapping) -> Path:
+        """Snapshot of the active weights after everything done at ``step`` (``masks/step-N.npz``)."""
+        arrays = self._layer_dict("", masks)
+        out = self.path / "masks" / schema.step_file(step)
+        write_npz(out, arrays)
+        if not self.manifest["mask_steps"] or step <= min(self.manifest["mask_steps"]):
+            for layer in self.layers:
+                layer["density"] = popcount(arrays[layer["name"]]) / max(layer["numel"], 1)
+        self._add_step("mask_steps", step)
+        self._write_manifest()
+        return out
+
+    def write_update(self, step: int, pruned: Mapping, grown: Mapping, shadow: Mapping[str, Mapping] | None = None) -> Path:
+        """The sets of one topology update: ``pruned``, ``grown`` and ``shadow[criterion]`` per layer."""
+        arrays = self._layer_dict("pruned/", pruned)
+        arrays.update(self._layer_dict("grown/", grown))
+        shadow = shadow or {}
+        for crit, sets in shadow.items():
+            if crit not in schema.CRITERIA:
+                raise ValueError(f"shadow criterion {crit!r}: expected one of {', '.join(schema.CRITERIA)}")
+            arrays.update(self._layer_dict(f"shadow/{crit}/", sets))
+        out = self.path / "updates" / schema.step_file(step)
+        write_npz(out, arrays)
+        known = self.manifest["shadow_criteria"]
+        for crit in shadow:
+            if crit not in known:
+                known.append(crit)
+        known.sort(key=schema.CRITERIA.index)
+        self._add_step("update_steps", step)
+        self._write_manifest()
+        return out
+
+    def write_state(self, step: int, weights: Mapping, grads: Mapping, masks: Mapping) -> Path:
+        """Float32 weights, minibatch gradients and packed masks just before pruning at ``step``."""
+        arrays: dict[str, np.ndarray] = {}
+        for name in self._numel:
+            for kind, src in (("weight", weights), ("grad", grads)):
+                x = src[name]
+                if hasattr(x, "detach"):
+                    x = x.detach().cpu().numpy()
+                arrays[f"{kind}/{name}"] = np.asarray(x, dtype=np.float32).reshape(self._shape[name])
+        arrays.update(self._layer_dict("mask/", masks))
+        out = self.path / "state" / schema.step_file(step)
+        write_npz(out, arrays)
+        self._add_step("state_steps", step)
+        self._write_manifest()
+        return out
+
+    def log(self, step: int, epoch: float, split: str, name: str, value: float) -> None:
+        """Record one measurement (a row of ``metrics.parquet``); written by :meth:`flush` and :meth:`close`."""
+        if split not in schema.SPLITS:
+            raise ValueError(f"split {split!r}: expected one of {schema.SPLITS}")
+        self._rows.append((int(step), float(epoch), str(split), str(name), float(value)))
+
+    def flush(self) -> None:
+        """Write every metric logged so far to ``metrics.parquet`` (atomically, whole table)."""
+        cols = list(zip(*self._rows)) if self._rows else [[], [], [], [], []]
+        table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, _METRICS_SCHEMA)], schema=_METRICS_SCHEMA)
+        with atomic_path(self.path / "metrics.parquet") as tmp:
+            pq.write_table(table, tmp)
+
+    def _last(self, split: str, name: str):
+        for row in reversed(self._rows):
+            if row[2] == split and row[3] == name:
+                return row[4]
+        return None
+
+    def close(self, status: str = "complete", summary: Mapping | None = None, total_steps: int | None = None) -> None:
+        """Write metrics and the final manifest: ``status`` and ``finished``; ``summary`` from the metrics."""
+        if self._closed:
+            return
+        if status not in schema.STATUSES:
+            raise ValueError(f"status {status!r}: expected one of {schema.STATUSES}")
+        self.flush()
+        summ = {
+            "test_acc": self._last("test", "acc"),
+            "test_loss": self._last("test", "loss"),
+            "val_acc": self._last("val", "acc"),
+            "val_loss": self._last("val", "loss"),
+            "train_loss": self._last("train", "loss"),
+            "itop": self._last("", "itop"),
+        }
+        if summary:
+            summ.update(summary)
+        self.manifest["summary"] = _jsonable(summ)
+        if total_steps is not None:
+            self.manifest["total_steps"] = int(total_steps)
+        self.manifest["status"] = status
+        self.manifest["finished"] = _now()
+        self._write_manifest()
+        self._closed = True
+
+    def __enter__(self) -> "RunWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close("failed" if exc_type is not None else "complete")
