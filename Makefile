@@ -1,0 +1,44 @@
+# fwa — every target installs what it needs into .venv first (torch's CPU wheel, then the project).
+#   make reports   train the quick study (skipping complete runs) and render every paper figure into reports/
+#   make test      the test suite
+#   make bench     speed and size figures
+PY      ?= python3
+TORCH   ?= torch==2.13.0
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+JOBS    ?= 2
+PROFILE ?= quick
+STUDY   ?= artifacts/$(PROFILE)
+SPECS   := $(sort $(wildcard specs/*.toml))
+
+.PHONY: install test reports artifacts report bench clean-reports
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check "$(TORCH)"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+artifacts: $(STAMP)
+	@for spec in $(SPECS); do \
+	  echo "== fw-train sweep $$spec --profile $(PROFILE)"; \
+	  $(BIN)/fw-train sweep $$spec --profile $(PROFILE) --out $(STUDY) --jobs $(JOBS) || exit 1; \
+	done
+	$(BIN)/fwa validate $(STUDY) --format table > /dev/null
+
+report: $(STAMP)
+	$(BIN)/fwa report $(STUDY) --out reports
+
+reports: artifacts report
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean-reports:
+	rm -rf reports/fig* reports/index.md
