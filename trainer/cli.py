@@ -1,0 +1,208 @@
+"""``fw-train``: train DST runs and write them as fwa artifacts (shared/CLI.md).
+
+    fw-train run                                   # small MLP on the embedded digits data, < 1 min on a CPU
+    fw-train run --criterion snip --density 0.05 --growth gradient --out artifacts/mine
+    fw-train sweep specs/jaccard.toml --jobs 2     # a whole study, resuming what is done
+    fw-train models | datasets
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Train Dynamic Sparse Training runs and record every topology update (fwa artifacts, format v1).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def _fail(msg: str, code: int = 1):
+    err.print(f"[red]error:[/red] {msg}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    model: str = typer.Option("mlp-small", help="Model from `fw-train models`."),
+    dataset: str = typer.Option("digits", help="Data set from `fw-train datasets` (digits is embedded)."),
+    method: Optional[str] = typer.Option(None, help="dense | static | dst. Default: dst (dense if --density 1)."),
+    criterion: Optional[str] = typer.Option(None, help="Pruning criterion: magnitude, set, mest, sensitivity, rsensitivity, snip, random. Default magnitude."),
+    mest_lambda: float = typer.Option(1.0, help="λ of MEST's |θ| + λ|∇θ|."),
+    growth: str = typer.Option("random", help="Growth criterion: random | gradient."),
+    density: float = typer.Option(0.1, help="Overall density D in (0, 1]."),
+    init: Optional[str] = typer.Option(None, help="er | erk | uniform | dense. Default: ER for MLPs, ERK for conv nets."),
+    prune_fraction: float = typer.Option(0.5, help="ρ: fraction of active weights removed at the first update."),
+    prune_schedule: str = typer.Option("cosine", help="cosine | linear | constant."),
+    update_period: str = typer.Option("25", help="Δt: steps between updates (e.g. 800), or epochs with 'ep' (e.g. 2ep)."),
+    update_end: Optional[str] = typer.Option(None, help="T: last step with an update (steps or 'ep'). Default: end of training."),
+    pruning_scope: str = typer.Option("local", help="local (per layer) | global."),
+    epochs: int = typer.Option(30, help="Training epochs."),
+    batch_size: int = typer.Option(128, help="Minibatch size."),
+    lr: Optional[float] = typer.Option(None, help="Learning rate. Default: the model's (paper App. A.2)."),
+    momentum: float = typer.Option(0.9, help="SGD momentum."),
+    weight_decay: Optional[float] = typer.Option(None, help="Weight decay. Default: the model's."),
+    dropout: float = typer.Option(0.0, help="Dropout before hidden FC layers (dense dropout baseline)."),
+    seed: int = typer.Option(0, help="Seed: data split, weights, sparse init, data order."),
+    device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
+    data_dir: Optional[str] = typer.Option(None, help="Where the data set's files are (else its environment variable)."),
+    out: str = typer.Option("artifacts/runs", help="Study directory; the run goes into a new directory below it."),
+    shadow: str = typer.Option("all", help="Criteria whose would-be pruned sets are recorded: all | none | c1,c2."),
+    state: str = typer.Option("none", help="Dump weights and gradients before the first | all | none updates."),
+    mask_every: int = typer.Option(0, help="A mask snapshot every K updates (besides step 0 and the last step); 0: none."),
+    overwrite: bool = typer.Option(False, help="Replace a complete run with the same config."),
+    progress: bool = typer.Option(True, help="Show a progress bar on stderr."),
+):
+    """Train one run and write it under --out. With no options: DST with magnitude pruning on digits."""
+    from .config import ConfigError, TrainConfig
+
+    if method is None:
+        method = "dense" if density >= 1 and criterion is None else "dst"
+    if method == "dst" and criterion is None:
+        criterion = "magnitude"
+    upd = int(update_period) if update_period.isdigit() else update_period
+    end = (int(update_end) if update_end.isdigit() else update_end) if update_end is not None else None
+    cfg = TrainConfig(
+        model=model, dataset=dataset, method=method, criterion=criterion, mest_lambda=mest_lambda, growth=growth,
+        density=density, init=init, prune_fraction=prune_fraction, prune_schedule=prune_schedule, update_period=upd,
+        update_end=end, pruning_scope=pruning_scope, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
+        weight_decay=weight_decay, dropout=dropout, seed=seed,
+    )
+    from .data import DatasetError, DatasetNotFound
+
+    try:
+        import torch
+
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            _fail(f"--device {device}: CUDA is not available on this machine (torch {torch.__version__})")
+        from .loop import train
+
+        path = train(
+            cfg, out=out, device=device, shadow=shadow, state=state, mask_every=mask_every, data_dir=data_dir,
+            progress=progress and sys.stderr.isatty(), exist="overwrite" if overwrite else "resume-incomplete",
+        )
+    except (ConfigError, DatasetNotFound, DatasetError, FileExistsError) as e:
+        _fail(str(e))
+    from fwanalysis.artifacts import load_run
+
+    r = load_run(path)
+    s = r.summary
+    acc = f"{s['test_acc']:.4f}" if s.get("test_acc") is not None else "-"
+    err.print(f"[green]complete[/green] {r.run_id}: test_acc {acc}, {len(r.update_steps)} updates -> {path}", highlight=False)
+    print(path)
+
+
+@app.command()
+def sweep(
+    spec: str = typer.Argument(..., help="A sweep spec (TOML), e.g. specs/jaccard.toml."),
+    profile: str = typer.Option("quick", help="Profile of the spec: quick (embedded data, CPU) or paper."),
+    out: Optional[str] = typer.Option(None, help="Study directory (default: the spec's `out`)."),
+    executor: str = typer.Option("local", help="local (processes here) | slurm (job arrays through submitit)."),
+    jobs: int = typer.Option(1, help="Parallel processes for --executor local."),
+    dry_run: bool = typer.Option(False, help="List the runs and whether each is done; train nothing."),
+    device: Optional[str] = typer.Option(None, help="torch device for every run (overrides the spec)."),
+    data_dir: Optional[str] = typer.Option(None, help="Data directory for every run."),
+    partition: Optional[str] = typer.Option(None, help="Slurm partition (overrides the spec)."),
+    time_min: Optional[int] = typer.Option(None, "--time", help="Slurm time limit per run, minutes."),
+    gpus: Optional[int] = typer.Option(None, help="GPUs per Slurm task."),
+    array_parallelism: Optional[int] = typer.Option(None, help="Slurm array tasks running at once."),
+    slurm_folder: str = typer.Option("slurm-logs", help="submitit's log folder."),
+):
+    """Expand SPEC into runs and execute those not yet complete (a run left running by a dead process is redone)."""
+    from .config import ConfigError
+    from .sweep import SpecError, execute, expand, load_spec
+
+    try:
+        s = load_spec(spec)
+        runs = expand(s, profile=profile, out=out, device=device, data_dir=data_dir)
+        execute(
+            runs, executor=executor, jobs=jobs, dry_run=dry_run, spec=s,
+            slurm={"partition": partition, "time": time_min, "gpus": gpus, "array_parallelism": array_parallelism, "folder": slurm_folder},
+        )
+    except (SpecError, ConfigError) as e:
+        _fail(str(e))
+
+
+def _print(rows: list[dict], title: str, fmt: str, key: str):
+    if fmt == "json":
+        print(json.dumps({key: rows}, indent=2))
+        return
+    if fmt == "csv":
+        import csv
+
+        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+        return
+    t = Table(title=title)
+    for col in rows[0]:
+        t.add_column(col)
+    for r in rows:
+        t.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in r.values()))
+    Console().print(t)
+
+
+def _check_format(fmt: str):
+    if fmt not in ("table", "csv", "json"):
+        raise typer.BadParameter(f"{fmt!r} is not one of: table, csv, json", param_hint="--format")
+
+
+@app.command()
+def models(fmt: str = typer.Option("table", "--format", help="table | csv | json.")):
+    """The model registry, with dense parameter counts on each model's reference input."""
+    _check_format(fmt)
+    from .models import MODELS, param_count
+
+    rows = []
+    for name, spec in MODELS.items():
+        row = {"name": name, "params": param_count(name)}
+        if fmt != "json":
+            row |= {"input": "x".join(map(str, spec.reference_input)), "outputs": spec.reference_outputs, "reference data": spec.reference_dataset, "description": spec.description}
+        rows.append(row)
+    _print(rows, "fw-train models (dense parameters on the reference input)", fmt, "models")
+
+
+@app.command()
+def datasets(
+    fmt: str = typer.Option("table", "--format", help="table | csv | json."),
+    data_dir: Optional[str] = typer.Option(None, help="Also look here."),
+):
+    """The dataset registry: which are embedded, which are found locally, and how to point at each."""
+    _check_format(fmt)
+    from .data import dataset_status
+
+    rows = []
+    for d in dataset_status(data_dir=data_dir) if _accepts_data_dir() else dataset_status():
+        found = d.get("found")
+        rows.append({
+            "name": d["name"],
+            "embedded": bool(d.get("embedded")),
+            "found": str(found) if found else None,
+            "env var": d.get("env_var"),
+            "expected": d.get("expected"),
+        })
+    _print(rows, "fw-train datasets", fmt, "datasets")
+
+
+def _accepts_data_dir() -> bool:
+    import inspect
+
+    from .data import dataset_status
+
+    return "data_dir" in inspect.signature(dataset_status).parameters
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The one place where a run's defaults live. Every field is a ``config`` key of ARTIFACTS.md.
+
+Fields left ``None`` are resolved by :func:`resolve` from the model, the data set and the run length
+(the resolved values are what ``run.json`` records, so a run is reproducible from its manifest).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+
+from fwanalysis.artifacts.schema import CRITERIA, GROWTH, INITS, METHODS, SCHEDULES, SCOPES
+
+
+@dataclass
+class TrainConfig:
+    model: str = "mlp-small"          # registry name (fw-train models)
+    dataset: str = "digits"           # registry name (fw-train datasets); digits ships with scikit-learn
+    method: str = "dst"               # dense | static (sparse, never updated) | dst
+    criterion: str | None = "magnitude"  # pruning criterion for dst; None for dense/static
+    mest_lambda: float = 1.0          # λ of MEST's |θ| + λ|∇θ| (recorded under criterion_params)
+    growth: str | None = "random"     # random | gradient, for dst
+    density: float = 0.1              # overall fraction of active weights D in (0, 1]
+    init: str | None = None           # er | erk | uniform | dense; None: the model's default (ER for MLPs, ERK for conv nets)
+    prune_fraction: float = 0.5       # rho: fraction of active weights removed at the first update
+    prune_schedule: str = "cosine"    # cosine: rho/2 (1 + cos(t pi / T)) | linear: x0.99 every 600 steps | constant
+    update_period: int | str = 25     # Delta t: optimizer steps between topology updates; "2ep" means 2 epochs
+    update_end: int | str | None = None  # T: last step at which updates may happen; None: the last step of training
+    pruning_scope: str = "local"      # local: per layer | global: across layers
+    epochs: int = 30                  # passes over the training split
+    batch_size: int = 128             # examples per optimizer step
+    lr: float | None = None           # SGD learning rate; None: the model's default (paper App. A.2)
+    momentum: float = 0.9             # SGD momentum
+    weight_decay: float | None = None  # L2 weight decay; None: the model's default
+    nesterov: bool = True             # Nesterov momentum
+    lr_milestones: list[int] | None = None  # epochs at which lr is multiplied by lr_gamma; None: 50% and 75% of epochs
+    lr_gamma: float = 0.1             # lr multiplier at each milestone
+    dropout: float = 0.0              # dropout before hidden fully connected layers (dense dropout baseline)
+    seed: int = 0                     # seeds python, numpy, torch, the data split and the sparse initialisation
+    extra: dict = field(default_factory=dict)  # free-form keys added to config (e.g. a sweep's name)
+
+
+_CHOICES = {
+    "method": METHODS,
+    "criterion": CRITERIA,
+    "growth": GROWTH,
+    "init": INITS,
+    "prune_schedule": SCHEDULES,
+    "pruning_scope": SCOPES,
+}
+
+
+class ConfigError(ValueError):
+    """A config value that is not allowed; the message names the option and the allowed values."""
+
+
+def check(cfg: TrainConfig) -> None:
+    """Check every choice and range of ``cfg``; raise :class:`ConfigError` with a one-line message."""
+    for key, allowed in _CHOICES.items():
+        v = getattr(cfg, key)
+        if v is not None and v not in allowed:
+            raise ConfigError(f"--{key.replace('_', '-')} {v!r} is not one of: {', '.join(allowed)}")
+    if not 0 < cfg.density <= 1:
+        raise ConfigError(f"--density {cfg.density!r} must be in (0, 1]")
+    if not 0 <= cfg.prune_fraction <= 1:
+        raise ConfigError(f"--prune-fraction {cfg.prune_fraction!r} must be in [0, 1]")
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise ConfigError("--epochs and --batch-size must be at least 1")
+    if not 0 <= cfg.dropout < 1:
+        raise ConfigError(f"--dropout {cfg.dropout!r} must be in [0, 1)")
+    if cfg.method == "dst" and cfg.density >= 1:
+        raise ConfigError("--method dst needs --density below 1")
+
+
+_EPOCHS = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ep|epoch|epochs)\s*$")
+
+
+def steps_of(value: int | str, *, steps_per_epoch: int, name: str) -> int:
+    """An amount of optimizer steps from ``800`` or ``"800"`` (steps) or ``"2ep"`` (epochs)."""
+    if isinstance(value, int):
+        steps = value
+    else:
+        s = str(value).strip()
+        m = _EPOCHS.match(s)
+        if m:
+            steps = round(float(m.group(1)) * steps_per_epoch)
+        elif s.isdigit():
+            steps = int(s)
+        else:
+            raise ConfigError(f"--{name} {value!r}: give steps (e.g. 800) or epochs (e.g. 2ep)")
+    if steps < 1:
+        raise ConfigError(f"--{name} {value!r} is less than one step")
+    return steps
+
+
+def resolve(cfg: TrainConfig, *, model_spec, steps_per_epoch: int) -> TrainConfig:
+    """Fill every ``None`` default from the model and run length; make dense/static consistent."""
+    c = dataclasses.replace(cfg, extra=dict(cfg.extra))
+    total = c.epochs * steps_per_epoch
+    if c.method == "dense":
+        c.density, c.init, c.criterion, c.growth = 1.0, "dense", None, None
+    if c.method in ("dense", "static"):
+        c.criterion = c.growth = None
+        c.prune_fraction = c.prune_schedule = c.update_period = c.update_end = c.pruning_scope = None
+    else:
+        if c.criterion is None:
+            raise ConfigError("--method dst needs a --criterion")
+        c.growth = c.growth or "random"
+        c.update_period = steps_of(c.update_period, steps_per_epoch=steps_per_epoch, name="update-period")
+        c.update_end = total if c.update_end is None else steps_of(c.update_end, steps_per_epoch=steps_per_epoch, name="update-end")
+    if c.init is None:
+        c.init = model_spec.default_init
+    if c.lr is None:
+        c.lr = model_spec.default_lr
+    if c.weight_decay is None:
+        c.weight_decay = model_spec.default_weight_decay
+    if c.lr_milestones is None:
+        c.lr_milestones = sorted({max(1, round(c.epochs * 0.5)), max(1, round(c.epochs * 0.75))})
+    check(c)
+    return c
+
+
+def to_manifest_config(c: TrainConfig) -> dict:
+    """The ``config`` object of run.json (ARTIFACTS.md keys, plus ``extra``)."""
+    d = dataclasses.asdict(c)
+    lam = d.pop("mest_lambda")
+    extra = d.pop("extra")
+    d["criterion_params"] = {"mest_lambda": lam} if c.method == "dst" else None
+    d.update(extra)
+    return d

@@ -1,0 +1,290 @@
+"""The DST training loop: one function, :func:`train`, that reads top to bottom.
+
+    from trainer.config import TrainConfig
+    from trainer.loop import train
+    run_dir = train(TrainConfig(criterion="snip", density=0.2), out="artifacts/mine")
+
+Order within a step (as in sparselearning, the paper's code base): forward, backward, gradients of
+inactive weights zeroed, optimizer step, weights re-masked; then, every Δt steps up to T, the
+topology update scores weights with the minibatch gradient of that backward pass: prune ρ_t of the
+active weights by the criterion, regrow as many (regrown weights and the momentum of pruned and
+regrown weights start at zero), and record the pruned, grown and shadow sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import random
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fwanalysis.artifacts import RunWriter
+
+from . import config as cfgmod
+from .data import load_dataset
+from .models import MODELS, build_model, masked_parameter_names
+from .sparsity.criteria import prune_counts, select_prune, select_prune_global
+from .sparsity.growth import select_grow
+from .sparsity.init import initial_masks, layer_densities
+from .sparsity.schedules import prune_fraction
+
+__all__ = ["train", "topology_generator", "seed_everything"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch; ask torch for deterministic algorithms."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+
+
+def topology_generator(seed: int, step: int, tag: str) -> torch.Generator:
+    """A CPU generator for the random choices of one update (criterion or growth ``tag``).
+
+    Independent of the training RNG, so recording shadow sets never changes training.
+    """
+    h = hashlib.sha256(f"{seed}/{step}/{tag}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(h[:8], "little") & (2**63 - 1))
+
+
+def _batches(n: int, batch_size: int, gen: torch.Generator):
+    perm = torch.randperm(n, generator=gen)
+    for i in range(0, n, batch_size):
+        yield perm[i : i + batch_size]
+
+
+def _loss_and_correct(out: torch.Tensor, y: torch.Tensor, binary: bool):
+    if binary:
+        logit = out.reshape(-1)
+        loss = F.binary_cross_entropy_with_logits(logit, y.float())
+        correct = ((logit > 0).long() == y).sum()
+    else:
+        loss = F.cross_entropy(out, y)
+        correct = (out.argmax(1) == y).sum()
+    return loss, correct
+
+
+@torch.no_grad()
+def evaluate(model, X, y, *, binary: bool, device, batch_size: int = 1024) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``(X, y)``."""
+    model.eval()
+    total_loss, total_correct = 0.0, 0
+    for i in range(0, len(X), batch_size):
+        xb, yb = X[i : i + batch_size].to(device), y[i : i + batch_size].to(device)
+        loss, correct = _loss_and_correct(model(xb), yb, binary)
+        total_loss += float(loss) * len(xb)
+        total_correct += int(correct)
+    model.train()
+    return total_loss / max(len(X), 1), total_correct / max(len(X), 1)
+
+
+def _shadow_list(shadow: str | list[str], own: str | None) -> list[str]:
+    from fwanalysis.artifacts import CRITERIA
+
+    if isinstance(shadow, str):
+        shadow = {"all": list(CRITERIA), "none": []}.get(shadow, [s.strip() for s in shadow.split(",") if s.strip()])
+    bad = [c for c in shadow if c not in CRITERIA]
+    if bad:
+        raise cfgmod.ConfigError(f"--shadow {','.join(bad)!r}: criteria are {', '.join(CRITERIA)} (or all, none)")
+    return [c for c in CRITERIA if c in shadow]
+
+
+def _global_grow_counts(growth, grads, masks, total, *, generator) -> dict[str, int]:
+    """Per-layer regrowth counts for global scope: top-|∇| or uniform over all inactive weights."""
+    names = list(masks)
+    inactive = [(~masks[n]).reshape(-1) for n in names]
+    sizes = torch.tensor([int(i.sum()) for i in inactive])
+    total = min(total, int(sizes.sum()))
+    if growth == "gradient":
+        scores = torch.cat([torch.where(i, grads[n].reshape(-1).abs(), torch.tensor(-1.0, device=i.device)) for n, i in zip(names, inactive)])
+        top = torch.topk(scores.cpu(), total).indices
+        bounds = torch.tensor([0] + [m.numel() for m in masks.values()]).cumsum(0)
+        per = torch.bucketize(top, bounds[1:], right=True)
+    else:
+        pick = torch.randperm(int(sizes.sum()), generator=generator)[:total]
+        per = torch.bucketize(pick, sizes.cumsum(0), right=True)
+    counts = torch.bincount(per, minlength=len(names))
+    return {n: int(c) for n, c in zip(names, counts)}
+
+
+def train(
+    cfg: cfgmod.TrainConfig,
+    *,
+    out: str | os.PathLike = "artifacts",
+    device: str = "cpu",
+    shadow: str | list[str] = "all",
+    state: str = "none",
+    mask_every: int = 0,
+    data_dir: str | None = None,
+    progress: bool = True,
+    run_id: str | None = None,
+    exist: str = "resume-incomplete",
+    record: bool = True,
+) -> Path | None:
+    """Train one run and write it (ARTIFACTS.md) under ``out``; return the run directory.
+
+    ``shadow``: criteria whose would-be pruned sets are recorded at every update (``all``, ``none`` or
+    a list); ``state``: dump weights/gradients before the ``first`` or ``all`` updates; ``mask_every``:
+    a mask snapshot every K updates (besides step 0 and the last step); ``record=False`` trains
+    without writing anything (benchmarks).
+    """
+    if state not in ("none", "first", "all"):
+        raise cfgmod.ConfigError(f"--state {state!r} is not one of: first, all, none")
+    if cfg.model not in MODELS:
+        raise cfgmod.ConfigError(f"--model {cfg.model!r} is not one of: {', '.join(MODELS)}")
+    cfgmod.check(cfg)
+    device = torch.device(device)
+    seed_everything(cfg.seed)
+
+    # -- data, model, config ----------------------------------------------------------------------
+    data = load_dataset(cfg.dataset, data_dir=data_dir, seed=cfg.seed)
+    binary = data.task == "binary"
+    Xtr, ytr = data.train
+    steps_per_epoch = math.ceil(len(Xtr) / cfg.batch_size)
+    c = cfgmod.resolve(cfg, model_spec=MODELS[cfg.model], steps_per_epoch=steps_per_epoch)
+    total_steps = c.epochs * steps_per_epoch
+    shadows = _shadow_list(shadow, c.criterion) if c.method == "dst" else []
+
+    torch.manual_seed(c.seed)
+    model = build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes, dropout=c.dropout).to(device)
+    params = dict(model.named_parameters())
+    names = masked_parameter_names(model)
+    shapes = {n: tuple(params[n].shape) for n in names}
+
+    # -- sparse initialisation --------------------------------------------------------------------
+    dens = layer_densities(shapes, c.density, method=c.init)
+    masks = {n: m.to(device) for n, m in initial_masks(shapes, dens, generator=topology_generator(c.seed, 0, "init")).items()}
+    with torch.no_grad():
+        for n in names:
+            params[n].mul_(masks[n])
+    ever_active = {n: m.clone() for n, m in masks.items()}
+    n_weights = sum(m.numel() for m in masks.values())
+
+    opt = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay, nesterov=c.nesterov and c.momentum > 0)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=c.lr_milestones, gamma=c.lr_gamma)
+    data_gen = torch.Generator().manual_seed(c.seed)
+
+    writer = RunWriter(out, cfgmod.to_manifest_config(c), shapes, run_id=run_id, total_steps=total_steps, exist=exist) if record else None
+    ctx = writer if writer is not None else nullcontext()
+
+    def log(step, epoch, split, name, value):
+        if writer is not None:
+            writer.log(step, epoch, split, name, value)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), disable=not progress, transient=True,
+    )
+    with ctx, bar:
+        if writer is not None:
+            writer.write_masks(0, masks)
+        task = bar.add_task(writer.run_id if writer else c.model, total=total_steps, info="")
+        step, n_updates = 0, 0
+        for epoch in range(c.epochs):
+            run_loss, run_correct, run_n = 0.0, 0, 0
+            for idx in _batches(len(Xtr), c.batch_size, data_gen):
+                xb, yb = Xtr[idx].to(device, non_blocking=True), ytr[idx].to(device, non_blocking=True)
+                loss, correct = _loss_and_correct(model(xb), yb, binary)
+                opt.zero_grad(set_to_none=False)
+                loss.backward()
+                step += 1
+                is_update = c.method == "dst" and step % c.update_period == 0 and step <= c.update_end
+                dense_grads = {n: params[n].grad.detach().clone() for n in names} if is_update else None
+                with torch.no_grad():
+                    for n in names:
+                        params[n].grad.mul_(masks[n])
+                    opt.step()
+                    for n in names:
+                        params[n].mul_(masks[n])
+                run_loss += float(loss) * len(idx)
+                run_correct += int(correct)
+                run_n += len(idx)
+
+                if is_update:
+                    rho_t = prune_fraction(c.prune_schedule, step, rho=c.prune_fraction, update_end=c.update_end)
+                    masks = _update_topology(
+                        c, step, rho_t, params, names, masks, dense_grads, opt, writer, shadows,
+                        dump_state=(state == "all" or (state == "first" and n_updates == 0)),
+                    )
+                    n_updates += 1
+                    for n in names:
+                        ever_active[n] |= masks[n]
+                    density = sum(int(m.sum()) for m in masks.values()) / n_weights
+                    itop = sum(int(m.sum()) for m in ever_active.values()) / n_weights
+                    log(step, step / steps_per_epoch, "", "prune_fraction", rho_t)
+                    log(step, step / steps_per_epoch, "", "density", density)
+                    log(step, step / steps_per_epoch, "", "itop", itop)
+                    if writer is not None and mask_every and n_updates % mask_every == 0 and step != total_steps:
+                        writer.write_masks(step, masks)
+                bar.update(task, advance=1, info=f"epoch {epoch + 1}/{c.epochs} loss {float(loss):.3f}")
+
+            sched.step()
+            ep = epoch + 1
+            log(step, ep, "train", "loss", run_loss / run_n)
+            log(step, ep, "train", "acc", run_correct / run_n)
+            log(step, ep, "", "lr", opt.param_groups[0]["lr"])
+            vl, va = evaluate(model, *data.val, binary=binary, device=device)
+            log(step, ep, "val", "loss", vl)
+            log(step, ep, "val", "acc", va)
+            if writer is not None:
+                writer.flush()
+
+        tl, ta = evaluate(model, *data.test, binary=binary, device=device)
+        log(step, c.epochs, "test", "loss", tl)
+        log(step, c.epochs, "test", "acc", ta)
+        if c.method == "dst":
+            log(step, c.epochs, "", "itop", sum(int(m.sum()) for m in ever_active.values()) / n_weights)
+        if writer is not None:
+            writer.write_masks(step, masks)
+            writer.close("complete", total_steps=step)
+    return writer.path if writer is not None else None
+
+
+def _update_topology(c, step, rho_t, params, names, masks, grads, opt, writer, shadows, *, dump_state):
+    """Prune ρ_t of the active weights by ``c.criterion``, regrow as many; record; return new masks."""
+    weights = {n: params[n].detach() for n in names}
+    if writer is not None and dump_state:
+        writer.write_state(step, weights, grads, masks)
+    lam = c.mest_lambda
+    if c.pruning_scope == "global":
+        total = round(rho_t * sum(int(m.sum()) for m in masks.values()))
+        pruned = select_prune_global(c.criterion, weights, grads, masks, total, generator=topology_generator(c.seed, step, c.criterion), mest_lambda=lam)
+    else:
+        pruned = select_prune(c.criterion, weights, grads, masks, prune_counts(masks, rho_t), generator=topology_generator(c.seed, step, c.criterion), mest_lambda=lam)
+    counts = {n: int(pruned[n].sum()) for n in names}
+    shadow_sets = {}
+    for crit in shadows:
+        if crit == c.criterion:
+            shadow_sets[crit] = pruned
+        else:  # same weights, same gradient, same per-layer count
+            shadow_sets[crit] = select_prune(crit, weights, grads, masks, counts, generator=topology_generator(c.seed, step, crit), mest_lambda=lam)
+    kept = {n: masks[n] & ~pruned[n] for n in names}
+    grow_gen = topology_generator(c.seed, step, "growth")
+    if c.pruning_scope == "global":
+        grow_counts = _global_grow_counts(c.growth, grads, kept, sum(counts.values()), generator=grow_gen)
+    else:
+        grow_counts = counts
+    grown = select_grow(c.growth, grads, kept, grow_counts, generator=grow_gen)
+    new_masks = {n: kept[n] | grown[n] for n in names}
+    with torch.no_grad():
+        for n in names:
+            p = params[n]
+            p.mul_(new_masks[n])
+            p.masked_fill_(grown[n], 0.0)  # regrown weights start at zero
+            buf = opt.state.get(p, {}).get("momentum_buffer")
+            if buf is not None:
+                buf.masked_fill_(pruned[n] | grown[n], 0.0)
+    if writer is not None:
+        writer.write_update(step, pruned, grown, shadow_sets)
+    return new_masks

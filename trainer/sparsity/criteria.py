@@ -1,0 +1,325 @@
+"""Pruning criteria of Dynamic Sparse Training (Nowak et al. 2023, "Fantastic Weights", Section 3).
+
+Every criterion removes the active weights with the LOWEST score:
+
+============  ===========================================================================
+magnitude     |θ|                                          (Han et al. 2015; RigL, Evci et al. 2020)
+set           |θ| within each sign: ⌈k/2⌉ smallest non-negative and ⌊k/2⌋ negative weights
+              closest to zero                              (SET, Mocanu et al. 2018)
+mest          |θ| + λ|∇θ|                                  (MEST, Yuan et al. 2021)
+sensitivity   |∇θ| / |θ|                                   (Naji et al. 2021)
+rsensitivity  |θ| / |∇θ|                                   (Nowak et al. 2023)
+snip          |θ| · |∇θ|                                   (SNIP, Lee et al. 2019)
+random        uniform among the active weights
+============  ===========================================================================
+
+Divisions add ``EPS`` (1e-12) to the denominator so that every score is finite: a weight that is
+exactly zero (a freshly regrown one) gets a huge sensitivity and an rsensitivity of 0.
+
+For ``set`` a weight equal to zero (either sign of zero) counts as positive. The paper's public code
+(``SET`` option) keeps only the most negative weights instead; we follow the paper's definition.
+
+Ties are broken by position: within a layer by flat (C-order) index, across layers (global pruning)
+by the order of the ``masks`` dict and then flat index. Sorting is ``torch.argsort(stable=True)``
+over the active weights only (listed in ascending index order), so inactive weights can never be
+chosen and the choice is the same on CPU and CUDA whenever the scores are. Random choices draw
+``torch.randperm`` on a CPU generator and move the result to the weights' device.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import torch
+
+from .init import _check_cpu_generator
+
+__all__ = [
+    "CRITERIA",
+    "EPS",
+    "prune_scores",
+    "prune_counts",
+    "select_prune",
+    "select_prune_global",
+]
+
+CRITERIA = ("magnitude", "set", "mest", "sensitivity", "rsensitivity", "snip", "random")
+_SCORED = ("magnitude", "mest", "sensitivity", "rsensitivity", "snip")
+_NEEDS_GRAD = ("mest", "sensitivity", "rsensitivity", "snip")
+
+EPS = 1e-12
+"""Added to the denominator of ``sensitivity`` and ``rsensitivity`` so that scores stay finite."""
+
+
+def _check_criterion(criterion: str, allowed: tuple[str, ...] = CRITERIA) -> None:
+    """Raise ValueError quoting ``criterion`` and listing ``allowed`` unless it is one of them."""
+    if criterion not in allowed:
+        raise ValueError(f"criterion {criterion!r} is not one of: {', '.join(allowed)}")
+
+
+def _as_float(t: torch.Tensor) -> torch.Tensor:
+    """``t`` detached, in at least float32 (half-precision weights are scored in float32)."""
+    t = t.detach()
+    return t.to(torch.promote_types(t.dtype, torch.float32))
+
+
+def prune_scores(
+    criterion: str,
+    weight: torch.Tensor,
+    grad: torch.Tensor | None,
+    *,
+    mest_lambda: float = 1.0,
+) -> torch.Tensor:
+    """Element-wise pruning score of one layer; the lowest-scoring active weights are removed.
+
+    Parameters
+    ----------
+    criterion:
+        One of ``"magnitude"``, ``"mest"``, ``"sensitivity"``, ``"rsensitivity"``, ``"snip"``
+        (``set`` and ``random`` are not score-based; see ``select_prune``).
+    weight:
+        The layer's weights θ (any shape, any device).
+    grad:
+        The dense gradient ∇θ of the same shape; may be None for ``magnitude``.
+    mest_lambda:
+        λ of MEST's |θ| + λ|∇θ|.
+
+    Returns
+    -------
+    Scores of ``weight``'s shape and device, float32 or wider: magnitude |θ|, mest |θ| + λ|∇θ|,
+    sensitivity |∇θ| / (|θ| + EPS), rsensitivity |θ| / (|∇θ| + EPS), snip |θ|·|∇θ|.
+    """
+    _check_criterion(criterion, _SCORED)
+    w = _as_float(weight).abs()
+    if criterion == "magnitude":
+        return w
+    if grad is None:
+        raise ValueError(f"criterion {criterion!r} needs the gradient, got grad=None")
+    if tuple(grad.shape) != tuple(weight.shape):
+        raise ValueError(f"grad has shape {tuple(grad.shape)}, weight has {tuple(weight.shape)}")
+    g = _as_float(grad).abs()
+    if criterion == "mest":
+        return w + mest_lambda * g
+    if criterion == "sensitivity":
+        return g / (w + EPS)
+    if criterion == "rsensitivity":
+        return w / (g + EPS)
+    return w * g  # snip
+
+
+def prune_counts(masks: dict[str, torch.Tensor], fraction: float) -> dict[str, int]:
+    """Per-layer number of weights to prune: ``round(fraction * active_l)`` (Python round, half to even).
+
+    Parameters
+    ----------
+    masks:
+        Layer name -> bool mask (True = active).
+    fraction:
+        Fraction of each layer's active weights to remove, in [0, 1] (e.g. from ``prune_fraction``).
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
+    return {name: round(fraction * int(m.sum())) for name, m in masks.items()}
+
+
+def _count(name: str, value) -> int:
+    """``value`` as a non-negative int, or ValueError naming the layer."""
+    try:
+        k = operator.index(value)
+    except TypeError:
+        raise ValueError(f"count for layer {name!r} must be an integer, got {value!r}") from None
+    if k < 0:
+        raise ValueError(f"count for layer {name!r} must be >= 0, got {k}")
+    return k
+
+
+def _check_counts(counts: dict[str, int], masks: dict[str, torch.Tensor]) -> dict[str, int]:
+    """Counts for every layer of ``masks`` (missing layers get 0); unknown layers are an error."""
+    unknown = [n for n in counts if n not in masks]
+    if unknown:
+        raise ValueError(f"counts name layers that are not in masks: {unknown!r}; layers: {list(masks)!r}")
+    return {name: _count(name, counts.get(name, 0)) for name in masks}
+
+
+def _check_like(name: str, what: str, t: torch.Tensor | None, mask: torch.Tensor) -> torch.Tensor:
+    """Return ``t`` after checking it exists and has the mask's shape."""
+    if t is None:
+        raise ValueError(f"no {what} given for layer {name!r}")
+    if tuple(t.shape) != tuple(mask.shape):
+        raise ValueError(f"{what} of layer {name!r} has shape {tuple(t.shape)}, mask has {tuple(mask.shape)}")
+    return t
+
+
+def _lowest(scores: torch.Tensor, candidates: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``k`` entries of ``candidates`` (ascending flat indices) with the lowest ``scores``, ties by index."""
+    order = torch.argsort(scores[candidates], stable=True)
+    return candidates[order[:k]]
+
+
+def _random(candidates: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+    """``k`` entries of ``candidates`` uniformly at random (a CPU ``randperm``, moved to their device)."""
+    if k == 0:
+        return candidates[:0]
+    perm = torch.randperm(candidates.numel(), generator=generator)[:k]
+    return candidates[perm.to(candidates.device)]
+
+
+def _set_choice(weight: torch.Tensor, candidates: torch.Tensor, k: int) -> torch.Tensor:
+    """SET's choice among ``candidates`` of flat ``weight``: ⌈k/2⌉ smallest θ ≥ 0 and ⌊k/2⌋ largest θ < 0.
+
+    If one sign has too few candidates the rest come from the other sign, so that
+    ``min(k, #candidates)`` weights are chosen (NaN weights belong to neither sign and are never chosen).
+    """
+    values = weight[candidates]
+    pos = candidates[values >= 0]
+    neg = candidates[values < 0]
+    k_neg = min(k // 2, neg.numel())  # ⌊k/2⌋ negatives if there are enough ...
+    k_pos = min(k - k_neg, pos.numel())  # ... so ⌈k/2⌉ (or more) non-negatives ...
+    k_neg = min(k - k_pos, neg.numel())  # ... and negatives make up for missing non-negatives
+    magnitude = weight.abs()
+    return torch.cat([_lowest(magnitude, pos, k_pos), _lowest(magnitude, neg, k_neg)])
+
+
+def _choose(
+    criterion: str,
+    weight: torch.Tensor | None,
+    grad: torch.Tensor | None,
+    candidates: torch.Tensor,
+    k: int,
+    *,
+    generator: torch.Generator,
+    mest_lambda: float,
+) -> torch.Tensor:
+    """Flat indices of the ``k`` candidates to prune (``weight``/``grad`` are flat)."""
+    if criterion == "random":
+        return _random(candidates, k, generator)
+    if criterion == "set":
+        return _set_choice(_as_float(weight), candidates, k)
+    scores = prune_scores(criterion, weight, grad, mest_lambda=mest_lambda)
+    return _lowest(scores, candidates, k)
+
+
+def _to_mask(indices: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A bool tensor shaped and placed like ``like`` that is True exactly at the flat ``indices``."""
+    flat = torch.zeros(like.numel(), dtype=torch.bool, device=like.device)
+    flat[indices] = True
+    return flat.reshape(like.shape)
+
+
+def _inputs(
+    criterion: str,
+    weights: dict[str, torch.Tensor] | None,
+    grads: dict[str, torch.Tensor] | None,
+    masks: dict[str, torch.Tensor],
+) -> tuple[dict, dict]:
+    """Flat weights and grads per layer for what ``criterion`` needs (None where it needs nothing)."""
+    flat_w, flat_g = {}, {}
+    for name, mask in masks.items():
+        w = g = None
+        if criterion != "random":
+            w = _check_like(name, "weight", (weights or {}).get(name), mask).reshape(-1)
+        if criterion in _NEEDS_GRAD:
+            g = _check_like(name, "grad", (grads or {}).get(name), mask).reshape(-1)
+        flat_w[name], flat_g[name] = w, g
+    return flat_w, flat_g
+
+
+def select_prune(
+    criterion: str,
+    weights: dict[str, torch.Tensor] | None,
+    grads: dict[str, torch.Tensor] | None,
+    masks: dict[str, torch.Tensor],
+    counts: dict[str, int],
+    *,
+    generator: torch.Generator,
+    mest_lambda: float = 1.0,
+) -> dict[str, torch.Tensor]:
+    """LOCAL pruning: in every layer choose ``counts[layer]`` active weights to remove.
+
+    Parameters
+    ----------
+    criterion:
+        One of ``CRITERIA``.
+    weights:
+        Layer name -> weights θ (needed by all but ``random``, which may pass None).
+    grads:
+        Layer name -> dense gradient ∇θ (needed by mest, sensitivity, rsensitivity, snip; else may be None).
+    masks:
+        Layer name -> bool mask, True = active. Only active weights are ever chosen.
+    counts:
+        Layer name -> number to remove, clipped to the layer's active count. A layer missing from
+        ``counts`` removes nothing; a name not in ``masks`` is an error.
+    generator:
+        CPU ``torch.Generator`` used by ``random`` (one ``randperm`` per layer with k > 0, in the order of ``masks``).
+    mest_lambda:
+        λ of MEST.
+
+    Returns
+    -------
+    Layer name -> bool tensor on the mask's device and in its shape, True at the weights to remove;
+    each has exactly ``min(counts[layer], active)`` True entries, all of them active.
+    """
+    _check_criterion(criterion)
+    _check_cpu_generator(generator)
+    counts = _check_counts(counts, masks)
+    flat_w, flat_g = _inputs(criterion, weights, grads, masks)
+    out = {}
+    for name, mask in masks.items():
+        active = torch.nonzero(mask.reshape(-1)).squeeze(1)
+        k = min(counts[name], active.numel())
+        chosen = _choose(
+            criterion, flat_w[name], flat_g[name], active, k, generator=generator, mest_lambda=mest_lambda
+        )
+        out[name] = _to_mask(chosen, mask)
+    return out
+
+
+def _concat(flat: dict[str, torch.Tensor | None], names: list[str]) -> torch.Tensor | None:
+    """The flat tensors of ``names`` joined end to end, or None when the criterion does not use them."""
+    if flat[names[0]] is None:
+        return None
+    return torch.cat([flat[n] for n in names])
+
+
+def select_prune_global(
+    criterion: str,
+    weights: dict[str, torch.Tensor] | None,
+    grads: dict[str, torch.Tensor] | None,
+    masks: dict[str, torch.Tensor],
+    total: int,
+    *,
+    generator: torch.Generator,
+    mest_lambda: float = 1.0,
+) -> dict[str, torch.Tensor]:
+    """GLOBAL pruning: rank the active weights of all layers together and remove the ``total`` lowest.
+
+    For ``set`` the ⌈total/2⌉ smallest non-negative and ⌊total/2⌋ largest negative weights over all
+    layers are removed; for ``random`` ``total`` weights uniformly over all active weights. Scores
+    are compared as they are across layers (no per-layer normalisation). All layers must be on one
+    device.
+
+    Parameters are those of ``select_prune``, with ``total`` (clipped to the number of active
+    weights) instead of per-layer counts; ties are broken by layer order in ``masks``, then flat index.
+
+    Returns
+    -------
+    Layer name -> bool tensor (mask's shape and device), True at the weights to remove; together
+    they hold exactly ``min(total, active)`` True entries, all of them active.
+    """
+    _check_criterion(criterion)
+    _check_cpu_generator(generator)
+    total = _count("<all>", total)
+    flat_w, flat_g = _inputs(criterion, weights, grads, masks)
+    names = list(masks)
+    if not names:
+        return {}
+    sizes = [masks[n].numel() for n in names]
+    all_mask = torch.cat([masks[n].reshape(-1) for n in names])
+    active = torch.nonzero(all_mask).squeeze(1)
+    k = min(total, active.numel())
+    chosen = _choose(
+        criterion, _concat(flat_w, names), _concat(flat_g, names), active, k,
+        generator=generator, mest_lambda=mest_lambda,
+    )
+    selected = _to_mask(chosen, all_mask)
+    return {n: part.reshape(masks[n].shape) for n, part in zip(names, torch.split(selected, sizes))}
