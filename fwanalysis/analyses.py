@@ -94,7 +94,7 @@ def _baseline_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def metric_vs(runs: Sequence[Run], *, x: str, metric: str = "test_acc", by: Sequence[str] = ("model", "dataset", "growth", "criterion")) -> pd.DataFrame:
-    """``metric`` against config key ``x`` per ``by``: mean, std (ddof=1) and n over seeds.
+    """``metric`` against config key ``x`` per ``by``: mean, std (ddof=0) and n over seeds.
 
     Dense and static runs are baselines: their ``criterion`` is ``dense``/``static`` and they are
     repeated for every growth criterion present.
@@ -169,3 +169,156 @@ def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[
     g = df.groupby(list(block) + ["criterion"], dropna=False)["value"].mean().reset_index()
     g["block"] = g[list(block)].astype(str).agg("/".join, axis=1)
     return g.rename(columns={"criterion": "method", "value": "score"})[["block", "method", "score"]].sort_values(["block", "method"]).reset_index(drop=True)
+
+
+# -- structure: Jaccard, never-removed, ITOP ---------------------------------------------------------
+def _groups(runs: Sequence[Run]) -> dict[tuple, dict]:
+    """``{group key: {seed: [runs]}}`` with groups = configs equal but for criterion and seed."""
+    from .artifacts.select import group_key
+
+    out: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        if r.config.get("method") != "dst":
+            continue
+        out[group_key(r)][r.config.get("seed")].append(r)
+    return out
+
+
+def _present(criteria: Iterable[str]) -> list[str]:
+    have = set(criteria)
+    return [c for c in CRITERIA if c in have]
+
+
+def first_update_sets(runs: Sequence[Run]) -> dict[tuple, dict[str, dict]]:
+    """``{(group, seed): {criterion: removed set at the first update}}``.
+
+    A criterion's own run gives its pruned set; criteria without a run come from the shadow sets of
+    a run of the same group and seed (same weights, gradient and per-layer counts).
+    """
+    out: dict[tuple, dict[str, dict]] = {}
+    for gi, (g, by_seed) in enumerate(sorted(_groups(runs).items())):
+        for seed, rs in sorted(by_seed.items(), key=lambda kv: repr(kv[0])):
+            sets: dict[str, dict] = {}
+            rs = [r for r in rs if r.update_steps]
+            for r in rs:
+                if r.criterion not in sets:
+                    sets[r.criterion] = r.update(r.update_steps[0], shadow=[], grown=False).pruned
+            missing = [c for c in CRITERIA if c not in sets]
+            donor = next((r for r in rs if set(missing) & set(r.shadow_criteria)), None)
+            if donor is not None:
+                upd = donor.update(donor.update_steps[0], shadow=[c for c in missing if c in donor.shadow_criteria], grown=False)
+                sets.update(upd.shadow)
+            if sets:
+                out[(gi, seed)] = sets
+    return out
+
+
+def jaccard_first(runs: Sequence[Run]):
+    """Fig. 6a/17/20: Jaccard of the sets each criterion removes at the first update; reference J_r."""
+    from .stats.jaccard import jaccard_summary
+
+    sets = first_update_sets(runs)
+    if not sets:
+        raise ValueError("no DST runs with topology updates matched: the first-update Jaccard needs them")
+    criteria = _present(c for s in sets.values() for c in s)
+    return jaccard_summary(sets, criteria=criteria, at="first", reference_criterion="random")
+
+
+def jaccard_end(runs: Sequence[Run]):
+    """Fig. 6b/21: Jaccard of the final masks of runs paired by seed, plus ``init``; reference J_init."""
+    from .stats.jaccard import jaccard_summary
+
+    sets: dict[tuple, dict[str, dict]] = {}
+    for gi, (g, by_seed) in enumerate(sorted(_groups(runs).items())):
+        for seed, rs in by_seed.items():
+            per = {}
+            for r in rs:
+                per.setdefault(r.criterion, r.final_masks())
+            per["init"] = rs[0].initial_masks()
+            sets[(gi, seed)] = per
+    if not sets:
+        raise ValueError("no DST runs matched: the end-of-training Jaccard needs them")
+    criteria = _present(c for s in sets.values() for c in s) + ["init"]
+    return jaccard_summary(sets, criteria=criteria, at="end", reference_criterion="init")
+
+
+def jaccard_time_rows(runs: Sequence[Run]) -> pd.DataFrame:
+    """Fig. 18: per run and update, Jaccard of the run's removed set and each other criterion's shadow set."""
+    from .stats.jaccard import jaccard, jaccard_over_time
+
+    rows = []
+    groups = {g: i for i, g in enumerate(sorted(_groups(runs)))}
+    from .artifacts.select import group_key
+
+    for r in runs:
+        if r.config.get("method") != "dst" or not r.shadow_criteria:
+            continue
+        others = [c for c in r.shadow_criteria if c != r.criterion]
+        for step in r.update_steps:
+            upd = r.update(step, shadow=others, grown=False)
+            for b in others:
+                rows.append({"group": groups.get(group_key(r), 0), "seed": r.seed, "step": step, "run_criterion": r.criterion,
+                             "other": b, "jaccard": jaccard(upd.pruned, upd.shadow[b])})
+    if not rows:
+        raise ValueError("no DST runs with shadow sets matched: the Jaccard over time needs them (record with --shadow all)")
+    out = jaccard_over_time(pd.DataFrame(rows))
+    order = {c: i for i, c in enumerate(CRITERIA)}
+    return out.sort_values(["run_criterion", "other", "step"], key=lambda s: s.map(order) if s.name != "step" else s, kind="stable").reset_index(drop=True)
+
+
+def never_removed_rows(runs: Sequence[Run]) -> pd.DataFrame:
+    """Fig. 19: per model and seed, weights kept by every criterion at the first update / kept weights,
+    and removed by every criterion / removed weights (see ``stats.never_removed``)."""
+    from .stats.never_removed import kept_weights, never_removed
+
+    sets = first_update_sets(runs)
+    by_key = {}
+    for (gi, seed), per in sets.items():
+        by_key[(gi, seed)] = per
+    rows = []
+    groups = sorted(_groups(runs).items())
+    for (gi, seed), removed in sorted(by_key.items(), key=lambda kv: (kv[0][0], repr(kv[0][1]))):
+        if len(removed) < 2:
+            continue
+        rep = groups[gi][1][seed][0]
+        active = rep.initial_masks()
+        kept = {c: kept_weights(active, s) for c, s in removed.items()}
+        res = never_removed(kept, removed)
+        rows.append({"model": rep.config.get("model"), "dataset": rep.config.get("dataset"), "seed": seed,
+                     "density": rep.config.get("density"), "criteria": len(removed),
+                     "retained_by_all": res["retained_by_all"], "removed_by_all": res["removed_by_all"]})
+    if not rows:
+        raise ValueError("no DST runs with at least two criteria (runs or shadow sets) at the first update matched")
+    return pd.DataFrame(rows)
+
+
+def itop_rows(runs: Sequence[Run]) -> pd.DataFrame:
+    """ITOP ratio per DST run, rebuilt from the initial mask and every update file (Liu et al. 2021)."""
+    from .stats.itop import itop_ratio
+
+    rows = []
+    for r in runs:
+        if r.config.get("method") != "dst":
+            continue
+        updates = (r.update(s, shadow=[]) for s in r.update_steps)
+        rows.append({"run_id": r.run_id, "criterion": r.criterion, "growth": r.config.get("growth"),
+                     "update_period": r.config.get("update_period"), "density": r.config.get("density"), "seed": r.seed,
+                     "model": r.config.get("model"), "dataset": r.config.get("dataset"),
+                     "itop": itop_ratio(r.initial_masks(), updates, numel=r.numel), "itop_logged": r.summary.get("itop")})
+    if not rows:
+        raise ValueError("no DST runs matched: ITOP needs runs with topology updates")
+    return pd.DataFrame(rows)
+
+
+def itop_vs_update_period(rows: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 11: ITOP ratio vs Δt per criterion and growth, mean and std over seeds."""
+    out = mean_std(rows, by=["model", "dataset", "growth", "density", "criterion", "update_period"], value="itop")
+    out["_o"] = out["criterion"].map({c: i for i, c in enumerate(CRITERIA)})
+    return out.sort_values(["model", "dataset", "growth", "density", "_o", "update_period"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def cd_result(scores: pd.DataFrame, *, alpha: float = 0.05, lower_is_better: bool = False, test: str = "nemenyi"):
+    """Fig. 3: Friedman + post-hoc over blocks of a (block, method, score) table (``stats.cd``)."""
+    from .stats.cd import cd_analysis
+
+    return cd_analysis(scores, alpha=alpha, lower_is_better=lower_is_better, test=test)

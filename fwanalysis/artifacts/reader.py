@@ -107,13 +107,19 @@ class Run:
         return ArtifactError(self.run_id, file, problem)
 
     # -- npz files -------------------------------------------------------------------------------
-    def _npz(self, rel: str) -> dict[str, np.ndarray]:
+    def _npz(self, rel: str, prefixes: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """Arrays of an npz file; with ``prefixes``, only the keys of those layer prefixes are decompressed."""
         p = self.path / rel
         if not p.exists():
             raise self.error(rel, "file is listed in run.json but missing on disk")
         try:
             with np.load(p, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
+                files = set(z.files)
+                if prefixes is None:
+                    keys = sorted(files)
+                else:
+                    keys = [pre + n for pre in prefixes for n in self.layer_names if pre + n in files]
+                return {k: z[k] for k in keys}
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as e:
             raise self.error(rel, f"cannot read npz ({type(e).__name__}: {e})") from None
 
@@ -145,15 +151,20 @@ class Run:
     def final_masks(self) -> dict[str, np.ndarray]:
         return self.masks(self.mask_steps[-1])
 
-    def update(self, step: int, *, shadow: Iterable[str] | None = None) -> UpdateSets:
-        """Pruned, grown and shadow sets of the update at ``step``; ``shadow`` limits the criteria read."""
+    def update(self, step: int, *, shadow: Iterable[str] | None = None, grown: bool = True) -> UpdateSets:
+        """Pruned, grown and shadow sets of the update at ``step``.
+
+        ``shadow`` limits the shadow criteria read (``[]``: none); ``grown=False`` skips the grown sets
+        (returned empty). Only the keys asked for are decompressed.
+        """
         rel = self._check_step("updates", self.update_steps, step)
-        data = self._npz(rel)
         crits = self.shadow_criteria if shadow is None else [c for c in shadow if c in self.shadow_criteria]
+        prefixes = ["pruned/"] + (["grown/"] if grown else []) + [f"shadow/{c}/" for c in crits]
+        data = self._npz(rel, prefixes)
         return UpdateSets(
             step=int(step),
             pruned=self._bitsets(rel, data, "pruned/"),
-            grown=self._bitsets(rel, data, "grown/"),
+            grown=self._bitsets(rel, data, "grown/") if grown else {},
             shadow={c: self._bitsets(rel, data, f"shadow/{c}/") for c in crits},
         )
 

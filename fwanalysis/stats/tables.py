@@ -1,7 +1,7 @@
 """Summaries of tidy per-run tables: mean, std and count over seeds (pure pandas).
 
-Std is the sample standard deviation (ddof=1) over seeds, NaN with a single seed: the figures
-show ``n`` so a missing spread is visible rather than drawn as zero.
+Std is the population standard deviation over seeds (ddof=0, numpy's default, as for the Jaccard
+summaries), so a single seed gives 0; every table carries ``n`` so that case stays visible.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import pandas as pd
 
 __all__ = ["mean_std", "loss_gap", "DDOF"]
 
-DDOF = 1
+DDOF = 0
 
 
 def mean_std(df: pd.DataFrame, *, by: Sequence[str], value: str = "value") -> pd.DataFrame:
-    """Group ``df`` by ``by`` and return ``by`` + ``mean``, ``std`` (ddof=1) and ``n`` of ``value``.
+    """Group ``df`` by ``by`` and return ``by`` + ``mean``, ``std`` (ddof=0) and ``n`` of ``value``.
 
     Groups keep missing keys (``None``) as their own group; rows are sorted by ``by``.
     """
@@ -25,7 +25,7 @@ def mean_std(df: pd.DataFrame, *, by: Sequence[str], value: str = "value") -> pd
     if df.empty:
         return pd.DataFrame(columns=by + ["mean", "std", "n"])
     g = df.groupby(by, dropna=False, sort=True)[value]
-    out = g.agg(mean="mean", std=lambda s: s.std(ddof=DDOF) if s.count() > DDOF else np.nan, n="count").reset_index()
+    out = g.agg(mean="mean", std=lambda s: s.std(ddof=DDOF) if s.count() > 0 else np.nan, n="count").reset_index()
     out["n"] = out["n"].astype(int)
     return out
 

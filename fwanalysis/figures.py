@@ -1,0 +1,318 @@
+"""The figure registry: one entry per paper figure = which runs -> which analysis -> which plot.
+
+Both ``fwa <command> --plot`` and ``fwa report`` draw through these entries, so a figure is defined
+once. An entry selects its runs from a study by the sweep that made them (``config["sweep"]``, set by
+``fw-train sweep``; runs without it are used by every entry) and by config filters, computes its
+result with :mod:`fwanalysis.analyses`, and draws with :mod:`fwanalysis.plots`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import analyses as A  # noqa: E402
+from .artifacts import Run  # noqa: E402
+from .artifacts.select import RunFilter  # noqa: E402
+from .plots.cd import plot_cd_diagram  # noqa: E402
+from .plots.metrics import plot_learning_curves, plot_loss_gap, plot_metric_vs  # noqa: E402
+from .plots.structure import plot_itop, plot_jaccard_heatmap, plot_jaccard_over_time, plot_never_removed  # noqa: E402
+
+__all__ = ["FigureEntry", "Built", "FIGURES", "build", "save_figure", "select_for"]
+
+plt.rcParams.update({"svg.hashsalt": "fwa", "figure.dpi": 100, "savefig.dpi": 150, "font.size": 9})
+
+
+@dataclass
+class Built:
+    """A computed figure: the drawn matplotlib figure, its data table and the runs behind it."""
+
+    figure: "matplotlib.figure.Figure"
+    table: pd.DataFrame
+    runs: list[Run]
+    result: object = None
+
+
+@dataclass(frozen=True)
+class FigureEntry:
+    id: str
+    caption: str
+    sweep: str | None                       # which spec's runs (config["sweep"]); None: any
+    compute: Callable[[list[Run]], object]  # runs -> result (analyses)
+    table: Callable[[object], pd.DataFrame]
+    draw: Callable[[object], "matplotlib.figure.Figure"]
+    flt: RunFilter = field(default_factory=RunFilter)
+    baselines: bool = False                 # keep dense/static runs whatever the criterion filters say
+    absent: str | None = None               # why its data cannot be made here, and the command that would make it
+
+
+def save_figure(fig, path: str | Path) -> None:
+    """Save with fixed metadata (no dates, no versions) so a rebuild writes the same bytes; atomically."""
+    from .artifacts.io import atomic_path
+
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    meta = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None}, "svg": {"Date": None, "Creator": None}}.get(fmt, {})
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, metadata=meta, bbox_inches="tight")
+
+
+def _grid(n: int, *, w: float = 4.2, h: float = 3.2, ncols: int = 3):
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _facets(df: pd.DataFrame, keys: Sequence[str]):
+    keys = [k for k in keys if k in df.columns and df[k].nunique(dropna=False) > 0]
+    if not keys:
+        return [("", df)]
+    out = []
+    for vals, g in df.groupby(keys, dropna=False, sort=True):
+        vals = vals if isinstance(vals, tuple) else (vals,)
+        out.append((", ".join(f"{k}={v}" for k, v in zip(keys, vals) if v is not None and v == v), g))
+    return out
+
+
+# -- draw functions (layout only; every mark comes from fwanalysis.plots) ---------------------------
+def draw_metric_vs(x: str, *, facet: Sequence[str], ylabel: str = "test accuracy", logx: bool = False, title: str = ""):
+    def draw(df: pd.DataFrame):
+        panels = _facets(df, facet)
+        fig, axes = _grid(len(panels))
+        for ax, (name, g) in zip(axes, panels):
+            plot_metric_vs(g, x=x, ax=ax, ylabel=ylabel, logx=logx, title=name)
+        if title:
+            fig.suptitle(title, fontsize=11)
+        fig.tight_layout()
+        return fig
+
+    return draw
+
+
+def draw_jaccard(result, *, show_std=False):
+    fig, ax = plt.subplots(figsize=(6.2, 5.2))
+    plot_jaccard_heatmap(result, ax=ax, show_std=show_std)
+    fig.tight_layout()
+    return fig
+
+
+def draw_jaccard_time(df: pd.DataFrame):
+    crits = list(dict.fromkeys(df["run_criterion"]))
+    fig, axes = _grid(len(crits), w=4.5, h=3.2)
+    for ax, c in zip(axes, crits):
+        plot_jaccard_over_time(df[df["run_criterion"] == c], ax=ax, run_criterion=c)
+    fig.tight_layout()
+    return fig
+
+
+def draw_cd(result):
+    k = len(result.methods)
+    fig, ax = plt.subplots(figsize=(7, 1.6 + 0.32 * math.ceil(k / 2) + 0.25 * len(result.cliques)))
+    plot_cd_diagram(result, ax=ax)
+    return fig
+
+
+def draw_single(plot: Callable, **kw):
+    def draw(df):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        plot(df, ax=ax, **kw)
+        fig.tight_layout()
+        return fig
+
+    return draw
+
+
+def draw_loss_gap(df: pd.DataFrame):
+    panels = _facets(df, ["density"]) if "density" in df.columns else [("", df)]
+    fig, axes = _grid(len(panels))
+    for ax, (name, g) in zip(axes, panels):
+        plot_loss_gap(g, ax=ax, title=name)
+    fig.tight_layout()
+    return fig
+
+
+def draw_learning_curves(df: pd.DataFrame):
+    panels = _facets(df, ["density"])
+    fig, axes = _grid(len(panels))
+    for ax, (name, g) in zip(axes, panels):
+        plot_learning_curves(g, ax=ax, title=name)
+    fig.tight_layout()
+    return fig
+
+
+# -- tables ------------------------------------------------------------------------------------------
+def jaccard_table(res) -> pd.DataFrame:
+    rows = []
+    for i, a in enumerate(res.criteria):
+        for j, b in enumerate(res.criteria):
+            rows.append({"row": a, "col": b, "mean": res.mean[i, j], "std": res.std[i, j], "n": int(res.n[i, j])})
+    df = pd.DataFrame(rows)
+    df["reference"] = f"{res.reference_name}={res.reference_value:.4f}" if res.reference_value == res.reference_value else res.reference_name
+    return df
+
+
+def cd_table(res) -> pd.DataFrame:
+    return pd.DataFrame({
+        "method": res.methods,
+        "avg_rank": [res.avg_ranks[m] for m in res.methods],
+        "cd": res.cd, "alpha": res.alpha, "n_blocks": res.n_blocks,
+        "friedman_p": res.friedman["pvalue"], "iman_davenport_p": res.iman_davenport["pvalue"],
+    })
+
+
+def _ident(df):
+    return df
+
+
+# -- compute helpers ------------------------------------------------------------------------------
+def _cd(density_min=None, density_max=None):
+    def compute(runs):
+        rs = [r for r in runs if (density_min is None or r.config["density"] > density_min) and (density_max is None or r.config["density"] <= density_max)]
+        return A.cd_result(A.cd_scores(rs))
+
+    return compute
+
+
+def _closest_density(runs: list[Run], target: float) -> list[Run]:
+    ds = sorted({r.config["density"] for r in runs if r.config.get("method") == "dst" and r.config.get("density") is not None})
+    if not ds:
+        return runs
+    best = min(ds, key=lambda d: (abs(math.log(d / target)), d))
+    return [r for r in runs if r.config.get("method") == "dense" or r.config.get("density") == best]
+
+
+def _loss_gap(runs):
+    sel = _closest_density(runs, 0.1)
+    df = A.loss_gap_table(sel)
+    dens = sorted({r.config["density"] for r in sel if r.config.get("method") != "dense"})
+    df.insert(0, "density", dens[0] if len(dens) == 1 else None)
+    return df
+
+
+def _itop(runs):
+    return A.itop_vs_update_period(A.itop_rows(runs))
+
+
+def _metric_x(x: str, *, dst_only: bool = True):
+    def compute(runs):
+        rs = [r for r in runs if r.config.get("method") == "dst"] if dst_only else runs
+        return A.metric_vs(rs, x=x, by=("model", "dataset", "growth", "density", "criterion"))
+
+    return compute
+
+
+def _scope(runs):
+    df = A.metric_vs([r for r in runs if r.config.get("method") == "dst"], x="pruning_scope", by=("model", "dataset", "growth", "density", "criterion"))
+    return df
+
+
+_ABSENT_IMAGENET = ("needs ImageNet and ResNet-50, which cannot be trained here; write such runs with any loop "
+                    "(fwanalysis.artifacts.RunWriter) with dataset 'imagenet' and run `fwa report` on them")
+_ABSENT_ROBERTA = ("needs RoBERTa fine-tuning on GLUE, which cannot be run here; record those runs with RunWriter "
+                   "(model 'roberta') and run `fwa report` on them")
+_ABSENT_EFFNET = ("needs a pretrained EfficientNet, which cannot be loaded here; record those runs with RunWriter "
+                  "(model 'efficientnet') and run `fwa report` on them")
+
+_ACC_FACETS = ["model", "dataset", "growth"]
+
+def _per_key(runs: list[Run], key: str, compute: Callable) -> dict:
+    """``{value of config key: compute(runs with that value)}``, in sorted order."""
+    vals = sorted({r.config.get(key) for r in runs if r.config.get(key) is not None})
+    return {v: compute([r for r in runs if r.config.get(key) == v]) for v in vals}
+
+
+def _rho_table(results: dict) -> pd.DataFrame:
+    return pd.concat([jaccard_table(res).assign(prune_fraction=rho) for rho, res in results.items()], ignore_index=True)
+
+
+def _draw_rho(results: dict):
+    fig, axes = _grid(len(results), w=5.2, h=4.6)
+    for ax, (rho, res) in zip(axes, results.items()):
+        plot_jaccard_heatmap(res, ax=ax, title=f"ρ = {rho:g}")
+    fig.tight_layout()
+    return fig
+
+
+FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
+    FigureEntry("fig01-accuracy-vs-density", "Test accuracy vs density per criterion, with dense and static baselines (mean ± std over seeds).",
+                "accuracy", A.accuracy_table, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True), baselines=True),
+    FigureEntry("fig02-imagenet", "Top-1 accuracy vs density on ImageNet (ResNet-50).", "imagenet", A.accuracy_table, _ident,
+                draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(dataset=("imagenet",)), baselines=True, absent=_ABSENT_IMAGENET),
+    FigureEntry("fig03a-cd-all", "Critical-difference diagram of the criteria's ranks over all (model, data, growth, density) blocks (Friedman + Nemenyi, α = 0.05).",
+                "accuracy", _cd(), cd_table, draw_cd),
+    FigureEntry("fig03b-cd-low-density", "Critical-difference diagram over blocks with density ≤ 0.2.", "accuracy", _cd(density_max=0.2), cd_table, draw_cd),
+    FigureEntry("fig03c-cd-high-density", "Critical-difference diagram over blocks with density > 0.2.", "accuracy", _cd(density_min=0.2), cd_table, draw_cd),
+    FigureEntry("fig04-loss-gap", "Validation minus training loss per epoch, per criterion and baseline, at the density closest to 0.1.",
+                "accuracy", _loss_gap, _ident, draw_loss_gap, baselines=True),
+    FigureEntry("fig05-update-period", "Test accuracy vs update period Δt per criterion.", "update-period", _metric_x("update_period"), _ident,
+                draw_metric_vs("update_period", facet=["model", "dataset", "growth", "density"], logx=True)),
+    FigureEntry("fig06a-jaccard-first-update", "Jaccard index of the sets each criterion removes at the first update (mean over seeds); J_r: random criterion across seeds.",
+                "jaccard", A.jaccard_first, jaccard_table, draw_jaccard),
+    FigureEntry("fig06b-jaccard-end", "Jaccard index of the final masks of runs paired by seed, and of each run's initial mask; J_init: initial masks across seeds.",
+                "jaccard", A.jaccard_end, jaccard_table, draw_jaccard),
+    FigureEntry("fig07-mest-lambda", "Test accuracy of MEST vs λ (|θ| + λ|∇θ|).", "mest-lambda", _metric_x("mest_lambda"), _ident,
+                draw_metric_vs("mest_lambda", facet=["model", "dataset", "growth", "density"], logx=True)),
+    FigureEntry("fig08-sensitivity-vs-rsensitivity", "Sensitivity |∇θ|/|θ| against its reciprocal RSensitivity |θ|/|∇θ| (and magnitude), accuracy vs density.",
+                "accuracy", A.accuracy_table, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
+                flt=RunFilter(criterion=("sensitivity", "rsensitivity", "magnitude")), baselines=True),
+    FigureEntry("fig09-roberta", "Pruning criteria when fine-tuning RoBERTa (accuracy vs density).", "roberta", A.accuracy_table, _ident,
+                draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("roberta",)), baselines=True, absent=_ABSENT_ROBERTA),
+    FigureEntry("fig11-itop", "ITOP ratio (share of weights ever active) at the end of training vs Δt, rebuilt from the update files.",
+                "update-period", _itop, _ident, draw_single(plot_itop)),
+    FigureEntry("fig12-batch-size", "Test accuracy vs batch size per criterion.", "batch-size", _metric_x("batch_size"), _ident,
+                draw_metric_vs("batch_size", facet=["model", "dataset", "growth", "density"], logx=True)),
+    FigureEntry("fig14-efficientnet", "Pruning criteria when fine-tuning a pretrained EfficientNet (accuracy vs density).", "efficientnet", A.accuracy_table, _ident,
+                draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("efficientnet",)), baselines=True, absent=_ABSENT_EFFNET),
+    FigureEntry("fig15-global-vs-local", "Test accuracy with global vs local (per-layer) pruning per criterion.", "scope", _scope, _ident,
+                draw_metric_vs("pruning_scope", facet=["model", "dataset", "growth", "density"])),
+    FigureEntry("fig16-prune-schedule", "Test accuracy per pruning-fraction schedule (cosine, linear, constant) per criterion.", "schedule",
+                _metric_x("prune_schedule"), _ident, draw_metric_vs("prune_schedule", facet=["model", "dataset", "growth", "density"])),
+    FigureEntry("fig17-jaccard-first-update-rho", "First-update Jaccard of the criteria at several initial pruning fractions ρ (mean over seeds).",
+                "rho", lambda runs: _per_key(runs, "prune_fraction", A.jaccard_first), _rho_table, _draw_rho),
+    FigureEntry("fig18-jaccard-over-time", "Jaccard over training between each run's removed set and what every other criterion would have removed.",
+                "jaccard", A.jaccard_time_rows, _ident, draw_jaccard_time),
+    FigureEntry("fig19-never-removed", "Share of kept weights kept by every criterion and of removed weights removed by every criterion at the first update.",
+                "jaccard", A.never_removed_rows, _ident, draw_single(plot_never_removed)),
+    FigureEntry("fig20-jaccard-first-update-std", "Standard deviation over seeds of the first-update Jaccard (Fig. 6a).",
+                "jaccard", A.jaccard_first, jaccard_table, lambda r: draw_jaccard(r, show_std="only")),
+    FigureEntry("fig21-jaccard-end-std", "Standard deviation over seeds of the end-of-training Jaccard (Fig. 6b).",
+                "jaccard", A.jaccard_end, jaccard_table, lambda r: draw_jaccard(r, show_std="only")),
+    FigureEntry("fig23-learning-curves", "Validation accuracy per epoch per criterion (mean ± std over seeds).", "accuracy",
+                lambda runs: A.learning_curves(_closest_density(runs, 0.1)), _ident, draw_learning_curves, baselines=True),
+]}
+
+
+def select_for(entry: FigureEntry, runs: Sequence[Run]) -> list[Run]:
+    """The runs of a study an entry uses: those of its sweep (or untagged runs) that pass its filters."""
+    out = []
+    for r in runs:
+        tag = r.config.get("sweep")
+        if entry.sweep is not None and tag is not None and tag != entry.sweep:
+            continue
+        if entry.flt.accepts(r, baselines=entry.baselines):
+            out.append(r)
+    return out
+
+
+def build(entry: FigureEntry, runs: Sequence[Run], *, select: bool = True) -> Built:
+    """Compute and draw one entry from ``runs`` (selected for it unless ``select=False``)."""
+    rs = select_for(entry, runs) if select else list(runs)
+    if not rs:
+        raise ValueError(f"{entry.id}: no runs for it (sweep {entry.sweep!r}, {entry.flt.describe()})")
+    result = entry.compute(rs)
+    table = entry.table(result)
+    fig = entry.draw(result)
+    return Built(figure=fig, table=table, runs=rs, result=result)

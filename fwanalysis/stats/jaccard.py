@@ -1,0 +1,398 @@
+"""Jaccard similarity of weight sets, layer by layer and averaged over layers (Nowak et al. 2023, Eq. 1).
+
+A *layer set* is ``{layer name: packed uint8 bitset}`` (ARTIFACTS.md, "Sets are packed bitsets"), all
+masked layers of one model. Definitions (ARTIFACTS.md, "Definitions the analysis uses"):
+
+- Jaccard of two sets A, B of one layer: ``|A ∩ B| / |A ∪ B|``; NaN when both are empty.
+- Layer-averaged Jaccard: the mean over layers of the per-layer Jaccard, NaN layers left out
+  (NaN when every layer is NaN).
+
+Sets stay packed and are counted with popcount. :func:`jaccard_matrix` copies the k layer sets once
+into one ``(k, words)`` uint64 array, every layer padded to whole 64-bit words, and for each pair
+takes ``bitwise_count(a & b)`` summed per layer with ``np.add.reduceat``; unions come from
+``|A ∪ B| = |A| + |B| - |A ∩ B|``, so each pair costs one AND and one popcount pass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Hashable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from fwanalysis.artifacts.bitset import and_count, popcount
+
+__all__ = [
+    "AT_CHOICES",
+    "JaccardResult",
+    "JaccardAggregate",
+    "jaccard_layers",
+    "jaccard",
+    "jaccard_matrix",
+    "reference_jaccard",
+    "aggregate_jaccard",
+    "jaccard_summary",
+    "jaccard_over_time",
+]
+
+AT_CHOICES = ("first", "end", "time")
+REFERENCE_NAMES = {"first": "J_r", "time": "J_r", "end": "J_init"}
+REFERENCE_CRITERIA = {"first": "random", "time": "random", "end": "init"}
+
+LayerSets = Mapping[str, np.ndarray]
+
+
+def _check_at(at: str) -> str:
+    if at not in AT_CHOICES:
+        raise ValueError(f"at={at!r} is not one of {', '.join(map(repr, AT_CHOICES))}")
+    return at
+
+
+def _as_bitset(arr, layer: str) -> np.ndarray:
+    a = np.asarray(arr)
+    if a.dtype != np.uint8 or a.ndim != 1:
+        raise TypeError(
+            f"layer {layer!r}: expected a packed bitset (1-D uint8, numpy.packbits of the flat mask), "
+            f"got dtype {a.dtype} with shape {a.shape}"
+        )
+    return a
+
+
+def _layer_names(sets: Sequence[LayerSets | None]) -> list[str]:
+    """Layer names of the first set (model order); every other set must have the same layers."""
+    present = [s for s in sets if s is not None]
+    if not present:
+        return []
+    names = list(present[0])
+    want = set(names)
+    for i, s in enumerate(present[1:], 1):
+        if set(s) != want:
+            missing = sorted(want - set(s))[:3]
+            extra = sorted(set(s) - want)[:3]
+            raise ValueError(f"layer sets disagree on layers: set {i} lacks {missing} and has extra {extra}")
+    return names
+
+
+def _layer_bytes(sets: Sequence[LayerSets | None], names: list[str]) -> np.ndarray:
+    """Bytes per layer, checked equal across sets."""
+    present = [s for s in sets if s is not None]
+    nbytes = np.zeros(len(names), dtype=np.int64)
+    for li, name in enumerate(names):
+        lengths = {_as_bitset(s[name], name).shape[0] for s in present}
+        if len(lengths) != 1:
+            raise ValueError(f"layer {name!r}: bitsets of different lengths {sorted(lengths)} cannot be compared")
+        nbytes[li] = lengths.pop()
+    return nbytes
+
+
+def _ratio(inter: np.ndarray, union: np.ndarray) -> np.ndarray:
+    inter = np.asarray(inter, dtype=np.float64)
+    union = np.asarray(union, dtype=np.float64)
+    out = np.full(np.broadcast(inter, union).shape, np.nan)
+    np.divide(inter, union, out=out, where=union > 0)
+    return out
+
+
+def _nanmean(values: np.ndarray, axis: int = -1) -> np.ndarray | float:
+    """Mean along ``axis`` leaving NaN out; NaN where every value is NaN (no warning)."""
+    values = np.asarray(values, dtype=np.float64)
+    ok = ~np.isnan(values)
+    count = ok.sum(axis=axis)
+    total = np.where(ok, values, 0.0).sum(axis=axis)
+    out = np.full(np.shape(count), np.nan)
+    np.divide(total, count, out=out, where=count > 0)
+    return out if out.ndim else float(out)
+
+
+def jaccard_layers(a: LayerSets, b: LayerSets) -> dict[str, float]:
+    """Per-layer Jaccard ``|A ∩ B| / |A ∪ B|`` of two layer sets; NaN for a layer where both are empty.
+
+    Parameters: ``a``, ``b``: ``{layer: packed uint8 bitset}`` with the same layers and lengths.
+    Returns: ``{layer: jaccard}`` in the layer order of ``a``.
+    """
+    names = _layer_names([a, b])
+    _layer_bytes([a, b], names)
+    out = {}
+    for name in names:
+        inter = and_count(a[name], b[name])
+        union = popcount(a[name]) + popcount(b[name]) - inter
+        out[name] = inter / union if union else math.nan
+    return out
+
+
+def jaccard(a: LayerSets, b: LayerSets) -> float:
+    """Layer-averaged Jaccard of two layer sets (Nowak et al. 2023, Eq. 1); NaN layers left out.
+
+    Returns NaN when both sets are empty in every layer.
+    """
+    return _nanmean(np.fromiter(jaccard_layers(a, b).values(), dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class _Stacked:
+    """k layer sets in one ``(k, words)`` uint64 array, each layer padded to whole words."""
+
+    names: list[str]
+    words: np.ndarray  # (k, W) uint64
+    starts: np.ndarray  # word offset of each non-empty layer
+    nonempty: np.ndarray  # (L,) bool: layer has at least one word
+    present: np.ndarray  # (k,) bool: set i was given (not None)
+
+
+def _stack(sets: Sequence[LayerSets | None]) -> _Stacked:
+    names = _layer_names(sets)
+    nbytes = _layer_bytes(sets, names)
+    nwords = (nbytes + 7) // 8
+    offsets = np.concatenate([[0], np.cumsum(nwords)]).astype(np.int64)
+    k = len(sets)
+    buf = np.zeros((k, int(offsets[-1]) * 8), dtype=np.uint8)
+    for i, s in enumerate(sets):
+        if s is None:
+            continue
+        for li, name in enumerate(names):
+            start = int(offsets[li]) * 8
+            buf[i, start : start + int(nbytes[li])] = s[name]
+    nonempty = nwords > 0
+    return _Stacked(
+        names=names,
+        words=buf.view(np.uint64),
+        starts=offsets[:-1][nonempty],
+        nonempty=nonempty,
+        present=np.array([s is not None for s in sets], dtype=bool),
+    )
+
+
+def _per_layer(st: _Stacked, counts_nonempty: np.ndarray) -> np.ndarray:
+    """Scatter per-layer sums over non-empty layers into a full (..., L) array (empty layers: 0)."""
+    out = np.zeros(counts_nonempty.shape[:-1] + (len(st.names),), dtype=np.int64)
+    out[..., st.nonempty] = counts_nonempty
+    return out
+
+
+def _layer_sums(st: _Stacked, popcounts: np.ndarray) -> np.ndarray:
+    if not st.starts.size:
+        return np.zeros(popcounts.shape[:-1] + (len(st.names),), dtype=np.int64)
+    return _per_layer(st, np.add.reduceat(popcounts, st.starts, axis=-1, dtype=np.int64))
+
+
+def jaccard_matrix(sets: Sequence[LayerSets | None]) -> np.ndarray:
+    """k×k symmetric matrix of layer-averaged Jaccard between k layer sets.
+
+    Parameters: ``sets``: k layer sets of one model (same layers, same lengths). An entry may be
+    ``None`` (a run that is absent): its row and column are NaN.
+    Returns: float64 array ``(k, k)``; the diagonal is 1 (NaN for a set empty in every layer).
+
+    All sets are copied once into a ``(k, words)`` uint64 array, each layer padded to whole words;
+    for each pair, ``|A ∩ B|`` per layer is ``np.add.reduceat(np.bitwise_count(a & b), layer_starts)``
+    and ``|A ∪ B| = |A| + |B| - |A ∩ B|``.
+    """
+    k = len(sets)
+    out = np.full((k, k), np.nan)
+    if k == 0:
+        return out
+    st = _stack(sets)
+    if not st.names:
+        return out
+    size = _layer_sums(st, np.bitwise_count(st.words))  # (k, L): |A| per layer
+    width = st.words.shape[1]
+    tmp = np.empty(width, dtype=np.uint64)
+    pop = np.empty(width, dtype=np.uint8)
+    idx = np.flatnonzero(st.present)
+    for i in idx:
+        out[i, i] = _nanmean(_ratio(size[i], size[i]))
+    for i, j in combinations(idx, 2):
+        np.bitwise_and(st.words[i], st.words[j], out=tmp)
+        np.bitwise_count(tmp, out=pop)
+        inter = _layer_sums(st, pop)
+        out[i, j] = out[j, i] = _nanmean(_ratio(inter, size[i] + size[j] - inter))
+    return out
+
+
+def reference_jaccard(sets_by_seed: Sequence[LayerSets | None]) -> float:
+    """Mean layer-averaged Jaccard over all pairs of different seeds (one layer set per seed).
+
+    Used for J_r (the random criterion's sets at the first update, one per seed) and J_init (the
+    initial masks, one per seed). ``None`` entries and NaN pairs are left out; NaN with fewer than
+    two seeds.
+    """
+    m = jaccard_matrix(list(sets_by_seed))
+    vals = m[np.triu_indices(len(m), k=1)]
+    vals = vals[~np.isnan(vals)]
+    return float(vals.mean()) if vals.size else math.nan
+
+
+@dataclass(frozen=True)
+class JaccardAggregate:
+    """Cell-wise mean, std and count of k×k Jaccard matrices over seeds and groups."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    n: np.ndarray
+    groups: int
+
+
+def aggregate_jaccard(
+    per_seed: Sequence[np.ndarray], *, groups: Sequence[Hashable] | None = None
+) -> JaccardAggregate:
+    """Average k×k Jaccard matrices over seeds, then over groups (the mean of group means).
+
+    Parameters: ``per_seed``: one k×k matrix per (group, seed), NaN where a pair is absent.
+    ``groups``: the group of each matrix (same length); default: all in one group.
+    Returns: per cell, ``mean`` = mean over groups of the group's mean over seeds; ``std`` = mean over
+    groups of the group's population standard deviation over seeds (ddof=0, so one seed gives 0);
+    ``n`` = number of non-NaN values behind the cell (all groups); ``groups`` = number of groups.
+    NaN values are left out; a cell with no value is NaN (``n`` 0).
+    """
+    mats = [np.asarray(m, dtype=np.float64) for m in per_seed]
+    if groups is None:
+        groups = [0] * len(mats)
+    groups = list(groups)
+    if len(groups) != len(mats):
+        raise ValueError(f"{len(mats)} matrices but {len(groups)} group labels")
+    if not mats:
+        raise ValueError("no matrices to aggregate")
+    shapes = {m.shape for m in mats}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"matrices must all be k×k of one size, got shapes {sorted(shapes)}")
+    order = list(dict.fromkeys(groups))
+    g_mean, g_std, n = [], [], np.zeros(mats[0].shape, dtype=np.int64)
+    for g in order:
+        stack = np.stack([m for m, gg in zip(mats, groups) if gg == g])
+        ok = ~np.isnan(stack)
+        cnt = ok.sum(axis=0)
+        mean = _nanmean(stack, axis=0)
+        dev = np.where(ok, stack - np.nan_to_num(mean), 0.0)
+        var = np.full(cnt.shape, np.nan)
+        np.divide((dev**2).sum(axis=0), cnt, out=var, where=cnt > 0)
+        g_mean.append(mean)
+        g_std.append(np.sqrt(var))
+        n += cnt
+    return JaccardAggregate(
+        mean=_nanmean(np.stack(g_mean), axis=0),
+        std=_nanmean(np.stack(g_std), axis=0),
+        n=n,
+        groups=len(order),
+    )
+
+
+def _none_if_nan(x):
+    if isinstance(x, (list, tuple)):
+        return [_none_if_nan(v) for v in x]
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+@dataclass(frozen=True)
+class JaccardResult:
+    """Criterion × criterion Jaccard summary, the data of ``fwa jaccard --at first|end`` (Nowak et al. 2023, Fig. 6).
+
+    ``criteria`` labels rows and columns (for ``at="end"``: the criteria, then ``"init"`` last);
+    ``mean``/``std``/``n`` are k×k (see :func:`aggregate_jaccard`); the reference is J_r (random
+    criterion's first-update sets across seeds) or J_init (initial masks across seeds).
+    """
+
+    at: str
+    criteria: list[str]
+    mean: np.ndarray
+    std: np.ndarray
+    n: np.ndarray
+    reference_name: str
+    reference_value: float
+    groups: int = 1
+
+    def __post_init__(self):
+        _check_at(self.at)
+        object.__setattr__(self, "criteria", list(self.criteria))
+        for key, dtype in (("mean", np.float64), ("std", np.float64), ("n", np.int64)):
+            object.__setattr__(self, key, np.asarray(getattr(self, key), dtype=dtype))
+        k = len(self.criteria)
+        for key in ("mean", "std", "n"):
+            if np.shape(getattr(self, key)) != (k, k):
+                raise ValueError(f"{key} has shape {np.shape(getattr(self, key))}, expected ({k}, {k}) for {k} criteria")
+
+    def to_json(self) -> dict:
+        """The JSON object of the CLI contract; NaN becomes None."""
+        return {
+            "at": self.at,
+            "criteria": list(self.criteria),
+            "mean": _none_if_nan(np.asarray(self.mean, dtype=float).tolist()),
+            "std": _none_if_nan(np.asarray(self.std, dtype=float).tolist()),
+            "n": np.asarray(self.n).astype(int).tolist(),
+            "reference": {"name": self.reference_name, "value": _none_if_nan(float(self.reference_value))},
+            "groups": int(self.groups),
+        }
+
+
+def jaccard_summary(
+    sets: Mapping[tuple[Hashable, Hashable], Mapping[str, LayerSets | None]],
+    *,
+    criteria: Sequence[str],
+    at: str = "first",
+    reference_criterion: str | None = None,
+) -> JaccardResult:
+    """Criterion × criterion Jaccard, mean and std over seeds then groups, with its reference.
+
+    Parameters: ``sets``: ``{(group, seed): {criterion: layer set}}``: for ``at="first"`` the sets
+    removed at the first update, for ``at="end"`` the final masks plus ``"init"`` (the shared initial
+    mask of that seed). A criterion missing for a seed gives NaN for its pairs there.
+    ``criteria``: row/column order (for ``"end"`` put ``"init"`` last).
+    ``reference_criterion``: whose sets across seeds give the reference; default ``"random"`` (J_r)
+    for ``first``/``time`` and ``"init"`` (J_init) for ``end``. The reference is the mean over groups
+    of :func:`reference_jaccard` within each group.
+    """
+    _check_at(at)
+    criteria = list(criteria)
+    ref_c = reference_criterion or REFERENCE_CRITERIA[at]
+    mats, groups = [], []
+    by_group: dict[Hashable, list] = {}
+    for (group, _seed), per_crit in sets.items():
+        mats.append(jaccard_matrix([per_crit.get(c) for c in criteria]))
+        groups.append(group)
+        by_group.setdefault(group, []).append(per_crit.get(ref_c))
+    agg = aggregate_jaccard(mats, groups=groups)
+    refs = np.array([reference_jaccard(v) for v in by_group.values()])
+    return JaccardResult(
+        at=at,
+        criteria=criteria,
+        mean=agg.mean,
+        std=agg.std,
+        n=agg.n,
+        reference_name=REFERENCE_NAMES[at] if ref_c == REFERENCE_CRITERIA[at] else f"J_{ref_c}",
+        reference_value=_nanmean(refs),
+        groups=agg.groups,
+    )
+
+
+def jaccard_over_time(rows: pd.DataFrame) -> pd.DataFrame:
+    """Jaccard over training ("--at time"): mean over seeds, then over groups, with std (Fig. 18).
+
+    Parameters: ``rows`` with columns ``step``, ``run_criterion``, ``other``, ``seed``, ``jaccard`` and
+    optionally ``group`` (absent: one group); one row per (group, seed, step, run_criterion, other).
+    Returns: columns ``step``, ``run_criterion``, ``other``, ``jaccard``, ``std``, ``n``, sorted by
+    (run_criterion, other, step). ``jaccard`` is the mean over groups of the mean over seeds; ``std`` is
+    the mean over groups of the population std over seeds (ddof=0); ``n`` counts the values behind it.
+    NaN Jaccard values are left out.
+    """
+    need = {"step", "run_criterion", "other", "seed", "jaccard"}
+    missing = sorted(need - set(rows.columns))
+    if missing:
+        raise ValueError(f"rows lack columns {missing}; have {list(rows.columns)}")
+    df = rows.copy()
+    if "group" not in df.columns:
+        df["group"] = 0
+    df = df[df["jaccard"].notna()]
+    keys = ["run_criterion", "other", "step"]
+    per_group = (
+        df.groupby(keys + ["group"], sort=False, dropna=False)["jaccard"]
+        .agg(jaccard="mean", std=lambda s: s.std(ddof=0), n="count")
+        .reset_index()
+    )
+    out = (
+        per_group.groupby(keys, sort=False, dropna=False)
+        .agg(jaccard=("jaccard", "mean"), std=("std", "mean"), n=("n", "sum"))
+        .reset_index()
+    )
+    out = out.sort_values(keys, kind="stable").reset_index(drop=True)
+    return out[["step", "run_criterion", "other", "jaccard", "std", "n"]]
