@@ -221,6 +221,275 @@ def validate(
     run_command(body)
 
 
+def _plot_with(figure_id: str, result, path: Path | None, *, draw=None) -> None:
+    """Draw ``result`` with the registry entry ``figure_id`` (the same code path as ``fwa report``)."""
+    if path is None:
+        return
+    import matplotlib.pyplot as plt
+
+    from .figures import FIGURES, save_figure
+
+    fig = (draw or FIGURES[figure_id].draw)(result)
+    try:
+        save_figure(fig, path)
+    finally:
+        plt.close(fig)
+    err.print(f"wrote {path}")
+
+
+def _matrix_rows(res) -> list[dict]:
+    rows = []
+    for i, a in enumerate(res.criteria):
+        row = {"criterion": a}
+        for j, b in enumerate(res.criteria):
+            m, s = res.mean[i, j], res.std[i, j]
+            row[b] = None if m != m else (f"{m:.3f}±{s:.3f}" if s == s else f"{m:.3f}")
+        rows.append(row)
+    return rows
+
+
+def _records(df) -> list[dict]:
+    return [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+
+
+AtOpt = Annotated[str, typer.Option("--at", help="first: sets removed at the first update; end: final masks (+ init); time: over training.")]
+
+
+@app.command()
+def jaccard(
+    paths: Paths = None, at: AtOpt = "first",
+    std: Annotated[bool, typer.Option("--std", help="With --plot, draw the std over seeds (Figs. 20-21) instead of the mean.")] = False,
+    model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
+):
+    """Layer-averaged Jaccard index (paper Eq. 1) between what the criteria remove, or between final masks.
+
+    Runs are paired within groups (configs equal but for criterion and seed); cells are means over seeds,
+    then over groups. References: J_r (random criterion's first-update sets across seeds), J_init
+    (initial masks across seeds).
+    """
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    if at not in ("first", "end", "time"):
+        raise typer.BadParameter(f"{at!r} is not one of: first, end, time", param_hint="--at")
+
+    def body():
+        from . import analyses as A
+
+        runs = c.runs()
+        if at == "time":
+            df = A.jaccard_time_rows(runs)
+            rows = _records(df)
+            emit({"at": "time", "rows": rows}, rows, fmt=c.fmt, title="Jaccard over time")
+            _plot_with("fig18-jaccard-over-time", df, c.plot)
+            return
+        res = A.jaccard_first(runs) if at == "first" else A.jaccard_end(runs)
+        title = f"Jaccard at {at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
+        from .figures import jaccard_table
+
+        emit(res.to_json(), _matrix_rows(res) if c.fmt == "table" else _records(jaccard_table(res)), fmt=c.fmt, title=title)
+        fid = {("first", False): "fig06a-jaccard-first-update", ("end", False): "fig06b-jaccard-end",
+               ("first", True): "fig20-jaccard-first-update-std", ("end", True): "fig21-jaccard-end-std"}[(at, std)]
+        _plot_with(fid, res, c.plot)
+
+    run_command(body)
+
+
+@app.command("never-removed")
+def never_removed(
+    paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
+):
+    """Per model and seed: weights kept by every criterion / kept weights, and removed by every criterion / removed weights (first update)."""
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+
+    def body():
+        from . import analyses as A
+
+        df = A.never_removed_rows(c.runs())
+        rows = _records(df)
+        emit({"rows": rows}, rows, fmt=c.fmt, title="kept / removed by every criterion")
+        _plot_with("fig19-never-removed", df, c.plot)
+
+    run_command(body)
+
+
+@app.command()
+def itop(
+    paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
+):
+    """ITOP ratio per run (Liu et al. 2021): share of weights ever active, rebuilt from the initial mask and every update."""
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+
+    def body():
+        from . import analyses as A
+
+        df = A.itop_rows(c.runs())
+        rows = _records(df[["run_id", "criterion", "growth", "update_period", "density", "itop", "itop_logged"]])
+        emit({"rows": rows}, rows, fmt=c.fmt, title="ITOP ratio")
+        _plot_with("fig11-itop", A.itop_vs_update_period(df), c.plot)
+
+    run_command(body)
+
+
+@app.command("loss-gap")
+def loss_gap_cmd(
+    paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
+):
+    """Validation loss − training loss per epoch, per method and criterion (mean ± std over runs). Narrow with --density."""
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+
+    def body():
+        from . import analyses as A
+
+        df = A.loss_gap_table(c.runs(baselines=True))
+        rows = _records(df)
+        emit({"rows": rows}, rows, fmt=c.fmt, title="loss gap (val − train)")
+        _plot_with("fig04-loss-gap", df, c.plot)
+
+    run_command(body)
+
+
+MetricOpt = Annotated[str, typer.Option("--metric", help="Summary metric: test_acc, test_loss, val_acc, val_loss, train_loss, itop.")]
+
+
+@app.command()
+def accuracy(
+    paths: Paths = None, metric: MetricOpt = "test_acc",
+    model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
+):
+    """A metric vs density per criterion and growth (mean ± std over seeds), with dense and static baselines."""
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+
+    def body():
+        from . import analyses as A
+
+        df = A.accuracy_table(c.runs(baselines=True), metric=metric)
+        rows = _records(df)
+        emit({"rows": rows}, rows, fmt=c.fmt, title=f"{metric} vs density")
+        _plot_with("fig01-accuracy-vs-density", df, c.plot)
+
+    run_command(body)
+
+
+@app.command("update-period")
+def update_period_cmd(
+    paths: Paths = None, metric: MetricOpt = "test_acc",
+    model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
+):
+    """A metric vs the update period Δt per criterion (mean ± std over seeds)."""
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+
+    def body():
+        from . import analyses as A
+
+        df = A.update_period_table(c.runs(), metric=metric)
+        rows = _records(df)
+        emit({"rows": rows}, rows, fmt=c.fmt, title=f"{metric} vs update period")
+        _plot_with("fig05-update-period", df, c.plot)
+
+    run_command(body)
+
+
+@app.command("cd-diagram")
+def cd_diagram(
+    paths: Paths = None, metric: MetricOpt = "test_acc",
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level: 0.05 or 0.10 (any value scipy's studentized range supports).")] = 0.05,
+    lower_is_better: Annotated[bool, typer.Option("--lower-is-better", help="Rank lower scores first (e.g. for losses).")] = False,
+    test: Annotated[str, typer.Option("--test", help="Post-hoc test: nemenyi (critical difference) | wilcoxon-holm.")] = "nemenyi",
+    input_file: Annotated[Optional[Path], typer.Option("--input", help="Rank a results table (CSV or parquet with columns block, method, score) instead of runs.")] = None,
+    model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
+):
+    """Friedman test (+ Iman–Davenport F), Nemenyi post-hoc, average ranks and critical difference (Demšar 2006).
+
+    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over
+    seeds. Blocks missing a criterion are left out and counted. Ties get average ranks.
+    """
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    if test not in ("nemenyi", "wilcoxon-holm"):
+        raise typer.BadParameter(f"{test!r} is not one of: nemenyi, wilcoxon-holm", param_hint="--test")
+    if not 0 < alpha < 1:
+        raise typer.BadParameter(f"{alpha!r} must be between 0 and 1 (e.g. 0.05 or 0.10)", param_hint="--alpha")
+
+    def body():
+        from . import analyses as A
+
+        if input_file is not None:
+            scores = _read_scores(input_file)
+        else:
+            scores = A.cd_scores(c.runs(), metric=metric)
+        res = A.cd_result(scores, alpha=alpha, lower_is_better=lower_is_better, test=test)
+        rows = [{"method": m, "avg_rank": res.avg_ranks[m]} for m in res.methods]
+        emit(res.to_json(), rows, fmt=c.fmt,
+             title=f"{res.n_blocks} blocks ({res.dropped_blocks} dropped), CD = {res.cd:.3f} at α = {res.alpha}, Friedman p = {res.friedman['pvalue']:.3g}")
+        if c.fmt == "table":
+            err.print("cliques: " + ("; ".join(", ".join(q) for q in res.cliques) or "none"))
+        _plot_with("fig03a-cd-all", res, c.plot)
+
+    run_command(body)
+
+
+def _read_scores(path: Path):
+    import pandas as pd
+
+    if not path.exists():
+        raise UserError(f"--input {path}: no such file")
+    try:
+        df = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    except Exception as e:  # noqa: BLE001 - any reader failure is a user input problem
+        raise UserError(f"--input {path}: cannot read ({type(e).__name__}: {e})") from None
+    missing = [k for k in ("block", "method", "score") if k not in df.columns]
+    if missing:
+        raise UserError(f"--input {path}: missing columns {missing}; have {list(df.columns)}")
+    return df
+
+
+@app.command()
+def report(
+    paths: Paths = None,
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("reports"),
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Only figures whose id starts with this (repeatable), e.g. fig06.")] = None,
+    skip_bad: SkipBadOpt = False,
+):
+    """Every paper figure whose runs exist: PNG, PDF and CSV per figure, and index.md with captions and provenance."""
+
+    def body():
+        from .artifacts import find_runs
+        from .report import write_report
+
+        ps = list(paths or [Path("artifacts")])
+        try:
+            runs = find_runs(ps, on_bad=_report_bad if skip_bad else None)
+        except FileNotFoundError as e:
+            raise UserError(str(e)) from None
+        if not runs:
+            raise NoRunsError(f"no complete runs under {', '.join(map(str, ps))}; train some with `make artifacts` or `fw-train sweep`")
+        from rich.progress import Progress
+
+        with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as prog:
+            task = prog.add_task("report", total=None)
+            items = write_report(runs, out, studies=[str(p) for p in ps], only=only or (),
+                                 progress=lambda fid: prog.update(task, description=fid, advance=1))
+        for i in items:
+            if i.status == "error":
+                err.print(f"failed: {i.id}: {i.note}")
+        ok = sum(i.status == "ok" for i in items)
+        err.print(f"{ok} figures written to {out}/ ({len(runs)} runs); index: {out / 'index.md'}")
+
+    run_command(body)
+
+
 def main():
     app()
 

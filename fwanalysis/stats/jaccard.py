@@ -7,10 +7,10 @@ masked layers of one model. Definitions (ARTIFACTS.md, "Definitions the analysis
 - Layer-averaged Jaccard: the mean over layers of the per-layer Jaccard, NaN layers left out
   (NaN when every layer is NaN).
 
-Sets stay packed and are counted with popcount. :func:`jaccard_matrix` copies the k layer sets once
-into one ``(k, words)`` uint64 array, every layer padded to whole 64-bit words, and for each pair
-takes ``bitwise_count(a & b)`` summed per layer with ``np.add.reduceat``; unions come from
-``|A ∪ B| = |A| + |B| - |A ∩ B|``, so each pair costs one AND and one popcount pass.
+Sets stay packed and are counted with popcount: every layer's bitset is read as uint64 words (a
+view, copied only when its byte length is not a multiple of 8); for each pair, ``bitwise_count(a & b)``
+is summed per layer with ``np.add.reduceat``, and unions come from ``|A ∪ B| = |A| + |B| - |A ∩ B|``,
+so each pair costs one AND and one popcount pass over the model.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Hashable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from fwanalysis.artifacts.bitset import and_count, popcount
 
 __all__ = [
     "AT_CHOICES",
@@ -107,20 +106,68 @@ def _nanmean(values: np.ndarray, axis: int = -1) -> np.ndarray | float:
     return out if out.ndim else float(out)
 
 
+def _words(arr: np.ndarray) -> np.ndarray:
+    """A packed layer bitset as uint64 words: a view when its length is a multiple of 8, else a zero-padded copy."""
+    a = np.ascontiguousarray(arr)
+    if a.shape[0] % 8 == 0:
+        return a.view(np.uint64)
+    padded = np.zeros((a.shape[0] + 7) // 8 * 8, dtype=np.uint8)
+    padded[: a.shape[0]] = a
+    return padded.view(np.uint64)
+
+
+# Scratch for popcounts is at most this many bytes; row blocks are sized to fit it.
+_SCRATCH_BYTES = 64 << 20
+
+
+def _pair_counts(sets: Sequence[LayerSets | None], pairs: Sequence[tuple[int, int]]) -> tuple[list[str], np.ndarray]:
+    """``|A_i ∩ A_j|`` per layer for each ``(i, j)`` in ``pairs`` (``i == j`` gives ``|A_i|``).
+
+    Returns the layer names and an int64 array ``(len(pairs), layers)``. Sets stay packed: each layer
+    is viewed as uint64 words (copied only when its byte length is not a multiple of 8); per layer
+    and pair, ``bitwise_count(a & b)`` goes into a uint8 row laid out layer after layer, and one
+    ``np.add.reduceat`` per row sums it over layer boundaries. Layers are the outer loop, so the k
+    bitsets of a layer stay in cache while all pairs are counted.
+    """
+    names = _layer_names(sets)
+    nbytes = _layer_bytes(sets, names)
+    out = np.zeros((len(pairs), len(names)), dtype=np.int64)
+    nwords = (nbytes + 7) // 8
+    nonempty = nwords > 0
+    if not pairs or not nonempty.any():
+        return names, out
+    used = sorted({i for p in pairs for i in p})
+    cols = [{i: _words(sets[i][name]) for i in used} for name, n in zip(names, nwords) if n]
+    nw = nwords[nonempty]
+    off = np.concatenate([[0], np.cumsum(nw)]).astype(np.intp)
+    width = int(off[-1])
+    tmp = np.empty(int(nw.max()), dtype=np.uint64)
+    block = max(1, min(len(pairs), _SCRATCH_BYTES // width))
+    pop = np.empty((block, width), dtype=np.uint8)
+    for b0 in range(0, len(pairs), block):
+        rows = pairs[b0 : b0 + block]
+        for li, col in enumerate(cols):
+            s, e = off[li], off[li + 1]
+            t = tmp[: e - s]
+            for r, (i, j) in enumerate(rows):
+                if i == j:
+                    np.bitwise_count(col[i], out=pop[r, s:e])
+                else:
+                    np.bitwise_and(col[i], col[j], out=t)
+                    np.bitwise_count(t, out=pop[r, s:e])
+        for r in range(len(rows)):
+            out[b0 + r, nonempty] = np.add.reduceat(pop[r], off[:-1], dtype=np.uint64)
+    return names, out
+
+
 def jaccard_layers(a: LayerSets, b: LayerSets) -> dict[str, float]:
     """Per-layer Jaccard ``|A ∩ B| / |A ∪ B|`` of two layer sets; NaN for a layer where both are empty.
 
     Parameters: ``a``, ``b``: ``{layer: packed uint8 bitset}`` with the same layers and lengths.
     Returns: ``{layer: jaccard}`` in the layer order of ``a``.
     """
-    names = _layer_names([a, b])
-    _layer_bytes([a, b], names)
-    out = {}
-    for name in names:
-        inter = and_count(a[name], b[name])
-        union = popcount(a[name]) + popcount(b[name]) - inter
-        out[name] = inter / union if union else math.nan
-    return out
+    names, c = _pair_counts([a, b], [(0, 0), (1, 1), (0, 1)])
+    return dict(zip(names, _ratio(c[2], c[0] + c[1] - c[2]).tolist()))
 
 
 def jaccard(a: LayerSets, b: LayerSets) -> float:
@@ -131,53 +178,6 @@ def jaccard(a: LayerSets, b: LayerSets) -> float:
     return _nanmean(np.fromiter(jaccard_layers(a, b).values(), dtype=np.float64))
 
 
-@dataclass(frozen=True)
-class _Stacked:
-    """k layer sets in one ``(k, words)`` uint64 array, each layer padded to whole words."""
-
-    names: list[str]
-    words: np.ndarray  # (k, W) uint64
-    starts: np.ndarray  # word offset of each non-empty layer
-    nonempty: np.ndarray  # (L,) bool: layer has at least one word
-    present: np.ndarray  # (k,) bool: set i was given (not None)
-
-
-def _stack(sets: Sequence[LayerSets | None]) -> _Stacked:
-    names = _layer_names(sets)
-    nbytes = _layer_bytes(sets, names)
-    nwords = (nbytes + 7) // 8
-    offsets = np.concatenate([[0], np.cumsum(nwords)]).astype(np.int64)
-    k = len(sets)
-    buf = np.zeros((k, int(offsets[-1]) * 8), dtype=np.uint8)
-    for i, s in enumerate(sets):
-        if s is None:
-            continue
-        for li, name in enumerate(names):
-            start = int(offsets[li]) * 8
-            buf[i, start : start + int(nbytes[li])] = s[name]
-    nonempty = nwords > 0
-    return _Stacked(
-        names=names,
-        words=buf.view(np.uint64),
-        starts=offsets[:-1][nonempty],
-        nonempty=nonempty,
-        present=np.array([s is not None for s in sets], dtype=bool),
-    )
-
-
-def _per_layer(st: _Stacked, counts_nonempty: np.ndarray) -> np.ndarray:
-    """Scatter per-layer sums over non-empty layers into a full (..., L) array (empty layers: 0)."""
-    out = np.zeros(counts_nonempty.shape[:-1] + (len(st.names),), dtype=np.int64)
-    out[..., st.nonempty] = counts_nonempty
-    return out
-
-
-def _layer_sums(st: _Stacked, popcounts: np.ndarray) -> np.ndarray:
-    if not st.starts.size:
-        return np.zeros(popcounts.shape[:-1] + (len(st.names),), dtype=np.int64)
-    return _per_layer(st, np.add.reduceat(popcounts, st.starts, axis=-1, dtype=np.int64))
-
-
 def jaccard_matrix(sets: Sequence[LayerSets | None]) -> np.ndarray:
     """k×k symmetric matrix of layer-averaged Jaccard between k layer sets.
 
@@ -185,28 +185,18 @@ def jaccard_matrix(sets: Sequence[LayerSets | None]) -> np.ndarray:
     ``None`` (a run that is absent): its row and column are NaN.
     Returns: float64 array ``(k, k)``; the diagonal is 1 (NaN for a set empty in every layer).
 
-    All sets are copied once into a ``(k, words)`` uint64 array, each layer padded to whole words;
-    for each pair, ``|A ∩ B|`` per layer is ``np.add.reduceat(np.bitwise_count(a & b), layer_starts)``
-    and ``|A ∪ B| = |A| + |B| - |A ∩ B|``.
+    Counting stays on packed bits: per layer, ``|A ∩ B|`` is the sum of ``np.bitwise_count(a & b)``
+    over uint64 words (summed per layer with ``np.add.reduceat``), ``|A|`` likewise, and
+    ``|A ∪ B| = |A| + |B| - |A ∩ B|``: one AND and one popcount pass per pair.
     """
+    sets = list(sets)
     k = len(sets)
     out = np.full((k, k), np.nan)
-    if k == 0:
-        return out
-    st = _stack(sets)
-    if not st.names:
-        return out
-    size = _layer_sums(st, np.bitwise_count(st.words))  # (k, L): |A| per layer
-    width = st.words.shape[1]
-    tmp = np.empty(width, dtype=np.uint64)
-    pop = np.empty(width, dtype=np.uint8)
-    idx = np.flatnonzero(st.present)
-    for i in idx:
-        out[i, i] = _nanmean(_ratio(size[i], size[i]))
-    for i, j in combinations(idx, 2):
-        np.bitwise_and(st.words[i], st.words[j], out=tmp)
-        np.bitwise_count(tmp, out=pop)
-        inter = _layer_sums(st, pop)
+    idx = [i for i, s in enumerate(sets) if s is not None]
+    pairs = [(i, i) for i in idx] + list(combinations(idx, 2))
+    _, counts = _pair_counts(sets, pairs)
+    size = {i: counts[n] for n, i in enumerate(idx)}
+    for (i, j), inter in zip(pairs, counts):
         out[i, j] = out[j, i] = _nanmean(_ratio(inter, size[i] + size[j] - inter))
     return out
 

@@ -1,0 +1,126 @@
+"""``fwa report``: every registered figure as PNG + PDF + CSV, and an ``index.md`` with captions and provenance.
+
+Deterministic: inputs sorted, fixed figure metadata, no timestamps, so a rebuild from the same
+artifacts (and the same code) writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import matplotlib.pyplot as plt
+
+from . import __version__
+from .artifacts import Run
+from .artifacts.io import write_bytes
+from .figures import FIGURES, FigureEntry, build, save_figure, select_for
+
+__all__ = ["write_report", "ReportItem", "git_commit"]
+
+
+@dataclass
+class ReportItem:
+    id: str
+    caption: str
+    status: str                      # "ok" | "absent" | "missing" | "error"
+    runs: list[Run] = field(default_factory=list)
+    note: str = ""
+    files: list[str] = field(default_factory=list)
+
+
+def git_commit() -> str:
+    """The commit of the fwa source tree, or ``unknown`` outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _csv_bytes(df) -> bytes:
+    return df.to_csv(index=False, lineterminator="\n", float_format="%.6g").encode()
+
+
+def write_report(
+    runs: Sequence[Run],
+    out: str | Path,
+    *,
+    studies: Sequence[str] = (),
+    only: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
+) -> list[ReportItem]:
+    """Build every registered figure whose runs exist among ``runs`` into ``out``; return what happened.
+
+    ``only`` restricts to these figure ids (prefix match). A figure whose runs are absent is listed in
+    the index with the command that would make them; one that fails to build is listed with the error.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = sorted(runs, key=lambda r: r.run_id)
+    items: list[ReportItem] = []
+    entries = [e for e in FIGURES.values() if not only or any(e.id.startswith(o) for o in only)]
+    for entry in entries:
+        if progress:
+            progress(entry.id)
+        items.append(_one(entry, runs, out))
+    _write_index(items, out, studies=studies)
+    return items
+
+
+def _one(entry: FigureEntry, runs: Sequence[Run], out: Path) -> ReportItem:
+    sel = select_for(entry, runs)
+    if not sel:
+        if entry.absent:
+            return ReportItem(entry.id, entry.caption, "absent", note=entry.absent)
+        cmd = f"fw-train sweep specs/{entry.sweep}.toml" if entry.sweep else "fw-train sweep SPEC"
+        return ReportItem(entry.id, entry.caption, "missing", note=f"no runs in this study; make them with `{cmd}`")
+    try:
+        b = build(entry, sel, select=False)
+    except (ValueError, KeyError) as e:
+        return ReportItem(entry.id, entry.caption, "error", runs=sel, note=str(e))
+    files = []
+    try:
+        for ext in ("png", "pdf"):
+            save_figure(b.figure, out / f"{entry.id}.{ext}")
+            files.append(f"{entry.id}.{ext}")
+    finally:
+        plt.close(b.figure)
+    write_bytes(out / f"{entry.id}.csv", _csv_bytes(b.table))
+    files.append(f"{entry.id}.csv")
+    return ReportItem(entry.id, entry.caption, "ok", runs=b.runs, files=files)
+
+
+def _write_index(items: list[ReportItem], out: Path, *, studies: Sequence[str]) -> None:
+    commit = git_commit()
+    lines = [
+        "# fwa report",
+        "",
+        f"Studies: {', '.join(f'`{s}`' for s in studies) or '-'}  ",
+        f"fwanalysis {__version__}, git commit `{commit}`  ",
+        f"{sum(i.status == 'ok' for i in items)} figures built, {sum(i.status == 'absent' for i in items)} absent, "
+        f"{sum(i.status == 'missing' for i in items)} without runs, {sum(i.status == 'error' for i in items)} failed.",
+        "",
+        "| figure | caption | runs | status |",
+        "|---|---|---|---|",
+    ]
+    for i in items:
+        status = {"ok": "built", "absent": "absent (data not available here)", "missing": "no runs", "error": "failed"}[i.status]
+        link = f"[{i.id}](#{i.id})"
+        lines.append(f"| {link} | {i.caption} | {len(i.runs)} | {status} |")
+    lines.append("")
+    for i in items:
+        lines += [f"## {i.id}", "", i.caption, ""]
+        if i.status == "ok":
+            lines += [f"![{i.id}]({i.id}.png)", "", f"Data: [{i.id}.csv]({i.id}.csv) · vector: [{i.id}.pdf]({i.id}.pdf)  "]
+            sweeps = sorted({str(r.config.get('sweep')) for r in i.runs})
+            lines += [f"Sweep: {', '.join(sweeps)} · {len(i.runs)} runs · fwanalysis {__version__} · commit `{commit[:12]}`", ""]
+            lines += ["<details><summary>Provenance: run ids and sha256 of each run.json</summary>", "", "| run_id | run.json sha256 |", "|---|---|"]
+            lines += [f"| {r.run_id} | `{r.manifest_hash[:16]}` |" for r in i.runs]
+            lines += ["", "</details>", ""]
+        else:
+            lines += [f"**{ {'absent': 'Absent', 'missing': 'No runs', 'error': 'Failed'}[i.status] }:** {i.note}", ""]
+    write_bytes(out / "index.md", "\n".join(lines).encode())
