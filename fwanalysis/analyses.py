@@ -313,6 +313,7 @@ def itop_rows(runs: Sequence[Run]) -> pd.DataFrame:
 def itop_vs_update_period(rows: pd.DataFrame) -> pd.DataFrame:
     """Fig. 11: ITOP ratio vs Δt per criterion and growth, mean and std over seeds."""
     out = mean_std(rows, by=["model", "dataset", "growth", "density", "criterion", "update_period"], value="itop")
+    out = out.rename(columns={"mean": "itop", "std": "itop_std"})
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(CRITERIA)})
     return out.sort_values(["model", "dataset", "growth", "density", "_o", "update_period"], kind="stable").drop(columns="_o").reset_index(drop=True)
 

@@ -135,6 +135,25 @@ def draw_single(plot: Callable, **kw):
     return draw
 
 
+def draw_itop(df: pd.DataFrame):
+    panels = _facets(df, ["model", "dataset", "growth", "density"])
+    fig, axes = _grid(len(panels), w=5.5, h=3.8)
+    for ax, (name, g) in zip(axes, panels):
+        plot_itop(g, ax=ax)
+        ax.set_title(name, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def draw_never_removed(rows: pd.DataFrame):
+    from .stats.never_removed import never_removed_summary
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    plot_never_removed(never_removed_summary(rows), ax=ax)
+    fig.tight_layout()
+    return fig
+
+
 def draw_loss_gap(df: pd.DataFrame):
     panels = _facets(df, ["density"]) if "density" in df.columns else [("", df)]
     fig, axes = _grid(len(panels))
@@ -271,7 +290,7 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
     FigureEntry("fig09-roberta", "Pruning criteria when fine-tuning RoBERTa (accuracy vs density).", "roberta", A.accuracy_table, _ident,
                 draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("roberta",)), baselines=True, absent=_ABSENT_ROBERTA),
     FigureEntry("fig11-itop", "ITOP ratio (share of weights ever active) at the end of training vs Δt, rebuilt from the update files.",
-                "update-period", _itop, _ident, draw_single(plot_itop)),
+                "update-period", _itop, _ident, draw_itop),
     FigureEntry("fig12-batch-size", "Test accuracy vs batch size per criterion.", "batch-size", _metric_x("batch_size"), _ident,
                 draw_metric_vs("batch_size", facet=["model", "dataset", "growth", "density"], logx=True)),
     FigureEntry("fig14-efficientnet", "Pruning criteria when fine-tuning a pretrained EfficientNet (accuracy vs density).", "efficientnet", A.accuracy_table, _ident,
@@ -285,7 +304,7 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
     FigureEntry("fig18-jaccard-over-time", "Jaccard over training between each run's removed set and what every other criterion would have removed.",
                 "jaccard", A.jaccard_time_rows, _ident, draw_jaccard_time),
     FigureEntry("fig19-never-removed", "Share of kept weights kept by every criterion and of removed weights removed by every criterion at the first update.",
-                "jaccard", A.never_removed_rows, _ident, draw_single(plot_never_removed)),
+                "jaccard", A.never_removed_rows, _ident, draw_never_removed),
     FigureEntry("fig20-jaccard-first-update-std", "Standard deviation over seeds of the first-update Jaccard (Fig. 6a).",
                 "jaccard", A.jaccard_first, jaccard_table, lambda r: draw_jaccard(r, show_std="only")),
     FigureEntry("fig21-jaccard-end-std", "Standard deviation over seeds of the end-of-training Jaccard (Fig. 6b).",

@@ -95,17 +95,37 @@ def itop_curve(
     size is a multiple of 8.
     Returns: DataFrame with columns ``step`` (int64) and ``itop`` (float64), one row for the initial
     mask and one per update.
+
+    Since ``mask_after ⊆ mask_before ∪ grown`` and ``grown ⊆ mask_after``, the union of the masks up
+    to an update is the initial mask united with every grown set so far; that is what is counted.
     """
     total = _total_weights(initial, numel)
-    union = {name: np.array(arr, dtype=np.uint8, copy=True) for name, arr in initial.items()}
+    names = list(initial)
+    nbytes = [np.asarray(initial[n]).shape[0] for n in names]
+    offsets = np.concatenate([[0], np.cumsum(nbytes)]).astype(np.intp)
+    # The union of all masks so far, every layer in one buffer so one popcount counts it.
+    union = np.empty(int(offsets[-1]), dtype=np.uint8)
+    layer = {}
+    for n, s, e in zip(names, offsets[:-1], offsets[1:]):
+        layer[n] = union[s:e]
+        layer[n][:] = _bitset(initial[n], n, e - s, "initial mask")
 
     def ratio() -> float:
-        return sum(popcount(u) for u in union.values()) / total if total else float("nan")
+        return popcount(union) / total if total else float("nan")
 
     steps, values = [int(initial_step)], [ratio()]
-    for step, mask in replay_masks(initial, updates):
-        for name, m in mask.items():
-            np.bitwise_or(union[name], m, out=union[name])
+    for update in updates:
+        step, pruned, grown = _update_parts(update)
+        unknown = (set(pruned) | set(grown)) - set(layer)
+        if unknown:
+            raise ValueError(f"update at step {step} names layers not in the initial mask: {sorted(unknown)[:5]}")
+        # mask_after = (mask_before & ~pruned) | grown only ever adds the grown weights, so the union
+        # of all masks is the initial mask united with every grown set: no need to replay the masks.
+        for n, g in grown.items():
+            u = layer[n]
+            np.bitwise_or(u, _bitset(g, n, u.shape[0], "grown"), out=u)
+        for n, p in pruned.items():
+            _bitset(p, n, layer[n].shape[0], "pruned")
         steps.append(step)
         values.append(ratio())
     return pd.DataFrame({"step": np.array(steps, dtype=np.int64), "itop": np.array(values, dtype=np.float64)})

@@ -50,7 +50,9 @@ def _by_all(sets: Mapping[str, LayerSets], what: str) -> tuple[dict[str, int], d
         arrs = [np.asarray(sets[c][name]) for c in crits]
         if len({(a.dtype, a.shape) for a in arrs}) != 1 or arrs[0].dtype != np.uint8 or arrs[0].ndim != 1:
             raise ValueError(f"layer {name!r}: {what} sets must be packed uint8 bitsets of one length")
-        inter = np.bitwise_and.reduce(np.stack(arrs), axis=0)
+        inter = arrs[0].copy()
+        for a in arrs[1:]:
+            np.bitwise_and(inter, a, out=inter)
         common[name] = popcount(inter)
         mean[name] = sum(popcount(a) for a in arrs) / len(arrs)
     return common, mean

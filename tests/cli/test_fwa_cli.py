@@ -1,0 +1,240 @@
+"""`fwa` on a hand-written study: every number against an independent computation (python sets, numpy)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from fwanalysis.cli import app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from synthetic import CRITS, LAYERS, write_study  # noqa: E402
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    truth = write_study(root)
+    return root, truth
+
+
+def fwa(*args):
+    r = runner.invoke(app, [str(a) for a in args])
+    return r
+
+
+def jdoc(*args):
+    r = fwa(*args, "--format", "json")
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def set_jaccard(a: dict, b: dict) -> float:
+    """Layer-averaged Jaccard with python sets of flat indices (paper Eq. 1)."""
+    vals = []
+    for n in LAYERS:
+        A, B = set(np.flatnonzero(a[n].ravel())), set(np.flatnonzero(b[n].ravel()))
+        if A | B:
+            vals.append(len(A & B) / len(A | B))
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
+def test_ls(study):
+    root, truth = study
+    doc = jdoc("ls", root)
+    assert len(doc["runs"]) == 9 + 6
+    keys = {"run_id", "model", "dataset", "method", "criterion", "growth", "density", "update_period", "seed", "status", "test_acc"}
+    assert all(set(r) == keys for r in doc["runs"])
+    assert len(jdoc("ls", root, "--criterion", "snip", "--criterion", "random")["runs"]) == 6
+
+
+def test_validate_ok_and_damaged(tmp_path):
+    truth = write_study(tmp_path, seeds=(0,), baselines=False)
+    assert jdoc("validate", tmp_path)["invalid"] == []
+    rid = truth.run_ids[(0, "snip", 0.5)]
+    f = tmp_path / rid / "updates" / "step-00000020.npz"
+    f.write_bytes(f.read_bytes()[:30])
+    r = fwa("validate", tmp_path, "--format", "json")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    assert [(i["run"], i["file"]) for i in doc["invalid"]] == [(rid, "updates/step-00000020.npz")]
+    assert len(doc["valid"]) == 2
+    assert "Traceback" not in r.output
+
+
+def test_jaccard_first_matches_sets(study):
+    root, t = study
+    doc = jdoc("jaccard", "--at", "first", root)
+    assert doc["at"] == "first" and doc["criteria"] == list(CRITS) and doc["groups"] == 1
+    for i, a in enumerate(CRITS):
+        for j, b in enumerate(CRITS):
+            vals = [set_jaccard(t.first[(s, a)], t.first[(s, b)]) for s in (0, 1, 2)]
+            assert doc["mean"][i][j] == pytest.approx(np.mean(vals))
+            assert doc["std"][i][j] == pytest.approx(np.std(vals), abs=1e-12)
+            assert doc["n"][i][j] == 3
+    pairs = [set_jaccard(t.first[(s1, "random")], t.first[(s2, "random")]) for s1, s2 in itertools.combinations((0, 1, 2), 2)]
+    assert doc["reference"] == {"name": "J_r", "value": pytest.approx(np.mean(pairs))}
+
+
+def test_jaccard_first_from_shadow_sets_alone(study):
+    """With only the magnitude runs, the other criteria come from their shadow sets: same answer."""
+    root, t = study
+    full = jdoc("jaccard", "--at", "first", root)
+    one = jdoc("jaccard", "--at", "first", root, "--criterion", "magnitude")
+    assert one["criteria"] == full["criteria"]
+    np.testing.assert_allclose(np.array(one["mean"], float), np.array(full["mean"], float))
+
+
+def test_jaccard_end_with_init(study):
+    root, t = study
+    doc = jdoc("jaccard", "--at", "end", root)
+    assert doc["criteria"] == list(CRITS) + ["init"] and doc["reference"]["name"] == "J_init"
+    sets = lambda s: {**{c: t.final[(s, c)] for c in CRITS}, "init": t.init[s]}  # noqa: E731
+    for i, a in enumerate(doc["criteria"]):
+        for j, b in enumerate(doc["criteria"]):
+            assert doc["mean"][i][j] == pytest.approx(np.mean([set_jaccard(sets(s)[a], sets(s)[b]) for s in (0, 1, 2)]))
+    ref = np.mean([set_jaccard(t.init[a], t.init[b]) for a, b in itertools.combinations((0, 1, 2), 2)])
+    assert doc["reference"]["value"] == pytest.approx(ref)
+
+
+def test_jaccard_over_time(study):
+    root, t = study
+    doc = jdoc("jaccard", "--at", "time", root)
+    rows = {(r["step"], r["run_criterion"], r["other"]): r for r in doc["rows"]}
+    assert len(rows) == 3 * 3 * 2  # steps x run criteria x others
+    r = rows[(10, "snip", "magnitude")]
+    assert r["jaccard"] == pytest.approx(np.mean([set_jaccard(t.first[(s, "snip")], t.first[(s, "magnitude")]) for s in (0, 1, 2)]))
+    assert set(r) >= {"step", "run_criterion", "other", "jaccard", "std"}
+
+
+def test_itop_rebuilt_equals_hand_union_and_logged(study):
+    root, t = study
+    doc = jdoc("itop", root)
+    assert len(doc["rows"]) == 9
+    for row in doc["rows"]:
+        assert row["itop"] == pytest.approx(row["itop_logged"])
+        assert set(row) >= {"run_id", "criterion", "growth", "update_period", "density", "itop"}
+    seed, crit = 1, "snip"
+    union = {n: t.init[seed][n].copy() for n in LAYERS}
+    m = {n: t.init[seed][n].copy() for n in LAYERS}
+    for _, p, g in t.updates[(seed, crit)]:
+        m = {n: (m[n] & ~p[n]) | g[n] for n in LAYERS}
+        union = {n: union[n] | m[n] for n in LAYERS}
+    want = sum(u.sum() for u in union.values()) / sum(np.prod(s) for s in LAYERS.values())
+    rid = t.run_ids[(seed, crit, 0.5)]
+    assert next(r for r in doc["rows"] if r["run_id"] == rid)["itop"] == pytest.approx(want)
+
+
+def test_never_removed(study):
+    root, t = study
+    doc = jdoc("never-removed", root)
+    assert len(doc["rows"]) == 3
+    for row in doc["rows"]:
+        s = row["seed"]
+        removed = [t.first[(s, c)] for c in CRITS]
+        kept = [{n: t.init[s][n] & ~r[n] for n in LAYERS} for r in removed]
+        all_removed = sum((removed[0][n] & removed[1][n] & removed[2][n]).sum() for n in LAYERS)
+        all_kept = sum((kept[0][n] & kept[1][n] & kept[2][n]).sum() for n in LAYERS)
+        assert row["removed_by_all"] == pytest.approx(all_removed / np.mean([sum(r[n].sum() for n in LAYERS) for r in removed]))
+        assert row["retained_by_all"] == pytest.approx(all_kept / np.mean([sum(k[n].sum() for n in LAYERS) for k in kept]))
+
+
+def test_accuracy_with_baselines(study):
+    root, t = study
+    doc = jdoc("accuracy", root)
+    rows = {(r["criterion"], r["density"]): r for r in doc["rows"]}
+    for c in CRITS:
+        vals = [t.acc[(s, c, 0.5)] for s in (0, 1, 2)]
+        assert rows[(c, 0.5)]["mean"] == pytest.approx(np.mean(vals))
+        assert rows[(c, 0.5)]["std"] == pytest.approx(np.std(vals))
+        assert rows[(c, 0.5)]["n"] == 3
+    assert rows[("dense", 1.0)]["mean"] == pytest.approx(np.mean([t.acc[(s, "dense", 1.0)] for s in (0, 1, 2)]))
+    assert rows[("static", 0.5)]["n"] == 3
+    assert set(doc["rows"][0]) >= {"model", "dataset", "growth", "criterion", "density", "mean", "std", "n"}
+    # a criterion filter keeps the baselines
+    filt = jdoc("accuracy", root, "--criterion", "snip")
+    assert {r["criterion"] for r in filt["rows"]} == {"snip", "dense", "static"}
+
+
+def test_loss_gap(study):
+    root, t = study
+    doc = jdoc("loss-gap", root)
+    row = next(r for r in doc["rows"] if r["criterion"] == "snip" and r["epoch"] == 2)
+    assert row["gap_mean"] == pytest.approx(1.2 / 2 + 0.01 * 1 - 1.0 / 2)
+    assert set(row) >= {"epoch", "method", "criterion", "gap_mean", "gap_std"}
+
+
+def test_cd_diagram_runs_and_input(tmp_path):
+    write_study(tmp_path / "two", seeds=(0, 1), densities=(0.3, 0.5), n_updates=1, baselines=False)
+    doc = jdoc("cd-diagram", tmp_path / "two")
+    assert set(doc) >= {"methods", "avg_ranks", "n_blocks", "alpha", "cd", "friedman", "iman_davenport", "cliques", "dropped_blocks"}
+    # random has the highest synthetic accuracy in every block, magnitude the lowest
+    assert doc["n_blocks"] == 2 and doc["methods"] == ["random", "snip", "magnitude"]
+    assert doc["avg_ranks"] == {"random": 1.0, "snip": 2.0, "magnitude": 3.0}
+    # --input ranks any table; a block missing a method is dropped and counted
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame([{"block": f"b{i}", "method": m, "score": rng.random()} for i in range(8) for m in "abc"])
+    df = df[~((df["block"] == "b7") & (df["method"] == "c"))]
+    df.to_csv(tmp_path / "scores.csv", index=False)
+    doc = jdoc("cd-diagram", "--input", tmp_path / "scores.csv")
+    assert doc["n_blocks"] == 7 and doc["dropped_blocks"] == 1
+    from scipy.stats import friedmanchisquare
+
+    assert fwa("cd-diagram", "--input", tmp_path / "scores.csv", "--plot", tmp_path / "cd.png").exit_code == 0
+    assert (tmp_path / "cd.png").stat().st_size > 1000
+
+    piv = df[df["block"] != "b7"].pivot(index="block", columns="method", values="score")
+    assert doc["friedman"]["statistic"] == pytest.approx(friedmanchisquare(*[piv[c] for c in piv]).statistic)
+
+
+def test_plots_written(study, tmp_path):
+    root, _ = study
+    for args, name in [(("jaccard", "--at", "first"), "j.png"), (("jaccard", "--at", "end", "--std"), "j.svg"),
+                       (("jaccard", "--at", "time"), "t.pdf"), (("accuracy",), "a.png"), (("itop",), "i.png"),
+                       (("never-removed",), "n.png"), (("loss-gap",), "l.png")]:
+        r = fwa(*args, root, "--plot", tmp_path / name)
+        assert r.exit_code == 0, r.output
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_errors_are_one_line(tmp_path, study):
+    root, _ = study
+    r = fwa("jaccard", tmp_path / "nowhere")
+    assert r.exit_code == 1 and r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1
+    r = fwa("accuracy", root, "--model", "nope")
+    assert r.exit_code == 1 and "no complete runs matched" in r.stderr
+    r = fwa("ls", root, "--format", "xml")
+    assert r.exit_code == 2
+    r = fwa("cd-diagram", "--input", tmp_path / "missing.csv")
+    assert r.exit_code == 1 and "missing.csv" in r.stderr
+    r = fwa("accuracy", root, "--plot", tmp_path / "x.gif")
+    assert r.exit_code == 2
+
+
+def test_bad_run_stops_or_is_skipped(tmp_path):
+    write_study(tmp_path, seeds=(0, 1), baselines=False)
+    bad = tmp_path / "broken"
+    bad.mkdir()
+    (bad / "run.json").write_text("{oops")
+    r = fwa("ls", tmp_path)
+    assert r.exit_code == 1 and "run.json" in r.stderr and "Traceback" not in r.output
+    r = fwa("ls", tmp_path, "--skip-bad", "--format", "json")
+    assert r.exit_code == 0 and len(json.loads(r.stdout)["runs"]) == 6
+    assert "skipped" in r.stderr and "broken" in r.stderr
+
+
+def test_json_stdout_is_one_document(study):
+    root, _ = study
+    r = fwa("jaccard", root, "--format", "json", "--plot", "/tmp/fwa-test-plot.png")
+    json.loads(r.stdout)  # progress and notes went to stderr
+    assert "wrote" in r.stderr

@@ -1,0 +1,383 @@
+"""Tests of trainer.sweep: spec reading, expansion, run ids, status, and execution (local and submitit)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import textwrap
+
+import pytest
+
+from fwanalysis.artifacts import load_run
+from trainer import sweep
+from trainer.sweep import PlannedRun, SpecError, SweepFailed, execute, expand, load_spec
+
+SPEC = """
+name = "accuracy"
+description = "Accuracy vs density (Fig. 1)"
+[base]
+seed = [0, 1, 2]
+shadow = "none"
+[[grid]]
+method = "dst"
+criterion = ["magnitude", "snip"]
+density = [0.05, 0.1]
+[[grid]]
+method = "dense"
+[profiles.quick]
+model = "mlp-small"
+dataset = "digits"
+epochs = 10
+update_period = "2ep"
+[profiles.paper]
+model = ["resnet56", "vgg16"]
+dataset = "cifar10"
+epochs = 250
+update_period = 800
+[slurm]
+partition = "gpu"
+time = 720
+gpus = 1
+array_parallelism = 32
+"""
+
+TINY = """
+name = "tiny"
+[base]
+model = "mlp-small"
+dataset = "digits"
+epochs = 1
+method = "dst"
+criterion = "magnitude"
+density = 0.2
+shadow = "none"
+seed = [0, 1]
+[profiles.quick]
+"""
+
+
+def write_spec(tmp_path, text: str, name: str = "spec.toml"):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def plan(tmp_path, text: str, profile: str = "quick", name: str = "spec.toml"):
+    spec = load_spec(write_spec(tmp_path, text, name))
+    return spec, expand(spec, profile=profile, out=str(tmp_path / "study"))
+
+
+# -- expansion -----------------------------------------------------------------------------------
+
+
+def test_grid_product_over_base_and_blocks(tmp_path):
+    _, quick = plan(tmp_path, SPEC)
+    # 3 seeds x (2 criteria x 2 densities) + 3 seeds x dense
+    assert len(quick) == 3 * 4 + 3
+    assert sum(r.cfg.method == "dense" for r in quick) == 3
+    assert {(r.cfg.criterion, r.cfg.density) for r in quick if r.cfg.method == "dst"} == {
+        ("magnitude", 0.05), ("magnitude", 0.1), ("snip", 0.05), ("snip", 0.1)
+    }
+    assert all(r.cfg.epochs == 10 and r.shadow == "none" for r in quick)
+    assert all(r.cfg.update_period == "2ep" for r in quick if r.cfg.method == "dst")
+    _, paper = plan(tmp_path, SPEC, profile="paper")
+    assert len(paper) == 2 * 15  # the profile's model list is one more axis
+    assert {r.cfg.model for r in paper} == {"resnet56", "vgg16"}
+    assert all(r.cfg.update_period == 800 for r in paper if r.cfg.method == "dst")
+
+
+def test_profile_overrides_a_grid_key(tmp_path):
+    text = SPEC.replace('update_period = "2ep"', 'update_period = "2ep"\ndensity = 0.2')
+    _, runs = plan(tmp_path, text)
+    assert {r.cfg.density for r in runs if r.cfg.method == "dst"} == {0.2}
+    assert len(runs) == 3 * 2 + 3
+
+
+def test_no_grid_is_one_grid_equal_to_base(tmp_path):
+    _, runs = plan(tmp_path, TINY)
+    assert [r.cfg.seed for r in runs] == [0, 1]
+    assert all(r.cfg.density == 0.2 and r.cfg.criterion == "magnitude" for r in runs)
+
+
+def test_dense_and_static_runs_are_normalised_and_deduplicated(tmp_path):
+    text = """
+    name = "dedup"
+    [base]
+    seed = [0, 1]
+    density = [0.05, 0.1]
+    criterion = ["magnitude", "snip"]
+    update_period = [10, 20]
+    [[grid]]
+    method = "dense"
+    [[grid]]
+    method = "dense"
+    init = "erk"
+    [[grid]]
+    method = "static"
+    [profiles.quick]
+    """
+    _, runs = plan(tmp_path, text)
+    dense = [r for r in runs if r.cfg.method == "dense"]
+    static = [r for r in runs if r.cfg.method == "static"]
+    assert len(dense) == 2  # one per seed, whatever density, criterion, init or update period
+    assert all(r.cfg.density == 1.0 and r.cfg.init == "dense" and r.cfg.criterion is None and r.cfg.growth is None for r in dense)
+    assert len(static) == 2 * 2  # seed x density; criterion and update period are dropped
+    assert all(r.cfg.criterion is None and r.cfg.growth is None and r.cfg.update_period == 25 for r in static)
+    assert len(runs) == 6
+
+
+def test_types_are_normalised_before_deduplication(tmp_path):
+    text = """
+    name = "types"
+    [base]
+    density = [0.5]
+    [[grid]]
+    update_period = "800"
+    method = "dense"
+    density = 1
+    [[grid]]
+    update_period = 800
+    [[grid]]
+    update_period = "800"
+    [profiles.quick]
+    """
+    _, runs = plan(tmp_path, text)
+    assert len(runs) == 2
+    assert isinstance(runs[0].cfg.density, float)
+    assert runs[1].cfg.update_period == 800
+
+
+def test_lr_milestones_flat_list_is_a_value_nested_list_an_axis(tmp_path):
+    _, runs = plan(tmp_path, 'name = "m"\n[base]\nlr_milestones = [5, 8]\n[profiles.quick]\n')
+    assert len(runs) == 1 and runs[0].cfg.lr_milestones == [5, 8]
+    _, runs = plan(tmp_path, 'name = "m"\n[base]\nlr_milestones = [[5, 8], [3]]\n[profiles.quick]\n')
+    assert [r.cfg.lr_milestones for r in runs] == [[5, 8], [3]]
+
+
+def test_out_device_and_data_dir(tmp_path):
+    spec = load_spec(write_spec(tmp_path, TINY.replace("[profiles.quick]", '[profiles.quick]\ndevice = "cuda"')))
+    runs = expand(spec, profile="quick", out=None, device=None, data_dir=None)
+    assert all(r.out == "artifacts/quick" and r.device == "cuda" and r.data_dir is None for r in runs)
+    again = expand(spec, profile="quick", out="x", device="cpu", data_dir="/data")
+    assert all(r.out == "x" and r.device == "cpu" and r.data_dir == "/data" for r in again)
+    assert [r.run_id for r in runs] == [r.run_id for r in again]  # where it trains is not what it is
+
+
+# -- run ids -------------------------------------------------------------------------------------
+
+
+def test_run_ids_are_stable_unique_and_shared_across_specs(tmp_path):
+    _, a = plan(tmp_path, SPEC)
+    _, b = plan(tmp_path, SPEC)
+    assert [r.run_id for r in a] == [r.run_id for r in b]
+    assert len({r.run_id for r in a}) == len(a)
+    # another spec with another name that contains one identical run: the same run id
+    other = TINY.replace('name = "tiny"', 'name = "other"').replace("seed = [0, 1]", "seed = 1").replace("epochs = 1", "epochs = 10\nupdate_period = \"2ep\"")
+    other = other.replace("density = 0.2", "density = 0.05")
+    _, c = plan(tmp_path, other, name="other.toml")
+    assert c[0].run_id in {r.run_id for r in a}
+    assert c[0].cfg.extra == {}
+
+
+def test_run_id_depends_on_what_is_recorded_but_not_for_dense(tmp_path):
+    _, a = plan(tmp_path, TINY)
+    _, b = plan(tmp_path, TINY.replace('shadow = "none"', 'shadow = "snip,magnitude"'))
+    _, c = plan(tmp_path, TINY.replace('shadow = "none"', 'shadow = "magnitude,snip"'))
+    assert {r.run_id for r in a}.isdisjoint(r.run_id for r in b)
+    assert [r.run_id for r in b] == [r.run_id for r in c] and b[0].shadow == "magnitude,snip"
+    dense = TINY.replace('method = "dst"', 'method = "dense"')
+    _, d1 = plan(tmp_path, dense)
+    _, d2 = plan(tmp_path, dense.replace('shadow = "none"', 'shadow = "all"\nmask_every = 3'))
+    assert [r.run_id for r in d1] == [r.run_id for r in d2]
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+def test_unknown_key_names_file_key_and_allowed_values(tmp_path):
+    with pytest.raises(SpecError) as e:
+        plan(tmp_path, TINY.replace("density = 0.2", "denisty = 0.2"))
+    msg = str(e.value)
+    assert "spec.toml" in msg and "'denisty'" in msg and "did you mean 'density'" in msg
+    assert "allowed:" in msg and "update_period" in msg and "mask_every" in msg and "extra" not in msg
+    assert "\n" not in msg
+
+
+def test_unknown_profile_lists_available_profiles(tmp_path):
+    with pytest.raises(SpecError, match=r"spec.toml: unknown profile 'huge'; available profiles: quick, paper"):
+        plan(tmp_path, SPEC, profile="huge")
+    with pytest.raises(SpecError, match="available profiles: none"):
+        plan(tmp_path, TINY.replace("[profiles.quick]", ""))
+
+
+@pytest.mark.parametrize(
+    "old, new, match",
+    [
+        ('name = "tiny"', "", "`name"),
+        ("[profiles.quick]", "[profiles.quick]\n[slurm]\nnodes = 2", r"unknown key 'nodes' in \[slurm\].*partition"),
+        ("[profiles.quick]", "[profiles.quick]\n[extra]\nx = 1", "unknown key 'extra' in the spec's top level"),
+        ("epochs = 1", 'epochs = "one"', "epochs = 'one' in \\[base\\]: expected an integer"),
+        ("epochs = 1", "epochs = []", "empty list"),
+        ('criterion = "magnitude"', 'criterion = "l1"', "criterion 'l1' is not one of: magnitude"),
+        ('shadow = "none"', 'shadow = "snip,l1"', "shadow 'snip,l1'"),
+        ('shadow = "none"', 'state = "some"', "state 'some' is not one of"),
+        ("density = 0.2", "density = 1.0", "dst needs --density below 1"),
+        ("epochs = 1", 'epochs = 1\nupdate_period = "2 weeks"', "update-period '2 weeks'"),
+        ('model = "mlp-small"', 'model = "mlp-huge"', "model 'mlp-huge' is not one of: .*mlp-small"),
+        ("[base]", "[base\n", "not valid TOML"),
+    ],
+)
+def test_bad_specs_are_one_line_errors(tmp_path, old, new, match):
+    with pytest.raises(SpecError, match=match) as e:
+        plan(tmp_path, TINY.replace(old, new))
+    assert "spec.toml" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_missing_spec_file(tmp_path):
+    with pytest.raises(SpecError, match="no such spec file"):
+        load_spec(tmp_path / "nope.toml")
+
+
+def test_unknown_executor_lists_allowed(tmp_path):
+    spec, runs = plan(tmp_path, TINY)
+    with pytest.raises(SpecError, match="'ssh' is not one of: local, slurm, submitit-local"):
+        execute(runs, executor="ssh", jobs=1, dry_run=True, spec=spec, slurm={})
+    with pytest.raises(SpecError, match="--jobs 0"):
+        execute(runs, executor="local", jobs=0, dry_run=True, spec=spec, slurm={})
+
+
+# -- status and dry run --------------------------------------------------------------------------
+
+
+def _set_status(run: PlannedRun, status: str) -> None:
+    p = run.path / "run.json"
+    m = json.loads(p.read_text())
+    m["status"] = status
+    p.write_text(json.dumps(m))
+
+
+def _fake_run(run: PlannedRun, status: str) -> None:
+    """A minimal run directory with a valid run.json, through the one writer."""
+    from fwanalysis.artifacts import RunWriter
+
+    w = RunWriter(run.out, {"model": run.cfg.model, "seed": run.cfg.seed}, {"w": (2, 2)}, run_id=run.run_id, exist="overwrite")
+    w.write_masks(0, {"w": [[True, False], [True, True]]})
+    if status != "running":
+        w.close(status)
+
+
+def test_status_missing_complete_running_failed(tmp_path):
+    _, runs = plan(tmp_path, TINY)
+    run = runs[0]
+    assert run.status() == "missing"
+    _fake_run(run, "running")
+    assert run.status() == "running"
+    _fake_run(run, "complete")
+    assert run.status() == "complete"
+    _fake_run(run, "failed")
+    assert run.status() == "failed"
+    (run.path / "run.json").write_text("{not json")
+    assert run.status() == "failed"
+    assert runs[1].status() == "missing"
+
+
+def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path, capsys, monkeypatch):
+    spec, runs = plan(tmp_path, SPEC)
+    _fake_run(runs[2], "complete")
+    monkeypatch.setattr(sweep, "_train_one", lambda run: pytest.fail("dry run trained"))
+    assert execute(runs, executor="local", jobs=1, dry_run=True, spec=spec, slurm={}) == []
+    out = capsys.readouterr().out
+    for r in runs:
+        assert r.run_id in out
+    assert "complete" in out and "missing" in out and "snip" in out
+    assert "15 runs: 1 complete, 14 to train" in out
+    assert not (tmp_path / "study" / runs[0].run_id).exists()
+
+
+def test_cli_dry_run_and_failure_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from trainer.cli import app
+
+    p = write_spec(tmp_path, TINY)
+    res = CliRunner().invoke(app, ["sweep", str(p), "--out", str(tmp_path / "s"), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "2 runs: 0 complete, 2 to train" in res.output
+
+    def boom(run):
+        raise RuntimeError("out of memory\nsecond line")
+
+    monkeypatch.setattr(sweep, "_train_one", boom)
+    res = CliRunner().invoke(app, ["sweep", str(p), "--out", str(tmp_path / "s")])
+    assert res.exit_code == 1
+    errs = [l for l in res.output.splitlines() if l.startswith(("error:", "failed:"))]
+    assert len([l for l in errs if l.startswith("failed: ")]) == 2
+    assert any(l.endswith(": RuntimeError: out of memory") for l in errs)
+    assert any(l.startswith("error: 2 of 2 runs failed") for l in errs)
+    assert "Traceback" not in res.output
+
+
+# -- execution -----------------------------------------------------------------------------------
+
+
+def test_local_sweep_trains_resumes_and_reports_failures(tmp_path, monkeypatch, capsys):
+    spec, runs = plan(tmp_path, TINY)
+    trained = execute(runs, executor="local", jobs=1, dry_run=False, spec=spec, slurm={})
+    assert [r.run_id for r in trained] == [r.run_id for r in runs]
+    for r in runs:
+        run = load_run(r.path)
+        assert run.status == "complete" and run.run_id == r.run_id
+        assert run.config["seed"] == r.cfg.seed and run.config["density"] == 0.2 and run.shadow_criteria == []
+        assert run.summary["test_acc"] is not None
+
+    # nothing left to do
+    calls = []
+    real = sweep._train_one
+    monkeypatch.setattr(sweep, "_train_one", lambda run: calls.append(run.run_id) or real(run))
+    assert execute(runs, executor="local", jobs=1, dry_run=False, spec=spec, slurm={}) == []
+    assert calls == []
+
+    # a run left "running" by a dead process is trained again; the complete one is not touched
+    _set_status(runs[1], "running")
+    before = (runs[0].path / "run.json").stat().st_mtime_ns
+    execute(runs, executor="local", jobs=1, dry_run=False, spec=spec, slurm={})
+    assert calls == [runs[1].run_id]
+    assert runs[1].status() == "complete"
+    assert (runs[0].path / "run.json").stat().st_mtime_ns == before
+
+    # a failing run does not stop the others; failures are listed and counted
+    _set_status(runs[0], "failed")
+    _set_status(runs[1], "failed")
+    calls.clear()
+
+    def flaky(run):
+        calls.append(run.run_id)
+        if run.run_id == runs[0].run_id:
+            raise ValueError("bad things")
+        return real(run)
+
+    monkeypatch.setattr(sweep, "_train_one", flaky)
+    capsys.readouterr()
+    with pytest.raises(SweepFailed, match="1 of 2 runs failed"):
+        execute(runs, executor="local", jobs=1, dry_run=False, spec=spec, slurm={})
+    assert calls == [r.run_id for r in runs]
+    assert f"failed: {runs[0].run_id}: ValueError: bad things" in capsys.readouterr().err
+    assert runs[1].status() == "complete"
+
+
+def test_local_pool_with_two_jobs(tmp_path):
+    spec, runs = plan(tmp_path, TINY.replace("seed = [0, 1]", "seed = [2, 3]"))
+    execute(runs, executor="local", jobs=2, dry_run=False, spec=spec, slurm={})
+    assert [r.status() for r in runs] == ["complete", "complete"]
+
+
+def test_submitit_local_executor(tmp_path, capsys):
+    spec, runs = plan(tmp_path, TINY.replace("seed = [0, 1]", "seed = 4"))
+    bad = dataclasses.replace(runs[0], run_id="bad-run", cfg=dataclasses.replace(runs[0].cfg, dataset="no-such-data"))
+    folder = str(tmp_path / "submitit")
+    with pytest.raises(SweepFailed, match="1 of 2 runs failed"):
+        execute(runs + [bad], executor="submitit-local", jobs=1, dry_run=False, spec=spec, slurm={"folder": folder, "time": 5})
+    assert runs[0].status() == "complete"
+    err = capsys.readouterr().err
+    assert "failed: bad-run: " in err and "(log: " in err
+    assert any((tmp_path / "submitit").iterdir())
