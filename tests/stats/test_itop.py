@@ -90,3 +90,10 @@ def test_bad_inputs_are_rejected():
         list(replay_masks(INITIAL, [(1, {"a": bits(24, {0})}, {})]))
     with pytest.raises(ValueError, match="numel"):
         itop_curve(INITIAL, UPDATES, numel={"a": 10, "b": 17})
+
+
+def test_itop_checks_grown_sets():
+    with pytest.raises(ValueError, match="2 bytes"):
+        itop_curve(INITIAL, [(1, {}, {"a": bits(24, {0})})])
+    with pytest.raises(ValueError, match="not in the initial mask"):
+        itop_curve(INITIAL, [(1, {}, {"zz": bits(8, {0})})])

@@ -232,3 +232,14 @@ def test_matrix_on_many_layers_of_odd_sizes_matches_per_pair_sets():
         vals = [set_jaccard(idx_sets[i][n], idx_sets[j][n]) for n in idx_sets[i]]
         vals = [v for v in vals if not math.isnan(v)]
         assert m[i, j] == pytest.approx(np.mean(vals), rel=1e-12)
+
+
+def test_matrix_in_several_scratch_blocks_matches_one_block(monkeypatch):
+    import fwanalysis.stats.jaccard as J
+
+    rng = np.random.default_rng(3)
+    sizes = {"a": 1000, "b": 77, "c": 4096}
+    sets = [{n: np.packbits(rng.random(k) < d) for n, k in sizes.items()} for d in (0.1, 0.5, 0.9, 0.3)]
+    whole = jaccard_matrix(sets)
+    monkeypatch.setattr(J, "_SCRATCH_BYTES", 1)  # one pair per block
+    np.testing.assert_array_equal(jaccard_matrix(sets), whole)
