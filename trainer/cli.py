@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(msg: str, code: int = 1):
@@ -118,7 +118,7 @@ def sweep(
 ):
     """Expand SPEC into runs and execute those not yet complete (a run left running by a dead process is redone)."""
     from .config import ConfigError
-    from .sweep import SpecError, execute, expand, load_spec
+    from .sweep import SpecError, SweepFailed, execute, expand, load_spec
 
     try:
         s = load_spec(spec)
@@ -127,7 +127,7 @@ def sweep(
             runs, executor=executor, jobs=jobs, dry_run=dry_run, spec=s,
             slurm={"partition": partition, "time": time_min, "gpus": gpus, "array_parallelism": array_parallelism, "folder": slurm_folder},
         )
-    except (SpecError, ConfigError) as e:
+    except (SpecError, ConfigError, SweepFailed) as e:
         _fail(str(e))
 
 

@@ -30,7 +30,7 @@ class TrainConfig:
     pruning_scope: str = "local"      # local: per layer | global: across layers
     epochs: int = 30                  # passes over the training split
     batch_size: int = 128             # examples per optimizer step
-    lr: float | None = None           # SGD learning rate; None: the model's default (paper App. A.2)
+    lr: float | None = None           # SGD learning rate; None: the model's default (paper App. A.2), 0.1 on digits
     momentum: float = 0.9             # SGD momentum
     weight_decay: float | None = None  # L2 weight decay; None: the model's default
     nesterov: bool = True             # Nesterov momentum
@@ -49,6 +49,11 @@ _CHOICES = {
     "prune_schedule": SCHEDULES,
     "pruning_scope": SCOPES,
 }
+
+
+# Learning rates for data sets whose models' paper defaults (tuned for CIFAR/FashionMNIST/Higgs) train
+# too slowly: on the 1,078 training images of digits, lr 0.01 reaches 62 % in 30 epochs, lr 0.1 95 %.
+DATASET_LR = {"digits": 0.1}
 
 
 class ConfigError(ValueError):
@@ -112,7 +117,7 @@ def resolve(cfg: TrainConfig, *, model_spec, steps_per_epoch: int) -> TrainConfi
     if c.init is None:
         c.init = model_spec.default_init
     if c.lr is None:
-        c.lr = model_spec.default_lr
+        c.lr = DATASET_LR.get(c.dataset, model_spec.default_lr)
     if c.weight_decay is None:
         c.weight_decay = model_spec.default_weight_decay
     if c.lr_milestones is None:

@@ -207,7 +207,8 @@ def train(
                     opt.step()
                     for n in names:
                         params[n].mul_(masks[n])
-                run_loss += float(loss) * len(idx)
+                loss_value = float(loss.detach())
+                run_loss += loss_value * len(idx)
                 run_correct += int(correct)
                 run_n += len(idx)
 
@@ -227,7 +228,7 @@ def train(
                     log(step, step / steps_per_epoch, "", "itop", itop)
                     if writer is not None and mask_every and n_updates % mask_every == 0 and step != total_steps:
                         writer.write_masks(step, masks)
-                bar.update(task, advance=1, info=f"epoch {epoch + 1}/{c.epochs} loss {float(loss):.3f}")
+                bar.update(task, advance=1, info=f"epoch {epoch + 1}/{c.epochs} loss {loss_value:.3f}")
 
             sched.step()
             ep = epoch + 1

@@ -214,9 +214,9 @@ def test_unknown_profile_lists_available_profiles(tmp_path):
     "old, new, match",
     [
         ('name = "tiny"', "", "`name"),
-        ("[profiles.quick]", "[profiles.quick]\n[slurm]\nnodes = 2", r"unknown key 'nodes' in \[slurm\].*partition"),
+        ("[profiles.quick]", "[profiles.quick]\n[slurm]\nnodes = 2", "unknown key 'nodes' in table slurm.*partition"),
         ("[profiles.quick]", "[profiles.quick]\n[extra]\nx = 1", "unknown key 'extra' in the spec's top level"),
-        ("epochs = 1", 'epochs = "one"', "epochs = 'one' in \\[base\\]: expected an integer"),
+        ("epochs = 1", 'epochs = "one"', "epochs = 'one' in table base: expected an integer"),
         ("epochs = 1", "epochs = []", "empty list"),
         ('criterion = "magnitude"', 'criterion = "l1"', "criterion 'l1' is not one of: magnitude"),
         ('shadow = "none"', 'shadow = "snip,l1"', "shadow 'snip,l1'"),
@@ -224,6 +224,7 @@ def test_unknown_profile_lists_available_profiles(tmp_path):
         ("density = 0.2", "density = 1.0", "dst needs --density below 1"),
         ("epochs = 1", 'epochs = 1\nupdate_period = "2 weeks"', "update-period '2 weeks'"),
         ('model = "mlp-small"', 'model = "mlp-huge"', "model 'mlp-huge' is not one of: .*mlp-small"),
+        ('dataset = "digits"', 'dataset = "mnist"', "dataset 'mnist' is not one of: digits"),
         ("[base]", "[base\n", "not valid TOML"),
     ],
 )
@@ -304,6 +305,11 @@ def test_cli_dry_run_and_failure_line(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "2 runs: 0 complete, 2 to train" in res.output
 
+    bad = write_spec(tmp_path, TINY.replace("[profiles.quick]", "[[grid]]\ndenisty = 0.1\n[profiles.quick]"), "bad.toml")
+    res = CliRunner().invoke(app, ["sweep", str(bad), "--dry-run"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.output.startswith("error: ") and "bad.toml: unknown key 'denisty' in grid block 1 (did you mean" in res.output
+
     def boom(run):
         raise RuntimeError("out of memory\nsecond line")
 
@@ -373,7 +379,7 @@ def test_local_pool_with_two_jobs(tmp_path):
 
 def test_submitit_local_executor(tmp_path, capsys):
     spec, runs = plan(tmp_path, TINY.replace("seed = [0, 1]", "seed = 4"))
-    bad = dataclasses.replace(runs[0], run_id="bad-run", cfg=dataclasses.replace(runs[0].cfg, dataset="no-such-data"))
+    bad = dataclasses.replace(runs[0], run_id="bad-run", cfg=dataclasses.replace(runs[0].cfg, dataset="no-such-data"))  # not a registry name: planned by hand
     folder = str(tmp_path / "submitit")
     with pytest.raises(SweepFailed, match="1 of 2 runs failed"):
         execute(runs + [bad], executor="submitit-local", jobs=1, dry_run=False, spec=spec, slurm={"folder": folder, "time": 5})

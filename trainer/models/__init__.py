@@ -1,0 +1,173 @@
+"""Registry of the networks studied by Nowak et al. (2023), "Fantastic Weights and How to Find
+Them: Where to Prune in Dynamic Sparse Training" (NeurIPS).
+
+Architectures follow the paper's code, github.com/alooow/fantastic_weights_paper (``models/``);
+default learning rates and weight decays are the ones in its dense run specs (``specs/``).
+
+>>> model = build_model("mlp-small", in_shape=(24,), num_outputs=1)
+>>> param_count("mlp-small")
+72449
+>>> masked_parameter_names(model)
+['fc1.weight', 'fc2.weight', 'fc3.weight']
+
+Every model adapts to its input shape: MLPs flatten anything; conv nets take (C, H, W) and
+keep their parameter counts on the paper's inputs exactly while still running on 1×8×8
+digits (see :mod:`trainer.models.layout`). ``dropout > 0`` adds ``Dropout`` in front of every
+fully connected layer (the paper's dense dropout baseline) and never changes parameter counts.
+Masks cover exactly the ``weight`` of every ``nn.Linear`` and ``nn.Conv2d``; biases and
+normalisation layers stay dense.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from .convnets import cnn_small, lenet5_caffe
+from .mlp import mlp_large, mlp_small
+from .resnet import resnet56
+from .vgg import vgg16
+
+__all__ = ["MODELS", "ModelSpec", "build_model", "masked_parameter_names", "param_count"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One registered network and the setting the paper trained it in."""
+
+    name: str  # registry key, e.g. "resnet56"
+    description: str  # one line for `fw-train models`
+    reference_input: tuple[int, ...]  # input shape without batch dim on the paper's data
+    reference_outputs: int  # logits on the paper's data (1 for binary Higgs)
+    reference_dataset: str  # key in trainer.data.DATASETS
+    default_lr: float  # SGD learning rate of the paper's dense runs
+    default_weight_decay: float  # L2 coefficient of the paper's dense runs
+    default_init: str  # sparse initialisation: "er" (MLPs) or "erk" (conv nets)
+    builder: Callable[..., nn.Module]  # builder(*, in_shape, num_outputs, dropout) -> Module
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="mlp-small",
+            description="MLP 24-256-256-1, ReLU (Higgs, binary)",
+            reference_input=(24,),
+            reference_outputs=1,
+            reference_dataset="higgs",
+            default_lr=0.01,
+            default_weight_decay=5e-4,
+            default_init="er",
+            builder=mlp_small,
+        ),
+        ModelSpec(
+            name="mlp-large",
+            description="MLP 3072-1024-512-10, ReLU (CIFAR-10 flattened)",
+            reference_input=(3072,),
+            reference_outputs=10,
+            reference_dataset="cifar10",
+            default_lr=0.01,
+            default_weight_decay=5e-4,
+            default_init="er",
+            builder=mlp_large,
+        ),
+        ModelSpec(
+            name="cnn-small",
+            description="small CNN: 3 convs 32-64-128 (3x3), 2 max-pools, GAP, linear (CIFAR-10)",
+            reference_input=(3, 32, 32),
+            reference_outputs=10,
+            reference_dataset="cifar10",
+            default_lr=0.01,
+            default_weight_decay=5e-4,
+            default_init="erk",
+            builder=cnn_small,
+        ),
+        ModelSpec(
+            name="lenet5-caffe",
+            description="Caffe LeNet-5: conv20-pool-conv50-pool-fc500-fc (FashionMNIST)",
+            reference_input=(1, 28, 28),
+            reference_outputs=10,
+            reference_dataset="fashionmnist",
+            default_lr=0.01,
+            default_weight_decay=5e-4,
+            default_init="erk",
+            builder=lenet5_caffe,
+        ),
+        ModelSpec(
+            name="resnet56",
+            description="CIFAR ResNet-56, 16/32/64 channels, BN, 1x1 projection shortcuts",
+            reference_input=(3, 32, 32),
+            reference_outputs=10,
+            reference_dataset="cifar10",
+            default_lr=0.1,
+            default_weight_decay=1e-4,
+            default_init="erk",
+            builder=resnet56,
+        ),
+        ModelSpec(
+            name="vgg16",
+            description="CIFAR VGG-16 with BN, GAP and one linear classifier",
+            reference_input=(3, 32, 32),
+            reference_outputs=100,
+            reference_dataset="cifar100",
+            default_lr=0.01,
+            default_weight_decay=1e-4,
+            default_init="erk",
+            builder=vgg16,
+        ),
+    )
+}
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The registry entry for ``name``, or ``ValueError`` quoting it and listing the choices."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def build_model(
+    name: str, *, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0
+) -> nn.Module:
+    """Build a freshly initialised registered network.
+
+    Parameters
+    ----------
+    name : a key of :data:`MODELS`.
+    in_shape : one input's shape without the batch dimension; conv nets need (C, H, W).
+    num_outputs : number of logits (1 for a binary task).
+    dropout : probability in [0, 1) for the dense dropout baseline; 0 adds no dropout.
+
+    Returns
+    -------
+    ``nn.Module`` mapping ``(batch, *in_shape)`` to ``(batch, num_outputs)`` logits.
+    """
+    spec = model_spec(name)
+    in_shape = tuple(int(side) for side in in_shape)
+    if not in_shape or min(in_shape) < 1:
+        raise ValueError(f"in_shape must be non-empty positive sizes; got {in_shape!r}")
+    if num_outputs < 1:
+        raise ValueError(f"num_outputs must be >= 1; got {num_outputs!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
+    return spec.builder(in_shape=in_shape, num_outputs=num_outputs, dropout=dropout)
+
+
+def param_count(name: str) -> int:
+    """Number of dense parameters of ``name`` on its reference input and outputs."""
+    spec = model_spec(name)
+    model = build_model(name, in_shape=spec.reference_input, num_outputs=spec.reference_outputs)
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def masked_parameter_names(model: nn.Module) -> list[str]:
+    """Names of the parameters DST masks: the ``weight`` of every ``nn.Linear`` and
+    ``nn.Conv2d``, in ``model.named_parameters()`` order. Biases and norm layers are excluded."""
+    masked = {
+        f"{module_name}.weight" if module_name else "weight"
+        for module_name, module in model.named_modules()
+        if isinstance(module, (nn.Linear, nn.Conv2d))
+    }
+    return [name for name, _ in model.named_parameters() if name in masked]

@@ -1,0 +1,504 @@
+"""Sweeps: a TOML spec expanded into runs, executed locally or as Slurm job arrays (docs/sweeps.md).
+
+    from trainer.sweep import execute, expand, load_spec
+    spec = load_spec("specs/accuracy.toml")
+    runs = expand(spec, profile="quick", out=None, device=None, data_dir=None)
+    execute(runs, executor="local", jobs=2, dry_run=False, spec=spec, slurm={})
+
+A spec is ``[base]`` keys, any number of ``[[grid]]`` blocks merged over base, and ``[profiles.<name>]``
+whose keys override both; a list value is a grid axis (cartesian product). Runs are normalised like
+:func:`trainer.config.resolve` (dense and static runs drop the keys they do not use), de-duplicated,
+and named by :func:`fwanalysis.artifacts.run_id_for` before training, so a sweep knows which runs are
+done: a ``complete`` run is never redone, any other is (re)trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import itertools
+import json
+import os
+import shutil
+import sys
+import time
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fwanalysis.artifacts import CRITERIA, ArtifactError, load_run, run_id_for
+
+from . import config as cfgmod
+from .config import ConfigError, TrainConfig
+
+__all__ = ["Spec", "PlannedRun", "SpecError", "SweepFailed", "load_spec", "expand", "execute", "EXECUTORS"]
+
+EXECUTORS = ("local", "slurm", "submitit-local")
+
+_CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "extra")
+_RECORD_KEYS = ("shadow", "state", "mask_every")  # what is recorded: part of the run id
+RUN_KEYS = _CONFIG_KEYS + _RECORD_KEYS + ("device",)  # device: where it trains, not part of the run id
+_TOP_KEYS = ("name", "description", "base", "grid", "profiles", "slurm")
+_SLURM_KEYS = ("partition", "account", "qos", "constraint", "time", "gpus", "cpus_per_task", "mem_gb", "array_parallelism", "folder")
+_STATES = ("none", "first", "all")
+_DEFAULTS = TrainConfig()
+_HINTS = typing.get_type_hints(TrainConfig)
+# keys a dense or static run does not use: reset to their defaults (resolve() sets them to None)
+_UNUSED_BY_FIXED = ("mest_lambda", "prune_fraction", "prune_schedule", "update_period", "update_end", "pruning_scope")
+
+
+class SpecError(ValueError):
+    """A sweep spec or option that cannot be used; the one-line message names the file and the key.
+
+    Messages name tables in words ("table base", "grid block 2", "profile quick"), not as
+    ``[base]``: the CLI prints them through rich, which would read ``[base]`` as markup.
+    """
+
+
+class SweepFailed(Exception):
+    """Some runs of a sweep failed (each was listed on stderr as ``failed: <run_id>: <error>``)."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed sweep spec: ``base`` and each ``grids`` entry map run keys to a value or a list (an axis)."""
+
+    path: str
+    name: str
+    description: str = ""
+    base: dict = field(default_factory=dict)
+    grids: list = field(default_factory=list)      # list of dicts; [] means one grid equal to base
+    profiles: dict = field(default_factory=dict)   # name -> dict of run keys
+    slurm: dict = field(default_factory=dict)      # defaults for --executor slurm (_SLURM_KEYS)
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of a sweep: its normalised (unresolved) config, where it goes and what it records."""
+
+    cfg: TrainConfig
+    out: str                # study directory; the run is out/run_id
+    run_id: str             # run_id_for(config without extra + shadow, state, mask_every)
+    shadow: str = "all"     # all | none | c1,c2 (canonical order)
+    state: str = "none"     # none | first | all
+    mask_every: int = 0     # a mask snapshot every K updates; 0: first and last only
+    device: str = "cpu"
+    data_dir: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.out) / self.run_id
+
+    def status(self) -> str:
+        """``complete``, ``running`` or ``failed`` from ``run.json``; ``missing`` without one.
+
+        An unreadable or malformed ``run.json`` counts as ``failed`` (so it is trained again).
+        """
+        if not (self.path / "run.json").exists():
+            return "missing"
+        try:
+            return load_run(self.path).status
+        except ArtifactError:
+            return "failed"
+
+
+# -- reading a spec ----------------------------------------------------------------------------------
+
+
+def _unknown(path, what: str, key: str, allowed) -> SpecError:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return SpecError(f"{path}: unknown key {key!r} in {what}{hint}; allowed: {', '.join(allowed)}")
+
+
+def _type_name(hint) -> str:
+    """``int | str | None`` -> "an integer or a string" (TOML has no null)."""
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+    args = typing.get_args(hint) if typing.get_origin(hint) is not list else (hint,)
+    return " or ".join(names.get(a, "a list of integers") for a in (args or (hint,)) if a is not type(None))
+
+
+def _coerce(path, where: str, key: str, value):
+    """One value of ``key`` checked against its type (an int where a float is asked becomes a float)."""
+    if key in ("shadow", "state", "device"):
+        ok, v = isinstance(value, str), value
+        hint_name = "a string"
+    elif key == "mask_every":
+        ok, v = isinstance(value, int) and not isinstance(value, bool) and value >= 0, value
+        hint_name = "an integer >= 0"
+    else:
+        hint = _HINTS[key]
+        allowed = set(typing.get_args(hint) or (hint,))
+        v, ok = value, False
+        if isinstance(value, bool):
+            ok = bool in allowed
+        elif isinstance(value, int):
+            ok = int in allowed or float in allowed
+            v = value if int in allowed else float(value)
+        elif isinstance(value, float):
+            ok = float in allowed
+        elif isinstance(value, str):
+            ok = str in allowed
+            if ok and int in allowed and value.strip().isdigit():
+                v = int(value)  # "800" and 800 are the same update period
+        elif isinstance(value, list):
+            ok = any(typing.get_origin(a) is list for a in allowed) and all(
+                isinstance(x, int) and not isinstance(x, bool) for x in value
+            )
+        hint_name = _type_name(hint)
+    if not ok:
+        raise SpecError(f"{path}: {key} = {value!r} in {where}: expected {hint_name}")
+    return v
+
+
+def _is_axis(key: str, value) -> bool:
+    """A list is a grid axis, except a flat list for a list-valued key (``lr_milestones = [10, 20]``)."""
+    if not isinstance(value, list):
+        return False
+    if key in _HINTS and any(typing.get_origin(a) is list for a in typing.get_args(_HINTS[key])):
+        return any(isinstance(x, list) for x in value)
+    return True
+
+
+def _read_block(path, where: str, block) -> dict:
+    """A table of run keys: each value checked; a list value becomes a list of checked values."""
+    if not isinstance(block, dict):
+        raise SpecError(f"{path}: {where} must be a table of run keys")
+    out = {}
+    for key, value in block.items():
+        if key not in RUN_KEYS:
+            raise _unknown(path, where, key, RUN_KEYS)
+        if _is_axis(key, value):
+            if not value:
+                raise SpecError(f"{path}: {key} in {where} is an empty list (an axis with no values)")
+            out[key] = [_coerce(path, where, key, v) for v in value]
+        else:
+            out[key] = _coerce(path, where, key, value)
+    return out
+
+
+def load_spec(path) -> Spec:
+    """Read and check a sweep spec (TOML); raise :class:`SpecError` naming the file and the key."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{path}: not valid TOML ({e})") from None
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read ({e})") from None
+    for key in raw:
+        if key not in _TOP_KEYS:
+            raise _unknown(path, "the spec's top level", key, _TOP_KEYS)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError(f"{path}: `name = \"...\"` is required (a string)")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise SpecError(f"{path}: description must be a string")
+    base = _read_block(path, "table base", raw.get("base", {}))
+    grid_raw = raw.get("grid", [])
+    if not isinstance(grid_raw, list):
+        raise SpecError(f"{path}: grid must be an array of tables, one per grid block")
+    grids = [_read_block(path, f"grid block {i + 1}", g) for i, g in enumerate(grid_raw)]
+    prof_raw = raw.get("profiles", {})
+    if not isinstance(prof_raw, dict):
+        raise SpecError(f"{path}: profiles must hold one table per profile (profiles.<name>)")
+    profiles = {k: _read_block(path, f"profile {k}", v) for k, v in prof_raw.items()}
+    slurm = raw.get("slurm", {})
+    if not isinstance(slurm, dict):
+        raise SpecError(f"{path}: slurm must be a table")
+    for key in slurm:
+        if key not in _SLURM_KEYS:
+            raise _unknown(path, "table slurm", key, _SLURM_KEYS)
+    return Spec(path=str(path), name=name, description=description, base=base, grids=grids, profiles=profiles, slurm=dict(slurm))
+
+
+# -- expanding it into runs --------------------------------------------------------------------------
+
+
+def _canonical_shadow(path, shadow: str) -> str:
+    parts = {"all": list(CRITERIA), "none": []}.get(shadow.strip())
+    if parts is None:
+        parts = [s.strip() for s in shadow.split(",") if s.strip()]
+        bad = [s for s in parts if s not in CRITERIA]
+        if bad:
+            raise SpecError(f"{path}: shadow {shadow!r}: {', '.join(bad)} not one of: {', '.join(CRITERIA)} (or all, none)")
+    chosen = [c for c in CRITERIA if c in parts]
+    return "all" if len(chosen) == len(CRITERIA) else "none" if not chosen else ",".join(chosen)
+
+
+def normalise(cfg: TrainConfig) -> TrainConfig:
+    """The canonical form of ``cfg`` as :func:`trainer.config.resolve` would treat it.
+
+    dense: density 1, init dense, no criterion or growth; dense and static: the update and prune keys
+    are reset to their defaults (resolve sets them to None; unused either way); dst: growth random if
+    unset. Two configs that train the same run normalise to equal configs.
+    """
+    c = dataclasses.replace(cfg, extra={})
+    if c.method == "dense":
+        c.density, c.init = 1.0, "dense"
+    if c.method in ("dense", "static"):
+        c.criterion = c.growth = None
+        for key in _UNUSED_BY_FIXED:
+            setattr(c, key, getattr(_DEFAULTS, key))
+    elif c.method == "dst":
+        c.growth = c.growth or "random"
+    return c
+
+
+def _describe(values: dict) -> str:
+    keys = ("model", "dataset", "method", "criterion", "growth", "density", "seed")
+    return " ".join(f"{k}={values[k]}" for k in keys if values.get(k) is not None)
+
+
+def _check_run(spec: Spec, cfg: TrainConfig, where: str) -> None:
+    try:
+        cfgmod.check(cfg)
+        if cfg.method == "dst" and cfg.criterion is None:
+            raise ConfigError("--method dst needs a --criterion")
+        for key in ("update_period", "update_end"):
+            v = getattr(cfg, key)
+            if isinstance(v, str):  # the format only; 10**9 steps per epoch makes any positive amount >= 1 step
+                cfgmod.steps_of(v, steps_per_epoch=10**9, name=key.replace("_", "-"))
+    except ConfigError as e:
+        raise SpecError(f"{spec.path}: run {where}: {e}") from None
+    from .data import DATASETS
+    from .models import MODELS
+
+    for key, registry in (("model", MODELS), ("dataset", DATASETS)):
+        if getattr(cfg, key) not in registry:
+            raise SpecError(f"{spec.path}: run {where}: {key} {getattr(cfg, key)!r} is not one of: {', '.join(registry)}")
+
+
+def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | None = None, data_dir: str | None = None) -> list[PlannedRun]:
+    """Every run of ``spec`` under ``profile``, normalised and de-duplicated (first one kept), in spec order.
+
+    ``out``: study directory (default ``artifacts/<profile>``); ``device``: overrides the spec's
+    ``device`` key (default cpu); ``data_dir``: passed to every run.
+    """
+    if profile not in spec.profiles:
+        avail = ", ".join(spec.profiles) or "none (add a table profiles.<name>)"
+        raise SpecError(f"{spec.path}: unknown profile {profile!r}; available profiles: {avail}")
+    out = str(out) if out is not None else f"artifacts/{profile}"
+    overrides = spec.profiles[profile]
+    runs: dict[str, PlannedRun] = {}
+    keys_of: dict[str, str] = {}
+    for gi, grid in enumerate(spec.grids or [{}]):
+        merged = {**spec.base, **grid, **overrides}
+        axes = [k for k, v in merged.items() if _is_axis(k, v)]
+        for combo in itertools.product(*(merged[k] for k in axes)):
+            values = {**merged, **dict(zip(axes, combo))}
+            where = f"({'grid block ' + str(gi + 1) + ', ' if spec.grids else ''}{_describe(values) or 'defaults'})"
+            cfg = normalise(TrainConfig(**{k: v for k, v in values.items() if k in _CONFIG_KEYS}))
+            _check_run(spec, cfg, where)
+            fixed = cfg.method != "dst"  # shadow sets, states and mask snapshots exist only at updates
+            shadow = "none" if fixed else _canonical_shadow(spec.path, values.get("shadow", "all"))
+            state = "none" if fixed else values.get("state", "none")
+            if state not in _STATES:
+                raise SpecError(f"{spec.path}: run {where}: state {state!r} is not one of: {', '.join(_STATES)}")
+            mask_every = 0 if fixed else values.get("mask_every", 0)
+            ident = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "extra"}
+            ident |= {"shadow": shadow, "state": state, "mask_every": mask_every}
+            key = json.dumps(ident, sort_keys=True)
+            run_id = run_id_for(ident)
+            if run_id in runs:
+                if keys_of[run_id] != key:  # two different runs, one 32-bit hash: never silently merge them
+                    raise SpecError(f"{spec.path}: runs {where} and {runs[run_id].run_id} share run id {run_id}")
+                continue
+            keys_of[run_id] = key
+            runs[run_id] = PlannedRun(
+                cfg=cfg, out=out, run_id=run_id, shadow=shadow, state=state, mask_every=mask_every,
+                device=device or values.get("device", "cpu"), data_dir=data_dir,
+            )
+    return list(runs.values())
+
+
+# -- executing the runs ------------------------------------------------------------------------------
+
+
+def _train_one(run: PlannedRun) -> str:
+    """Train one planned run (in this process, a pool worker or a Slurm task); return its directory."""
+    from .loop import train
+
+    path = train(
+        run.cfg, out=run.out, device=run.device, shadow=run.shadow, state=run.state, mask_every=run.mask_every,
+        data_dir=run.data_dir, progress=False, run_id=run.run_id, exist="resume-incomplete",
+    )
+    return str(path)
+
+
+def _init_worker(jobs: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+
+
+def _one_line(e: BaseException) -> str:
+    """An exception as one line; for a submitit job, the last line of the remote traceback."""
+    text = str(e)
+    if type(e).__name__ == "FailedJobError" and "----" in text:
+        trace = text.split("----------------------\n")[1] if text.count("----------------------\n") >= 2 else text
+        lines = [l.strip() for l in trace.splitlines() if l.strip()]
+        return lines[-1] if lines else "failed"
+    first = next((l.strip() for l in text.splitlines() if l.strip()), "")
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+
+
+def _progress(total: int, title: str):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+    )
+    return bar, bar.add_task(title, total=total, info="")
+
+
+def _print_plan(runs: list[PlannedRun], statuses: list[str], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:  # piped: never cut or wrap a run id
+        console = Console(width=10_000)
+    t = Table(title=title)
+    for col in ("run_id", "model", "dataset", "method", "criterion", "growth", "density", "seed", "status"):
+        t.add_column(col, no_wrap=col == "run_id")
+    for r, s in zip(runs, statuses):
+        c = r.cfg
+        cells = (r.run_id, c.model, c.dataset, c.method, c.criterion, c.growth, f"{c.density:g}", c.seed, s)
+        t.add_row(*("-" if v is None else str(v) for v in cells))
+    console.print(t)
+
+
+def _run_local(todo: list[PlannedRun], jobs: int, title: str) -> list[tuple[str, str]]:
+    failures = []
+    bar, task = _progress(len(todo), title)
+    with bar:
+        if jobs == 1:
+            for run in todo:
+                bar.update(task, info=run.run_id)
+                try:
+                    _train_one(run)
+                except Exception as e:  # one failed run must not stop the others
+                    failures.append((run.run_id, _one_line(e)))
+                bar.advance(task)
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(jobs,)) as pool:
+                futures = {pool.submit(_train_one, run): run for run in todo}
+                for fut in as_completed(futures):
+                    run = futures[fut]
+                    try:
+                        fut.result()
+                    except Exception as e:
+                        failures.append((run.run_id, _one_line(e)))
+                    bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
+    return failures
+
+
+def _slurm_parameters(spec: Spec | None, slurm: dict) -> dict:
+    params = dict(spec.slurm if spec is not None else {})
+    for key, v in (slurm or {}).items():
+        if key not in _SLURM_KEYS:
+            raise SpecError(f"slurm option {key!r} is not one of: {', '.join(_SLURM_KEYS)}")
+        if v is not None:
+            params[key] = v
+    return params
+
+
+def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slurm: dict, title: str) -> list[tuple[str, str]]:
+    import submitit
+
+    params = _slurm_parameters(spec, slurm)
+    if executor == "slurm" and shutil.which("sbatch") is None:
+        raise SweepFailed("--executor slurm: sbatch is not on PATH (no Slurm here); use --executor local")
+    folder = params.pop("folder", None) or "slurm-logs"
+    ex = submitit.AutoExecutor(folder=folder, cluster="slurm" if executor == "slurm" else "local")
+    ex.update_parameters(
+        name=f"fw-{spec.name}" if spec is not None else "fw-sweep",
+        timeout_min=params.get("time"),
+        gpus_per_node=params.get("gpus"),
+        cpus_per_task=params.get("cpus_per_task"),
+        mem_gb=params.get("mem_gb"),
+        slurm_partition=params.get("partition"),
+        slurm_account=params.get("account"),
+        slurm_qos=params.get("qos"),
+        slurm_constraint=params.get("constraint"),
+        slurm_array_parallelism=params.get("array_parallelism"),
+    )
+    jobs = ex.map_array(_train_one, todo)
+    ids = sorted({str(j.job_id).split("_")[0] for j in jobs})  # one Slurm array; one id per run locally
+    shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+    print(f"submitted {len(jobs)} runs as job{'s' if len(ids) > 1 else ''} {shown} (logs in {folder})", file=sys.stderr)
+    failures = []
+    pending = list(zip(todo, jobs))
+    bar, task = _progress(len(todo), title)
+    with bar:
+        while pending:
+            still = []
+            for run, job in pending:
+                if not job.done():
+                    still.append((run, job))
+                    continue
+                try:
+                    job.result()
+                except Exception as e:
+                    failures.append((run.run_id, f"{_one_line(e)} (log: {job.paths.stderr})"))
+                bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
+            pending = still
+            if pending:
+                time.sleep(1.0 if executor == "submitit-local" else 15.0)
+    return failures
+
+
+def execute(
+    runs: list[PlannedRun],
+    *,
+    executor: str = "local",
+    jobs: int = 1,
+    dry_run: bool = False,
+    spec: Spec | None = None,
+    slurm: dict | None = None,
+) -> list[PlannedRun]:
+    """Train every run of ``runs`` that is not ``complete``; return the runs it trained.
+
+    ``executor``: ``local`` (``jobs`` processes here; 1: in this process), ``slurm`` (a submitit job
+    array) or ``submitit-local`` (the slurm path through submitit's local executor, for testing);
+    ``dry_run``: print the runs and their status, train nothing; ``slurm``: options overriding the
+    spec's ``[slurm]`` table (``None`` values are ignored). Raises :class:`SweepFailed` when a run failed
+    (after every other run was tried), each failure listed on stderr as ``failed: <run_id>: <error>``.
+    """
+    if executor not in EXECUTORS:
+        raise SpecError(f"--executor {executor!r} is not one of: {', '.join(EXECUTORS)}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise SpecError(f"--jobs {jobs!r} must be at least 1")
+    statuses = [r.status() for r in runs]
+    n_done = sum(s == "complete" for s in statuses)
+    todo = [r for r, s in zip(runs, statuses) if s != "complete"]
+    summary = f"{len(runs)} runs: {n_done} complete, {len(todo)} to train"
+    title = f"sweep {spec.name}" if spec is not None else "sweep"
+    if dry_run:
+        _print_plan(runs, statuses, f"{title} ({spec.path})" if spec is not None else title)
+        print(summary)
+        return []
+    print(summary, file=sys.stderr)
+    if not todo:
+        return []
+    if executor == "local":
+        failures = _run_local(todo, jobs, title)
+    else:
+        failures = _run_submitit(todo, executor, spec, slurm or {}, title)
+    for run_id, msg in failures:
+        print(f"failed: {run_id}: {msg}", file=sys.stderr)
+    if failures:
+        raise SweepFailed(f"{len(failures)} of {len(todo)} runs failed (listed above); run the sweep again to retry them")
+    return todo
