@@ -30,7 +30,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 # -- common options (CLI.md "Common to every analysis command") ------------------------------------
 Paths = Annotated[Optional[list[Path]], typer.Argument(help="Studies or run directories, searched recursively for run.json. Default: artifacts/.", show_default=False)]

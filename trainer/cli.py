@@ -26,7 +26,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fail(msg: str, code: int = 1):
-    err.print(f"[red]error:[/red] {msg}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(msg)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -89,7 +91,9 @@ def run(
             cfg, out=out, device=device, shadow=shadow, state=state, mask_every=mask_every, data_dir=data_dir,
             progress=progress and sys.stderr.isatty(), exist="overwrite" if overwrite else "resume-incomplete",
         )
-    except (ConfigError, DatasetNotFound, DatasetError, FileExistsError) as e:
+    except FileExistsError as e:
+        _fail(f"{e}; pass --overwrite to replace it, or another --out")
+    except (ConfigError, DatasetNotFound, DatasetError) as e:
         _fail(str(e))
     from fwanalysis.artifacts import load_run
 
@@ -104,8 +108,8 @@ def run(
 def sweep(
     spec: str = typer.Argument(..., help="A sweep spec (TOML), e.g. specs/jaccard.toml."),
     profile: str = typer.Option("quick", help="Profile of the spec: quick (embedded data, CPU) or paper."),
-    out: Optional[str] = typer.Option(None, help="Study directory (default: the spec's `out`)."),
-    executor: str = typer.Option("local", help="local (processes here) | slurm (job arrays through submitit)."),
+    out: Optional[str] = typer.Option(None, help="Study directory (default: artifacts/<profile>)."),
+    executor: str = typer.Option("local", help="local (processes here) | slurm (job arrays through submitit) | submitit-local (the slurm path through submitit's local executor, for testing)."),
     jobs: int = typer.Option(1, help="Parallel processes for --executor local."),
     dry_run: bool = typer.Option(False, help="List the runs and whether each is done; train nothing."),
     device: Optional[str] = typer.Option(None, help="torch device for every run (overrides the spec)."),
@@ -114,7 +118,7 @@ def sweep(
     time_min: Optional[int] = typer.Option(None, "--time", help="Slurm time limit per run, minutes."),
     gpus: Optional[int] = typer.Option(None, help="GPUs per Slurm task."),
     array_parallelism: Optional[int] = typer.Option(None, help="Slurm array tasks running at once."),
-    slurm_folder: str = typer.Option("slurm-logs", help="submitit's log folder."),
+    slurm_folder: Optional[str] = typer.Option(None, help="submitit's log folder (default: the spec's [slurm] folder, else slurm-logs)."),
 ):
     """Expand SPEC into runs and execute those not yet complete (a run left running by a dead process is redone)."""
     from .config import ConfigError

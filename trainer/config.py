@@ -68,7 +68,7 @@ def check(cfg: TrainConfig) -> None:
             raise ConfigError(f"--{key.replace('_', '-')} {v!r} is not one of: {', '.join(allowed)}")
     if not 0 < cfg.density <= 1:
         raise ConfigError(f"--density {cfg.density!r} must be in (0, 1]")
-    if not 0 <= cfg.prune_fraction <= 1:
+    if cfg.prune_fraction is not None and not 0 <= cfg.prune_fraction <= 1:
         raise ConfigError(f"--prune-fraction {cfg.prune_fraction!r} must be in [0, 1]")
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise ConfigError("--epochs and --batch-size must be at least 1")
@@ -132,5 +132,8 @@ def to_manifest_config(c: TrainConfig) -> dict:
     lam = d.pop("mest_lambda")
     extra = d.pop("extra")
     d["criterion_params"] = {"mest_lambda": lam} if c.method == "dst" else None
+    clash = sorted(set(extra) & set(d))
+    if clash:
+        raise ConfigError(f"extra config keys {clash} would overwrite real config keys")
     d.update(extra)
     return d

@@ -295,14 +295,17 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
             where = f"({'grid block ' + str(gi + 1) + ', ' if spec.grids else ''}{_describe(values) or 'defaults'})"
             cfg = normalise(TrainConfig(**{k: v for k, v in values.items() if k in _CONFIG_KEYS}))
             _check_run(spec, cfg, where)
-            fixed = cfg.method != "dst"  # shadow sets, states and mask snapshots exist only at updates
-            shadow = "none" if fixed else _canonical_shadow(spec.path, values.get("shadow", "all"))
-            state = "none" if fixed else values.get("state", "none")
+            # the spec's name goes into config as "sweep": figures select their runs by it (figures.py)
+            cfg = dataclasses.replace(cfg, extra={"sweep": spec.name})
+            shadow = _canonical_shadow(spec.path, values.get("shadow", "all"))
+            state = values.get("state", "none")
             if state not in _STATES:
                 raise SpecError(f"{spec.path}: run {where}: state {state!r} is not one of: {', '.join(_STATES)}")
-            mask_every = 0 if fixed else values.get("mask_every", 0)
+            mask_every = values.get("mask_every", 0)
+            if cfg.method != "dst":  # shadow sets, states and mask snapshots exist only at updates
+                shadow, state, mask_every = "none", "none", 0
             ident = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "extra"}
-            ident |= {"shadow": shadow, "state": state, "mask_every": mask_every}
+            ident |= {"sweep": spec.name, "shadow": shadow, "state": state, "mask_every": mask_every}
             key = json.dumps(ident, sort_keys=True)
             run_id = run_id_for(ident)
             if run_id in runs:

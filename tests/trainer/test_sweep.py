@@ -166,17 +166,19 @@ def test_out_device_and_data_dir(tmp_path):
 # -- run ids -------------------------------------------------------------------------------------
 
 
-def test_run_ids_are_stable_unique_and_shared_across_specs(tmp_path):
+def test_run_ids_are_stable_unique_and_tagged_per_spec(tmp_path):
     _, a = plan(tmp_path, SPEC)
     _, b = plan(tmp_path, SPEC)
     assert [r.run_id for r in a] == [r.run_id for r in b]
     assert len({r.run_id for r in a}) == len(a)
-    # another spec with another name that contains one identical run: the same run id
+    # another spec with another name and one otherwise identical run: a different run, tagged with its
+    # spec's name (figures select their runs by config["sweep"])
     other = TINY.replace('name = "tiny"', 'name = "other"').replace("seed = [0, 1]", "seed = 1").replace("epochs = 1", "epochs = 10\nupdate_period = \"2ep\"")
     other = other.replace("density = 0.2", "density = 0.05")
     _, c = plan(tmp_path, other, name="other.toml")
-    assert c[0].run_id in {r.run_id for r in a}
-    assert c[0].cfg.extra == {}
+    same = [r for r in a if r.cfg == dataclasses.replace(c[0].cfg, extra=r.cfg.extra)]
+    assert len(same) == 1 and same[0].run_id != c[0].run_id
+    assert c[0].cfg.extra == {"sweep": "other"} and same[0].cfg.extra["sweep"] != "other"
 
 
 def test_run_id_depends_on_what_is_recorded_but_not_for_dense(tmp_path):
