@@ -10,6 +10,7 @@ STAMP   := $(VENV)/.installed-stamp
 JOBS    ?= 2
 PROFILE ?= quick
 STUDY   ?= artifacts/$(PROFILE)
+REPORTS ?= reports
 SPECS   := $(sort $(wildcard specs/*.toml))
 
 .PHONY: install test reports artifacts report bench clean-reports
@@ -33,12 +34,12 @@ artifacts: $(STAMP)
 	$(BIN)/fwa validate $(STUDY) --format table > /dev/null
 
 report: $(STAMP)
-	$(BIN)/fwa report $(STUDY) --out reports
+	$(BIN)/fwa report $(STUDY) --out $(REPORTS)
 
 reports: artifacts report
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean-reports:
 	rm -rf reports/fig* reports/index.md

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import zlib
+
 import numpy as np
 
 from fwanalysis.artifacts import RunWriter
@@ -37,7 +39,8 @@ def _subset(rng, mask, k):
     return out.reshape(mask.shape)
 
 
-def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselines=True, sweep=None) -> Truth:
+def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselines=True, sweep=None, extra=None,
+                crits=CRITS, model="toy", dataset="synthetic") -> Truth:
     t = Truth()
     for density in densities:
         for seed in seeds:
@@ -46,10 +49,11 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
             t.init[seed] = init
             # the first update's candidate sets per criterion, shared by every run of this seed (same state)
             k = {n: max(1, int(0.3 * init[n].sum())) for n in LAYERS}
-            first = {c: {n: _subset(np.random.default_rng(hash((seed, c, n)) % 2**32), init[n], k[n]) for n in LAYERS} for c in CRITS}
-            for ci, crit in enumerate(CRITS):
-                cfg = {"model": "toy", "dataset": "synthetic", "method": "dst", "criterion": crit, "growth": "random",
-                       "density": density, "update_period": 10, "seed": seed, "epochs": 4}
+            every = list(dict.fromkeys([*CRITS, *crits]))
+            first = {c: {n: _subset(np.random.default_rng(zlib.crc32(f"{seed}/{c}/{n}".encode())), init[n], k[n]) for n in LAYERS} for c in every}
+            for ci, crit in enumerate(crits):
+                cfg = {"model": model, "dataset": dataset, "method": "dst", "criterion": crit, "growth": "random",
+                       "density": density, "update_period": 10, "seed": seed, "epochs": 4, **(extra or {})}
                 if sweep:
                     cfg["sweep"] = sweep
                 w = RunWriter(root, cfg, LAYERS, total_steps=10 * (n_updates + 1))
@@ -62,10 +66,10 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
                     step = 10 * (u + 1)
                     if u == 0:
                         pruned = first[crit]
-                        shadow = {c: first[c] for c in CRITS}
+                        shadow = {c: first[c] for c in every}
                     else:
                         pruned = {n: _subset(rng, mask[n], k[n]) for n in LAYERS}
-                        shadow = {c: (pruned if c == crit else {n: _subset(rng, mask[n], k[n]) for n in LAYERS}) for c in CRITS}
+                        shadow = {c: (pruned if c == crit else {n: _subset(rng, mask[n], k[n]) for n in LAYERS}) for c in every}
                     kept = {n: mask[n] & ~pruned[n] for n in LAYERS}
                     grown = {n: _subset(rng, ~kept[n], int(pruned[n].sum())) for n in LAYERS}
                     w.write_update(step, pruned, grown, shadow)
@@ -73,7 +77,6 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
                         t.shadow[(seed, crit)] = shadow
                     ups.append((step, pruned, grown))
                     mask = {n: kept[n] | grown[n] for n in LAYERS}
-                    ever = None
                 t.updates[(seed, crit)] = ups
                 t.first[(seed, crit)] = first[crit]
                 t.final[(seed, crit)] = mask
@@ -96,7 +99,7 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
     if baselines:
         for seed in seeds:
             for method, dens in (("dense", 1.0), ("static", densities[0])):
-                cfg = {"model": "toy", "dataset": "synthetic", "method": method, "density": dens, "seed": seed, "epochs": 4}
+                cfg = {"model": model, "dataset": dataset, "method": method, "density": dens, "seed": seed, "epochs": 4}
                 if sweep:
                     cfg["sweep"] = sweep
                 w = RunWriter(root, cfg, LAYERS, total_steps=40)

@@ -1,0 +1,104 @@
+"""Every registry figure is built once from a small synthetic study; `fwa report` is complete and reproducible."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+
+from fwanalysis.artifacts import find_runs
+from fwanalysis.figures import FIGURES, build
+from fwanalysis.report import write_report
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from synthetic import write_study  # noqa: E402
+
+PAPER_IDS = [
+    "fig01-accuracy-vs-density", "fig02-imagenet", "fig03a-cd-all", "fig03b-cd-low-density", "fig03c-cd-high-density",
+    "fig04-loss-gap", "fig05-update-period", "fig06a-jaccard-first-update", "fig06b-jaccard-end", "fig07-mest-lambda",
+    "fig08-sensitivity-vs-rsensitivity", "fig11-itop", "fig12-batch-size", "fig15-global-vs-local", "fig16-prune-schedule",
+    "fig17-jaccard-first-update-rho", "fig18-jaccard-over-time", "fig19-never-removed", "fig20-jaccard-first-update-std",
+    "fig21-jaccard-end-std", "fig23-learning-curves",
+]
+ALL_CRITS = ("magnitude", "set", "mest", "sensitivity", "rsensitivity", "snip", "random")
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    s2 = (0, 1)
+    write_study(root, sweep="accuracy", seeds=s2, densities=(0.1, 0.5), n_updates=1)
+    write_study(root, sweep="accuracy", seeds=s2, densities=(0.1, 0.5), n_updates=1, extra={"growth": "gradient"}, baselines=False)
+    for growth in ("random", "gradient"):
+        write_study(root, sweep="accuracy", seeds=s2, densities=(0.1, 0.5), n_updates=1, crits=("sensitivity", "rsensitivity"),
+                    baselines=False, extra={"growth": growth})
+    write_study(root, sweep="jaccard", seeds=s2, n_updates=2, baselines=False)
+    for dt in (5, 20):
+        write_study(root, sweep="update-period", seeds=s2, n_updates=2, baselines=False, extra={"update_period": dt})
+    for lam in (0.1, 1.0):
+        write_study(root, sweep="mest-lambda", seeds=s2, n_updates=1, baselines=False, crits=("mest",), extra={"criterion_params": {"mest_lambda": lam}})
+    for bs in (32, 128):
+        write_study(root, sweep="batch-size", seeds=s2, n_updates=1, baselines=False, extra={"batch_size": bs})
+    for scope in ("local", "global"):
+        write_study(root, sweep="scope", seeds=s2, n_updates=1, baselines=False, extra={"pruning_scope": scope})
+    for sch in ("cosine", "constant"):
+        write_study(root, sweep="schedule", seeds=s2, n_updates=1, baselines=False, extra={"prune_schedule": sch})
+    for rho in (0.3, 0.5):
+        write_study(root, sweep="rho", seeds=s2, n_updates=1, baselines=False, crits=("magnitude",), extra={"prune_fraction": rho})
+    # the figures whose data cannot be made here: their generators on synthetic runs
+    write_study(root, sweep="imagenet", seeds=s2, n_updates=1, dataset="imagenet", model="resnet50")
+    write_study(root, sweep="roberta", seeds=s2, n_updates=1, model="roberta", baselines=False)
+    write_study(root, sweep="efficientnet", seeds=s2, n_updates=1, model="efficientnet", baselines=False)
+    return root, find_runs(root)
+
+
+def test_registry_has_every_paper_figure():
+    assert set(PAPER_IDS) <= set(FIGURES)
+
+
+@pytest.mark.parametrize("fid", sorted(FIGURES))
+def test_every_figure_builds(study, fid):
+    _, runs = study
+    b = build(FIGURES[fid], runs)
+    try:
+        assert b.figure.axes, fid
+        assert len(b.table) > 0, fid
+        assert b.runs and all(r.config.get("sweep") == FIGURES[fid].sweep for r in b.runs)
+        texts = [t.get_text() for ax in b.figure.axes for t in ax.texts + [ax.title, ax.xaxis.label, ax.yaxis.label]]
+        assert any(texts), fid
+    finally:
+        plt.close(b.figure)
+
+
+def test_shadow_only_jaccard_covers_all_criteria(study):
+    """fig17 uses one run per rho: the other criteria come from shadow sets."""
+    _, runs = study
+    b = build(FIGURES["fig17-jaccard-first-update-rho"], runs)
+    plt.close(b.figure)
+    assert sorted(b.table["prune_fraction"].unique()) == [0.3, 0.5]
+    assert set(b.table["row"]) == {"magnitude", "snip", "random"}
+
+
+def _digest(folder: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_report_complete_and_byte_identical(study, tmp_path):
+    root, runs = study
+    only_here = [r for r in runs if r.config.get("sweep") not in ("imagenet", "roberta", "efficientnet")]
+    items = write_report(only_here, tmp_path / "a", studies=[str(root)])
+    status = {i.id: i.status for i in items}
+    assert all(status[f] == "ok" for f in PAPER_IDS if f != "fig02-imagenet"), status
+    assert status["fig02-imagenet"] == "absent"
+    index = (tmp_path / "a" / "index.md").read_text()
+    for fid in PAPER_IDS:
+        assert fid in index
+        if status[fid] == "ok":
+            for ext in ("png", "pdf", "csv"):
+                assert (tmp_path / "a" / f"{fid}.{ext}").stat().st_size > 0
+    assert "Absent" in index and "ImageNet" in index and "sha256" in index
+    write_report(list(reversed(only_here)), tmp_path / "b", studies=[str(root)])
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
