@@ -71,6 +71,25 @@ class Common:
         return runs
 
 
+    def compute(self, fn: Callable, runs: list):
+        """``fn(runs)``; with --skip-bad, a run whose files turn out damaged is dropped (said on stderr) and
+        ``fn`` is tried again without it, until it succeeds or no run is left."""
+        runs = list(runs)
+        while True:
+            try:
+                return fn(runs)
+            except ArtifactError as e:
+                if not self.skip_bad:
+                    raise
+                kept = [r for r in runs if r.run_id != e.run and str(r.path) != e.run]
+                if len(kept) == len(runs):
+                    raise
+                _report_bad(e)
+                runs = kept
+                if not runs:
+                    raise NoRunsError("every matching run was skipped as malformed") from None
+
+
 class UserError(Exception):
     """A mistake in the command line or its input: one line on stderr, exit 1."""
 
@@ -278,12 +297,12 @@ def jaccard(
 
         runs = c.runs()
         if at == "time":
-            df = A.jaccard_time_rows(runs)
+            df = c.compute(A.jaccard_time_rows, runs)
             rows = _records(df)
             emit({"at": "time", "rows": rows}, rows, fmt=c.fmt, title="Jaccard over time")
             _plot_with("fig18-jaccard-over-time", df, c.plot)
             return
-        res = A.jaccard_first(runs) if at == "first" else A.jaccard_end(runs)
+        res = c.compute(A.jaccard_first if at == "first" else A.jaccard_end, runs)
         title = f"Jaccard at {at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
         from .figures import jaccard_table
 
@@ -307,7 +326,7 @@ def never_removed(
     def body():
         from . import analyses as A
 
-        df = A.never_removed_rows(c.runs())
+        df = c.compute(A.never_removed_rows, c.runs())
         rows = _records(df)
         emit({"rows": rows}, rows, fmt=c.fmt, title="kept / removed by every criterion")
         _plot_with("fig19-never-removed", df, c.plot)
@@ -327,7 +346,7 @@ def itop(
     def body():
         from . import analyses as A
 
-        df = A.itop_rows(c.runs())
+        df = c.compute(A.itop_rows, c.runs())
         rows = _records(df[["run_id", "criterion", "growth", "update_period", "density", "itop", "itop_logged"]])
         emit({"rows": rows}, rows, fmt=c.fmt, title="ITOP ratio")
         _plot_with("fig11-itop", A.itop_vs_update_period(df), c.plot)
@@ -347,7 +366,7 @@ def loss_gap_cmd(
     def body():
         from . import analyses as A
 
-        df = A.loss_gap_table(c.runs(baselines=True))
+        df = c.compute(A.loss_gap_table, c.runs(baselines=True))
         rows = _records(df)
         emit({"rows": rows}, rows, fmt=c.fmt, title="loss gap (val − train)")
         _plot_with("fig04-loss-gap", df, c.plot)

@@ -238,3 +238,19 @@ def test_json_stdout_is_one_document(study):
     r = fwa("jaccard", root, "--format", "json", "--plot", "/tmp/fwa-test-plot.png")
     json.loads(r.stdout)  # progress and notes went to stderr
     assert "wrote" in r.stderr
+
+
+def test_damaged_update_stops_or_is_skipped(tmp_path):
+    truth = write_study(tmp_path, seeds=(0, 1), baselines=False)
+    rid = truth.run_ids[(1, "snip", 0.5)]
+    f = tmp_path / rid / "updates" / "step-00000010.npz"
+    f.write_bytes(f.read_bytes()[:40])
+    r = fwa("jaccard", tmp_path)
+    assert r.exit_code == 1 and r.stderr.startswith(f"error: run {rid}: updates/step-00000010.npz: ")
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = fwa("jaccard", tmp_path, "--skip-bad", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert f"skipped: run {rid}" in r.stderr
+    doc = json.loads(r.stdout)
+    snip = doc["criteria"].index("snip")
+    assert doc["n"][snip][snip] == 2  # snip of seed 1 still comes from the other runs' shadow sets
