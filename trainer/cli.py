@@ -169,7 +169,10 @@ def models(fmt: str = typer.Option("table", "--format", help="table | csv | json
     for name, spec in MODELS.items():
         row = {"name": name, "params": param_count(name)}
         if fmt != "json":
-            row |= {"input": "x".join(map(str, spec.reference_input)), "outputs": spec.reference_outputs, "reference data": spec.reference_dataset, "description": spec.description}
+            row |= {"input": "x".join(map(str, spec.reference_input)), "outputs": spec.reference_outputs, "data": spec.reference_dataset,
+                    "init": spec.default_init, "lr": spec.default_lr}
+            if fmt == "csv":
+                row["description"] = spec.description
         rows.append(row)
     _print(rows, "fw-train models (dense parameters on the reference input)", fmt, "models")
 
@@ -184,24 +187,16 @@ def datasets(
     from .data import dataset_status
 
     rows = []
-    for d in dataset_status(data_dir=data_dir) if _accepts_data_dir() else dataset_status():
+    for d in dataset_status(data_dir=data_dir):
         found = d.get("found")
         rows.append({
             "name": d["name"],
             "embedded": bool(d.get("embedded")),
-            "found": str(found) if found else None,
+            "found": str(found) if found else ("embedded" if d.get("embedded") else "not found" if fmt != "json" else None),
             "env var": d.get("env_var"),
             "expected": d.get("expected"),
         })
     _print(rows, "fw-train datasets", fmt, "datasets")
-
-
-def _accepts_data_dir() -> bool:
-    import inspect
-
-    from .data import dataset_status
-
-    return "data_dir" in inspect.signature(dataset_status).parameters
 
 
 def main():
