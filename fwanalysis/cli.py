@@ -284,9 +284,9 @@ def jaccard(
 ):
     """Layer-averaged Jaccard index (paper Eq. 1) between what the criteria remove, or between final masks.
 
-    Runs are paired within groups (configs equal but for criterion and seed); cells are means over seeds,
-    then over groups. References: J_r (random criterion's first-update sets across seeds), J_init
-    (initial masks across seeds).
+    Runs are paired within groups (configs equal but for criterion and seed); cells are means over seeds, then over groups. References: J_r (random criterion's first-update sets across seeds), J_init (initial masks across seeds).
+
+    Example: fwa jaccard --at first artifacts/quick --model cnn-small --plot first.png
     """
     c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
     if at not in ("first", "end", "time"):
@@ -432,8 +432,9 @@ def cd_diagram(
 ):
     """Friedman test (+ Iman–Davenport F), Nemenyi post-hoc, average ranks and critical difference (Demšar 2006).
 
-    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over
-    seeds. Blocks missing a criterion are left out and counted. Ties get average ranks.
+    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over seeds. Blocks missing a criterion are left out and counted. Ties get average ranks.
+
+    Examples: fwa cd-diagram artifacts/quick --density-max 0.2 --plot cd.pdf;  fwa cd-diagram --input results.csv --alpha 0.1
     """
     c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
     if test not in ("nemenyi", "wilcoxon-holm"):

@@ -31,6 +31,7 @@ from fwanalysis.artifacts import CRITERIA, ArtifactError, load_run, run_id_for
 
 from . import config as cfgmod
 from .config import ConfigError, TrainConfig
+from .models import MODELS
 
 __all__ = ["Spec", "PlannedRun", "SpecError", "SweepFailed", "load_spec", "expand", "execute", "EXECUTORS"]
 
@@ -295,6 +296,8 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
             where = f"({'grid block ' + str(gi + 1) + ', ' if spec.grids else ''}{_describe(values) or 'defaults'})"
             cfg = normalise(TrainConfig(**{k: v for k, v in values.items() if k in _CONFIG_KEYS}))
             _check_run(spec, cfg, where)
+            # defaults that depend on the model and data set only are part of what a run is (and of its id)
+            cfg = cfgmod.fill_model_defaults(cfg, model_spec=MODELS[cfg.model])
             # the spec's name goes into config as "sweep": figures select their runs by it (figures.py)
             cfg = dataclasses.replace(cfg, extra={"sweep": spec.name})
             shadow = _canonical_shadow(spec.path, values.get("shadow", "all"))
