@@ -139,22 +139,28 @@ def _metrics_long(runs: Sequence[Run], *, keys: Sequence[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def loss_gap_table(runs: Sequence[Run]) -> pd.DataFrame:
-    """Fig. 4: validation loss − training loss per epoch, per method and criterion (mean, std over runs)."""
-    long = _metrics_long(runs, keys=())
-    out = loss_gap(long, by=["method", "criterion"])
+def loss_gap_table(runs: Sequence[Run], *, by_config: Sequence[str] = ()) -> pd.DataFrame:
+    """Fig. 4: validation loss − training loss per epoch, per method and criterion (mean, std over runs).
+
+    ``by_config``: config keys to keep apart as extra columns (e.g. ``("model",)``).
+    """
+    long = _metrics_long(runs, keys=by_config)
+    out = loss_gap(long, by=[*by_config, "method", "criterion"])
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
-    out = out.sort_values(["_o", "method", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
-    return out[["epoch", "method", "criterion", "gap_mean", "gap_std", "n"]]
+    out = out.sort_values([*by_config, "_o", "method", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    return out[[*by_config, "epoch", "method", "criterion", "gap_mean", "gap_std", "n"]]
 
 
-def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc") -> pd.DataFrame:
-    """Fig. 23: a per-epoch metric (default validation accuracy) per criterion, mean and std over runs."""
-    long = _metrics_long(runs, keys=("density",))
+def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc", by_config: Sequence[str] = ("model",)) -> pd.DataFrame:
+    """Fig. 23: a per-epoch metric (default validation accuracy) per criterion, mean and std over runs.
+
+    Returns ``by_config`` + density, criterion, epoch, mean, std, n; dense runs keep density 1.
+    """
+    long = _metrics_long(runs, keys=(*by_config, "density"))
     sel = long[(long["split"] == split) & (long["name"] == name)]
-    out = mean_std(sel, by=["density", "criterion", "epoch"], value="value")
+    out = mean_std(sel, by=[*by_config, "density", "criterion", "epoch"], value="value")
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
-    return out.sort_values(["density", "_o", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    return out.sort_values([*by_config, "density", "_o", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
 
 def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[str] = ("model", "dataset", "growth", "density")) -> pd.DataFrame:

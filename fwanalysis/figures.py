@@ -76,26 +76,41 @@ def _grid(n: int, *, w: float = 4.2, h: float = 3.2, ncols: int = 3):
     return fig, flat[:n]
 
 
-def _facets(df: pd.DataFrame, keys: Sequence[str]):
-    keys = [k for k in keys if k in df.columns and df[k].nunique(dropna=False) > 0]
-    if not keys:
-        return [("", df)]
-    out = []
-    for vals, g in df.groupby(keys, dropna=False, sort=True):
+def _facets(df: pd.DataFrame, keys: Sequence[str]) -> tuple[str, list[tuple[str, pd.DataFrame]]]:
+    """Split ``df`` into panels by ``keys``: ``(title for what all panels share, [(panel title, frame)])``.
+
+    Keys with one value go into the shared title; only the keys that vary name the panels.
+    """
+    keys = [k for k in keys if k in df.columns]
+    fixed = [k for k in keys if df[k].nunique(dropna=False) <= 1]
+    varying = [k for k in keys if k not in fixed]
+
+    def show(k, v):
+        return f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+
+    common = ", ".join(show(k, df[k].iloc[0]) for k in fixed if len(df) and df[k].iloc[0] is not None and df[k].iloc[0] == df[k].iloc[0])
+    if not varying:
+        return common, [("", df)]
+    panels = []
+    for vals, g in df.groupby(varying, dropna=False, sort=True):
         vals = vals if isinstance(vals, tuple) else (vals,)
-        out.append((", ".join(f"{k}={v}" for k, v in zip(keys, vals) if v is not None and v == v), g))
-    return out
+        panels.append((", ".join(show(k, v) for k, v in zip(varying, vals) if v is not None and v == v), g))
+    return common, panels
+
+
+def _suptitle(fig, text: str) -> None:
+    if text:
+        fig.suptitle(text, fontsize=10)
 
 
 # -- draw functions (layout only; every mark comes from fwanalysis.plots) ---------------------------
 def draw_metric_vs(x: str, *, facet: Sequence[str], ylabel: str = "test accuracy", logx: bool = False, title: str = ""):
     def draw(df: pd.DataFrame):
-        panels = _facets(df, facet)
+        common, panels = _facets(df, facet)
         fig, axes = _grid(len(panels))
         for ax, (name, g) in zip(axes, panels):
             plot_metric_vs(g, x=x, ax=ax, ylabel=ylabel, logx=logx, title=name)
-        if title:
-            fig.suptitle(title, fontsize=11)
+        _suptitle(fig, "; ".join(t for t in (title, common) if t))
         fig.tight_layout()
         return fig
 
@@ -136,11 +151,12 @@ def draw_single(plot: Callable, **kw):
 
 
 def draw_itop(df: pd.DataFrame):
-    panels = _facets(df, ["model", "dataset", "growth", "density"])
+    common, panels = _facets(df, ["model", "dataset", "growth", "density"])
     fig, axes = _grid(len(panels), w=5.5, h=3.8)
     for ax, (name, g) in zip(axes, panels):
         plot_itop(g, ax=ax)
         ax.set_title(name, fontsize=9)
+    _suptitle(fig, common)
     fig.tight_layout()
     return fig
 
@@ -155,19 +171,24 @@ def draw_never_removed(rows: pd.DataFrame):
 
 
 def draw_loss_gap(df: pd.DataFrame):
-    panels = _facets(df, ["density"]) if "density" in df.columns else [("", df)]
+    common, panels = _facets(df, ["model", "density"])
     fig, axes = _grid(len(panels))
     for ax, (name, g) in zip(axes, panels):
         plot_loss_gap(g, ax=ax, title=name)
+    _suptitle(fig, common)
     fig.tight_layout()
     return fig
 
 
 def draw_learning_curves(df: pd.DataFrame):
-    panels = _facets(df, ["density"])
+    """One panel per model (and sparse density); the dense baseline is drawn in every panel of its model."""
+    sparse, dense = df[df["criterion"] != "dense"], df[df["criterion"] == "dense"]
+    common, panels = _facets(sparse, ["model", "density"])
     fig, axes = _grid(len(panels))
     for ax, (name, g) in zip(axes, panels):
-        plot_learning_curves(g, ax=ax, title=name)
+        base = dense[dense["model"].isin(g["model"].unique())] if "model" in dense else dense
+        plot_learning_curves(pd.concat([g, base]), ax=ax, title=name)
+    _suptitle(fig, common)
     fig.tight_layout()
     return fig
 
@@ -213,11 +234,16 @@ def _closest_density(runs: list[Run], target: float) -> list[Run]:
     return [r for r in runs if r.config.get("method") == "dense" or r.config.get("density") == best]
 
 
+def _random_growth_or_baseline(runs: list[Run]) -> list[Run]:
+    """DST runs with random growth (the paper's default) and the dense/static baselines."""
+    return [r for r in runs if r.config.get("method") != "dst" or r.config.get("growth") == "random"]
+
+
 def _loss_gap(runs):
-    sel = _closest_density(runs, 0.1)
-    df = A.loss_gap_table(sel)
+    sel = _closest_density(_random_growth_or_baseline(runs), 0.1)
+    df = A.loss_gap_table(sel, by_config=("model",))
     dens = sorted({r.config["density"] for r in sel if r.config.get("method") != "dense"})
-    df.insert(0, "density", dens[0] if len(dens) == 1 else None)
+    df.insert(1, "density", dens[0] if len(dens) == 1 else None)
     return df
 
 
@@ -274,7 +300,7 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 "accuracy", _cd(), cd_table, draw_cd),
     FigureEntry("fig03b-cd-low-density", "Critical-difference diagram over blocks with density ≤ 0.2.", "accuracy", _cd(density_max=0.2), cd_table, draw_cd),
     FigureEntry("fig03c-cd-high-density", "Critical-difference diagram over blocks with density > 0.2.", "accuracy", _cd(density_min=0.2), cd_table, draw_cd),
-    FigureEntry("fig04-loss-gap", "Validation minus training loss per epoch, per criterion and baseline, at the density closest to 0.1.",
+    FigureEntry("fig04-loss-gap", "Validation minus training loss per epoch, per criterion (random growth) and baseline, at the density closest to 0.1, per model.",
                 "accuracy", _loss_gap, _ident, draw_loss_gap, baselines=True),
     FigureEntry("fig05-update-period", "Test accuracy vs update period Δt per criterion.", "update-period", _metric_x("update_period"), _ident,
                 draw_metric_vs("update_period", facet=["model", "dataset", "growth", "density"], logx=True)),
@@ -309,8 +335,8 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 "jaccard", A.jaccard_first, jaccard_table, lambda r: draw_jaccard(r, show_std="only")),
     FigureEntry("fig21-jaccard-end-std", "Standard deviation over seeds of the end-of-training Jaccard (Fig. 6b).",
                 "jaccard", A.jaccard_end, jaccard_table, lambda r: draw_jaccard(r, show_std="only")),
-    FigureEntry("fig23-learning-curves", "Validation accuracy per epoch per criterion (mean ± std over seeds).", "accuracy",
-                lambda runs: A.learning_curves(_closest_density(runs, 0.1)), _ident, draw_learning_curves, baselines=True),
+    FigureEntry("fig23-learning-curves", "Validation accuracy per epoch per criterion (random growth) at the density closest to 0.1, with the dense baseline, per model (mean ± std over seeds).", "accuracy",
+                lambda runs: A.learning_curves(_closest_density(_random_growth_or_baseline(runs), 0.1)), _ident, draw_learning_curves, baselines=True),
 ]}
 
 
