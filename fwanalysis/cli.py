@@ -42,6 +42,7 @@ DensityOpt = Annotated[Optional[list[float]], typer.Option("--density", help="On
 DensityMinOpt = Annotated[Optional[float], typer.Option("--density-min", help="Only densities >= this.")]
 DensityMaxOpt = Annotated[Optional[float], typer.Option("--density-max", help="Only densities <= this.")]
 UpdatePeriodOpt = Annotated[Optional[list[int]], typer.Option("--update-period", help="Only this Δt in steps (repeatable).")]
+SweepOpt = Annotated[Optional[list[str]], typer.Option("--sweep", help="Only runs made by this sweep spec (config 'sweep', e.g. jaccard; repeatable).")]
 IncompleteOpt = Annotated[bool, typer.Option("--include-incomplete", help="Also use runs that are running or failed.")]
 SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Go on past malformed runs, listing each on stderr.")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table | csv | json. With json, stdout holds exactly one JSON document.")]
@@ -100,6 +101,7 @@ def _report_bad(e: ArtifactError) -> None:
 
 def common(
     paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot,
+    sweep=None,
 ) -> Common:
     if fmt not in ("table", "csv", "json"):
         raise typer.BadParameter(f"{fmt!r} is not one of: table, csv, json", param_hint="--format")
@@ -108,6 +110,7 @@ def common(
     flt = RunFilter(
         model=tuple(model or ()), dataset=tuple(dataset or ()), growth=tuple(growth or ()), criterion=tuple(criterion or ()),
         density=tuple(density or ()), density_min=density_min, density_max=density_max, update_period=tuple(update_period or ()),
+        sweep=tuple(sweep or ()),
     )
     return Common(list(paths or [Path("artifacts")]), flt, include_incomplete, skip_bad, fmt, plot)
 
@@ -183,11 +186,11 @@ def save_plot(ax, path: Path | None) -> None:
 @app.command("ls")
 def ls_(
     paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
     include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """One row per run: run_id, model, dataset, method, criterion, growth, density, update_period, seed, status, test_acc."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
 
     def body():
         rows = []
@@ -206,12 +209,12 @@ def ls_(
 @app.command()
 def validate(
     paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
     include_incomplete: Annotated[bool, typer.Option("--include-incomplete/--complete-only", help="Check runs that are running or failed too (default: yes).")] = True,
     skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """Check each run against ARTIFACTS.md, reading every file it lists; exit 1 naming run, file and problem if any is invalid."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
 
     def body():
         from rich.progress import track
@@ -279,7 +282,7 @@ def jaccard(
     paths: Paths = None, at: AtOpt = "first",
     std: Annotated[bool, typer.Option("--std", help="With --plot, draw the std over seeds (Figs. 20-21) instead of the mean.")] = False,
     model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
     include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """Layer-averaged Jaccard index (paper Eq. 1) between what the criteria remove, or between final masks.
@@ -288,7 +291,7 @@ def jaccard(
 
     Example: fwa jaccard --at first artifacts/quick --model cnn-small --plot first.png
     """
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
     if at not in ("first", "end", "time"):
         raise typer.BadParameter(f"{at!r} is not one of: first, end, time", param_hint="--at")
 
@@ -317,11 +320,11 @@ def jaccard(
 @app.command("never-removed")
 def never_removed(
     paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
     include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """Per model and seed: weights kept by every criterion / kept weights, and removed by every criterion / removed weights (first update)."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
 
     def body():
         from . import analyses as A
@@ -337,11 +340,11 @@ def never_removed(
 @app.command()
 def itop(
     paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
     include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """ITOP ratio per run (Liu et al. 2021): share of weights ever active, rebuilt from the initial mask and every update."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
 
     def body():
         from . import analyses as A
@@ -357,11 +360,11 @@ def itop(
 @app.command("loss-gap")
 def loss_gap_cmd(
     paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
     include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """Validation loss − training loss per epoch, per method and criterion (mean ± std over runs). Narrow with --density."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
 
     def body():
         from . import analyses as A
@@ -381,11 +384,11 @@ MetricOpt = Annotated[str, typer.Option("--metric", help="Summary metric: test_a
 def accuracy(
     paths: Paths = None, metric: MetricOpt = "test_acc",
     model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
     include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """A metric vs density per criterion and growth (mean ± std over seeds), with dense and static baselines."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
 
     def body():
         from . import analyses as A
@@ -402,11 +405,11 @@ def accuracy(
 def update_period_cmd(
     paths: Paths = None, metric: MetricOpt = "test_acc",
     model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
     include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """A metric vs the update period Δt per criterion (mean ± std over seeds)."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
 
     def body():
         from . import analyses as A
@@ -427,7 +430,7 @@ def cd_diagram(
     test: Annotated[str, typer.Option("--test", help="Post-hoc test: nemenyi (critical difference) | wilcoxon-holm.")] = "nemenyi",
     input_file: Annotated[Optional[Path], typer.Option("--input", help="Rank a results table (CSV or parquet with columns block, method, score) instead of runs.")] = None,
     model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None,
+    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
     include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """Friedman test (+ Iman–Davenport F), Nemenyi post-hoc, average ranks and critical difference (Demšar 2006).
@@ -436,7 +439,7 @@ def cd_diagram(
 
     Examples: fwa cd-diagram artifacts/quick --density-max 0.2 --plot cd.pdf;  fwa cd-diagram --input results.csv --alpha 0.1
     """
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot)
+    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
     if test not in ("nemenyi", "wilcoxon-holm"):
         raise typer.BadParameter(f"{test!r} is not one of: nemenyi, wilcoxon-holm", param_hint="--test")
     if not 0 < alpha < 1:

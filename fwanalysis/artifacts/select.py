@@ -29,11 +29,12 @@ class RunFilter:
     density_min: float | None = None
     density_max: float | None = None
     update_period: Sequence[int] = ()
+    sweep: Sequence[str] = ()
     extra: dict = field(default_factory=dict)
 
     def describe(self) -> str:
         parts = []
-        for k in ("model", "dataset", "growth", "criterion", "method", "density", "update_period"):
+        for k in ("model", "dataset", "growth", "criterion", "method", "density", "update_period", "sweep"):
             v = getattr(self, k)
             if v:
                 parts.append(f"--{k.replace('_', '-')} {','.join(map(str, v))}")
@@ -51,7 +52,7 @@ class RunFilter:
         c = run.config
         method = c.get("method")
         is_base = baselines and method in ("dense", "static")
-        for key in ("model", "dataset", "method"):
+        for key in ("model", "dataset", "method", "sweep"):
             want = getattr(self, key)
             if want and c.get(key) not in want:
                 return False

@@ -80,6 +80,10 @@ def plot_metric_vs(
         ax.fill_between(xs, mean - std, mean + std, color=st["color"], alpha=0.12, linewidth=0)
     if logx:
         ax.set_xscale("log")
+        xs_all = sorted({float(v) for v in df[x] if isinstance(v, (int, float)) and v == v and v > 0})
+        if xs_all:  # label the values present, plainly; no crowded minor labels
+            ax.set_xticks(xs_all, [f"{v:g}" for v in xs_all])
+            ax.minorticks_off()
     ax.set_xlabel(xlabel or x.replace("_", " "))
     ax.set_ylabel(ylabel)
     if title:

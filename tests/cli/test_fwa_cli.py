@@ -254,3 +254,11 @@ def test_damaged_update_stops_or_is_skipped(tmp_path):
     doc = json.loads(r.stdout)
     snip = doc["criteria"].index("snip")
     assert doc["n"][snip][snip] == 2  # snip of seed 1 still comes from the other runs' shadow sets
+
+
+def test_sweep_filter(tmp_path):
+    write_study(tmp_path, seeds=(0,), baselines=False, sweep="a")
+    write_study(tmp_path, seeds=(0,), baselines=False, sweep="b", extra={"update_period": 20})
+    assert len(jdoc("ls", tmp_path)["runs"]) == 6
+    assert len(jdoc("ls", tmp_path, "--sweep", "b")["runs"]) == 3
+    assert jdoc("jaccard", tmp_path)["groups"] == 2 and jdoc("jaccard", tmp_path, "--sweep", "a")["groups"] == 1
