@@ -73,6 +73,7 @@ def main(argv=None):
         data = fabricate_cifar10(tmp / "data")
         for model in args.models:
             print(f"\n== {model}")
+            run(model, method="dense", update_period=100, record=False, steps=60, data_dir=data, out=tmp / "o", device=args.device)  # warm-up
             dense, _ = run(model, method="dense", update_period=100, record=False, steps=args.steps, data_dir=data, out=tmp / "o", device=args.device)
             print(f"  dense                              {dense:7.2f} steps/s")
             for dt in (100, 800):
