@@ -10,7 +10,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
-from fwanalysis.artifacts.schema import CRITERIA, GROWTH, INITS, METHODS, SCHEDULES, SCOPES
+from fwanalysis.artifacts.schema import CONFIG_CHOICES
 
 
 @dataclass
@@ -39,16 +39,6 @@ class TrainConfig:
     dropout: float = 0.0              # dropout before hidden fully connected layers (dense dropout baseline)
     seed: int = 0                     # seeds python, numpy, torch, the data split and the sparse initialisation
     extra: dict = field(default_factory=dict)  # free-form keys added to config (e.g. a sweep's name)
-
-
-_CHOICES = {
-    "method": METHODS,
-    "criterion": CRITERIA,
-    "growth": GROWTH,
-    "init": INITS,
-    "prune_schedule": SCHEDULES,
-    "pruning_scope": SCOPES,
-}
 
 
 # Learning rates for data sets whose models' paper defaults (tuned for CIFAR/FashionMNIST/Higgs) train
@@ -87,7 +77,7 @@ class ConfigError(ValueError):
 
 def check(cfg: TrainConfig) -> None:
     """Check every choice and range of ``cfg``; raise :class:`ConfigError` with a one-line message."""
-    for key, allowed in _CHOICES.items():
+    for key, allowed in CONFIG_CHOICES.items():
         v = getattr(cfg, key)
         if v is not None and v not in allowed:
             raise ConfigError(f"--{key.replace('_', '-')} {v!r} is not one of: {', '.join(allowed)}")

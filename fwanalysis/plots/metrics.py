@@ -94,33 +94,12 @@ def plot_metric_vs(
     return ax
 
 
-def plot_loss_gap(df: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Validation − training loss per epoch, one line per criterion (frame from ``analyses.loss_gap_table``)."""
-    ax = _axes(ax)
+def _epoch_curves(ax: Axes, df: pd.DataFrame, *, mean: str, std: str, ylabel: str, title: str | None) -> Axes:
+    """One line (± std band) per criterion against epoch: the shared body of the per-epoch plots."""
     for label, g in df.groupby("criterion", sort=False):
         g = g.sort_values("epoch")
         st = criterion_style(str(label)) | {"marker": ""}
-        m, s = g["gap_mean"].to_numpy(float), np.nan_to_num(g["gap_std"].to_numpy(float))
-        ax.plot(g["epoch"], m, label=str(label), **st)
-        ax.fill_between(g["epoch"], m - s, m + s, color=st["color"], alpha=0.12, linewidth=0)
-    ax.axhline(0, color="grey", linewidth=0.6)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("val loss − train loss")
-    if title:
-        ax.set_title(title, fontsize=10)
-    ax.grid(True, alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, frameon=False, ncol=2)
-    return ax
-
-
-def plot_learning_curves(df: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "validation accuracy", title: str | None = None) -> Axes:
-    """A per-epoch metric, one line per criterion (frame from ``analyses.learning_curves``)."""
-    ax = _axes(ax)
-    for label, g in df.groupby("criterion", sort=False):
-        g = g.sort_values("epoch")
-        st = criterion_style(str(label)) | {"marker": ""}
-        m, s = g["mean"].to_numpy(float), np.nan_to_num(g["std"].to_numpy(float))
+        m, s = g[mean].to_numpy(float), np.nan_to_num(g[std].to_numpy(float))
         ax.plot(g["epoch"], m, label=str(label), **st)
         ax.fill_between(g["epoch"], m - s, m + s, color=st["color"], alpha=0.12, linewidth=0)
     ax.set_xlabel("epoch")
@@ -131,3 +110,15 @@ def plot_learning_curves(df: pd.DataFrame, *, ax: Axes | None = None, ylabel: st
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, frameon=False, ncol=2)
     return ax
+
+
+def plot_loss_gap(df: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Validation − training loss per epoch, one line per criterion (frame from ``analyses.loss_gap_table``)."""
+    ax = _axes(ax)
+    ax.axhline(0, color="grey", linewidth=0.6)
+    return _epoch_curves(ax, df, mean="gap_mean", std="gap_std", ylabel="val loss − train loss", title=title)
+
+
+def plot_learning_curves(df: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "validation accuracy", title: str | None = None) -> Axes:
+    """A per-epoch metric, one line per criterion (frame from ``analyses.learning_curves``)."""
+    return _epoch_curves(_axes(ax), df, mean="mean", std="std", ylabel=ylabel, title=title)
