@@ -110,7 +110,8 @@ def _write_index(items: list[ReportItem], out: Path, *, studies: Sequence[str]) 
     for i in items:
         status = {"ok": "built", "absent": "absent (data not available here)", "missing": "no runs", "error": "failed"}[i.status]
         link = f"[{i.id}](#{i.id})"
-        lines.append(f"| {link} | {i.caption} | {len(i.runs)} | {status} |")
+        caption = i.caption.replace("|", "\\|")  # |θ| would end the table cell
+        lines.append(f"| {link} | {caption} | {len(i.runs)} | {status} |")
     lines.append("")
     for i in items:
         lines += [f"## {i.id}", "", i.caption, ""]
