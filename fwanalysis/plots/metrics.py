@@ -63,7 +63,11 @@ def plot_metric_vs(
     A dense baseline (one point, no ``x`` dependence) is drawn as a horizontal dashed line with a band.
     """
     ax = _axes(ax)
-    for label, g in df.groupby(hue, sort=False):
+    categorical = not pd.api.types.is_numeric_dtype(df[x])
+    cats = sorted(df[x].astype(str).unique()) if categorical else []
+    groups = list(df.groupby(hue, sort=False))
+    width = 0.7 / max(len(groups), 1)
+    for n, (label, g) in enumerate(groups):
         g = g.sort_values(x)
         st = criterion_style(str(label))
         mean, std = g["mean"].to_numpy(float), np.nan_to_num(g["std"].to_numpy(float))
@@ -72,12 +76,15 @@ def plot_metric_vs(
             ax.axhline(m, color=st["color"], linestyle="--", linewidth=1.0, label="dense")
             ax.axhspan(m - s, m + s, color=st["color"], alpha=0.08, linewidth=0)
             continue
+        if categorical:  # unordered categories: dodged points with error bars, no connecting lines
+            xs = np.array([cats.index(v) for v in g[x].astype(str)]) - 0.35 + width * (n + 0.5)
+            ax.errorbar(xs, mean, yerr=std, fmt=st["marker"] or "o", color=st["color"], label=str(label), markersize=5, capsize=2, linewidth=1)
+            continue
         xs = g[x].to_numpy()
-        if xs.dtype == object:
-            xs = np.arange(len(xs))
-            ax.set_xticks(xs, g[x].astype(str).tolist())
         ax.plot(xs, mean, label=str(label), **st)
         ax.fill_between(xs, mean - std, mean + std, color=st["color"], alpha=0.12, linewidth=0)
+    if categorical:
+        ax.set_xticks(range(len(cats)), cats)
     if logx:
         ax.set_xscale("log")
         xs_all = sorted({float(v) for v in df[x] if isinstance(v, (int, float)) and v == v and v > 0})
