@@ -172,16 +172,6 @@ def _fmt_cell(v) -> str:
     return str(v)
 
 
-def save_plot(ax, path: Path | None) -> None:
-    """Save the figure holding ``ax`` (deterministic metadata) and say so on stderr."""
-    if path is None:
-        return
-    from .figures import save_figure
-
-    save_figure(ax.figure, path)
-    err.print(f"wrote {path}")
-
-
 # -- commands --------------------------------------------------------------------------------------
 @app.command("ls")
 def ls_(

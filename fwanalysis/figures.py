@@ -140,16 +140,6 @@ def draw_cd(result):
     return fig
 
 
-def draw_single(plot: Callable, **kw):
-    def draw(df):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        plot(df, ax=ax, **kw)
-        fig.tight_layout()
-        return fig
-
-    return draw
-
-
 def draw_itop(df: pd.DataFrame):
     common, panels = _facets(df, ["model", "dataset", "growth", "density"])
     fig, axes = _grid(len(panels), w=5.5, h=3.8)
