@@ -297,9 +297,7 @@ def jaccard(
             return
         res = c.compute(A.jaccard_first if at == "first" else A.jaccard_end, runs)
         title = f"Jaccard at {at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
-        from .figures import jaccard_table
-
-        emit(res.to_json(), _matrix_rows(res) if c.fmt == "table" else _records(jaccard_table(res)), fmt=c.fmt, title=title)
+        emit(res.to_json(), _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title)
         fid = {("first", False): "fig06a-jaccard-first-update", ("end", False): "fig06b-jaccard-end",
                ("first", True): "fig20-jaccard-first-update-std", ("end", True): "fig21-jaccard-end-std"}[(at, std)]
         _plot_with(fid, res, c.plot)

@@ -185,13 +185,7 @@ def draw_learning_curves(df: pd.DataFrame):
 
 # -- tables ------------------------------------------------------------------------------------------
 def jaccard_table(res) -> pd.DataFrame:
-    rows = []
-    for i, a in enumerate(res.criteria):
-        for j, b in enumerate(res.criteria):
-            rows.append({"row": a, "col": b, "mean": res.mean[i, j], "std": res.std[i, j], "n": int(res.n[i, j])})
-    df = pd.DataFrame(rows)
-    df["reference"] = f"{res.reference_name}={res.reference_value:.4f}" if res.reference_value == res.reference_value else res.reference_name
-    return df
+    return res.to_frame()
 
 
 def cd_table(res) -> pd.DataFrame:

@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import schema
 from .bitset import check_packed
@@ -185,8 +182,11 @@ class Run:
                 arrays[kind][layer.name] = a
         return StateDump(int(step), arrays["weight"], arrays["grad"], self._bitsets(rel, data, "mask/"))
 
-    def metrics(self) -> pd.DataFrame:
+    def metrics(self) -> "pd.DataFrame":
         """The tidy metrics table (columns step, epoch, split, name, value)."""
+        import pyarrow as pa  # imported here: commands that never read metrics do not pay for it
+        import pyarrow.parquet as pq
+
         rel = "metrics.parquet"
         p = self.path / rel
         if not p.exists():

@@ -31,8 +31,6 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import schema
 from .bitset import as_bool, pack, popcount
@@ -92,11 +90,6 @@ def software_versions() -> dict:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
-
-
-_METRICS_SCHEMA = pa.schema(
-    [("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())]
-)
 
 
 class RunWriter:
@@ -255,8 +248,12 @@ class RunWriter:
 
     def flush(self) -> None:
         """Write every metric logged so far to ``metrics.parquet`` (atomically, whole table)."""
+        import pyarrow as pa  # imported here: reading runs never needs it
+        import pyarrow.parquet as pq
+
+        schema_ = pa.schema([("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())])
         cols = list(zip(*self._rows)) if self._rows else [[], [], [], [], []]
-        table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, _METRICS_SCHEMA)], schema=_METRICS_SCHEMA)
+        table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema_)], schema=schema_)
         with atomic_path(self.path / "metrics.parquet") as tmp:
             pq.write_table(table, tmp)
 

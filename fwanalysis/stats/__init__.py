@@ -1,4 +1,5 @@
-"""Statistics: pure functions on arrays and frames (no plotting, no file I/O)."""
+"""Statistics: pure functions on arrays and frames (no plotting, no file I/O).
 
-from .cd import (CDResult, average_ranks, cd_analysis, cliques, critical_difference,
-                 friedman_test, iman_davenport, score_matrix, wilcoxon_holm)
+Modules: ``jaccard``, ``itop``, ``never_removed``, ``cd``, ``tables``; import them directly (nothing is
+imported eagerly here, so a command pays only for what it uses: ``cd`` brings in scipy).
+"""

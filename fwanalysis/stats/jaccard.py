@@ -21,7 +21,6 @@ from itertools import combinations
 from typing import Hashable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 
 __all__ = [
@@ -324,6 +323,21 @@ class JaccardResult:
             if np.shape(getattr(self, key)) != (k, k):
                 raise ValueError(f"{key} has shape {np.shape(getattr(self, key))}, expected ({k}, {k}) for {k} criteria")
 
+    def to_frame(self):
+        """Long table: one row per (row, col) cell with mean, std, n, and the reference."""
+        import pandas as pd
+
+        k = len(self.criteria)
+        ref = f"{self.reference_name}={self.reference_value:.4f}" if self.reference_value == self.reference_value else self.reference_name
+        return pd.DataFrame({
+            "row": [a for a in self.criteria for _ in range(k)],
+            "col": [b for _ in range(k) for b in self.criteria],
+            "mean": np.asarray(self.mean, float).ravel(),
+            "std": np.asarray(self.std, float).ravel(),
+            "n": np.asarray(self.n).astype(int).ravel(),
+            "reference": ref,
+        })
+
     def to_json(self) -> dict:
         """The JSON object of the CLI contract; NaN becomes None."""
         return {
@@ -388,6 +402,8 @@ def jaccard_over_time(rows: pd.DataFrame) -> pd.DataFrame:
     NaN Jaccard values are left out.
     """
     need = {"step", "run_criterion", "other", "seed", "jaccard"}
+    import pandas as pd  # noqa: F401  (only this function works on frames)
+
     missing = sorted(need - set(rows.columns))
     if missing:
         raise ValueError(f"rows lack columns {missing}; have {list(rows.columns)}")
