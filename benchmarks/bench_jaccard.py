@@ -131,7 +131,7 @@ def main(argv=None):
     results = {}
     for which, idx in (("first-update", 0), ("end-of-training", 1)):
         t_fast, fast = timed(lambda: [jaccard_matrix(packed[s][idx]) for s in SEEDS], args.repeat)
-        t_naive, naive = timed(lambda: [naive_jaccard(floats[s][idx]) for s in SEEDS], 1)
+        t_naive, naive = timed(lambda: [naive_jaccard(floats[s][idx]) for s in SEEDS], args.repeat)
         for f, n in zip(fast, naive):
             np.testing.assert_allclose(f, n, rtol=1e-6, atol=1e-9)
         results[which] = (t_fast, t_naive)
