@@ -152,7 +152,7 @@ def train(
     steps_per_epoch = math.ceil(len(Xtr) / cfg.batch_size)
     c = cfgmod.resolve(cfg, model_spec=MODELS[cfg.model], steps_per_epoch=steps_per_epoch)
     total_steps = c.epochs * steps_per_epoch
-    shadows = _shadow_list(shadow, c.criterion) if c.method == "dst" else []
+    shadows = _shadow_list(shadow, c.criterion) if c.method == "dst" and record else []  # shadow sets exist to be recorded
 
     torch.manual_seed(c.seed)
     model = build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes, dropout=c.dropout).to(device)

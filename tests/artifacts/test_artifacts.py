@@ -288,3 +288,21 @@ def test_hand_written_run_without_writer(tmp_path):
     assert run.config["criterion"] is None and run.summary["itop"] is None
     assert popcount(run.masks(0)["w"]) == 3
     assert math.isclose(run.metrics()["value"].iloc[0], 0.5)
+
+
+def test_npz_written_like_savez_compressed(tmp_path):
+    """Our level-1 npz is read by numpy.load exactly like one written by numpy.savez_compressed."""
+    import zipfile
+
+    from fwanalysis.artifacts import write_npz
+
+    arrays = {"pruned/a.weight": pack(np.random.default_rng(0).random(1000) < 0.1), "w": np.arange(6, dtype=np.float32).reshape(2, 3)}
+    write_npz(tmp_path / "ours.npz", arrays)
+    np.savez_compressed(tmp_path / "numpy.npz", **arrays)
+    with np.load(tmp_path / "ours.npz") as ours, np.load(tmp_path / "numpy.npz") as ref:
+        assert sorted(ours.files) == sorted(ref.files)
+        for k in ref.files:
+            np.testing.assert_array_equal(ours[k], ref[k])
+            assert ours[k].dtype == ref[k].dtype and ours[k].shape == ref[k].shape
+    with zipfile.ZipFile(tmp_path / "ours.npz") as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}

@@ -375,3 +375,17 @@ def test_cuda_matches_cpu(criterion):
     m = initial_masks({"l": (16, 20)}, {"l": 0.3}, generator=gen(2), device="cuda")["l"]
     assert m.device.type == "cuda"
     assert torch.equal(m.cpu(), initial_masks({"l": (16, 20)}, {"l": 0.3}, generator=gen(2))["l"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 400), st.integers(0, 400), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_lowest_equals_stable_argsort_with_ties(n, k, levels, seed):
+    """The linear-time selection picks exactly the set a stable sort would, ties broken by index."""
+    from trainer.sparsity.criteria import _lowest
+
+    g = torch.Generator().manual_seed(seed)
+    scores = torch.randint(0, levels, (n * 2,), generator=g).float()  # few distinct values: many ties
+    candidates = torch.sort(torch.randperm(n * 2, generator=g)[:n]).values
+    k = min(k, n)
+    want = set(candidates[torch.argsort(scores[candidates], stable=True)[:k]].tolist())
+    assert set(_lowest(scores, candidates, k).tolist()) == want

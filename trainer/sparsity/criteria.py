@@ -152,8 +152,26 @@ def _check_like(name: str, what: str, t: torch.Tensor | None, mask: torch.Tensor
 
 def _lowest(scores: torch.Tensor, candidates: torch.Tensor, k: int) -> torch.Tensor:
     """The ``k`` entries of ``candidates`` (ascending flat indices) with the lowest ``scores``, ties by index."""
-    order = torch.argsort(scores[candidates], stable=True)
-    return candidates[order[:k]]
+    return _lowest_of(scores[candidates], candidates, k)
+
+
+def _lowest_of(s: torch.Tensor, candidates: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``k`` entries of ``candidates`` with the lowest candidate scores ``s`` (aligned), ties by index.
+
+    The same set as ``argsort(s, stable=True)[:k]``, found in linear time: everything below the k-th
+    smallest score, then the lowest-index entries equal to it. (With NaN scores it sorts, as before.)
+    """
+    n = s.numel()
+    if k <= 0:
+        return candidates[:0]
+    if k >= n:
+        return candidates
+    if torch.isnan(s).any():
+        return candidates[torch.argsort(s, stable=True)[:k]]
+    kth = torch.kthvalue(s.cpu() if s.device.type == "mps" else s, k).values.to(s.device)
+    below = torch.nonzero(s < kth).squeeze(1)
+    ties = torch.nonzero(s == kth).squeeze(1)[: k - below.numel()]
+    return candidates[torch.cat([below, ties])]
 
 
 def _random(candidates: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -195,8 +213,10 @@ def _choose(
         return _random(candidates, k, generator)
     if criterion == "set":
         return _set_choice(_as_float(weight), candidates, k)
-    scores = prune_scores(criterion, weight, grad, mest_lambda=mest_lambda)
-    return _lowest(scores, candidates, k)
+    # score only the candidates (the active weights, ~density of the layer), not the whole tensor
+    w = weight[candidates] if weight is not None else None
+    g = grad[candidates] if grad is not None else None
+    return _lowest_of(prune_scores(criterion, w, g, mest_lambda=mest_lambda), candidates, k)
 
 
 def _to_mask(indices: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
