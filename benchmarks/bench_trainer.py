@@ -8,7 +8,7 @@ mask snapshot and of one update file. Targets: overhead <= 10 % at Δt = 100; a 
 
 The data are random images written in CIFAR-10's python pickle format (no download here), so the
 shapes and the loader are the real ones; accuracy is meaningless. Each configuration trains the same
-number of steps; the time includes the per-epoch validation pass, equal for every configuration.
+number of steps, repeated (interleaved) and reported best-of, since a 2-core machine is noisy; the time includes the per-epoch validation pass, equal for every configuration.
 
     python benchmarks/bench_trainer.py [--steps 800] [--models mlp-large cnn-small] [--device cpu]
 """
@@ -61,7 +61,8 @@ def run(model: str, *, method: str, update_period: int, record: bool, steps: int
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=800, help="optimizer steps per configuration (rounded to whole epochs)")
+    ap.add_argument("--steps", type=int, default=500, help="optimizer steps per configuration (rounded to whole epochs)")
+    ap.add_argument("--repeat", type=int, default=2, help="interleaved repeats; the best of each configuration is reported")
     ap.add_argument("--models", nargs="+", default=["mlp-large", "cnn-small"])
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
@@ -74,27 +75,34 @@ def main(argv=None):
         for model in args.models:
             print(f"\n== {model}")
             run(model, method="dense", update_period=100, record=False, steps=60, data_dir=data, out=tmp / "o", device=args.device)  # warm-up
-            dense, _ = run(model, method="dense", update_period=100, record=False, steps=args.steps, data_dir=data, out=tmp / "o", device=args.device)
+            configs = [("dense", "dense", 100, False)] + [(f"dst{dt}{'rec' if rec else ''}", "dst", dt, rec) for dt in (100, 800) for rec in (False, True)]
+            best: dict[str, float] = {}
+            paths: dict[str, Path] = {}
+            for _ in range(args.repeat):  # interleaved repeats, best of each: robust to a busy moment
+                for key, method, dt, rec in configs:
+                    sps, path = run(model, method=method, update_period=dt, record=rec, steps=args.steps, data_dir=data, out=tmp / key, device=args.device)
+                    best[key] = max(best.get(key, 0.0), sps)
+                    paths[key] = path
+            dense = best["dense"]
             print(f"  dense                              {dense:7.2f} steps/s")
             for dt in (100, 800):
-                plain, _ = run(model, method="dst", update_period=dt, record=False, steps=args.steps, data_dir=data, out=tmp / "o", device=args.device)
-                rec, path = run(model, method="dst", update_period=dt, record=True, steps=args.steps, data_dir=data, out=tmp / "o", device=args.device)
+                plain, rec = best[f"dst{dt}"], best[f"dst{dt}rec"]
                 overhead = plain / rec - 1
                 flag = "" if dt != 100 else ("  (target <= 10%: met)" if overhead <= 0.10 else "  (target <= 10%: NOT met)")
                 print(f"  DST Δt={dt:<4} no recording         {plain:7.2f} steps/s   ({plain / dense:.2f} of dense)")
                 print(f"  DST Δt={dt:<4} full recording       {rec:7.2f} steps/s   overhead {overhead * 100:+.1f}%{flag}")
                 from fwanalysis.artifacts import load_run
 
+                path = paths[f"dst{dt}rec"]
                 r = load_run(path)
                 total = sum(r.numel.values())
                 mask_bytes = (path / "masks" / f"step-{r.mask_steps[-1]:08d}.npz").stat().st_size
                 if r.update_steps:
                     upd_bytes = (path / "updates" / f"step-{r.update_steps[0]:08d}.npz").stat().st_size
-                    upd = f"update file {upd_bytes / total:.4f} bytes/weight ({upd_bytes * 8 / total:.3f} bits; pruned+grown+7 shadow sets)"
+                    upd = f"first update file {upd_bytes / total:.4f} bytes/weight ({upd_bytes * 8 / total:.3f} bits; pruned+grown+7 shadow sets)"
                 else:
                     upd = "no update in this many steps"
                 print(f"  disk Δt={dt:<4} mask snapshot {mask_bytes / total:.4f} bytes/weight ({mask_bytes * 8 / total:.3f} bits, target <= 1 bit); {upd}")
-
 
 if __name__ == "__main__":
     main()
