@@ -61,7 +61,7 @@ def run(model: str, *, method: str, update_period: int, record: bool, steps: int
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=500, help="optimizer steps per configuration (rounded to whole epochs)")
+    ap.add_argument("--steps", type=int, default=820, help="optimizer steps per configuration (rounded to whole epochs)")
     ap.add_argument("--repeat", type=int, default=2, help="interleaved repeats; the best of each configuration is reported")
     ap.add_argument("--models", nargs="+", default=["mlp-large", "cnn-small"])
     ap.add_argument("--device", default="cpu")
