@@ -176,3 +176,43 @@ def test_initialisation_is_seeded_and_kaiming_for_convs():
     conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d) and m.in_channels == 256)
     expected_std = math.sqrt(2.0 / (256 * 9))
     assert conv.weight.std().item() == pytest.approx(expected_std, rel=0.05)
+
+
+def kernel_taps_without_gradient(model: nn.Module, in_shape: tuple[int, ...]) -> list[str]:
+    """``layer[kh, kw]`` for every kernel position of every convolution whose gradient is zero
+    across all input and output channels: a tap that only ever multiplies padding."""
+    torch.manual_seed(0)
+    model.train()
+    model(torch.randn(16, *in_shape)).square().sum().backward()
+    dead = []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            per_tap = module.weight.grad.abs().sum(dim=(0, 1))
+            dead += [f"{name}[{i}, {j}]" for i, j in (per_tap == 0).nonzero().tolist()]
+    return dead
+
+
+@pytest.mark.parametrize("side", [8, 28, 32, 64])
+@pytest.mark.parametrize("name", ["cnn-small", "lenet5-caffe", "resnet56"])
+def test_every_kernel_tap_sees_real_input(name, side):
+    # Before the whole-stack "same" padding, cnn-small on 8×8 ran conv3 on a 1×1 map padded by 1:
+    # 8 of its 9 taps (89% of the layer) had a gradient of exactly zero forever.
+    model = build_model(name, in_shape=(1, side, side), num_outputs=10)
+    assert kernel_taps_without_gradient(model, (1, side, side)) == []
+
+
+@pytest.mark.parametrize("side", [32, 64])
+def test_vgg16_kernel_taps_see_real_input_from_32(side):
+    # Below 32×32 VGG-16's last blocks run on 1×1 maps (documented in docs/trainer.md).
+    model = build_model("vgg16", in_shape=(3, side, side), num_outputs=10)
+    assert kernel_taps_without_gradient(model, (3, side, side)) == []
+
+
+@pytest.mark.parametrize(("name", "in_shape", "expected"), [
+    ("cnn-small", (1, 28, 28), 0), ("cnn-small", (3, 32, 32), 0), ("cnn-small", (1, 8, 8), 1),
+    ("lenet5-caffe", (1, 28, 28), 0), ("lenet5-caffe", (1, 8, 8), 2),
+])
+def test_paper_padding_kept_where_the_unpadded_stack_fits(name, in_shape, expected):
+    model = build_model(name, in_shape=in_shape, num_outputs=10)
+    paddings = {m.padding for m in model.modules() if isinstance(m, nn.Conv2d)}
+    assert paddings == {(expected, expected)}

@@ -12,12 +12,12 @@ from torch import nn
 
 from .layout import (
     conv_output,
-    conv_padding,
     dropout_or_identity,
     image_shape,
     init_conv_weights,
     max_pool_or_identity,
     pool_output,
+    stack_padding,
 )
 
 
@@ -26,15 +26,17 @@ def cnn_small(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0
 
     conv 3×3 → 32, ReLU, max-pool 2 → conv 3×3 → 64, ReLU, max-pool 2 → conv 3×3 → 128, ReLU
     → global average pool → [dropout] → linear 128 → ``num_outputs``. Convolutions are unpadded
-    (on 32×32: 30 → 15 → 13 → 6 → 4 → 1). Based on Chollet's "Deep Learning with Python" §8.2.3
+    (on 32×32: 30 → 15 → 13 → 6 → 4 → 1); on 8×8 digits every convolution pads by 1 instead
+    (8 → 4 → 4 → 2 → 2 → 1), see :mod:`.layout`. Based on Chollet's "Deep Learning with Python" §8.2.3
     net with the last conv/pool stages replaced by average pooling.
 
     Parameters: 94,538 on 3×32×32 → 10 (CIFAR-10, as in the paper); 93,962 on 1×28×28 → 10.
     """
     channels, size = image_shape(in_shape, model="cnn-small")
     layers: list[tuple[str, nn.Module]] = []
+    pad = stack_padding(size, kernel=3, pools=(True, True, False))
+    padding = (pad, pad)
     for index, width in enumerate((32, 64, 128), start=1):
-        padding = conv_padding(size, kernel=3)
         layers.append((f"conv{index}", nn.Conv2d(channels, width, kernel_size=3, padding=padding)))
         layers.append((f"relu{index}", nn.ReLU()))
         size = conv_output(size, kernel=3, padding=padding)
@@ -57,12 +59,14 @@ def lenet5_caffe(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float 
     conv 5×5 → 20, ReLU, max-pool 2 → conv 5×5 → 50, ReLU, max-pool 2 → flatten → [dropout]
     → linear → 500, ReLU → [dropout] → linear 500 → ``num_outputs``. No padding, so on
     1×28×28 the maps are 24 → 12 → 8 → 4 and ``fc3`` sees 50·4·4 = 800 features
-    (431,080 parameters). On other sizes ``fc3``'s fan-in follows the final map.
+    (431,080 parameters). On 8×8 digits every convolution pads by 2 instead (8 → 4 → 4 → 2),
+    see :mod:`.layout`. On other sizes ``fc3``'s fan-in follows the final map.
     """
     channels, size = image_shape(in_shape, model="lenet5-caffe")
     layers: list[tuple[str, nn.Module]] = []
+    pad = stack_padding(size, kernel=5, pools=(True, True))
+    padding = (pad, pad)
     for index, width in enumerate((20, 50), start=1):
-        padding = conv_padding(size, kernel=5)
         layers.append((f"conv{index}", nn.Conv2d(channels, width, kernel_size=5, padding=padding)))
         layers.append((f"relu{index}", nn.ReLU()))
         size = conv_output(size, kernel=5, padding=padding)

@@ -4,9 +4,12 @@ The paper's nets were written for one input size each (28×28 or 32×32). To run
 stacks on 8×8 digits or 64×64 Tiny-ImageNet without changing a single parameter we plan
 the spatial sizes at build time:
 
-* a convolution keeps the paper's padding while its input is at least as large as the
-  kernel, and otherwise pads by ``kernel // 2`` ("same"), so a 5×5 kernel on a 2×2 map
-  still yields a 2×2 map;
+* a stack of unpadded convolutions (the small CNN, LeNet-5) keeps the paper's zero padding
+  whenever every convolution still gets a map at least as large as its kernel, and otherwise
+  pads **every** convolution by ``kernel // 2`` ("same") — see :func:`stack_padding`. Padding
+  only the layer whose map got too small would leave kernel taps that only ever see padding
+  (a 3×3 kernel on a 1×1 map uses its centre tap alone): weights that never receive a gradient
+  and never change the output, which would distort every gradient-based criterion;
 * a 2×2 max-pool is skipped when either side is already below 2.
 
 Neither rule touches a weight shape, so parameter counts of the convolutions never depend on
@@ -20,20 +23,29 @@ from torch import nn
 Size = tuple[int, int]
 
 
-def conv_padding(size: Size, *, kernel: int, padding: int = 0) -> tuple[int, int]:
-    """Padding (per side, per dimension) for a stride-1 convolution on a ``size`` map.
+def stack_padding(size: Size, *, kernel: int, pools: tuple[bool, ...]) -> int:
+    """Padding (per side) for every stride-1 convolution of an unpadded stack.
 
     Parameters
     ----------
-    size : (height, width) of the input map.
-    kernel : square kernel side.
-    padding : the architecture's own padding, kept whenever the map is large enough.
+    size : (height, width) of the input image.
+    kernel : square kernel side, the same for every convolution of the stack.
+    pools : one entry per convolution: whether a 2×2 max-pool (skipped when it does not fit)
+        follows it.
 
     Returns
     -------
-    (pad_h, pad_w), each ``padding`` or ``kernel // 2`` when that side is smaller than the kernel.
+    0, the paper's padding, when every convolution of the unpadded stack gets a map at least
+    ``kernel`` wide; else ``kernel // 2`` for all of them, which keeps each map's size up to the
+    pools and so every kernel tap on real input.
     """
-    return tuple(padding if side + 2 * padding >= kernel else kernel // 2 for side in size)
+    for pool in pools:
+        if min(size) < kernel:
+            return kernel // 2
+        size = conv_output(size, kernel=kernel, padding=(0, 0))
+        if pool:
+            size = pool_output(size)
+    return 0
 
 
 def conv_output(size: Size, *, kernel: int, padding: tuple[int, int], stride: int = 1) -> Size:
