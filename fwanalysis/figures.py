@@ -118,17 +118,25 @@ def draw_metric_vs(x: str, *, facet: Sequence[str], ylabel: str = "test accuracy
 
 
 def draw_jaccard(result, *, show_std=False):
-    fig, ax = plt.subplots(figsize=(6.2, 5.2))
-    plot_jaccard_heatmap(result, ax=ax, show_std=show_std)
+    """One heatmap, or one per model for ``{model: result}`` (as the paper's Fig. 6 shows ResNet-56 and VGG-16)."""
+    results = result if isinstance(result, dict) else {"": result}
+    fig, axes = _grid(len(results), w=6.2, h=5.2, ncols=2)
+    for ax, (model, res) in zip(axes, results.items()):
+        plot_jaccard_heatmap(res, ax=ax, show_std=show_std, title=model or None)
     fig.tight_layout()
     return fig
 
 
 def draw_jaccard_time(df: pd.DataFrame):
-    crits = list(dict.fromkeys(df["run_criterion"]))
-    fig, axes = _grid(len(crits), w=4.5, h=3.2)
-    for ax, c in zip(axes, crits):
-        plot_jaccard_over_time(df[df["run_criterion"] == c], ax=ax, run_criterion=c)
+    """One panel per run criterion, and per model when the frame holds a ``model`` column with several."""
+    models = list(dict.fromkeys(df["model"])) if "model" in df.columns else [None]
+    panels = [(m, c) for m in models for c in dict.fromkeys(df["run_criterion"] if m is None else df.loc[df["model"] == m, "run_criterion"])]
+    fig, axes = _grid(len(panels), w=4.5, h=3.2)
+    for ax, (m, c) in zip(axes, panels):
+        sub = df if m is None else df[df["model"] == m]
+        plot_jaccard_over_time(sub[sub["run_criterion"] == c], ax=ax, run_criterion=c)
+        if m is not None and len(models) > 1:
+            ax.set_title(f"{m}: {ax.get_title()}", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -263,6 +271,28 @@ def _per_key(runs: list[Run], key: str, compute: Callable) -> dict:
     return {v: compute([r for r in runs if r.config.get(key) == v]) for v in vals}
 
 
+def _per_model(compute: Callable) -> Callable:
+    """``runs -> {model: compute(that model's DST runs)}``: each model gets its own panel. Without DST
+    runs ``compute`` sees all runs, so that its own error says what is missing."""
+    def per(runs: list[Run]) -> dict:
+        return _per_key([r for r in runs if r.config.get("method") == "dst"], "model", compute) or {"": compute(runs)}
+
+    return per
+
+
+def _model_table(table: Callable) -> Callable:
+    """Tables of a ``{model: result}`` dict stacked, with a leading ``model`` column."""
+    def stacked(results: dict) -> pd.DataFrame:
+        return pd.concat([table(res).assign(model=m) for m, res in results.items()], ignore_index=True).pipe(
+            lambda df: df[["model"] + [c for c in df.columns if c != "model"]])
+
+    return stacked
+
+
+def _time_rows_per_model(runs: list[Run]) -> pd.DataFrame:
+    return _model_table(_ident)(_per_model(A.jaccard_time_rows)(runs))
+
+
 def _rho_table(results: dict) -> pd.DataFrame:
     return pd.concat([jaccard_table(res).assign(prune_fraction=rho) for rho, res in results.items()], ignore_index=True)
 
@@ -288,10 +318,10 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 "accuracy", _loss_gap, _ident, draw_loss_gap, baselines=True),
     FigureEntry("fig05-update-period", "Test accuracy vs update period Δt per criterion.", "update-period", _metric_x("update_period"), _ident,
                 draw_metric_vs("update_period", facet=["model", "dataset", "growth", "density"], logx=True)),
-    FigureEntry("fig06a-jaccard-first-update", "Jaccard index of the sets each criterion removes at the first update (mean over seeds); J_r: random criterion across seeds.",
-                "jaccard", A.jaccard_first, jaccard_table, draw_jaccard),
-    FigureEntry("fig06b-jaccard-end", "Jaccard index of the final masks of runs paired by seed, and of each run's initial mask; J_init: initial masks across seeds.",
-                "jaccard", A.jaccard_end, jaccard_table, draw_jaccard),
+    FigureEntry("fig06a-jaccard-first-update", "Jaccard index of the sets each criterion removes at the first update, one panel per model (mean over seeds); J_r: random criterion across seeds. Sensitivity and RSensitivity are exact reciprocals, so they remove complementary sets (J = 0 while ρ_t ≤ ½).",
+                "jaccard", _per_model(A.jaccard_first), _model_table(jaccard_table), draw_jaccard),
+    FigureEntry("fig06b-jaccard-end", "Jaccard index of the final masks of runs paired by seed, and of each run's initial mask, one panel per model; J_init: initial masks across seeds.",
+                "jaccard", _per_model(A.jaccard_end), _model_table(jaccard_table), draw_jaccard),
     FigureEntry("fig07-mest-lambda", "Test accuracy of MEST vs λ (|θ| + λ|∇θ|).", "mest-lambda", _metric_x("mest_lambda"), _ident,
                 draw_metric_vs("mest_lambda", facet=["model", "dataset", "growth", "density"], logx=True)),
     FigureEntry("fig08-sensitivity-vs-rsensitivity", "Sensitivity |∇θ|/|θ| against its reciprocal RSensitivity |θ|/|∇θ| (and magnitude), accuracy vs density.",
@@ -312,13 +342,13 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
     FigureEntry("fig17-jaccard-first-update-rho", "First-update Jaccard of the criteria at several initial pruning fractions ρ (mean over seeds).",
                 "rho", lambda runs: _per_key(runs, "prune_fraction", A.jaccard_first), _rho_table, _draw_rho),
     FigureEntry("fig18-jaccard-over-time", "Jaccard over training between each run's removed set and what every other criterion would have removed.",
-                "jaccard", A.jaccard_time_rows, _ident, draw_jaccard_time),
+                "jaccard", _time_rows_per_model, _ident, draw_jaccard_time),
     FigureEntry("fig19-never-removed", "Share of kept weights kept by every criterion and of removed weights removed by every criterion at the first update.",
                 "jaccard", A.never_removed_rows, _ident, draw_never_removed),
     FigureEntry("fig20-jaccard-first-update-std", "Standard deviation over seeds of the first-update Jaccard (Fig. 6a).",
-                "jaccard", A.jaccard_first, jaccard_table, lambda r: draw_jaccard(r, show_std="only")),
+                "jaccard", _per_model(A.jaccard_first), _model_table(jaccard_table), lambda r: draw_jaccard(r, show_std="only")),
     FigureEntry("fig21-jaccard-end-std", "Standard deviation over seeds of the end-of-training Jaccard (Fig. 6b).",
-                "jaccard", A.jaccard_end, jaccard_table, lambda r: draw_jaccard(r, show_std="only")),
+                "jaccard", _per_model(A.jaccard_end), _model_table(jaccard_table), lambda r: draw_jaccard(r, show_std="only")),
     FigureEntry("fig23-learning-curves", "Validation accuracy per epoch per criterion (random growth) at the density closest to 0.1, with the dense baseline, per model (mean ± std over seeds).", "accuracy",
                 lambda runs: A.learning_curves(_closest_density(_random_growth_or_baseline(runs), 0.1)), _ident, draw_learning_curves, baselines=True),
 ]}

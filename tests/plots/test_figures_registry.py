@@ -102,3 +102,31 @@ def test_report_complete_and_byte_identical(study, tmp_path):
     assert "Absent" in index and "ImageNet" in index and "sha256" in index
     write_report(list(reversed(only_here)), tmp_path / "b", studies=[str(root)])
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+
+
+def test_jaccard_figures_have_one_panel_per_model(tmp_path):
+    """Like the paper's Fig. 6 (ResNet-56 | VGG-16): one heatmap per model, each equal to that model's
+    runs alone, and a table with a leading model column; models are never averaged together."""
+    import numpy as np
+
+    from fwanalysis import analyses as A
+
+    write_study(tmp_path, sweep="jaccard", seeds=(0, 1), n_updates=2, baselines=False, model="toy")
+    write_study(tmp_path, sweep="jaccard", seeds=(0, 1), n_updates=2, baselines=False, model="toy2")
+    runs = find_runs(tmp_path)
+    for fid, compute in [("fig06a-jaccard-first-update", A.jaccard_first), ("fig06b-jaccard-end", A.jaccard_end),
+                         ("fig20-jaccard-first-update-std", A.jaccard_first)]:
+        b = build(FIGURES[fid], runs)
+        try:
+            titles = [ax.get_title().split("\n")[0] for ax in b.figure.axes if ax.get_title()]
+            assert titles == ["toy", "toy2"], (fid, titles)
+        finally:
+            plt.close(b.figure)
+        assert list(b.table.columns)[0] == "model" and sorted(b.table["model"].unique()) == ["toy", "toy2"]
+        for model in ("toy", "toy2"):
+            alone = compute([r for r in runs if r.config["model"] == model]).to_frame()
+            got = b.table[b.table["model"] == model].drop(columns="model").reset_index(drop=True)
+            assert np.allclose(got["mean"], alone["mean"], equal_nan=True), (fid, model)
+    b = build(FIGURES["fig18-jaccard-over-time"], runs)
+    plt.close(b.figure)
+    assert sorted(b.table["model"].unique()) == ["toy", "toy2"]
