@@ -389,3 +389,16 @@ def test_lowest_equals_stable_argsort_with_ties(n, k, levels, seed):
     k = min(k, n)
     want = set(candidates[torch.argsort(scores[candidates], stable=True)[:k]].tolist())
     assert set(_lowest(scores, candidates, k).tolist()) == want
+
+
+def test_sensitivity_and_rsensitivity_remove_disjoint_sets_up_to_half():
+    # exact reciprocals: the lowest half of |g|/|w| and the lowest half of |w|/|g| never share a weight
+    torch.manual_seed(3)
+    w, g = torch.randn(40, 25), torch.randn(40, 25) * 1e-3
+    mask = torch.rand(40, 25) < 0.6
+    active = int(mask.sum())
+    for k in (1, active // 3, active // 2):
+        sets = {c: select_prune(c, {"l": w}, {"l": g}, {"l": mask}, {"l": k}, generator=gen())["l"]
+                for c in ("sensitivity", "rsensitivity")}
+        assert int(sets["sensitivity"].sum()) == int(sets["rsensitivity"].sum()) == k
+        assert not (sets["sensitivity"] & sets["rsensitivity"]).any()
