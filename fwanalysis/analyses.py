@@ -190,9 +190,10 @@ def _groups(runs: Sequence[Run]) -> dict[tuple, dict]:
     return out
 
 
-def _present(criteria: Iterable[str]) -> list[str]:
+def _present(criteria: Iterable[str], only: Sequence[str] | None = None) -> list[str]:
+    """The criteria in ``criteria`` in the paper's order, restricted to ``only`` when given."""
     have = set(criteria)
-    return [c for c in CRITERIA if c in have]
+    return [c for c in CRITERIA if c in have and (only is None or c in only)]
 
 
 def first_update_sets(runs: Sequence[Run]) -> dict[tuple, dict[str, dict]]:
@@ -219,18 +220,23 @@ def first_update_sets(runs: Sequence[Run]) -> dict[tuple, dict[str, dict]]:
     return out
 
 
-def jaccard_first(runs: Sequence[Run]):
-    """Fig. 6a/17/20: Jaccard of the sets each criterion removes at the first update; reference J_r."""
+def jaccard_first(runs: Sequence[Run], criteria: Sequence[str] | None = None):
+    """Fig. 6a/17/20: Jaccard of the sets each criterion removes at the first update; reference J_r.
+
+    ``criteria``: compare only these (shadow sets of the others are not shown); J_r still comes from
+    the random criterion's sets when the runs have them."""
     from .stats.jaccard import jaccard_summary
 
     sets = first_update_sets(runs)
     if not sets:
         raise ValueError("no DST runs with topology updates matched: the first-update Jaccard needs them")
-    criteria = _present(c for s in sets.values() for c in s)
-    return jaccard_summary(sets, criteria=criteria, at="first", reference_criterion="random")
+    shown = _present((c for s in sets.values() for c in s), criteria)
+    if not shown:
+        raise ValueError(f"none of the criteria {', '.join(criteria or [])} has a first-update set in the matched runs")
+    return jaccard_summary(sets, criteria=shown, at="first", reference_criterion="random")
 
 
-def jaccard_end(runs: Sequence[Run]):
+def jaccard_end(runs: Sequence[Run], criteria: Sequence[str] | None = None):
     """Fig. 6b/21: Jaccard of the final masks of runs paired by seed, plus ``init``; reference J_init."""
     from .stats.jaccard import jaccard_summary
 
@@ -239,17 +245,19 @@ def jaccard_end(runs: Sequence[Run]):
         for seed, rs in by_seed.items():
             per = {}
             for r in rs:
-                per.setdefault(r.criterion, r.final_masks())
+                if criteria is None or r.criterion in criteria:
+                    per.setdefault(r.criterion, r.final_masks())
             per["init"] = rs[0].initial_masks()
             sets[(gi, seed)] = per
     if not sets:
         raise ValueError("no DST runs matched: the end-of-training Jaccard needs them")
-    criteria = _present(c for s in sets.values() for c in s) + ["init"]
-    return jaccard_summary(sets, criteria=criteria, at="end", reference_criterion="init")
+    shown = _present((c for s in sets.values() for c in s), criteria) + ["init"]
+    return jaccard_summary(sets, criteria=shown, at="end", reference_criterion="init")
 
 
-def jaccard_time_rows(runs: Sequence[Run]) -> pd.DataFrame:
-    """Fig. 18: per run and update, Jaccard of the run's removed set and each other criterion's shadow set."""
+def jaccard_time_rows(runs: Sequence[Run], criteria: Sequence[str] | None = None) -> pd.DataFrame:
+    """Fig. 18: per run and update, Jaccard of the run's removed set and each other criterion's shadow set
+    (only the shadow sets of ``criteria`` when given)."""
     from .stats.jaccard import jaccard, jaccard_over_time
 
     rows = []
@@ -259,7 +267,7 @@ def jaccard_time_rows(runs: Sequence[Run]) -> pd.DataFrame:
     for r in runs:
         if r.config.get("method") != "dst" or not r.shadow_criteria:
             continue
-        others = [c for c in r.shadow_criteria if c != r.criterion]
+        others = [c for c in r.shadow_criteria if c != r.criterion and (criteria is None or c in criteria)]
         for step in r.update_steps:
             upd = r.update(step, shadow=others, grown=False)
             for b in others:
@@ -272,15 +280,16 @@ def jaccard_time_rows(runs: Sequence[Run]) -> pd.DataFrame:
     return out.sort_values(["run_criterion", "other", "step"], key=lambda s: s.map(order) if s.name != "step" else s, kind="stable").reset_index(drop=True)
 
 
-def never_removed_rows(runs: Sequence[Run]) -> pd.DataFrame:
+def never_removed_rows(runs: Sequence[Run], criteria: Sequence[str] | None = None) -> pd.DataFrame:
     """Fig. 19: per model and seed, weights kept by every criterion at the first update / kept weights,
-    and removed by every criterion / removed weights (see ``stats.never_removed``)."""
+    and removed by every criterion / removed weights (see ``stats.never_removed``); over ``criteria``
+    only when given."""
     from .stats.never_removed import kept_weights, never_removed
 
     sets = first_update_sets(runs)
     by_key = {}
     for (gi, seed), per in sets.items():
-        by_key[(gi, seed)] = per
+        by_key[(gi, seed)] = {c: per[c] for c in _present(per, criteria)}
     rows = []
     groups = sorted(_groups(runs).items())
     for (gi, seed), removed in sorted(by_key.items(), key=lambda kv: (kv[0][0], repr(kv[0][1]))):

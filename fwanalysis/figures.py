@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -22,6 +23,7 @@ import pandas as pd  # noqa: E402
 
 from . import analyses as A  # noqa: E402
 from .artifacts import Run  # noqa: E402
+from .artifacts.schema import CRITERIA  # noqa: E402
 from .artifacts.select import RunFilter  # noqa: E402
 from .plots.cd import plot_cd_diagram  # noqa: E402
 from .plots.metrics import plot_learning_curves, plot_loss_gap, plot_metric_vs  # noqa: E402
@@ -264,6 +266,7 @@ _ABSENT_EFFNET = ("needs a pretrained EfficientNet, which cannot be loaded here;
                   "(model 'efficientnet') and run `fwa report` on them")
 
 _ACC_FACETS = ["model", "dataset", "growth"]
+_NOT_SENSITIVITY = tuple(c for c in CRITERIA if c != "sensitivity")
 
 def _per_key(runs: list[Run], key: str, compute: Callable) -> dict:
     """``{value of config key: compute(runs with that value)}``, in sorted order."""
@@ -343,8 +346,9 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 "rho", lambda runs: _per_key(runs, "prune_fraction", A.jaccard_first), _rho_table, _draw_rho),
     FigureEntry("fig18-jaccard-over-time", "Jaccard over training between each run's removed set and what every other criterion would have removed.",
                 "jaccard", _time_rows_per_model, _ident, draw_jaccard_time),
-    FigureEntry("fig19-never-removed", "Share of kept weights kept by every criterion and of removed weights removed by every criterion at the first update.",
-                "jaccard", A.never_removed_rows, _ident, draw_never_removed),
+    FigureEntry("fig19-never-removed", "Share of kept weights kept by every criterion and of removed weights removed by every criterion at the first update, "
+                "over magnitude, SET, MEST, RSensitivity, SNIP and random (sensitivity removes the complement of RSensitivity's set, which would make both shares ~0).",
+                "jaccard", partial(A.never_removed_rows, criteria=_NOT_SENSITIVITY), _ident, draw_never_removed),
     FigureEntry("fig20-jaccard-first-update-std", "Standard deviation over seeds of the first-update Jaccard (Fig. 6a).",
                 "jaccard", _per_model(A.jaccard_first), _model_table(jaccard_table), lambda r: draw_jaccard(r, show_std="only")),
     FigureEntry("fig21-jaccard-end-std", "Standard deviation over seeds of the end-of-training Jaccard (Fig. 6b).",

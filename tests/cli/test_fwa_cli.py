@@ -262,3 +262,28 @@ def test_sweep_filter(tmp_path):
     assert len(jdoc("ls", tmp_path)["runs"]) == 6
     assert len(jdoc("ls", tmp_path, "--sweep", "b")["runs"]) == 3
     assert jdoc("jaccard", tmp_path)["groups"] == 2 and jdoc("jaccard", tmp_path, "--sweep", "a")["groups"] == 1
+
+
+def test_never_removed_and_jaccard_over_a_subset_of_criteria(study):
+    """``criteria=`` (used by the report's Fig. 19 to leave out sensitivity) compares only those criteria."""
+    from fwanalysis import analyses as A
+    from fwanalysis.artifacts import find_runs
+
+    root, t = study
+    runs = find_runs(root)
+    pair = ("magnitude", "random")
+    rows = A.never_removed_rows(runs, criteria=pair)
+    assert set(rows["criteria"]) == {2}
+    for _, row in rows.iterrows():
+        s = row["seed"]
+        removed = [t.first[(s, c)] for c in pair]
+        kept = [{n: t.init[s][n] & ~r[n] for n in LAYERS} for r in removed]
+        all_removed = sum((removed[0][n] & removed[1][n]).sum() for n in LAYERS)
+        all_kept = sum((kept[0][n] & kept[1][n]).sum() for n in LAYERS)
+        assert row["removed_by_all"] == pytest.approx(all_removed / np.mean([sum(r[n].sum() for n in LAYERS) for r in removed]))
+        assert row["retained_by_all"] == pytest.approx(all_kept / np.mean([sum(k[n].sum() for n in LAYERS) for k in kept]))
+    res = A.jaccard_first(runs, criteria=("snip", "magnitude"))
+    assert list(res.criteria) == ["magnitude", "snip"]
+    full = A.jaccard_first(runs)
+    assert res.mean[0][1] == pytest.approx(full.mean[list(full.criteria).index("magnitude")][list(full.criteria).index("snip")])
+    assert res.reference_value == pytest.approx(full.reference_value)  # J_r still from the random sets
