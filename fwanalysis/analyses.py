@@ -13,11 +13,26 @@ from collections import defaultdict
 from typing import Iterable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .artifacts import ArtifactError, Run
 from .artifacts.schema import CRITERIA
-from .stats.tables import loss_gap, mean_std
+
+
+class _Lazy:
+    """A module imported on first attribute access: the Jaccard and ITOP paths never need pandas, and
+    importing it (with pyarrow) is a quarter of a short ``fwa jaccard`` command's wall time."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+pd = _Lazy("pandas")
+_tables = _Lazy("fwanalysis.stats.tables")
 
 __all__ = [
     "config_value",
@@ -104,7 +119,7 @@ def metric_vs(runs: Sequence[Run], *, x: str, metric: str = "test_acc", by: Sequ
         return pd.DataFrame(columns=list(by) + [x, "mean", "std", "n"])
     df = _baseline_rows(df)
     by = [b for b in by if b != x]
-    out = mean_std(df, by=list(by) + [x], value="value")
+    out = _tables.mean_std(df, by=list(by) + [x], value="value")
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
     out = out.sort_values([b for b in by if b != "criterion"] + ["_o", x], kind="stable").drop(columns="_o").reset_index(drop=True)
     return out
@@ -145,7 +160,7 @@ def loss_gap_table(runs: Sequence[Run], *, by_config: Sequence[str] = ()) -> pd.
     ``by_config``: config keys to keep apart as extra columns (e.g. ``("model",)``).
     """
     long = _metrics_long(runs, keys=by_config)
-    out = loss_gap(long, by=[*by_config, "method", "criterion"])
+    out = _tables.loss_gap(long, by=[*by_config, "method", "criterion"])
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
     out = out.sort_values([*by_config, "_o", "method", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
     return out[[*by_config, "epoch", "method", "criterion", "gap_mean", "gap_std", "n"]]
@@ -158,7 +173,7 @@ def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc
     """
     long = _metrics_long(runs, keys=(*by_config, "density"))
     sel = long[(long["split"] == split) & (long["name"] == name)]
-    out = mean_std(sel, by=[*by_config, "density", "criterion", "epoch"], value="value")
+    out = _tables.mean_std(sel, by=[*by_config, "density", "criterion", "epoch"], value="value")
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
     return out.sort_values([*by_config, "density", "_o", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
@@ -196,27 +211,51 @@ def _present(criteria: Iterable[str], only: Sequence[str] | None = None) -> list
     return [c for c in CRITERIA if c in have and (only is None or c in only)]
 
 
+def _read_in_threads(fn, items: list) -> list:
+    """``[fn(x) for x in items]``, in threads: reading update files is mostly zlib, which releases the GIL."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(8, os.cpu_count() or 1, len(items))
+    if workers <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
 def first_update_sets(runs: Sequence[Run]) -> dict[tuple, dict[str, dict]]:
     """``{(group, seed): {criterion: removed set at the first update}}``.
 
     A criterion's own run gives its pruned set; criteria without a run come from the shadow sets of
-    a run of the same group and seed (same weights, gradient and per-layer counts).
+    a run of the same group and seed (same weights, gradient and per-layer counts). Every run's update
+    file is read at most once, several at a time.
     """
-    out: dict[tuple, dict[str, dict]] = {}
+    plan: list[tuple[tuple, list[tuple[Run, list[str]]]]] = []
     for gi, (g, by_seed) in enumerate(sorted(_groups(runs).items())):
         for seed, rs in sorted(by_seed.items(), key=lambda kv: repr(kv[0])):
-            sets: dict[str, dict] = {}
-            rs = [r for r in rs if r.update_steps]
+            own: dict[str, Run] = {}
             for r in rs:
-                if r.criterion not in sets:
-                    sets[r.criterion] = r.update(r.update_steps[0], shadow=[], grown=False).pruned
-            missing = [c for c in CRITERIA if c not in sets]
-            donor = next((r for r in rs if set(missing) & set(r.shadow_criteria)), None)
+                if r.update_steps:
+                    own.setdefault(r.criterion, r)
+            missing = [c for c in CRITERIA if c not in own]
+            donor = next((r for r in rs if r.update_steps and set(missing) & set(r.shadow_criteria)), None)
+            reads = {id(r): (r, []) for r in own.values()}
             if donor is not None:
-                upd = donor.update(donor.update_steps[0], shadow=[c for c in missing if c in donor.shadow_criteria], grown=False)
-                sets.update(upd.shadow)
-            if sets:
-                out[(gi, seed)] = sets
+                reads.setdefault(id(donor), (donor, []))[1].extend(c for c in missing if c in donor.shadow_criteria)
+            if reads:
+                plan.append(((gi, seed), list(reads.values())))
+    flat = [task for _, tasks in plan for task in tasks]
+    loaded = iter(_read_in_threads(lambda t: t[0].update(t[0].update_steps[0], shadow=t[1], grown=False), flat))
+    out: dict[tuple, dict[str, dict]] = {}
+    for key, tasks in plan:
+        sets: dict[str, dict] = {}
+        shadows: dict[str, dict] = {}
+        for (r, _), upd in zip(tasks, loaded):  # own runs come first, so a donor never overrides one
+            sets.setdefault(r.criterion, upd.pruned)
+            shadows.update(upd.shadow)
+        for c, v in shadows.items():
+            sets.setdefault(c, v)
+        out[key] = sets
     return out
 
 
@@ -240,15 +279,20 @@ def jaccard_end(runs: Sequence[Run], criteria: Sequence[str] | None = None):
     """Fig. 6b/21: Jaccard of the final masks of runs paired by seed, plus ``init``; reference J_init."""
     from .stats.jaccard import jaccard_summary
 
-    sets: dict[tuple, dict[str, dict]] = {}
+    plan: list[tuple[tuple, dict[str, Run], Run]] = []
     for gi, (g, by_seed) in enumerate(sorted(_groups(runs).items())):
         for seed, rs in by_seed.items():
-            per = {}
+            own: dict[str, Run] = {}
             for r in rs:
                 if criteria is None or r.criterion in criteria:
-                    per.setdefault(r.criterion, r.final_masks())
-            per["init"] = rs[0].initial_masks()
-            sets[(gi, seed)] = per
+                    own.setdefault(r.criterion, r)
+            plan.append(((gi, seed), own, rs[0]))
+    reads = [(r, "final") for _, own, _ in plan for r in own.values()] + [(first, "init") for _, _, first in plan]
+    loaded = dict(zip(((id(r), what) for r, what in reads),
+                      _read_in_threads(lambda t: t[0].final_masks() if t[1] == "final" else t[0].initial_masks(), reads)))
+    sets: dict[tuple, dict[str, dict]] = {}
+    for key, own, first in plan:
+        sets[key] = {**{c: loaded[(id(r), "final")] for c, r in own.items()}, "init": loaded[(id(first), "init")]}
     if not sets:
         raise ValueError("no DST runs matched: the end-of-training Jaccard needs them")
     shown = _present((c for s in sets.values() for c in s), criteria) + ["init"]
@@ -327,7 +371,7 @@ def itop_rows(runs: Sequence[Run]) -> pd.DataFrame:
 
 def itop_vs_update_period(rows: pd.DataFrame) -> pd.DataFrame:
     """Fig. 11: ITOP ratio vs Δt per criterion and growth, mean and std over seeds."""
-    out = mean_std(rows, by=["model", "dataset", "growth", "density", "criterion", "update_period"], value="itop")
+    out = _tables.mean_std(rows, by=["model", "dataset", "growth", "density", "criterion", "update_period"], value="itop")
     out = out.rename(columns={"mean": "itop", "std": "itop_std"})
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(CRITERIA)})
     return out.sort_values(["model", "dataset", "growth", "density", "_o", "update_period"], kind="stable").drop(columns="_o").reset_index(drop=True)

@@ -141,12 +141,12 @@ def _clean(v):
     return v
 
 
-def emit(doc: dict, rows: list[dict] | None, *, fmt: str, title: str = "") -> None:
-    """Print ``doc`` as JSON, or ``rows`` as a rich table / CSV."""
+def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: str, title: str = "") -> None:
+    """Print ``doc`` as JSON, or ``rows`` (a list, or a function making it only when needed) as a rich table / CSV."""
     if fmt == "json":
         sys.stdout.write(json.dumps(_clean(doc), indent=2, allow_nan=False) + "\n")
         return
-    rows = rows or []
+    rows = (rows() if callable(rows) else rows) or []
     if fmt == "csv":
         if rows:
             buf = io.StringIO()
@@ -297,7 +297,7 @@ def jaccard(
             return
         res = c.compute(A.jaccard_first if at == "first" else A.jaccard_end, runs)
         title = f"Jaccard at {at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
-        emit(res.to_json(), _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title)
+        emit(res.to_json(), lambda: _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title)
         fid = {("first", False): "fig06a-jaccard-first-update", ("end", False): "fig06b-jaccard-end",
                ("first", True): "fig20-jaccard-first-update-std", ("end", True): "fig21-jaccard-end-std"}[(at, std)]
         _plot_with(fid, res, c.plot)

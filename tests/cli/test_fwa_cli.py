@@ -287,3 +287,18 @@ def test_never_removed_and_jaccard_over_a_subset_of_criteria(study):
     full = A.jaccard_first(runs)
     assert res.mean[0][1] == pytest.approx(full.mean[list(full.criteria).index("magnitude")][list(full.criteria).index("snip")])
     assert res.reference_value == pytest.approx(full.reference_value)  # J_r still from the random sets
+
+
+def test_jaccard_json_never_imports_pandas(study):
+    """The Jaccard path stays lean (pandas + pyarrow were a quarter of a short command's wall time)."""
+    import subprocess
+
+    root, _ = study
+    code = ("import sys, contextlib, io\n"
+            "from fwanalysis.cli import main\n"
+            f"sys.argv = ['fwa', 'jaccard', '--at', 'first', {str(root)!r}, '--format', 'json']\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main()\n    except SystemExit as e:\n        assert not e.code, e.code\n"
+            "print('pandas' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
