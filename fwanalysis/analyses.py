@@ -32,7 +32,6 @@ class _Lazy:
 
 
 pd = _Lazy("pandas")
-_tables = _Lazy("fwanalysis.stats.tables")
 
 __all__ = [
     "config_value",
@@ -119,7 +118,9 @@ def metric_vs(runs: Sequence[Run], *, x: str, metric: str = "test_acc", by: Sequ
         return pd.DataFrame(columns=list(by) + [x, "mean", "std", "n"])
     df = _baseline_rows(df)
     by = [b for b in by if b != x]
-    out = _tables.mean_std(df, by=list(by) + [x], value="value")
+    from .stats.tables import mean_std
+
+    out = mean_std(df, by=list(by) + [x], value="value")
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
     out = out.sort_values([b for b in by if b != "criterion"] + ["_o", x], kind="stable").drop(columns="_o").reset_index(drop=True)
     return out
@@ -159,8 +160,10 @@ def loss_gap_table(runs: Sequence[Run], *, by_config: Sequence[str] = ()) -> pd.
 
     ``by_config``: config keys to keep apart as extra columns (e.g. ``("model",)``).
     """
+    from .stats.tables import loss_gap
+
     long = _metrics_long(runs, keys=by_config)
-    out = _tables.loss_gap(long, by=[*by_config, "method", "criterion"])
+    out = loss_gap(long, by=[*by_config, "method", "criterion"])
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
     out = out.sort_values([*by_config, "_o", "method", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
     return out[[*by_config, "epoch", "method", "criterion", "gap_mean", "gap_std", "n"]]
@@ -173,7 +176,9 @@ def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc
     """
     long = _metrics_long(runs, keys=(*by_config, "density"))
     sel = long[(long["split"] == split) & (long["name"] == name)]
-    out = _tables.mean_std(sel, by=[*by_config, "density", "criterion", "epoch"], value="value")
+    from .stats.tables import mean_std
+
+    out = mean_std(sel, by=[*by_config, "density", "criterion", "epoch"], value="value")
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
     return out.sort_values([*by_config, "density", "_o", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
@@ -275,7 +280,7 @@ def jaccard_first(runs: Sequence[Run], criteria: Sequence[str] | None = None):
     return jaccard_summary(sets, criteria=shown, at="first", reference_criterion="random")
 
 
-def jaccard_end(runs: Sequence[Run], criteria: Sequence[str] | None = None):
+def jaccard_end(runs: Sequence[Run]):
     """Fig. 6b/21: Jaccard of the final masks of runs paired by seed, plus ``init``; reference J_init."""
     from .stats.jaccard import jaccard_summary
 
@@ -284,8 +289,7 @@ def jaccard_end(runs: Sequence[Run], criteria: Sequence[str] | None = None):
         for seed, rs in by_seed.items():
             own: dict[str, Run] = {}
             for r in rs:
-                if criteria is None or r.criterion in criteria:
-                    own.setdefault(r.criterion, r)
+                own.setdefault(r.criterion, r)
             plan.append(((gi, seed), own, rs[0]))
     reads = [(r, "final") for _, own, _ in plan for r in own.values()] + [(first, "init") for _, _, first in plan]
     loaded = dict(zip(((id(r), what) for r, what in reads),
@@ -295,13 +299,12 @@ def jaccard_end(runs: Sequence[Run], criteria: Sequence[str] | None = None):
         sets[key] = {**{c: loaded[(id(r), "final")] for c, r in own.items()}, "init": loaded[(id(first), "init")]}
     if not sets:
         raise ValueError("no DST runs matched: the end-of-training Jaccard needs them")
-    shown = _present((c for s in sets.values() for c in s), criteria) + ["init"]
+    shown = _present(c for s in sets.values() for c in s) + ["init"]
     return jaccard_summary(sets, criteria=shown, at="end", reference_criterion="init")
 
 
-def jaccard_time_rows(runs: Sequence[Run], criteria: Sequence[str] | None = None) -> pd.DataFrame:
-    """Fig. 18: per run and update, Jaccard of the run's removed set and each other criterion's shadow set
-    (only the shadow sets of ``criteria`` when given)."""
+def jaccard_time_rows(runs: Sequence[Run]) -> pd.DataFrame:
+    """Fig. 18: per run and update, Jaccard of the run's removed set and each other criterion's shadow set."""
     from .stats.jaccard import jaccard, jaccard_over_time
 
     rows = []
@@ -311,7 +314,7 @@ def jaccard_time_rows(runs: Sequence[Run], criteria: Sequence[str] | None = None
     for r in runs:
         if r.config.get("method") != "dst" or not r.shadow_criteria:
             continue
-        others = [c for c in r.shadow_criteria if c != r.criterion and (criteria is None or c in criteria)]
+        others = [c for c in r.shadow_criteria if c != r.criterion]
         for step in r.update_steps:
             upd = r.update(step, shadow=others, grown=False)
             for b in others:
@@ -371,7 +374,9 @@ def itop_rows(runs: Sequence[Run]) -> pd.DataFrame:
 
 def itop_vs_update_period(rows: pd.DataFrame) -> pd.DataFrame:
     """Fig. 11: ITOP ratio vs Δt per criterion and growth, mean and std over seeds."""
-    out = _tables.mean_std(rows, by=["model", "dataset", "growth", "density", "criterion", "update_period"], value="itop")
+    from .stats.tables import mean_std
+
+    out = mean_std(rows, by=["model", "dataset", "growth", "density", "criterion", "update_period"], value="itop")
     out = out.rename(columns={"mean": "itop", "std": "itop_std"})
     out["_o"] = out["criterion"].map({c: i for i, c in enumerate(CRITERIA)})
     return out.sort_values(["model", "dataset", "growth", "density", "_o", "update_period"], kind="stable").drop(columns="_o").reset_index(drop=True)

@@ -119,14 +119,19 @@ def draw_metric_vs(x: str, *, facet: Sequence[str], ylabel: str = "test accuracy
     return draw
 
 
+def _draw_heatmaps(results: dict, *, show_std=False, w: float, h: float, ncols: int):
+    """One Jaccard heatmap per ``{panel title: result}`` entry (an empty title draws none)."""
+    fig, axes = _grid(len(results), w=w, h=h, ncols=ncols)
+    for ax, (title, res) in zip(axes, results.items()):
+        plot_jaccard_heatmap(res, ax=ax, show_std=show_std, title=title or None)
+    fig.tight_layout()
+    return fig
+
+
 def draw_jaccard(result, *, show_std=False):
     """One heatmap, or one per model for ``{model: result}`` (as the paper's Fig. 6 shows ResNet-56 and VGG-16)."""
     results = result if isinstance(result, dict) else {"": result}
-    fig, axes = _grid(len(results), w=6.2, h=5.2, ncols=2)
-    for ax, (model, res) in zip(axes, results.items()):
-        plot_jaccard_heatmap(res, ax=ax, show_std=show_std, title=model or None)
-    fig.tight_layout()
-    return fig
+    return _draw_heatmaps(results, show_std=show_std, w=6.2, h=5.2, ncols=2)
 
 
 def draw_jaccard_time(df: pd.DataFrame):
@@ -283,29 +288,29 @@ def _per_model(compute: Callable) -> Callable:
     return per
 
 
-def _model_table(table: Callable) -> Callable:
-    """Tables of a ``{model: result}`` dict stacked, with a leading ``model`` column."""
+def _stacked(table: Callable, key: str, *, leading: bool = False) -> Callable:
+    """Tables of a ``{value: result}`` dict stacked, with a ``key`` column (first when ``leading``, else last)."""
     def stacked(results: dict) -> pd.DataFrame:
-        return pd.concat([table(res).assign(model=m) for m, res in results.items()], ignore_index=True).pipe(
-            lambda df: df[["model"] + [c for c in df.columns if c != "model"]])
+        df = pd.concat([table(res).assign(**{key: v}) for v, res in results.items()], ignore_index=True)
+        return df[[key] + [c for c in df.columns if c != key]] if leading else df
 
     return stacked
+
+
+def _model_table(table: Callable) -> Callable:
+    """Tables of a ``{model: result}`` dict stacked, with a leading ``model`` column."""
+    return _stacked(table, "model", leading=True)
 
 
 def _time_rows_per_model(runs: list[Run]) -> pd.DataFrame:
     return _model_table(_ident)(_per_model(A.jaccard_time_rows)(runs))
 
 
-def _rho_table(results: dict) -> pd.DataFrame:
-    return pd.concat([jaccard_table(res).assign(prune_fraction=rho) for rho, res in results.items()], ignore_index=True)
+_rho_table = _stacked(jaccard_table, "prune_fraction")
 
 
 def _draw_rho(results: dict):
-    fig, axes = _grid(len(results), w=5.2, h=4.6)
-    for ax, (rho, res) in zip(axes, results.items()):
-        plot_jaccard_heatmap(res, ax=ax, title=f"ρ = {rho:g}")
-    fig.tight_layout()
-    return fig
+    return _draw_heatmaps({f"ρ = {rho:g}": res for rho, res in results.items()}, w=5.2, h=4.6, ncols=3)
 
 
 FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
