@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .artifacts import ArtifactError, Run
-from .artifacts.schema import CRITERIA
+from .vocab import METRICS, criterion_order
 
 
 class _Lazy:
@@ -45,7 +45,6 @@ __all__ = [
     "METRICS",
 ]
 
-METRICS = ("test_acc", "test_loss", "val_acc", "val_loss", "train_loss", "itop")
 
 
 def config_value(run: Run, key: str):
@@ -64,9 +63,7 @@ def _label(run: Run) -> str:
 
 
 def _criterion_order(labels: Iterable[str]) -> list[str]:
-    order = list(CRITERIA) + ["static", "dense"]
-    labels = list(dict.fromkeys(labels))
-    return sorted(labels, key=lambda l: (order.index(l) if l in order else len(order), str(l)))
+    return criterion_order(labels)
 
 
 def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[str] = ()) -> pd.DataFrame:
@@ -212,8 +209,7 @@ def _groups(runs: Sequence[Run]) -> dict[tuple, dict]:
 
 def _present(criteria: Iterable[str], only: Sequence[str] | None = None) -> list[str]:
     """The criteria in ``criteria`` in the paper's order, restricted to ``only`` when given."""
-    have = set(criteria)
-    return [c for c in CRITERIA if c in have and (only is None or c in only)]
+    return criterion_order(c for c in criteria if c != "init" and (only is None or c in only))
 
 
 def _read_in_threads(fn, items: list) -> list:
@@ -242,11 +238,13 @@ def first_update_sets(runs: Sequence[Run]) -> dict[tuple, dict[str, dict]]:
             for r in rs:
                 if r.update_steps:
                     own.setdefault(r.criterion, r)
-            missing = [c for c in CRITERIA if c not in own]
-            donor = next((r for r in rs if r.update_steps and set(missing) & set(r.shadow_criteria)), None)
+            missing = criterion_order(c for r in rs if r.update_steps for c in r.shadow_criteria if c not in own)
             reads = {id(r): (r, []) for r in own.values()}
-            if donor is not None:
-                reads.setdefault(id(donor), (donor, []))[1].extend(c for c in missing if c in donor.shadow_criteria)
+            for donor in (r for r in rs if r.update_steps):  # shadow sets fill in criteria without a run of their own
+                take = [c for c in missing if c in donor.shadow_criteria]
+                if take:
+                    reads.setdefault(id(donor), (donor, []))[1].extend(take)
+                    missing = [c for c in missing if c not in take]
             if reads:
                 plan.append(((gi, seed), list(reads.values())))
     flat = [task for _, tasks in plan for task in tasks]
@@ -323,7 +321,7 @@ def jaccard_time_rows(runs: Sequence[Run]) -> pd.DataFrame:
     if not rows:
         raise ValueError("no DST runs with shadow sets matched: the Jaccard over time needs them (record with --shadow all)")
     out = jaccard_over_time(pd.DataFrame(rows))
-    order = {c: i for i, c in enumerate(CRITERIA)}
+    order = {c: i for i, c in enumerate(criterion_order([*out["run_criterion"], *out["other"]]))}
     return out.sort_values(["run_criterion", "other", "step"], key=lambda s: s.map(order) if s.name != "step" else s, kind="stable").reset_index(drop=True)
 
 
@@ -378,7 +376,7 @@ def itop_vs_update_period(rows: pd.DataFrame) -> pd.DataFrame:
 
     out = mean_std(rows, by=["model", "dataset", "growth", "density", "criterion", "update_period"], value="itop")
     out = out.rename(columns={"mean": "itop", "std": "itop_std"})
-    out["_o"] = out["criterion"].map({c: i for i, c in enumerate(CRITERIA)})
+    out["_o"] = out["criterion"].map({c: i for i, c in enumerate(criterion_order(out["criterion"]))})
     return out.sort_values(["model", "dataset", "growth", "density", "_o", "update_period"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
 

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from .artifacts import ArtifactError
 from .artifacts.select import NoRunsError, RunFilter, select_runs
+from .vocab import FORMATS, JACCARD_AT, METRICS
 
 app = typer.Typer(
     help="Analyse Dynamic Sparse Training runs: where to prune (Jaccard, ITOP, critical differences, ...).",
@@ -103,8 +104,8 @@ def common(
     paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot,
     sweep=None,
 ) -> Common:
-    if fmt not in ("table", "csv", "json"):
-        raise typer.BadParameter(f"{fmt!r} is not one of: table, csv, json", param_hint="--format")
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
     if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise typer.BadParameter(f"{str(plot)!r}: the suffix must be .png, .pdf or .svg", param_hint="--plot")
     flt = RunFilter(
@@ -282,8 +283,8 @@ def jaccard(
     Example: fwa jaccard --at first artifacts/quick --model cnn-small --plot first.png
     """
     c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
-    if at not in ("first", "end", "time"):
-        raise typer.BadParameter(f"{at!r} is not one of: first, end, time", param_hint="--at")
+    if at not in JACCARD_AT:
+        raise typer.BadParameter(f"{at!r} is not one of: {', '.join(JACCARD_AT)}", param_hint="--at")
 
     def body():
         from . import analyses as A
@@ -365,7 +366,7 @@ def loss_gap_cmd(
     run_command(body)
 
 
-MetricOpt = Annotated[str, typer.Option("--metric", help="Summary metric: test_acc, test_loss, val_acc, val_loss, train_loss, itop.")]
+MetricOpt = Annotated[str, typer.Option("--metric", help=f"Summary metric: {', '.join(METRICS)}.")]
 
 
 @app.command()

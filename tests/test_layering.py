@@ -1,6 +1,7 @@
-"""Imports go one way (STYLE.md): artifacts and stats import nothing else of the package; plots only
-stats; fwanalysis never imports trainer or torch; nothing imports the CLIs; the trainer writes runs
-only through fwanalysis.artifacts."""
+"""Imports go one way: artifacts and stats import nothing else of the package; plots only stats;
+fwanalysis never imports trainer or torch; nothing imports the CLIs; the trainer writes runs only
+through fwanalysis.artifacts. fwanalysis.vocab (the one vocabulary of choices) is a leaf: it imports
+nothing of the package, and every layer, the trainer included, may import it."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def imports(path: Path) -> set[str]:
     return out
 
 
+VOCAB = "fwanalysis.vocab"
+
+
 def files(*parts):
     return sorted((ROOT.joinpath(*parts)).rglob("*.py"))
 
@@ -47,7 +51,7 @@ def test_fwanalysis_never_imports_torch_or_trainer(path):
 def test_lower_layers_import_nothing_above(layer):
     for path in files("fwanalysis", layer):
         for m in imports(path):
-            if inside(m, "fwanalysis") and not inside(m, f"fwanalysis.{layer}") and m != "fwanalysis":
+            if inside(m, "fwanalysis") and not inside(m, f"fwanalysis.{layer}") and m not in ("fwanalysis", VOCAB):
                 # stats may use the bitset primitives of artifacts (pure functions on arrays)
                 assert layer == "stats" and inside(m, "fwanalysis.artifacts.bitset"), f"{path} imports {m}"
 
@@ -56,7 +60,22 @@ def test_plots_import_only_stats():
     for path in files("fwanalysis", "plots"):
         for m in imports(path):
             if inside(m, "fwanalysis"):
-                assert inside(m, "fwanalysis.stats") or inside(m, "fwanalysis.plots"), f"{path} imports {m}"
+                assert inside(m, "fwanalysis.stats") or inside(m, "fwanalysis.plots") or inside(m, VOCAB), f"{path} imports {m}"
+
+
+def test_vocab_is_a_leaf():
+    path = ROOT / "fwanalysis" / "vocab.py"
+    assert not [m for m in imports(path) if inside(m, "fwanalysis") or inside(m, "trainer")]
+
+
+def test_one_vocabulary():
+    """No module but vocab spells out the tuple of built-in criteria or of output formats."""
+    import re
+
+    spelled = re.compile(r'\(\s*"magnitude",\s*"set",\s*"mest"|\(\s*"table",\s*"csv",\s*"json"\s*\)|\(\s*"first",\s*"end",\s*"time"\s*\)')
+    offenders = [str(p.relative_to(ROOT)) for p in files("fwanalysis") + files("trainer")
+                 if p.name != "vocab.py" and spelled.search(p.read_text())]
+    assert not offenders
 
 
 def test_nothing_imports_the_clis():
@@ -71,4 +90,4 @@ def test_trainer_reaches_fwanalysis_only_through_artifacts():
     for path in files("trainer"):
         for m in imports(path):
             if inside(m, "fwanalysis") and m != "fwanalysis":
-                assert inside(m, "fwanalysis.artifacts"), f"{path} imports {m}"
+                assert inside(m, "fwanalysis.artifacts") or inside(m, VOCAB), f"{path} imports {m}"

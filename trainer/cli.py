@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fwanalysis.vocab import CRITERIA, FORMATS, GROWTH, INITS, METHODS, SCHEDULES, SCOPES, STATE_DUMPS
+
 app = typer.Typer(
     help="Train Dynamic Sparse Training runs and record every topology update (fwa artifacts, format v1).",
     no_args_is_help=True,
@@ -36,17 +38,17 @@ def _fail(msg: str, code: int = 1):
 def run(
     model: str = typer.Option("mlp-small", help="Model from `fw-train models`."),
     dataset: str = typer.Option("digits", help="Data set from `fw-train datasets` (digits is embedded)."),
-    method: Optional[str] = typer.Option(None, help="dense | static | dst. Default: dst (dense if --density 1)."),
-    criterion: Optional[str] = typer.Option(None, help="Pruning criterion: magnitude, set, mest, sensitivity, rsensitivity, snip, random. Default magnitude."),
+    method: Optional[str] = typer.Option(None, help=f"{' | '.join(METHODS)}. Default: dst (dense if --density 1)."),
+    criterion: Optional[str] = typer.Option(None, help=f"Pruning criterion: {', '.join(CRITERIA)}. Default magnitude."),
     mest_lambda: float = typer.Option(1.0, help="λ of MEST's |θ| + λ|∇θ|."),
-    growth: str = typer.Option("random", help="Growth criterion: random | gradient."),
+    growth: str = typer.Option("random", help=f"Growth criterion: {' | '.join(GROWTH)}."),
     density: float = typer.Option(0.1, help="Overall density D in (0, 1]."),
-    init: Optional[str] = typer.Option(None, help="er | erk | uniform | dense. Default: ER for MLPs, ERK for conv nets."),
+    init: Optional[str] = typer.Option(None, help=f"{' | '.join(INITS)}. Default: ER for MLPs, ERK for conv nets."),
     prune_fraction: float = typer.Option(0.5, help="ρ: fraction of active weights removed at the first update."),
-    prune_schedule: str = typer.Option("cosine", help="cosine | linear | constant."),
+    prune_schedule: str = typer.Option("cosine", help=f"{' | '.join(SCHEDULES)}."),
     update_period: str = typer.Option("25", help="Δt: steps between updates (e.g. 800), or epochs with 'ep' (e.g. 2ep)."),
     update_end: Optional[str] = typer.Option(None, help="T: last step with an update (steps or 'ep'). Default: end of training."),
-    pruning_scope: str = typer.Option("local", help="local (per layer) | global."),
+    pruning_scope: str = typer.Option("local", help=f"{' | '.join(SCOPES)}: per layer or across layers."),
     epochs: int = typer.Option(30, help="Training epochs."),
     batch_size: int = typer.Option(128, help="Minibatch size."),
     lr: Optional[float] = typer.Option(None, help="Learning rate. Default: the model's (paper App. A.2)."),
@@ -58,7 +60,7 @@ def run(
     data_dir: Optional[str] = typer.Option(None, help="Where the data set's files are (else its environment variable)."),
     out: str = typer.Option("artifacts/runs", help="Study directory; the run goes into a new directory below it."),
     shadow: str = typer.Option("all", help="Criteria whose would-be pruned sets are recorded: all | none | c1,c2."),
-    state: str = typer.Option("none", help="Dump weights and gradients before the first | all | none updates."),
+    state: str = typer.Option("none", help=f"Dump weights and gradients before updates: {' | '.join(STATE_DUMPS)}."),
     mask_every: int = typer.Option(0, help="A mask snapshot every K updates (besides step 0 and the last step); 0: none."),
     overwrite: bool = typer.Option(False, help="Replace a complete run with the same config."),
     progress: bool = typer.Option(True, help="Show a progress bar on stderr."),
@@ -155,8 +157,8 @@ def _print(rows: list[dict], title: str, fmt: str, key: str):
 
 
 def _check_format(fmt: str):
-    if fmt not in ("table", "csv", "json"):
-        raise typer.BadParameter(f"{fmt!r} is not one of: table, csv, json", param_hint="--format")
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
 
 
 @app.command()

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from fwanalysis.artifacts.schema import CONFIG_CHOICES
+from fwanalysis.vocab import CRITERIA
 
 
 @dataclass
@@ -77,7 +78,7 @@ class ConfigError(ValueError):
 
 def check(cfg: TrainConfig) -> None:
     """Check every choice and range of ``cfg``; raise :class:`ConfigError` with a one-line message."""
-    for key, allowed in CONFIG_CHOICES.items():
+    for key, allowed in {**CONFIG_CHOICES, "criterion": CRITERIA}.items():  # the trainer trains the built-in criteria
         v = getattr(cfg, key)
         if v is not None and v not in allowed:
             raise ConfigError(f"--{key.replace('_', '-')} {v!r} is not one of: {', '.join(allowed)}")
@@ -134,6 +135,23 @@ def resolve(cfg: TrainConfig, *, model_spec, steps_per_epoch: int) -> TrainConfi
         c.lr_milestones = sorted({max(1, round(c.epochs * 0.5)), max(1, round(c.epochs * 0.75))})
     check(c)
     return c
+
+
+def parse_shadow(shadow: str | list[str]) -> list[str]:
+    """The criteria of ``--shadow`` (``all``, ``none`` or ``c1,c2``), in the canonical order."""
+    given = shadow if isinstance(shadow, str) else ",".join(shadow)
+    if isinstance(shadow, str):
+        shadow = {"all": list(CRITERIA), "none": []}.get(shadow.strip(), [s.strip() for s in shadow.split(",") if s.strip()])
+    bad = [c for c in shadow if c not in CRITERIA]
+    if bad:
+        raise ConfigError(f"shadow {given!r}: {', '.join(bad)} not one of: {', '.join(CRITERIA)} (or all, none)")
+    return [c for c in CRITERIA if c in shadow]
+
+
+def canonical_shadow(shadow: str) -> str:
+    """``--shadow`` in one spelling per meaning: ``all``, ``none`` or ``c1,c2`` in the canonical order."""
+    chosen = parse_shadow(shadow)
+    return "all" if len(chosen) == len(CRITERIA) else "none" if not chosen else ",".join(chosen)
 
 
 def to_manifest_config(c: TrainConfig) -> dict:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from fwanalysis.artifacts import RunWriter
+from fwanalysis.vocab import STATE_DUMPS
 
 from . import config as cfgmod
 from .data import load_dataset
@@ -87,17 +88,6 @@ def evaluate(model, X, y, *, binary: bool, device, batch_size: int = 1024) -> tu
     return total_loss / max(len(X), 1), total_correct / max(len(X), 1)
 
 
-def _shadow_list(shadow: str | list[str], own: str | None) -> list[str]:
-    from fwanalysis.artifacts import CRITERIA
-
-    if isinstance(shadow, str):
-        shadow = {"all": list(CRITERIA), "none": []}.get(shadow, [s.strip() for s in shadow.split(",") if s.strip()])
-    bad = [c for c in shadow if c not in CRITERIA]
-    if bad:
-        raise cfgmod.ConfigError(f"--shadow {','.join(bad)!r}: criteria are {', '.join(CRITERIA)} (or all, none)")
-    return [c for c in CRITERIA if c in shadow]
-
-
 def _global_grow_counts(growth, grads, masks, total, *, generator) -> dict[str, int]:
     """Per-layer regrowth counts for global scope: top-|∇| or uniform over all inactive weights."""
     names = list(masks)
@@ -137,8 +127,8 @@ def train(
     a mask snapshot every K updates (besides step 0 and the last step); ``record=False`` trains
     without writing anything (benchmarks).
     """
-    if state not in ("none", "first", "all"):
-        raise cfgmod.ConfigError(f"--state {state!r} is not one of: first, all, none")
+    if state not in STATE_DUMPS:
+        raise cfgmod.ConfigError(f"--state {state!r} is not one of: {', '.join(STATE_DUMPS)}")
     if cfg.model not in MODELS:
         raise cfgmod.ConfigError(f"--model {cfg.model!r} is not one of: {', '.join(MODELS)}")
     cfgmod.check(cfg)
@@ -152,7 +142,7 @@ def train(
     steps_per_epoch = math.ceil(len(Xtr) / cfg.batch_size)
     c = cfgmod.resolve(cfg, model_spec=MODELS[cfg.model], steps_per_epoch=steps_per_epoch)
     total_steps = c.epochs * steps_per_epoch
-    shadows = _shadow_list(shadow, c.criterion) if c.method == "dst" and record else []  # shadow sets exist to be recorded
+    shadows = cfgmod.parse_shadow(shadow) if c.method == "dst" and record else []  # shadow sets exist to be recorded
 
     torch.manual_seed(c.seed)
     model = build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes, dropout=c.dropout).to(device)

@@ -27,7 +27,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fwanalysis.artifacts import CRITERIA, ArtifactError, load_run, run_id_for
+from fwanalysis.artifacts import ArtifactError, load_run, run_id_for
+from fwanalysis.vocab import STATE_DUMPS
 
 from . import config as cfgmod
 from .config import ConfigError, TrainConfig
@@ -42,7 +43,6 @@ _RECORD_KEYS = ("shadow", "state", "mask_every")  # what is recorded: part of th
 RUN_KEYS = _CONFIG_KEYS + _RECORD_KEYS + ("device",)  # device: where it trains, not part of the run id
 _TOP_KEYS = ("name", "description", "base", "grid", "profiles", "slurm")
 _SLURM_KEYS = ("partition", "account", "qos", "constraint", "time", "gpus", "cpus_per_task", "mem_gb", "array_parallelism", "folder")
-_STATES = ("none", "first", "all")
 _DEFAULTS = TrainConfig()
 _HINTS = typing.get_type_hints(TrainConfig)
 # keys a dense or static run does not use: reset to their defaults (resolve() sets them to None)
@@ -222,14 +222,10 @@ def load_spec(path) -> Spec:
 
 
 def _canonical_shadow(path, shadow: str) -> str:
-    parts = {"all": list(CRITERIA), "none": []}.get(shadow.strip())
-    if parts is None:
-        parts = [s.strip() for s in shadow.split(",") if s.strip()]
-        bad = [s for s in parts if s not in CRITERIA]
-        if bad:
-            raise SpecError(f"{path}: shadow {shadow!r}: {', '.join(bad)} not one of: {', '.join(CRITERIA)} (or all, none)")
-    chosen = [c for c in CRITERIA if c in parts]
-    return "all" if len(chosen) == len(CRITERIA) else "none" if not chosen else ",".join(chosen)
+    try:
+        return cfgmod.canonical_shadow(shadow)
+    except ConfigError as e:
+        raise SpecError(f"{path}: {e}") from None
 
 
 def normalise(cfg: TrainConfig) -> TrainConfig:
@@ -302,8 +298,8 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
             cfg = dataclasses.replace(cfg, extra={"sweep": spec.name})
             shadow = _canonical_shadow(spec.path, values.get("shadow", "all"))
             state = values.get("state", "none")
-            if state not in _STATES:
-                raise SpecError(f"{spec.path}: run {where}: state {state!r} is not one of: {', '.join(_STATES)}")
+            if state not in STATE_DUMPS:
+                raise SpecError(f"{spec.path}: run {where}: state {state!r} is not one of: {', '.join(STATE_DUMPS)}")
             mask_every = values.get("mask_every", 0)
             if cfg.method != "dst":  # shadow sets, states and mask snapshots exist only at updates
                 shadow, state, mask_every = "none", "none", 0

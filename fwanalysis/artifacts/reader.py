@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -19,7 +21,9 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import schema
-from .bitset import check_packed
+from fwanalysis.vocab import is_criterion_name
+
+from .bitset import check_packed, packed_length
 from .io import ArtifactError
 
 __all__ = ["Run", "LayerInfo", "UpdateSets", "StateDump", "load_run", "find_runs", "validate_run"]
@@ -59,6 +63,55 @@ def _is_int(v) -> bool:
 
 def _is_num(v) -> bool:
     return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+class _MemberError(Exception):
+    """An npz member whose header or data is not what the run says it should be."""
+
+
+def _open_regular(path: Path):
+    """``path`` opened for binary reading if it is a regular file (symlinks followed); ``ValueError`` if it
+    is a FIFO, device or directory. Opened without blocking, so a FIFO never hangs the reader."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_member(zf: zipfile.ZipFile, key: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """Member ``key`` of an npz as an array of ``dtype`` and ``shape``, its header checked before its data."""
+    fmt = np.lib.format
+    with zf.open(key + ".npy") as f:
+        try:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                got_shape, fortran, got_dtype = fmt.read_array_header_1_0(f)
+            elif version in ((2, 0), (3, 0)):
+                got_shape, fortran, got_dtype = fmt.read_array_header_2_0(f)
+            else:
+                raise _MemberError(f"{key}: unknown npy format version {version}")
+        except ValueError as e:
+            raise _MemberError(f"{key}: not an npy array ({e})") from None
+        if got_dtype.hasobject:
+            raise _MemberError(f"{key}: holds Python objects (a pickle), refused")
+        if got_dtype != dtype or tuple(got_shape) != tuple(shape):
+            raise _MemberError(f"{key}: expected {dtype} of shape {list(shape)}, the file holds {got_dtype} of shape {list(got_shape)}")
+        arr = np.empty(math.prod(shape), dtype=dtype)
+        buf, got = memoryview(arr).cast("B"), 0
+        while got < len(buf):  # decompresses only what the header promised
+            n = f.readinto(buf[got:])
+            if not n:
+                raise _MemberError(f"{key}: truncated ({got} of {len(buf)} bytes)")
+            got += n
+        if f.read(1):
+            raise _MemberError(f"{key}: more data than its header says ({len(buf)} bytes)")
+    return arr.reshape(shape, order="F" if fortran else "C")
 
 
 class Run:
@@ -104,28 +157,41 @@ class Run:
         return ArtifactError(self.run_id, file, problem)
 
     # -- npz files -------------------------------------------------------------------------------
-    def _npz(self, rel: str, prefixes: Iterable[str] | None = None) -> dict[str, np.ndarray]:
-        """Arrays of an npz file; with ``prefixes``, only the keys of those layer prefixes are decompressed."""
+    def _npz(self, rel: str, expected: dict[str, tuple[np.dtype, tuple[int, ...]]]) -> dict[str, np.ndarray]:
+        """The members ``expected`` (``{key: (dtype, shape)}``) of an npz file, and nothing else.
+
+        Each member's npy header is checked against its expected dtype and shape *before* its data is
+        decompressed, and exactly that many bytes are read, so a small file that claims (or unpacks to)
+        gigabytes is refused without allocating them. Object arrays (pickles) are refused.
+        """
         p = self.path / rel
-        if not p.exists():
-            raise self.error(rel, "file is listed in run.json but missing on disk")
         try:
-            with np.load(p, allow_pickle=False) as z:
-                files = set(z.files)
-                if prefixes is None:
-                    keys = sorted(files)
-                else:
-                    keys = [pre + n for pre in prefixes for n in self.layer_names if pre + n in files]
-                return {k: z[k] for k in keys}
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as e:
+            f = _open_regular(p)
+        except FileNotFoundError:
+            raise self.error(rel, "file is listed in run.json but missing on disk") from None
+        except (OSError, ValueError) as e:
+            raise self.error(rel, f"cannot read ({e})") from None
+        out = {}
+        try:
+            with f, zipfile.ZipFile(f) as zf:
+                names = set(zf.namelist())
+                for key, (dtype, shape) in expected.items():
+                    if key + ".npy" not in names:
+                        raise self.error(rel, f"missing key {key!r}")
+                    out[key] = _read_member(zf, key, dtype, shape)
+        except _MemberError as e:
+            raise self.error(rel, str(e)) from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, NotImplementedError, RuntimeError) as e:
             raise self.error(rel, f"cannot read npz ({type(e).__name__}: {e})") from None
+        return out
+
+    def _bitset_keys(self, prefix: str) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
+        return {prefix + l.name: (np.dtype(np.uint8), (packed_length(l.numel),)) for l in self.layers}
 
     def _bitsets(self, rel: str, data: dict, prefix: str) -> dict[str, np.ndarray]:
         out = {}
         for name in self.layer_names:
             key = prefix + name
-            if key not in data:
-                raise self.error(rel, f"missing key {key!r}")
             problem = check_packed(data[key], self.numel[name])
             if problem:
                 raise self.error(rel, f"{key}: {problem}")
@@ -140,7 +206,7 @@ class Run:
     def masks(self, step: int) -> dict[str, np.ndarray]:
         """Packed mask of every layer at ``step`` (must be one of ``mask_steps``)."""
         rel = self._check_step("masks", self.mask_steps, step)
-        return self._bitsets(rel, self._npz(rel), "")
+        return self._bitsets(rel, self._npz(rel, self._bitset_keys("")), "")
 
     def initial_masks(self) -> dict[str, np.ndarray]:
         return self.masks(self.mask_steps[0])
@@ -157,7 +223,7 @@ class Run:
         rel = self._check_step("updates", self.update_steps, step)
         crits = self.shadow_criteria if shadow is None else [c for c in shadow if c in self.shadow_criteria]
         prefixes = ["pruned/"] + (["grown/"] if grown else []) + [f"shadow/{c}/" for c in crits]
-        data = self._npz(rel, prefixes)
+        data = self._npz(rel, {k: v for pre in prefixes for k, v in self._bitset_keys(pre).items()})
         return UpdateSets(
             step=int(step),
             pruned=self._bitsets(rel, data, "pruned/"),
@@ -168,19 +234,11 @@ class Run:
     def state(self, step: int) -> StateDump:
         """Weights, gradients and masks dumped just before pruning at ``step``."""
         rel = self._check_step("state", self.state_steps, step)
-        data = self._npz(rel)
-        arrays = {}
-        for kind in ("weight", "grad"):
-            arrays[kind] = {}
-            for layer in self.layers:
-                key = f"{kind}/{layer.name}"
-                if key not in data:
-                    raise self.error(rel, f"missing key {key!r}")
-                a = data[key]
-                if a.dtype != np.float32 or tuple(a.shape) != layer.shape:
-                    raise self.error(rel, f"{key}: expected float32 of shape {list(layer.shape)}, got {a.dtype} {list(a.shape)}")
-                arrays[kind][layer.name] = a
-        return StateDump(int(step), arrays["weight"], arrays["grad"], self._bitsets(rel, data, "mask/"))
+        floats = {f"{kind}/{l.name}": (np.dtype(np.float32), l.shape) for kind in ("weight", "grad") for l in self.layers}
+        data = self._npz(rel, floats | self._bitset_keys("mask/"))
+        weight = {l.name: data[f"weight/{l.name}"] for l in self.layers}
+        grad = {l.name: data[f"grad/{l.name}"] for l in self.layers}
+        return StateDump(int(step), weight, grad, self._bitsets(rel, data, "mask/"))
 
     def metrics(self) -> "pd.DataFrame":
         """The tidy metrics table (columns step, epoch, split, name, value)."""
@@ -188,11 +246,15 @@ class Run:
         import pyarrow.parquet as pq
 
         rel = "metrics.parquet"
-        p = self.path / rel
-        if not p.exists():
-            raise self.error(rel, "file missing")
         try:
-            table = pq.read_table(p)
+            f = _open_regular(self.path / rel)
+        except FileNotFoundError:
+            raise self.error(rel, "file missing") from None
+        except (OSError, ValueError) as e:
+            raise self.error(rel, f"cannot read ({e})") from None
+        try:
+            with f:
+                table = pq.read_table(f)
         except (pa.ArrowException, OSError, ValueError) as e:
             raise self.error(rel, f"cannot read parquet ({type(e).__name__}: {e})") from None
         names = set(table.column_names)
@@ -231,14 +293,123 @@ class Run:
         return problems
 
 
+# -- run.json ------------------------------------------------------------------------------------------
+MAX_MANIFEST_BYTES = 64 * 2**20   # run.json larger than this is refused (a 10^5-update run's is ~2 MB)
+MAX_NUMEL = 2**48                  # weights per layer and per model; far above any real model, far below int64
+
+
+def _is_str(v) -> bool:
+    return isinstance(v, str)
+
+
+def _num_in(lo=None, hi=None, *, lo_open=False):
+    def ok(v):
+        if not _is_num(v):
+            return False
+        if lo is not None and (v <= lo if lo_open else v < lo):
+            return False
+        return hi is None or v <= hi
+    return ok
+
+
+def _int_min(lo):
+    return lambda v: _is_int(v) and v >= lo
+
+
+def _one_of(choices):
+    return lambda v: isinstance(v, str) and v in choices
+
+
+def _int_list(v) -> bool:
+    return isinstance(v, list) and all(_is_int(x) for x in v)
+
+
+def _scalar_dict(v) -> bool:
+    return isinstance(v, dict) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v.values())
+
+
+# config key -> (test of a non-null value, what it should be); every key may be null ("does not apply").
+_CONFIG_TYPES = {
+    "model": (_is_str, "a string"),
+    "dataset": (_is_str, "a string"),
+    "method": (_one_of(schema.METHODS), f"one of {list(schema.METHODS)}"),
+    "criterion": (is_criterion_name, "a criterion name (lowercase letters, digits, '-', '_')"),
+    "criterion_params": (_scalar_dict, "an object of numbers, strings or booleans"),
+    "growth": (_one_of(schema.GROWTH), f"one of {list(schema.GROWTH)}"),
+    "density": (_num_in(0, 1, lo_open=True), "a number in (0, 1]"),
+    "init": (_one_of(schema.INITS), f"one of {list(schema.INITS)}"),
+    "prune_fraction": (_num_in(0, 1), "a number in [0, 1]"),
+    "prune_schedule": (_one_of(schema.SCHEDULES), f"one of {list(schema.SCHEDULES)}"),
+    "update_period": (_int_min(1), "an integer >= 1 (steps)"),
+    "update_end": (_int_min(0), "an integer >= 0 (steps)"),
+    "pruning_scope": (_one_of(schema.SCOPES), f"one of {list(schema.SCOPES)}"),
+    "epochs": (_num_in(0), "a number >= 0"),
+    "batch_size": (_int_min(1), "an integer >= 1"),
+    "lr": (_num_in(), "a finite number"),
+    "momentum": (_num_in(), "a finite number"),
+    "weight_decay": (_num_in(), "a finite number"),
+    "nesterov": (lambda v: isinstance(v, bool), "true or false"),
+    "lr_milestones": (_int_list, "a list of integers"),
+    "lr_gamma": (_num_in(), "a finite number"),
+    "dropout": (_num_in(0, 1), "a number in [0, 1]"),
+    "seed": (_is_int, "an integer"),
+}
+assert set(_CONFIG_TYPES) == set(schema.CONFIG_KEYS)
+
+
+def _check_config(c: dict) -> str | None:
+    for key, (ok, want) in _CONFIG_TYPES.items():
+        v = c.get(key)
+        if v is not None and not ok(v):
+            return f"config.{key} is {_show(v)}: expected {want} or null"
+    for key, v in c.items():  # extra keys (e.g. a sweep's name) are kept; they must be plain JSON values
+        if key not in _CONFIG_TYPES and not (v is None or isinstance(v, (str, int, float, bool)) or _int_list(v) or _scalar_dict(v)):
+            return f"config.{key} is {_show(v)}: extra config keys must be numbers, strings, booleans or flat lists/objects"
+    return None
+
+
+def _show(v) -> str:
+    """A value quoted back in a message, at most 60 characters."""
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_layers(layers) -> str | None:
+    if not isinstance(layers, list):
+        return "layers must be a list"
+    seen, total = set(), 0
+    for i, l in enumerate(layers):
+        if not isinstance(l, dict) or not all(k in l for k in ("name", "shape", "numel")):
+            return f"layers[{i}] must be an object with name, shape, numel"
+        if not isinstance(l["name"], str) or not l["name"] or l["name"] in seen:
+            return f"layers[{i}].name is missing, empty or repeated"
+        seen.add(l["name"])
+        shape = l["shape"]
+        if not isinstance(shape, list) or not all(_is_int(s) and s >= 0 for s in shape):
+            return f"layers[{i}].shape must be a list of non-negative integers"
+        numel = math.prod(shape)  # python integers: no int64 wrap-around
+        if numel > MAX_NUMEL or any(s > MAX_NUMEL for s in shape):
+            return f"layers[{i}].shape {_show(shape)} is larger than {MAX_NUMEL} weights"
+        if not _is_int(l["numel"]) or l["numel"] != numel:
+            return f"layers[{i}].numel {_show(l['numel'])} does not equal the product of shape {_show(shape)}"
+        total += numel
+        d = l.get("density")
+        if d is not None and not _num_in(0, 1)(d):
+            return f"layers[{i}].density is {_show(d)}: expected a number in [0, 1] or null"
+    if total > MAX_NUMEL:
+        return f"layers hold {total} weights in all, more than {MAX_NUMEL}"
+    return None
+
+
 def _check_manifest(run: str, m) -> str | None:
+    """The first problem of a parsed ``run.json`` (every key, type and bound of docs/format.md), or None."""
     if not isinstance(m, dict):
         return "run.json is not a JSON object"
     if m.get("format") != schema.FORMAT:
-        return f"format is {m.get('format')!r}, expected {schema.FORMAT!r}"
+        return f"format is {_show(m.get('format'))}, expected {schema.FORMAT!r}"
     v = m.get("format_version")
     if not _is_int(v):
-        return f"format_version is {v!r}, expected an integer"
+        return f"format_version is {_show(v)}, expected an integer"
     if v > schema.FORMAT_VERSION:
         return f"format_version {v} is newer than this reader supports (version {schema.FORMAT_VERSION}); upgrade fwanalysis"
     if v < 1:
@@ -249,44 +420,51 @@ def _check_manifest(run: str, m) -> str | None:
     if not isinstance(m["run_id"], str) or not m["run_id"]:
         return "run_id must be a non-empty string"
     if m["status"] not in schema.STATUSES:
-        return f"status {m['status']!r}: expected one of {list(schema.STATUSES)}"
+        return f"status {_show(m['status'])}: expected one of {list(schema.STATUSES)}"
+    if not isinstance(m["created"], str) or not (m["finished"] is None or isinstance(m["finished"], str)):
+        return "created must be a string and finished a string or null (ISO 8601 times)"
     if not isinstance(m["config"], dict):
         return "config must be an object"
-    for key, choices in schema.CONFIG_CHOICES.items():
-        val = m["config"].get(key)
-        if val is not None and val not in choices:
-            return f"config.{key} is {val!r}: expected one of {list(choices)}"
-    d = m["config"].get("density")
-    if d is not None and not (_is_num(d) and 0 < d <= 1):
-        return f"config.density is {d!r}: expected a number in (0, 1]"
-    if not isinstance(m["layers"], list):
-        return "layers must be a list"
-    seen = set()
-    for i, l in enumerate(m["layers"]):
-        if not isinstance(l, dict) or not all(k in l for k in ("name", "shape", "numel")):
-            return f"layers[{i}] must be an object with name, shape, numel"
-        if not isinstance(l["name"], str) or l["name"] in seen:
-            return f"layers[{i}].name is missing or repeated"
-        seen.add(l["name"])
-        if not isinstance(l["shape"], list) or not all(_is_int(s) and s >= 0 for s in l["shape"]):
-            return f"layers[{i}].shape must be a list of non-negative integers"
-        if not _is_int(l["numel"]) or l["numel"] != int(np.prod(l["shape"], dtype=np.int64)):
-            return f"layers[{i}].numel {l['numel']!r} does not equal the product of shape {l['shape']}"
+    problem = _check_config(m["config"]) or _check_layers(m["layers"])
+    if problem:
+        return problem
     for key in ("mask_steps", "update_steps", "state_steps"):
         steps = m[key]
         if not isinstance(steps, list) or not all(_is_int(s) and s >= 0 for s in steps):
             return f"{key} must be a list of non-negative integers"
-        if steps != sorted(set(steps)):
+        if any(a >= b for a, b in zip(steps, steps[1:])):
             return f"{key} must be sorted without repeats"
     if m["status"] == "complete" and not m["mask_steps"]:
         return "a complete run needs at least one mask snapshot"
-    if not isinstance(m["shadow_criteria"], list) or any(c not in schema.CRITERIA for c in m["shadow_criteria"]):
-        return f"shadow_criteria must be a list of {list(schema.CRITERIA)}"
+    shadows = m["shadow_criteria"]
+    if not isinstance(shadows, list) or not all(is_criterion_name(c) for c in shadows) or len(set(shadows)) != len(shadows):
+        return "shadow_criteria must be a list of distinct criterion names (lowercase letters, digits, '-', '_')"
     if not _is_int(m["total_steps"]) or m["total_steps"] < 0:
         return "total_steps must be a non-negative integer"
-    if m["summary"] is not None and not isinstance(m["summary"], dict):
-        return "summary must be an object"
+    summary = m["summary"]
+    if summary is not None:
+        if not isinstance(summary, dict):
+            return "summary must be an object"
+        for key in schema.SUMMARY_KEYS:
+            val = summary.get(key)
+            if val is not None and not _is_num(val):
+                return f"summary.{key} is {_show(val)}: expected a finite number or null"
+    if m["software"] is not None and not isinstance(m["software"], dict):
+        return "software must be an object"
     return None
+
+
+def _read_manifest_text(mp: Path) -> str:
+    """The text of ``run.json``: a regular file (symlinks followed) of at most MAX_MANIFEST_BYTES, UTF-8.
+
+    A FIFO named run.json is refused instead of waited on, and a device such as /dev/zero instead of
+    read until memory runs out.
+    """
+    with _open_regular(mp) as f:
+        data = f.read(MAX_MANIFEST_BYTES + 1)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ValueError(f"larger than the {MAX_MANIFEST_BYTES} bytes a run.json may have")
+    return data.decode("utf-8")
 
 
 def load_run(path) -> Run:
@@ -297,18 +475,23 @@ def load_run(path) -> Run:
     run = path.name or str(path)
     mp = path / "run.json"
     try:
-        text = mp.read_text(encoding="utf-8")
+        text = _read_manifest_text(mp)
     except FileNotFoundError:
         raise ArtifactError(str(path), "run.json", "file missing") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ArtifactError(str(path), "run.json", f"cannot read ({e})") from None
     try:
         m = json.loads(text)
+    except RecursionError:
+        raise ArtifactError(str(path), "run.json", "not valid JSON (nested too deeply)") from None
     except ValueError as e:
         raise ArtifactError(str(path), "run.json", f"not valid JSON ({e})") from None
     if isinstance(m, dict) and isinstance(m.get("run_id"), str) and m["run_id"]:
         run = m["run_id"]
-    problem = _check_manifest(run, m)
+    try:
+        problem = _check_manifest(run, m)
+    except RecursionError:  # a deeply nested value in a key that is not checked for its type
+        problem = "a value is nested too deeply"
     if problem:
         raise ArtifactError(run if run != path.name else str(path), "run.json", problem)
     return Run(path, m)
@@ -328,12 +511,17 @@ def find_runs(
     *,
     include_incomplete: bool = False,
     on_bad: Callable[[ArtifactError], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> list[Run]:
     """Every run below ``paths`` (directories holding a ``run.json``), sorted by path.
 
     A malformed ``run.json`` raises :class:`ArtifactError`, unless ``on_bad`` is given: then it is
     called with the error and the run skipped. Runs not ``complete`` are left out unless
     ``include_incomplete``. A path that does not exist raises ``FileNotFoundError``.
+
+    A ``run_id`` found in two directories is one run counted twice (a copied study, overlapping paths):
+    it is counted once (a complete copy first, then the first by path) and ``on_warning`` (default:
+    :func:`warnings.warn`) is called with a line naming both directories.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -348,7 +536,7 @@ def find_runs(
             manifests.append(p)
         else:
             manifests.extend(p.rglob("run.json"))
-    runs: list[Run] = []
+    loaded: dict[str, Run] = {}
     seen: set[Path] = set()
     for mp in sorted(set(manifests)):
         d = mp.parent.resolve()
@@ -362,6 +550,17 @@ def find_runs(
                 raise
             on_bad(e)
             continue
-        if run.status == "complete" or include_incomplete:
-            runs.append(run)
-    return runs
+        other = loaded.get(run.run_id)
+        if other is not None:
+            keep, drop = (run, other) if run.status == "complete" and other.status != "complete" else (other, run)
+            msg = f"run {run.run_id} is in two directories, {other.path} and {run.path}; counted once ({keep.path})"
+            if on_warning is None:
+                import warnings
+
+                warnings.warn(msg, stacklevel=2)
+            else:
+                on_warning(msg)
+            run = keep
+        loaded[run.run_id] = run
+    runs = sorted(loaded.values(), key=lambda r: str(r.path))
+    return [r for r in runs if r.status == "complete" or include_incomplete]

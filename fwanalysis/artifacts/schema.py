@@ -1,18 +1,14 @@
-"""Names and constants of run artifacts, format version 1 (ARTIFACTS.md)."""
+"""Names and constants of run artifacts, format version 1 (docs/format.md).
+
+The choices themselves (criteria, growth, methods, ...) are defined once in :mod:`fwanalysis.vocab`.
+"""
 
 from __future__ import annotations
 
+from fwanalysis.vocab import CRITERIA, GROWTH, INITS, METHODS, METRICS, SCHEDULES, SCOPES, SPLITS, STATUSES  # noqa: F401
+
 FORMAT = "fwa-run"
 FORMAT_VERSION = 1
-
-CRITERIA = ("magnitude", "set", "mest", "sensitivity", "rsensitivity", "snip", "random")
-GROWTH = ("random", "gradient")
-METHODS = ("dense", "static", "dst")
-INITS = ("er", "erk", "uniform", "dense")
-SCHEDULES = ("cosine", "linear", "constant")
-SCOPES = ("local", "global")
-STATUSES = ("running", "complete", "failed")
-SPLITS = ("train", "val", "test", "")
 
 CONFIG_KEYS = (
     "model",
@@ -40,10 +36,10 @@ CONFIG_KEYS = (
     "seed",
 )
 
-# Choices checked by the reader where a config key is not null.
+# Closed choices checked by reader and writer where a config key is not null. ``criterion`` is open:
+# any valid name (fwanalysis.vocab.is_criterion_name).
 CONFIG_CHOICES = {
     "method": METHODS,
-    "criterion": CRITERIA,
     "growth": GROWTH,
     "init": INITS,
     "prune_schedule": SCHEDULES,
@@ -68,7 +64,7 @@ MANIFEST_KEYS = (
     "software",
 )
 
-SUMMARY_KEYS = ("test_acc", "test_loss", "val_acc", "val_loss", "train_loss", "itop")
+SUMMARY_KEYS = METRICS  # the summary object of run.json: one final figure per metric
 
 METRICS_COLUMNS = {"step": "int64", "epoch": "float64", "split": "string", "name": "string", "value": "float64"}
 

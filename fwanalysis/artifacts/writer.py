@@ -32,9 +32,12 @@ from typing import Mapping
 
 import numpy as np
 
+from fwanalysis.vocab import check_criterion_name, criterion_order
+
 from . import schema
 from .bitset import as_bool, pack, popcount
 from .io import atomic_path, write_json, write_npz
+from .reader import _check_config, _check_manifest
 
 __all__ = ["RunWriter", "run_id_for", "canonical_config", "software_versions"]
 
@@ -60,6 +63,9 @@ def _jsonable(v):
 def canonical_config(config: Mapping) -> dict:
     """The config with every key of ARTIFACTS.md present (missing ones null), JSON-ready."""
     out = {k: None for k in schema.CONFIG_KEYS}
+    for k, v in dict(config).items():
+        if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+            raise ValueError(f"config.{k} is {v!r}: a run's config must hold finite numbers")
     out.update(_jsonable(dict(config)))
     return out
 
@@ -120,7 +126,12 @@ class RunWriter:
         if exist not in ("error", "overwrite", "resume-incomplete"):
             raise ValueError(f"exist={exist!r}: expected one of 'error', 'overwrite', 'resume-incomplete'")
         self.config = canonical_config(config)
+        problem = _check_config(self.config)  # the reader's own check: never write a run it would refuse
+        if problem:
+            raise ValueError(problem)
         self.run_id = run_id or run_id_for(self.config)
+        if not isinstance(self.run_id, str) or self.run_id in ("", ".", "..") or any(ch in self.run_id for ch in "/\\\0"):
+            raise ValueError(f"run_id {self.run_id!r} cannot name a directory (no '/', '\\', NUL, '.' or '..')")
         self.path = Path(study_dir) / self.run_id
         items = layers.items() if isinstance(layers, Mapping) else layers
         self.layers = []
@@ -210,8 +221,7 @@ class RunWriter:
         arrays.update(self._layer_dict("grown/", grown))
         shadow = shadow or {}
         for crit, sets in shadow.items():
-            if crit not in schema.CRITERIA:
-                raise ValueError(f"shadow criterion {crit!r}: expected one of {', '.join(schema.CRITERIA)}")
+            check_criterion_name(crit, what="shadow criterion")
             arrays.update(self._layer_dict(f"shadow/{crit}/", sets))
         out = self.path / "updates" / schema.step_file(step)
         write_npz(out, arrays)
@@ -219,7 +229,7 @@ class RunWriter:
         for crit in shadow:
             if crit not in known:
                 known.append(crit)
-        known.sort(key=schema.CRITERIA.index)
+        known[:] = criterion_order(known)
         self._add_step("update_steps", step)
         self._write_manifest()
         return out
@@ -285,6 +295,12 @@ class RunWriter:
             self.manifest["total_steps"] = int(total_steps)
         self.manifest["status"] = status
         self.manifest["finished"] = _now()
+        problem = _check_manifest(self.run_id, self.manifest) if status == "complete" else None
+        if problem:  # never mark complete a run the reader would refuse
+            self.manifest["status"] = "failed"
+            self._write_manifest()
+            self._closed = True
+            raise ValueError(f"run {self.run_id}: cannot be marked complete: {problem}")
         self._write_manifest()
         self._closed = True
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-__all__ = ["criterion_style", "plot_metric_vs", "plot_loss_gap", "plot_learning_curves", "CRITERION_COLOURS"]
+__all__ = ["criterion_colour", "criterion_style", "plot_metric_vs", "plot_loss_gap", "plot_learning_curves", "CRITERION_COLOURS"]
 
 # One colour per criterion across every figure; baselines in black/grey.
 CRITERION_COLOURS = {
@@ -24,6 +24,20 @@ CRITERION_COLOURS = {
     "static": "#7f7f7f",
     "dense": "#000000",
 }
+# Criteria fwa does not know get a colour of their own from this palette (tab20's colours that no built-in
+# uses), chosen by a hash of the name: the same criterion has the same colour in every figure.
+_OTHER_COLOURS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#bcbd22", "#17becf", "#dbdb8d", "#9edae5")
+
+
+def criterion_colour(label: str) -> str:
+    """The colour of a criterion (or baseline) in every figure: fixed for the built-ins, hashed for others."""
+    if label in CRITERION_COLOURS:
+        return CRITERION_COLOURS[label]
+    import zlib
+
+    return _OTHER_COLOURS[zlib.crc32(str(label).encode()) % len(_OTHER_COLOURS)]
+
+
 _MARKERS = {"magnitude": "o", "set": "s", "mest": "^", "sensitivity": "v", "rsensitivity": "D", "snip": "P", "random": "X", "static": "", "dense": ""}
 
 
@@ -31,7 +45,7 @@ def criterion_style(label: str) -> dict:
     """Line style of a criterion (or ``dense``/``static`` baseline): colour, marker, dashes for baselines."""
     base = label in ("dense", "static")
     return {
-        "color": CRITERION_COLOURS.get(label, None),
+        "color": criterion_colour(label),
         "marker": _MARKERS.get(label, "o"),
         "linestyle": "--" if base else "-",
         "linewidth": 1.2 if base else 1.5,

@@ -36,7 +36,7 @@ __all__ = [
     "jaccard_over_time",
 ]
 
-AT_CHOICES = ("first", "end", "time")
+from fwanalysis.vocab import JACCARD_AT as AT_CHOICES
 REFERENCE_NAMES = {"first": "J_r", "time": "J_r", "end": "J_init"}
 REFERENCE_CRITERIA = {"first": "random", "time": "random", "end": "init"}
 

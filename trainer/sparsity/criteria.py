@@ -43,7 +43,8 @@ __all__ = [
     "select_prune_global",
 ]
 
-CRITERIA = ("magnitude", "set", "mest", "sensitivity", "rsensitivity", "snip", "random")
+from fwanalysis.vocab import CRITERIA  # the built-in criteria, each implemented below
+
 _SCORED = ("magnitude", "mest", "sensitivity", "rsensitivity", "snip")
 _NEEDS_GRAD = ("mest", "sensitivity", "rsensitivity", "snip")
 

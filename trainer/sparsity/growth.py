@@ -14,7 +14,7 @@ from .init import _check_cpu_generator
 
 __all__ = ["GROWTH", "select_grow"]
 
-GROWTH = ("random", "gradient")
+from fwanalysis.vocab import GROWTH
 
 
 def select_grow(

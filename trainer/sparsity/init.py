@@ -15,7 +15,7 @@ import torch
 
 __all__ = ["DENSITY_METHODS", "layer_densities", "initial_masks"]
 
-DENSITY_METHODS = ("er", "erk", "uniform", "dense")
+from fwanalysis.vocab import INITS as DENSITY_METHODS
 
 
 def _raw_score(shape: tuple[int, ...], *, method: str, erk_power_scale: float) -> float:

@@ -10,7 +10,7 @@ import math
 
 __all__ = ["SCHEDULES", "prune_fraction"]
 
-SCHEDULES = ("cosine", "linear", "constant")
+from fwanalysis.vocab import SCHEDULES
 
 
 def prune_fraction(

@@ -1,0 +1,89 @@
+"""The one vocabulary of fwa: every set of named choices, defined once.
+
+The artifact reader and writer, the statistics, the figures, the trainer and both command lines import
+their choices from here, so a name is valid in one place exactly when it is valid in all of them. This
+module imports nothing else of the package (any layer may import it).
+
+Criteria are open-ended: the built-in ones (``CRITERIA``, in the paper's order) are what the trainer
+can train, but any name made of lowercase letters, digits, ``-`` and ``_`` is a valid criterion in a
+run's config, in its shadow sets and in every analysis (:func:`is_criterion_name`). Listings put the
+built-ins first in their fixed order and other names after them, sorted (:func:`criterion_order`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+__all__ = [
+    "CRITERIA", "GROWTH", "METHODS", "INITS", "SCHEDULES", "SCOPES", "STATUSES", "SPLITS",
+    "FORMATS", "JACCARD_AT", "METRICS", "STATE_DUMPS", "BASELINES",
+    "is_criterion_name", "check_criterion_name", "criterion_order", "check_choice",
+]
+
+#: Built-in pruning criteria, in the paper's order: magnitude |θ|, SET (balanced signs), MEST |θ|+λ|∇θ|,
+#: sensitivity |∇θ|/|θ|, RSensitivity |θ|/|∇θ|, SNIP |θ|·|∇θ|, random.
+CRITERIA = ("magnitude", "set", "mest", "sensitivity", "rsensitivity", "snip", "random")
+#: Growth criteria: uniformly at random, or the largest |∇θ| (RigL).
+GROWTH = ("random", "gradient")
+#: Training methods: dense; static (sparse, never updated); dst (dynamic sparse training).
+METHODS = ("dense", "static", "dst")
+#: Sparse initialisations (layer densities): Erdős–Rényi, ER-Kernel, uniform, dense.
+INITS = ("er", "erk", "uniform", "dense")
+#: Pruning-fraction schedules ρ_t.
+SCHEDULES = ("cosine", "linear", "constant")
+#: Pruning scopes: per layer or across layers.
+SCOPES = ("local", "global")
+#: ``status`` of a run in ``run.json``.
+STATUSES = ("running", "complete", "failed")
+#: ``split`` column of ``metrics.parquet`` (``""``: run-level quantities such as ITOP).
+SPLITS = ("train", "val", "test", "")
+#: Output formats of table-shaped command results.
+FORMATS = ("table", "csv", "json")
+#: ``fwa jaccard --at``: the first update, the end of training, every update.
+JACCARD_AT = ("first", "end", "time")
+#: ``summary`` keys of ``run.json`` an analysis can use as its metric.
+METRICS = ("test_acc", "test_loss", "val_acc", "val_loss", "train_loss", "itop")
+#: ``fw-train --state``: dump weights and gradients before no, the first, or every update.
+STATE_DUMPS = ("none", "first", "all")
+#: Series labels of the baselines in metric tables (they have no criterion).
+BASELINES = ("static", "dense")
+
+_CRITERION_NAME = re.compile(r"[a-z0-9_-]+")
+
+
+def is_criterion_name(name) -> bool:
+    """Whether ``name`` is a valid criterion: a non-empty string of lowercase letters, digits, ``-`` and ``_``."""
+    return isinstance(name, str) and _CRITERION_NAME.fullmatch(name) is not None
+
+
+def check_criterion_name(name, *, what: str = "criterion") -> str:
+    """``name`` if valid, else ``ValueError`` quoting it back and saying what a name may hold."""
+    if not is_criterion_name(name):
+        raise ValueError(f"{what} {name!r} is not a valid criterion name: use lowercase letters, digits, '-' and '_' "
+                         f"(built-in: {', '.join(CRITERIA)})")
+    return name
+
+
+def criterion_order(names: Iterable) -> list:
+    """Distinct ``names`` in display order: built-in criteria in their fixed order, then any other name
+    sorted, then the baselines ``static`` and ``dense``."""
+    fixed = {c: i for i, c in enumerate(CRITERIA)}
+    tail = {b: i for i, b in enumerate(BASELINES)}
+
+    def key(n):
+        if n in fixed:
+            return (0, fixed[n], "")
+        if n in tail:
+            return (2, tail[n], "")
+        return (1, 0, str(n))
+
+    return sorted(dict.fromkeys(names), key=key)
+
+
+def check_choice(value, choices: Iterable[str], *, what: str):
+    """``value`` if it is one of ``choices``, else ``ValueError`` naming ``what``, the value and the choices."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{what} {value!r} is not one of: {', '.join(choices)}")
+    return value
