@@ -15,7 +15,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .artifacts import ArtifactError, Run
-from .vocab import METRICS, criterion_order
+from .artifacts.select import PoolingError, config_get, describe_fields, design, drop_repeats, filter_hint, group_key, varying_fields
+from .vocab import BASELINES, METRICS, criterion_order
 
 
 class _Lazy:
@@ -47,13 +48,72 @@ __all__ = [
 
 
 
-def config_value(run: Run, key: str):
-    """A config value, looking into ``criterion_params`` too (e.g. ``mest_lambda``)."""
-    c = run.config
-    if key in c:
-        return c[key]
-    params = c.get("criterion_params") or {}
-    return params.get(key)
+config_value = config_get  # a config value, looking into criterion_params too (e.g. mest_lambda)
+
+# -- the pooling rule ----------------------------------------------------------------------------------
+# Every table below averages runs over seeds only. A function names the keys of its cells; any other
+# field in which runs of one cell differ becomes a key of its own (_separate), baselines are shown in
+# every panel of a field that does not apply to them (_broadcast_baselines), and runs that repeat another
+# run's design and seed under another sweep name are counted once (_unique). The result frame says what
+# it did in ``attrs``: "separated_by" (the extra keys) and "groups" (how many run designs, criterion and
+# seed aside, it compared).
+
+
+def _unique(runs: Sequence[Run]) -> list[Run]:
+    return drop_repeats(runs)[0]
+
+
+def _cell_value(run: Run, key: str):
+    return _label(run) if key == "criterion" else design(run).get(key, config_get(run, key))
+
+
+def _separate(runs: Sequence[Run], keys: Sequence[str]) -> list[str]:
+    """Fields beyond ``keys`` (and the seed) in which runs of one cell differ; ``criterion`` is the series label."""
+    return [f for f in varying_fields(runs, lambda r: tuple(repr(_cell_value(r, k)) for k in keys)) if f not in keys]
+
+
+def _tag(df: "pd.DataFrame", runs: Sequence[Run], separated_by: Sequence[str]) -> "pd.DataFrame":
+    df.attrs["separated_by"] = list(separated_by)
+    df.attrs["groups"] = len({group_key(r) for r in runs})
+    return df
+
+
+def _not_applicable(df: "pd.DataFrame", col: str) -> "pd.Series":
+    """Baseline rows for which ``col`` does not apply: null, or the dense run's ``init`` ("dense")."""
+    na = df[col].isna()
+    if col == "init":
+        na |= df["method"] == "dense"
+    return na & df["method"].isin(BASELINES)
+
+
+def _broadcast_baselines(df: "pd.DataFrame", cols: Sequence[str]) -> "pd.DataFrame":
+    """Dense and static rows are repeated for every value of each ``col`` that does not apply to them
+    (growth, update period, ...) found among the DST rows of their model and dataset, so every panel shows
+    its baselines. Their mean, std and n are those of the baseline runs themselves."""
+    for col in cols:
+        if col not in df.columns or df.empty:
+            continue
+        na = _not_applicable(df, col)
+        if not na.any():
+            continue
+        targets = df[~df["method"].isin(BASELINES) & df[col].notna()]
+        parts = [df[~na]]
+        for (model, dataset), g in df[na].groupby(["model", "dataset"], dropna=False, sort=False):
+            vals = targets.loc[(targets["model"] == model) & (targets["dataset"] == dataset), col].drop_duplicates().tolist()
+            if not vals:
+                parts.append(g)
+            for v in vals:
+                parts.append(g.assign(**{col: [v] * len(g)}))
+        df = pd.concat(parts, ignore_index=True)
+    return df
+
+
+def _order(df: "pd.DataFrame", keys: Sequence[str], label: str = "criterion") -> "pd.DataFrame":
+    """Sort by ``keys`` with ``label`` in display order (built-in criteria, others sorted, baselines)."""
+    rank = {c: i for i, c in enumerate(criterion_order(df[label]))}
+    df = df.assign(_o=df[label].map(rank))
+    keys = [("_o" if k == label else k) for k in keys]
+    return df.sort_values(keys, kind="stable").drop(columns="_o").reset_index(drop=True)
 
 
 def _label(run: Run) -> str:
@@ -66,7 +126,7 @@ def _criterion_order(labels: Iterable[str]) -> list[str]:
     return criterion_order(labels)
 
 
-def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[str] = ()) -> pd.DataFrame:
+def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[str] = ()) -> "pd.DataFrame":
     """One row per run: run_id, model, dataset, method, criterion (label), growth, density, seed, ``keys``, and ``value``.
 
     ``metric`` is a ``summary`` key of run.json (ARTIFACTS.md): test_acc, test_loss, val_acc, val_loss,
@@ -85,58 +145,49 @@ def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[s
             "criterion": _label(r), "growth": c.get("growth"), "density": c.get("density"), "seed": c.get("seed"),
         }
         for k in keys:
-            row[k] = config_value(r, k)
+            if k not in row:
+                row[k] = _cell_value(r, k)
         row["value"] = float(v)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["run_id", "model", "dataset", "method", "criterion", "growth", "density", "seed", *keys, "value"])
+    fixed = ["run_id", "model", "dataset", "method", "criterion", "growth", "density", "seed"]
+    return pd.DataFrame(rows, columns=[*fixed, *[k for k in keys if k not in fixed], "value"])
 
 
-def _baseline_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Baselines have no growth; give them every growth present so each panel shows them."""
-    growths = sorted({g for g in df["growth"].dropna().unique()}) or [None]
-    dense = df[df["method"] == "dense"]
-    static = df[df["method"] == "static"]
-    parts = [df[~df["method"].isin(["dense", "static"])]]
-    for g in growths:
-        for base in (dense, static):
-            if not base.empty:
-                parts.append(base.assign(growth=g))
-    return pd.concat(parts, ignore_index=True)
-
-
-def metric_vs(runs: Sequence[Run], *, x: str, metric: str = "test_acc", by: Sequence[str] = ("model", "dataset", "growth", "criterion")) -> pd.DataFrame:
+def metric_vs(runs: Sequence[Run], *, x: str, metric: str = "test_acc", by: Sequence[str] = ("model", "dataset", "growth", "criterion")) -> "pd.DataFrame":
     """``metric`` against config key ``x`` per ``by``: mean, std (ddof=0) and n over seeds.
 
-    Dense and static runs are baselines: their ``criterion`` is ``dense``/``static`` and they are
-    repeated for every growth criterion present.
+    Runs that differ in any other field get that field as a column of their own (listed in
+    ``attrs["separated_by"]``), so a cell never averages more than seeds. Dense and static runs are
+    baselines: their ``criterion`` is ``dense``/``static``, and they are repeated for every value of a
+    field that does not apply to them (growth, update period, ...), so each panel shows them.
     """
-    df = run_frame(runs, metric=metric, keys=[x] if x not in ("density",) else [])
-    if df.empty:
-        return pd.DataFrame(columns=list(by) + [x, "mean", "std", "n"])
-    df = _baseline_rows(df)
+    runs = _unique(runs)
     by = [b for b in by if b != x]
+    sep = _separate(runs, [*by, x])
+    df = run_frame(runs, metric=metric, keys=[*sep, x])
+    if df.empty:
+        return _tag(pd.DataFrame(columns=[*by, *sep, x, "mean", "std", "n"]), runs, sep)
+    df = _broadcast_baselines(df, ["growth", *sep])
     from .stats.tables import mean_std
 
-    out = mean_std(df, by=list(by) + [x], value="value")
-    out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
-    out = out.sort_values([b for b in by if b != "criterion"] + ["_o", x], kind="stable").drop(columns="_o").reset_index(drop=True)
-    return out
+    out = mean_std(df, by=[*by, *sep, x], value="value")
+    out = _order(out, [*[b for b in by if b != "criterion"], *sep, "criterion", x])
+    return _tag(out[[*by, *sep, x, "mean", "std", "n"]], runs, sep)
 
 
-def accuracy_table(runs: Sequence[Run], *, metric: str = "test_acc") -> pd.DataFrame:
-    """Fig. 1: metric vs density per model, dataset, growth and criterion, with dense and static baselines."""
-    out = metric_vs(runs, x="density", metric=metric)
-    return out[["model", "dataset", "growth", "criterion", "density", "mean", "std", "n"]]
+def accuracy_table(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFrame":
+    """Fig. 1: metric vs density per model, dataset, growth and criterion, with dense and static baselines
+    (plus a column for each other field in which runs differ, see :func:`metric_vs`)."""
+    return metric_vs(runs, x="density", metric=metric)
 
 
-def update_period_table(runs: Sequence[Run], *, metric: str = "test_acc") -> pd.DataFrame:
+def update_period_table(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFrame":
     """Fig. 5: metric vs update period Δt per criterion (DST runs only)."""
     dst = [r for r in runs if r.config.get("method") == "dst"]
-    out = metric_vs(dst, x="update_period", metric=metric, by=("model", "dataset", "growth", "density", "criterion"))
-    return out[["model", "dataset", "growth", "density", "criterion", "update_period", "mean", "std", "n"]]
+    return metric_vs(dst, x="update_period", metric=metric, by=("model", "dataset", "growth", "density", "criterion"))
 
 
-def _metrics_long(runs: Sequence[Run], *, keys: Sequence[str]) -> pd.DataFrame:
+def _metrics_long(runs: Sequence[Run], *, keys: Sequence[str]) -> "pd.DataFrame":
     frames = []
     for r in runs:
         m = r.metrics()
@@ -145,66 +196,129 @@ def _metrics_long(runs: Sequence[Run], *, keys: Sequence[str]) -> pd.DataFrame:
         m["method"] = r.config.get("method")
         m["criterion"] = _label(r)
         for k in keys:
-            m[k] = config_value(r, k)
+            if k not in m.columns:
+                m[k] = _cell_value(r, k)
+        m["model"], m["dataset"] = r.config.get("model"), r.config.get("dataset")
         frames.append(m)
     if not frames:
-        return pd.DataFrame(columns=["step", "epoch", "split", "name", "value", "run", "method", "criterion", *keys])
+        return pd.DataFrame(columns=["step", "epoch", "split", "name", "value", "run", "method", "criterion", "model", "dataset", *keys])
     return pd.concat(frames, ignore_index=True)
 
 
-def loss_gap_table(runs: Sequence[Run], *, by_config: Sequence[str] = ()) -> pd.DataFrame:
-    """Fig. 4: validation loss − training loss per epoch, per method and criterion (mean, std over runs).
+def loss_gap_table(runs: Sequence[Run], *, by_config: Sequence[str] = ()) -> "pd.DataFrame":
+    """Fig. 4: validation loss − training loss per epoch, per method and criterion (mean, std over seeds).
 
-    ``by_config``: config keys to keep apart as extra columns (e.g. ``("model",)``).
+    ``by_config``: config keys to keep apart as columns (e.g. ``("model",)``); any other field in which
+    runs of one (method, criterion) differ is kept apart as well (``attrs["separated_by"]``).
     """
     from .stats.tables import loss_gap
 
-    long = _metrics_long(runs, keys=by_config)
-    out = loss_gap(long, by=[*by_config, "method", "criterion"])
-    out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
-    out = out.sort_values([*by_config, "_o", "method", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
-    return out[[*by_config, "epoch", "method", "criterion", "gap_mean", "gap_std", "n"]]
+    runs = _unique(runs)
+    sep = _separate(runs, [*by_config, "method", "criterion"])
+    long = _broadcast_baselines(_metrics_long(runs, keys=[*by_config, *sep]), sep)
+    out = loss_gap(long, by=[*by_config, *sep, "method", "criterion"])
+    out = _order(out, [*by_config, *sep, "criterion", "method", "epoch"])
+    return _tag(out[[*by_config, *sep, "epoch", "method", "criterion", "gap_mean", "gap_std", "n"]], runs, sep)
 
 
-def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc", by_config: Sequence[str] = ("model",)) -> pd.DataFrame:
-    """Fig. 23: a per-epoch metric (default validation accuracy) per criterion, mean and std over runs.
+def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc", by_config: Sequence[str] = ("model",)) -> "pd.DataFrame":
+    """Fig. 23: a per-epoch metric (default validation accuracy) per criterion, mean and std over seeds.
 
-    Returns ``by_config`` + density, criterion, epoch, mean, std, n; dense runs keep density 1.
+    Returns ``by_config`` + density (+ any field that separates runs) + criterion, epoch, mean, std, n;
+    dense runs keep density 1.
     """
-    long = _metrics_long(runs, keys=(*by_config, "density"))
+    runs = _unique(runs)
+    sep = _separate(runs, [*by_config, "density", "criterion"])
+    long = _broadcast_baselines(_metrics_long(runs, keys=(*by_config, "density", *sep)), sep)
     sel = long[(long["split"] == split) & (long["name"] == name)]
     from .stats.tables import mean_std
 
-    out = mean_std(sel, by=[*by_config, "density", "criterion", "epoch"], value="value")
-    out["_o"] = out["criterion"].map({c: i for i, c in enumerate(_criterion_order(out["criterion"]))})
-    return out.sort_values([*by_config, "density", "_o", "epoch"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    out = mean_std(sel, by=[*by_config, "density", *sep, "criterion", "epoch"], value="value")
+    return _tag(_order(out, [*by_config, "density", *sep, "criterion", "epoch"]), runs, sep)
 
 
-def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[str] = ("model", "dataset", "growth", "density")) -> pd.DataFrame:
+CD_BLOCK = ("model", "dataset", "growth", "density")
+
+
+def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[str] = CD_BLOCK) -> "pd.DataFrame":
     """Scores for a critical-difference analysis: one row per (block, criterion), the mean of ``metric`` over seeds.
 
-    Blocks are (model, dataset, growth, density) as CLI.md says; DST runs only.
+    Blocks are (model, dataset, growth, density), DST runs only; runs of one criterion in such a block
+    that differ in any other field (Δt, batch size, ...) go to blocks of their own, named with that field
+    (``attrs["separated_by"]``), so a block's score averages over seeds only.
     """
-    dst = [r for r in runs if r.config.get("method") == "dst"]
-    df = run_frame(dst, metric=metric)
+    dst = _unique([r for r in runs if r.config.get("method") == "dst"])
+    sep = _separate(dst, [*block, "criterion"])
+    df = run_frame(dst, metric=metric, keys=sep)
     if df.empty:
-        return pd.DataFrame(columns=["block", "method", "score"])
-    g = df.groupby(list(block) + ["criterion"], dropna=False)["value"].mean().reset_index()
-    g["block"] = g[list(block)].astype(str).agg("/".join, axis=1)
-    return g.rename(columns={"criterion": "method", "value": "score"})[["block", "method", "score"]].sort_values(["block", "method"]).reset_index(drop=True)
+        return _tag(pd.DataFrame(columns=["block", "method", "score"]), dst, sep)
+    g = df.groupby([*block, *sep, "criterion"], dropna=False, sort=False)["value"].mean().reset_index()
+
+    def name(row) -> str:
+        head = "/".join(str(row[k]) for k in block)
+        tail = ", ".join(f"{k}={row[k]}" for k in sep)
+        return f"{head} ({tail})" if tail else head
+
+    g["block"] = g.apply(name, axis=1) if len(g) else []
+    out = g.rename(columns={"criterion": "method", "value": "score"})[["block", "method", "score"]]
+    out = out.sort_values(["block", "method"]).reset_index(drop=True)
+    out = _tag(out, dst, sep)
+    out.attrs["groups"] = int(out["block"].nunique())
+    return out
 
 
 # -- structure: Jaccard, never-removed, ITOP ---------------------------------------------------------
-def _groups(runs: Sequence[Run]) -> dict[tuple, dict]:
-    """``{group key: {seed: [runs]}}`` with groups = configs equal but for criterion and seed."""
-    from .artifacts.select import group_key
-
+def _dst_groups(runs: Sequence[Run]) -> dict[tuple, dict]:
+    """``{group key: {seed: [runs]}}`` of the DST runs, groups = designs equal but for criterion and seed
+    (criterion parameters are compared among runs of one criterion). Raises :class:`PoolingError` when two
+    runs of one group, seed and criterion differ (e.g. MEST at two λ)."""
+    dst = _unique([r for r in runs if r.config.get("method") == "dst"])
     out: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
-    for r in runs:
-        if r.config.get("method") != "dst":
-            continue
+    for r in dst:
         out[group_key(r)][r.config.get("seed")].append(r)
+    cells: dict[tuple, list[Run]] = defaultdict(list)
+    for r in dst:
+        cells[(group_key(r), repr(r.seed), r.criterion)].append(r)
+    cell = next((rs for rs in cells.values() if len(rs) > 1), None)  # runs are unique, so these differ
+    if cell is not None:
+        clash = varying_fields(cell, lambda r: 0)
+        first = cell[0]
+        raise PoolingError(f"runs of {first.criterion} with seed {first.seed} differ in {describe_fields(cell, clash)}; "
+                           f"pick one with {' '.join(filter_hint(f, design(first).get(f)) for f in clash)}")
     return out
+
+
+def group_fields(runs: Sequence[Run]) -> list[str]:
+    """The design fields in which the groups of the DST runs differ (criterion and seed aside)."""
+    keys = [dict(g) for g in {group_key(r) for r in runs if r.config.get("method") == "dst"}]
+    if len(keys) < 2:
+        return []
+    fields = {k for g in keys for k in g if any(h.get(k) != g.get(k) for h in keys)}
+    return [f for f in varying_fields(runs, lambda r: 0) if f in fields]
+
+
+def split_groups(runs: Sequence[Run], *, always: Sequence[str] = ("model",)) -> dict[tuple, list[Run]]:
+    """The DST runs split into groups, keyed by the values of ``always`` plus every field in which
+    the groups differ (:func:`group_fields`), in sorted order: ``{((field, value), ...): runs}``."""
+    dst = [r for r in runs if r.config.get("method") == "dst"]
+    fields = list(dict.fromkeys([*always, *group_fields(dst)]))
+    out: dict[tuple, list[Run]] = defaultdict(list)
+    for r in dst:
+        out[tuple((f, _cell_value(r, f)) for f in fields)].append(r)
+    return dict(sorted(out.items(), key=lambda kv: [repr(v) for _, v in kv[0]]))
+
+
+def _one_group(runs: Sequence[Run], what: str) -> dict[tuple, dict]:
+    """The single group of :func:`_dst_groups`; several groups are an error naming what separates them."""
+    groups = _dst_groups(runs)
+    if len(groups) > 1:
+        dst = [r for by_seed in groups.values() for rs in by_seed.values() for r in rs]
+        fields = group_fields(dst)
+        first = next(iter(next(iter(groups.values())).values()))[0]
+        raise PoolingError(f"{what} compares criteria within one group of runs (equal but for criterion and seed), "
+                           f"but the runs form {len(groups)} groups that differ in {describe_fields(dst, fields)}; "
+                           f"narrow to one, e.g. {' '.join(filter_hint(f, _cell_value(first, f)) for f in fields)}")
+    return groups
 
 
 def _present(criteria: Iterable[str], only: Sequence[str] | None = None) -> list[str]:
@@ -224,7 +338,7 @@ def _read_in_threads(fn, items: list) -> list:
         return list(pool.map(fn, items))
 
 
-def first_update_sets(runs: Sequence[Run]) -> dict[tuple, dict[str, dict]]:
+def first_update_sets(runs: Sequence[Run], *, what: str = "the first-update Jaccard") -> dict[tuple, dict[str, dict]]:
     """``{(group, seed): {criterion: removed set at the first update}}``.
 
     A criterion's own run gives its pruned set; criteria without a run come from the shadow sets of
@@ -232,7 +346,7 @@ def first_update_sets(runs: Sequence[Run]) -> dict[tuple, dict[str, dict]]:
     file is read at most once, several at a time.
     """
     plan: list[tuple[tuple, list[tuple[Run, list[str]]]]] = []
-    for gi, (g, by_seed) in enumerate(sorted(_groups(runs).items())):
+    for gi, (g, by_seed) in enumerate(sorted(_one_group(runs, what).items())):
         for seed, rs in sorted(by_seed.items(), key=lambda kv: repr(kv[0])):
             own: dict[str, Run] = {}
             for r in rs:
@@ -269,7 +383,7 @@ def jaccard_first(runs: Sequence[Run], criteria: Sequence[str] | None = None):
     the random criterion's sets when the runs have them."""
     from .stats.jaccard import jaccard_summary
 
-    sets = first_update_sets(runs)
+    sets = first_update_sets(runs, what="the first-update Jaccard")
     if not sets:
         raise ValueError("no DST runs with topology updates matched: the first-update Jaccard needs them")
     shown = _present((c for s in sets.values() for c in s), criteria)
@@ -283,7 +397,7 @@ def jaccard_end(runs: Sequence[Run]):
     from .stats.jaccard import jaccard_summary
 
     plan: list[tuple[tuple, dict[str, Run], Run]] = []
-    for gi, (g, by_seed) in enumerate(sorted(_groups(runs).items())):
+    for gi, (g, by_seed) in enumerate(sorted(_one_group(runs, "the end-of-training Jaccard").items())):
         for seed, rs in by_seed.items():
             own: dict[str, Run] = {}
             for r in rs:
@@ -301,23 +415,20 @@ def jaccard_end(runs: Sequence[Run]):
     return jaccard_summary(sets, criteria=shown, at="end", reference_criterion="init")
 
 
-def jaccard_time_rows(runs: Sequence[Run]) -> pd.DataFrame:
+def jaccard_time_rows(runs: Sequence[Run]) -> "pd.DataFrame":
     """Fig. 18: per run and update, Jaccard of the run's removed set and each other criterion's shadow set."""
     from .stats.jaccard import jaccard, jaccard_over_time
 
     rows = []
-    groups = {g: i for i, g in enumerate(sorted(_groups(runs)))}
-    from .artifacts.select import group_key
-
-    for r in runs:
-        if r.config.get("method") != "dst" or not r.shadow_criteria:
-            continue
-        others = [c for c in r.shadow_criteria if c != r.criterion]
-        for step in r.update_steps:
-            upd = r.update(step, shadow=others, grown=False)
-            for b in others:
-                rows.append({"group": groups.get(group_key(r), 0), "seed": r.seed, "step": step, "run_criterion": r.criterion,
-                             "other": b, "jaccard": jaccard(upd.pruned, upd.shadow[b])})
+    for by_seed in _one_group(runs, "the Jaccard over time").values():
+        for rs in by_seed.values():
+            for r in rs:
+                others = [c for c in r.shadow_criteria if c != r.criterion]
+                for step in r.update_steps if others else []:
+                    upd = r.update(step, shadow=others, grown=False)
+                    for b in others:
+                        rows.append({"seed": r.seed, "step": step, "run_criterion": r.criterion,
+                                     "other": b, "jaccard": jaccard(upd.pruned, upd.shadow[b])})
     if not rows:
         raise ValueError("no DST runs with shadow sets matched: the Jaccard over time needs them (record with --shadow all)")
     out = jaccard_over_time(pd.DataFrame(rows))
@@ -325,59 +436,77 @@ def jaccard_time_rows(runs: Sequence[Run]) -> pd.DataFrame:
     return out.sort_values(["run_criterion", "other", "step"], key=lambda s: s.map(order) if s.name != "step" else s, kind="stable").reset_index(drop=True)
 
 
-def never_removed_rows(runs: Sequence[Run], criteria: Sequence[str] | None = None) -> pd.DataFrame:
-    """Fig. 19: per model and seed, weights kept by every criterion at the first update / kept weights,
-    and removed by every criterion / removed weights (see ``stats.never_removed``); over ``criteria``
-    only when given."""
-    from .stats.never_removed import kept_weights, never_removed
+def never_removed_rows(runs: Sequence[Run], criteria: Sequence[str] | None = None) -> "pd.DataFrame":
+    """Fig. 19 (paper App. K): per model and seed, on the **final** masks of the runs paired by seed: the
+    weights kept by every criterion / mean weights kept per criterion, and the weights outside every final
+    mask / mean weights outside per criterion (over all weights of the masked layers). ``criteria``: use
+    only the runs of these criteria (default: every criterion with a run). Groups that differ in more than
+    criterion and seed get rows of their own, with the fields that separate them as columns."""
+    from .stats.never_removed import never_removed_end
 
-    sets = first_update_sets(runs)
-    by_key = {}
-    for (gi, seed), per in sets.items():
-        by_key[(gi, seed)] = {c: per[c] for c in _present(per, criteria)}
+    runs = [r for r in runs if r.config.get("method") == "dst" and (criteria is None or r.criterion in criteria)]
+    groups = _dst_groups(runs)
+    sep = group_fields([r for by_seed in groups.values() for rs in by_seed.values() for r in rs])
+    plan = []
+    for g, by_seed in sorted(groups.items()):
+        for seed, rs in sorted(by_seed.items(), key=lambda kv: repr(kv[0])):
+            own: dict[str, Run] = {}
+            for r in rs:
+                own.setdefault(r.criterion, r)
+            if len(own) >= 2:
+                plan.append((seed, own))
+    finals = _read_in_threads(lambda r: r.final_masks(), [r for _, own in plan for r in own.values()])
+    it = iter(finals)
     rows = []
-    groups = sorted(_groups(runs).items())
-    for (gi, seed), removed in sorted(by_key.items(), key=lambda kv: (kv[0][0], repr(kv[0][1]))):
-        if len(removed) < 2:
-            continue
-        rep = groups[gi][1][seed][0]
-        active = rep.initial_masks()
-        kept = {c: kept_weights(active, s) for c, s in removed.items()}
-        res = never_removed(kept, removed)
-        rows.append({"model": rep.config.get("model"), "dataset": rep.config.get("dataset"), "seed": seed,
-                     "density": rep.config.get("density"), "criteria": len(removed),
-                     "retained_by_all": res["retained_by_all"], "removed_by_all": res["removed_by_all"]})
+    for seed, own in plan:
+        masks = {c: next(it) for c in own}
+        rep = next(iter(own.values()))
+        res = never_removed_end(masks, numel=rep.numel)
+        row = {"model": rep.config.get("model"), "dataset": rep.config.get("dataset"), "seed": seed,
+               "density": rep.config.get("density"), **{f: _cell_value(rep, f) for f in sep if f not in ("model", "dataset", "density")},
+               "criteria": len(masks), "retained_by_all": res["retained_by_all"], "removed_by_all": res["removed_by_all"]}
+        rows.append(row)
     if not rows:
-        raise ValueError("no DST runs with at least two criteria (runs or shadow sets) at the first update matched")
-    return pd.DataFrame(rows)
+        raise ValueError("no seed with complete DST runs of at least two criteria matched: "
+                         "never-removed compares the final masks of runs paired by seed")
+    return _tag(pd.DataFrame(rows), runs, sep)
 
 
-def itop_rows(runs: Sequence[Run]) -> pd.DataFrame:
-    """ITOP ratio per DST run, rebuilt from the initial mask and every update file (Liu et al. 2021)."""
+ITOP_CELL = ("model", "dataset", "growth", "density", "criterion", "update_period")
+
+
+def itop_rows(runs: Sequence[Run]) -> "pd.DataFrame":
+    """ITOP ratio per DST run, rebuilt from the initial mask and every update file (Liu et al. 2021).
+
+    Fields that separate runs of one (model, dataset, growth, density, criterion, Δt) are columns too
+    (``attrs["separated_by"]``), so that :func:`itop_vs_update_period` averages over seeds only."""
     from .stats.itop import itop_ratio
 
+    dst = _unique([r for r in runs if r.config.get("method") == "dst"])
+    sep = _separate(dst, ITOP_CELL)
     rows = []
-    for r in runs:
-        if r.config.get("method") != "dst":
-            continue
+    for r in dst:
         updates = (r.update(s, shadow=[]) for s in r.update_steps)
         rows.append({"run_id": r.run_id, "criterion": r.criterion, "growth": r.config.get("growth"),
                      "update_period": r.config.get("update_period"), "density": r.config.get("density"), "seed": r.seed,
-                     "model": r.config.get("model"), "dataset": r.config.get("dataset"),
+                     "model": r.config.get("model"), "dataset": r.config.get("dataset"), **{f: _cell_value(r, f) for f in sep},
                      "itop": itop_ratio(r.initial_masks(), updates, numel=r.numel), "itop_logged": r.summary.get("itop")})
     if not rows:
         raise ValueError("no DST runs matched: ITOP needs runs with topology updates")
-    return pd.DataFrame(rows)
+    return _tag(pd.DataFrame(rows), dst, sep)
 
 
-def itop_vs_update_period(rows: pd.DataFrame) -> pd.DataFrame:
-    """Fig. 11: ITOP ratio vs Δt per criterion and growth, mean and std over seeds."""
+def itop_vs_update_period(rows: "pd.DataFrame") -> "pd.DataFrame":
+    """Fig. 11: ITOP ratio vs Δt per criterion and growth, mean and std over seeds (and over nothing else:
+    the fields in ``rows.attrs["separated_by"]`` are kept apart)."""
     from .stats.tables import mean_std
 
-    out = mean_std(rows, by=["model", "dataset", "growth", "density", "criterion", "update_period"], value="itop")
-    out = out.rename(columns={"mean": "itop", "std": "itop_std"})
-    out["_o"] = out["criterion"].map({c: i for i, c in enumerate(criterion_order(out["criterion"]))})
-    return out.sort_values(["model", "dataset", "growth", "density", "_o", "update_period"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    sep = list(rows.attrs.get("separated_by", []))
+    keys = ["model", "dataset", "growth", "density", *sep, "criterion", "update_period"]
+    out = mean_std(rows, by=keys, value="itop").rename(columns={"mean": "itop", "std": "itop_std"})
+    out = _order(out, keys)
+    out.attrs = dict(rows.attrs)
+    return out
 
 
 def cd_result(scores: pd.DataFrame, *, alpha: float = 0.05, lower_is_better: bool = False, test: str = "nemenyi"):

@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import math
 import sys
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Callable, Optional
@@ -20,9 +22,10 @@ from typing import Annotated, Callable, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .artifacts import ArtifactError
-from .artifacts.select import NoRunsError, RunFilter, select_runs
+from .artifacts.select import NoRunsError, RunFilter, drop_repeats, select_runs
 from .vocab import FORMATS, JACCARD_AT, METRICS
 
 app = typer.Typer(
@@ -33,21 +36,46 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
-# -- common options (CLI.md "Common to every analysis command") ------------------------------------
+# -- common options, declared once (every analysis command takes them) ---------------------------------
 Paths = Annotated[Optional[list[Path]], typer.Argument(help="Studies or run directories, searched recursively for run.json. Default: artifacts/.", show_default=False)]
 ModelOpt = Annotated[Optional[list[str]], typer.Option("--model", help="Only runs of this model (repeatable).")]
 DatasetOpt = Annotated[Optional[list[str]], typer.Option("--dataset", help="Only runs on this data set (repeatable).")]
 GrowthOpt = Annotated[Optional[list[str]], typer.Option("--growth", help="Only this growth criterion (repeatable).")]
 CriterionOpt = Annotated[Optional[list[str]], typer.Option("--criterion", help="Only this pruning criterion (repeatable).")]
 DensityOpt = Annotated[Optional[list[float]], typer.Option("--density", help="Only this overall density (repeatable).")]
-DensityMinOpt = Annotated[Optional[float], typer.Option("--density-min", help="Only densities >= this.")]
-DensityMaxOpt = Annotated[Optional[float], typer.Option("--density-max", help="Only densities <= this.")]
+DensityMinOpt = Annotated[Optional[float], typer.Option("--density-min", help="Only densities >= this (inclusive).")]
+DensityMaxOpt = Annotated[Optional[float], typer.Option("--density-max", help="Only densities <= this (inclusive): the paper's low-density blocks are --density-max 0.2.")]
+DensityGtOpt = Annotated[Optional[float], typer.Option("--density-gt", help="Only densities > this (strict): the paper's high-density blocks are --density-gt 0.2.")]
+DensityLtOpt = Annotated[Optional[float], typer.Option("--density-lt", help="Only densities < this (strict).")]
 UpdatePeriodOpt = Annotated[Optional[list[int]], typer.Option("--update-period", help="Only this Δt in steps (repeatable).")]
 SweepOpt = Annotated[Optional[list[str]], typer.Option("--sweep", help="Only runs made by this sweep spec (config 'sweep', e.g. jaccard; repeatable).")]
+ConfigOpt = Annotated[Optional[list[str]], typer.Option("--config", metavar="KEY=VALUE", help="Only runs whose config KEY equals VALUE (repeatable), e.g. --config batch_size=128, --config mest_lambda=0.1; VALUE is read as JSON where it parses (numbers, true, null), else as text.")]
 IncompleteOpt = Annotated[bool, typer.Option("--include-incomplete", help="Also use runs that are running or failed.")]
 SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Go on past malformed runs, listing each on stderr.")]
-FormatOpt = Annotated[str, typer.Option("--format", help="table | csv | json. With json, stdout holds exactly one JSON document.")]
+FormatOpt = Annotated[str, typer.Option("--format", help=f"{' | '.join(FORMATS)}. With json, stdout holds exactly one JSON document.")]
 PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Write the figure to FILE (.png, .pdf or .svg).")]
+
+# (name, type, default) of the options every analysis command takes, after its own
+_COMMON = (
+    ("paths", Paths, None), ("model", ModelOpt, None), ("dataset", DatasetOpt, None), ("growth", GrowthOpt, None),
+    ("criterion", CriterionOpt, None), ("density", DensityOpt, None), ("density_min", DensityMinOpt, None),
+    ("density_max", DensityMaxOpt, None), ("density_gt", DensityGtOpt, None), ("density_lt", DensityLtOpt, None),
+    ("update_period", UpdatePeriodOpt, None), ("sweep", SweepOpt, None), ("config", ConfigOpt, None),
+    ("include_incomplete", IncompleteOpt, False), ("skip_bad", SkipBadOpt, False), ("fmt", FormatOpt, "table"),
+    ("plot", PlotOpt, None),
+)
+
+
+class UserError(Exception):
+    """A mistake in the command line or its input: one line on stderr, exit 1."""
+
+
+def _report_bad(e: ArtifactError) -> None:
+    err.print(f"skipped: {e}")
+
+
+def _warn(msg: str) -> None:
+    err.print(f"warning: {msg}")
 
 
 @dataclass
@@ -59,19 +87,29 @@ class Common:
     fmt: str
     plot: Path | None
 
-    def runs(self, *, baselines: bool = False):
-        """The runs matching the filters; malformed ones stop the command unless --skip-bad."""
+    def runs(self, *, baselines: bool = False, repeats: bool = False):
+        """The runs matching the filters; malformed ones stop the command unless --skip-bad.
+
+        A run_id found in two directories is counted once (a warning names both). Unless ``repeats``,
+        runs that repeat another run's config and seed under another sweep name are counted once too
+        (a note says how many): an analysis averages over seeds only."""
         on_bad = _report_bad if self.skip_bad else None
         try:
-            runs = select_runs(self.paths, self.flt, include_incomplete=self.include_incomplete, on_bad=on_bad, baselines=baselines)
+            runs = select_runs(self.paths, self.flt, include_incomplete=self.include_incomplete, on_bad=on_bad,
+                               on_warning=_warn, baselines=baselines)
         except FileNotFoundError as e:
             raise UserError(str(e)) from None
         if not runs:
             where = ", ".join(map(str, self.paths))
             state = "" if self.include_incomplete else " complete"
             raise NoRunsError(f"no{state} runs matched under {where} ({self.flt.describe()})")
+        if not repeats:
+            runs, dropped = drop_repeats(runs)
+            if dropped:
+                r, first = dropped[0]
+                err.print(f"note: {len(dropped)} run(s) repeat the config and seed of another run under another sweep name "
+                          f"(e.g. {r.run_id} repeats {first.run_id}); each experiment is counted once")
         return runs
-
 
     def compute(self, fn: Callable, runs: list):
         """``fn(runs)``; with --skip-bad, a run whose files turn out damaged is dropped (said on stderr) and
@@ -92,38 +130,66 @@ class Common:
                     raise NoRunsError("every matching run was skipped as malformed") from None
 
 
-class UserError(Exception):
-    """A mistake in the command line or its input: one line on stderr, exit 1."""
+def _parse_config(items: list[str] | None) -> dict:
+    out = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r}: expected KEY=VALUE, e.g. batch_size=128", param_hint="--config")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[key.strip()] = value
+    return out
 
 
-def _report_bad(e: ArtifactError) -> None:
-    err.print(f"skipped: {e}")
-
-
-def common(
-    paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot,
-    sweep=None,
-) -> Common:
+def common(*, paths, model, dataset, growth, criterion, density, density_min, density_max, density_gt, density_lt,
+           update_period, sweep, config, include_incomplete, skip_bad, fmt, plot) -> Common:
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
     if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise typer.BadParameter(f"{str(plot)!r}: the suffix must be .png, .pdf or .svg", param_hint="--plot")
     flt = RunFilter(
         model=tuple(model or ()), dataset=tuple(dataset or ()), growth=tuple(growth or ()), criterion=tuple(criterion or ()),
-        density=tuple(density or ()), density_min=density_min, density_max=density_max, update_period=tuple(update_period or ()),
-        sweep=tuple(sweep or ()),
+        density=tuple(density or ()), density_min=density_min, density_max=density_max, density_gt=density_gt,
+        density_lt=density_lt, update_period=tuple(update_period or ()), sweep=tuple(sweep or ()), extra=_parse_config(config),
     )
     return Common(list(paths or [Path("artifacts")]), flt, include_incomplete, skip_bad, fmt, plot)
+
+
+def analysis_command(name: str | None = None, *, incomplete_help: str | None = None):
+    """Register ``fn(c: Common, **own options)`` as an ``fwa`` command taking its own options and then
+    the common ones (paths, filters, --format, --plot, ...), which arrive parsed as ``c``."""
+    def register(fn):
+        own = [p for p in inspect.signature(fn).parameters.values() if p.name != "c"]
+        hints = {k: v for k, v in typing.get_type_hints(fn, include_extras=True).items() if k != "c"}
+        shared = []
+        for pname, ann, default in _COMMON:
+            if pname == "include_incomplete" and incomplete_help:
+                ann = Annotated[bool, typer.Option("--include-incomplete", help=incomplete_help)]
+            shared.append(inspect.Parameter(pname, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann))
+            hints[pname] = ann
+
+        def command(**kw):
+            c = common(**{pname: kw.pop(pname) for pname, _, _ in _COMMON})
+            return fn(c, **kw)
+
+        command.__name__, command.__doc__, command.__module__ = fn.__name__, fn.__doc__, fn.__module__
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints.get(p.name, p.annotation)) for p in own]
+        command.__signature__ = inspect.Signature(own + shared)
+        command.__annotations__ = hints
+        app.command(name)(command)
+        return fn
+
+    return register
 
 
 def run_command(fn: Callable[[], None]) -> None:
     """Run a command body; user mistakes and bad artifacts become one ``error:`` line and exit 1."""
     try:
         fn()
-    except (UserError, NoRunsError, ArtifactError, ValueError) as e:
-        err.print(f"error: {e}")
-        raise typer.Exit(1)
-    except FileNotFoundError as e:
+    except (UserError, NoRunsError, ArtifactError, ValueError, FileNotFoundError) as e:
         err.print(f"error: {e}")
         raise typer.Exit(1)
 
@@ -142,8 +208,17 @@ def _clean(v):
     return v
 
 
+def _stdout_console() -> Console:
+    """A console for tables on stdout. On a terminal rich fits the table to the width and folds long
+    cells; piped or redirected, the width is unbounded so that no cell is ever cut or wrapped."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=100_000)
+
+
 def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: str, title: str = "") -> None:
-    """Print ``doc`` as JSON, or ``rows`` (a list, or a function making it only when needed) as a rich table / CSV."""
+    """Print ``doc`` as JSON, or ``rows`` (a list, or a function making it only when needed) as a rich table / CSV.
+
+    Table cells and titles are plain text: a run id or config value holding ``[red]`` prints as written."""
     if fmt == "json":
         sys.stdout.write(json.dumps(_clean(doc), indent=2, allow_nan=False) + "\n")
         return
@@ -156,13 +231,13 @@ def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: 
             w.writerows(_clean(rows))
             sys.stdout.write(buf.getvalue())
         return
-    t = Table(title=title or None)
+    t = Table(title=Text(title) if title else None)
     cols = list(rows[0]) if rows else []
     for c in cols:
-        t.add_column(str(c))
+        t.add_column(Text(str(c)), overflow="fold")
     for r in rows:
-        t.add_row(*(_fmt_cell(r.get(c)) for c in cols))
-    Console().print(t)
+        t.add_row(*(Text(_fmt_cell(r.get(c))) for c in cols))
+    _stdout_console().print(t)
 
 
 def _fmt_cell(v) -> str:
@@ -173,19 +248,25 @@ def _fmt_cell(v) -> str:
     return str(v)
 
 
+def _frame_doc(df, key: str = "rows") -> dict:
+    """The JSON document of a result frame: its rows, how many groups of runs it compared and which
+    fields it kept apart (``attrs`` of the analyses' frames)."""
+    return {key: _records(df), "groups": int(df.attrs.get("groups", 0)), "separated_by": list(df.attrs.get("separated_by", []))}
+
+
+def _title(text: str, df) -> str:
+    sep = df.attrs.get("separated_by") or []
+    return f"{text} (kept apart by {', '.join(sep)})" if sep else text
+
+
 # -- commands --------------------------------------------------------------------------------------
-@app.command("ls")
-def ls_(
-    paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
-    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
-):
+@analysis_command("ls")
+def ls_(c: Common):
     """One row per run: run_id, model, dataset, method, criterion, growth, density, update_period, seed, status, test_acc."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
 
     def body():
         rows = []
-        for r in c.runs():
+        for r in c.runs(repeats=True):
             cfg = r.config
             rows.append({
                 "run_id": r.run_id, "model": cfg["model"], "dataset": cfg["dataset"], "method": cfg["method"],
@@ -197,35 +278,41 @@ def ls_(
     run_command(body)
 
 
-@app.command()
-def validate(
-    paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
-    include_incomplete: Annotated[bool, typer.Option("--include-incomplete/--complete-only", help="Check runs that are running or failed too (default: yes).")] = True,
-    skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
-):
-    """Check each run against ARTIFACTS.md, reading every file it lists; exit 1 naming run, file and problem if any is invalid."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
+@analysis_command(incomplete_help="Accept runs that are running or failed when their files are sound (default: a run that is not complete is a problem).")
+def validate(c: Common):
+    """Check each run against the artifact format (docs/format.md), reading every file it lists, and show its status.
+
+    A run that is not complete (status running: still training, or killed; failed) is a problem unless --include-incomplete. Exit 1 naming run, file and problem if any run is invalid.
+    """
 
     def body():
         from rich.progress import track
 
         bad_manifests: list[ArtifactError] = []
         try:
-            runs = select_runs(c.paths, c.flt, include_incomplete=c.include_incomplete, on_bad=bad_manifests.append)
+            runs = select_runs(c.paths, c.flt, include_incomplete=True, on_bad=bad_manifests.append, on_warning=_warn)
         except FileNotFoundError as e:
             raise UserError(str(e)) from None
         if not runs and not bad_manifests:
             raise NoRunsError(f"no runs found under {', '.join(map(str, c.paths))} ({c.flt.describe()})")
-        valid, invalid = [], [{"run": e.run, "file": e.file, "problem": e.problem} for e in bad_manifests]
+        valid, invalid, listing = [], [], []
+        for e in bad_manifests:
+            invalid.append({"run": e.run, "status": None, "file": e.file, "problem": e.problem})
+            listing.append({"run": e.run, "status": None, "problems": 1})
         for r in track(runs, description="validating", console=err, disable=not sys.stderr.isatty() or len(runs) < 3):
-            problems = r.validate()
+            problems = [{"run": e.run, "status": r.status, "file": e.file, "problem": e.problem} for e in r.validate()]
+            if r.status != "complete" and not c.include_incomplete:
+                what = "still training, or its process was killed" if r.status == "running" else "training failed"
+                problems.insert(0, {"run": r.run_id, "status": r.status, "file": "run.json",
+                                    "problem": f"status {r.status}: the run is not complete ({what}); --include-incomplete accepts it"})
+            listing.append({"run": r.run_id, "status": r.status, "problems": len(problems)})
             if problems:
-                invalid.extend({"run": e.run, "file": e.file, "problem": e.problem} for e in problems)
+                invalid.extend(problems)
             else:
                 valid.append(r.run_id)
-        rows = [{"run": v, "file": "", "problem": "valid"} for v in valid] + invalid
-        emit({"valid": valid, "invalid": invalid}, rows, fmt=c.fmt, title=f"{len(valid)} valid, {len({i['run'] for i in invalid})} invalid")
+        rows = [{"run": v["run"], "status": v["status"], "file": "", "problem": "valid"} for v in listing if not v["problems"]] + invalid
+        emit({"valid": valid, "invalid": invalid, "runs": listing}, rows, fmt=c.fmt,
+             title=f"{len(valid)} valid, {len({i['run'] for i in invalid})} invalid")
         if invalid:
             for i in invalid:
                 err.print(f"invalid: run {i['run']}: {i['file']}: {i['problem']}")
@@ -268,21 +355,17 @@ def _records(df) -> list[dict]:
 AtOpt = Annotated[str, typer.Option("--at", help="first: sets removed at the first update; end: final masks (+ init); time: over training.")]
 
 
-@app.command()
+@analysis_command()
 def jaccard(
-    paths: Paths = None, at: AtOpt = "first",
+    c: Common, at: AtOpt = "first",
     std: Annotated[bool, typer.Option("--std", help="With --plot, draw the std over seeds (Figs. 20-21) instead of the mean.")] = False,
-    model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
-    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """Layer-averaged Jaccard index (paper Eq. 1) between what the criteria remove, or between final masks.
 
-    Runs are paired within groups (configs equal but for criterion and seed); cells are means over seeds, then over groups. References: J_r (random criterion's first-update sets across seeds), J_init (initial masks across seeds).
+    Runs are paired within one group (configs equal but for criterion and seed); cells are means over seeds. When the matched runs form several groups (other models, densities, Δt, ...) the command names the fields that separate them and the filter that picks one. References: J_r (random criterion's first-update sets across seeds), J_init (initial masks across seeds).
 
-    Example: fwa jaccard --at first artifacts/quick --model cnn-small --plot first.png
+    Example: fwa jaccard --at first artifacts/quick --sweep jaccard --model cnn-small --plot first.png
     """
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
     if at not in JACCARD_AT:
         raise typer.BadParameter(f"{at!r} is not one of: {', '.join(JACCARD_AT)}", param_hint="--at")
 
@@ -293,12 +376,12 @@ def jaccard(
         if at == "time":
             df = c.compute(A.jaccard_time_rows, runs)
             rows = _records(df)
-            emit({"at": "time", "rows": rows}, rows, fmt=c.fmt, title="Jaccard over time")
+            emit({"at": "time", "rows": rows, "groups": 1, "separated_by": []}, rows, fmt=c.fmt, title="Jaccard over time")
             _plot_with("fig18-jaccard-over-time", df, c.plot)
             return
         res = c.compute(A.jaccard_first if at == "first" else A.jaccard_end, runs)
         title = f"Jaccard at {at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
-        emit(res.to_json(), lambda: _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title)
+        emit(res.to_json() | {"separated_by": []}, lambda: _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title)
         fid = {("first", False): "fig06a-jaccard-first-update", ("end", False): "fig06b-jaccard-end",
                ("first", True): "fig20-jaccard-first-update-std", ("end", True): "fig21-jaccard-end-std"}[(at, std)]
         _plot_with(fid, res, c.plot)
@@ -306,61 +389,48 @@ def jaccard(
     run_command(body)
 
 
-@app.command("never-removed")
-def never_removed(
-    paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
-    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
-):
-    """Per model and seed: weights kept by every criterion / kept weights, and removed by every criterion / removed weights (first update)."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
+@analysis_command("never-removed")
+def never_removed(c: Common):
+    """Per model and seed, on the final masks of runs paired by seed (paper App. K, Fig. 19): weights kept by every criterion / weights kept per criterion, and weights outside every final mask / weights outside per criterion.
+
+    The criteria are those of the matched runs (narrow with --criterion). Groups of runs that differ in more than criterion and seed get rows of their own, with the separating fields as columns.
+    """
 
     def body():
         from . import analyses as A
 
         df = c.compute(A.never_removed_rows, c.runs())
-        rows = _records(df)
-        emit({"rows": rows}, rows, fmt=c.fmt, title="kept / removed by every criterion")
+        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=_title("kept / removed by every criterion (final masks)", df))
         _plot_with("fig19-never-removed", df, c.plot)
 
     run_command(body)
 
 
-@app.command()
-def itop(
-    paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
-    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
-):
+@analysis_command()
+def itop(c: Common):
     """ITOP ratio per run (Liu et al. 2021): share of weights ever active, rebuilt from the initial mask and every update."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
 
     def body():
         from . import analyses as A
 
         df = c.compute(A.itop_rows, c.runs())
-        rows = _records(df[["run_id", "criterion", "growth", "update_period", "density", "itop", "itop_logged"]])
-        emit({"rows": rows}, rows, fmt=c.fmt, title="ITOP ratio")
+        cols = ["run_id", "criterion", "growth", "update_period", "density", *df.attrs["separated_by"], "itop", "itop_logged"]
+        shown = df[list(dict.fromkeys(cols))]
+        emit(_frame_doc(shown), _records(shown), fmt=c.fmt, title=_title("ITOP ratio", df))
         _plot_with("fig11-itop", A.itop_vs_update_period(df), c.plot)
 
     run_command(body)
 
 
-@app.command("loss-gap")
-def loss_gap_cmd(
-    paths: Paths = None, model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
-    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
-):
-    """Validation loss − training loss per epoch, per method and criterion (mean ± std over runs). Narrow with --density."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
+@analysis_command("loss-gap")
+def loss_gap_cmd(c: Common):
+    """Validation loss − training loss per epoch, per method and criterion (mean ± std over seeds). Runs that differ in more than criterion and seed (density, model, ...) are kept apart as columns."""
 
     def body():
         from . import analyses as A
 
         df = c.compute(A.loss_gap_table, c.runs(baselines=True))
-        rows = _records(df)
-        emit({"rows": rows}, rows, fmt=c.fmt, title="loss gap (val − train)")
+        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=_title("loss gap (val − train)", df))
         _plot_with("fig04-loss-gap", df, c.plot)
 
     run_command(body)
@@ -369,66 +439,51 @@ def loss_gap_cmd(
 MetricOpt = Annotated[str, typer.Option("--metric", help=f"Summary metric: {', '.join(METRICS)}.")]
 
 
-@app.command()
-def accuracy(
-    paths: Paths = None, metric: MetricOpt = "test_acc",
-    model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
-    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
-):
-    """A metric vs density per criterion and growth (mean ± std over seeds), with dense and static baselines."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
+@analysis_command()
+def accuracy(c: Common, metric: MetricOpt = "test_acc"):
+    """A metric vs density per criterion and growth (mean ± std over seeds), with dense and static baselines.
+
+    Cells average over seeds only: runs that differ in any other config field (Δt, batch size, schedule, ...) get that field as a column of their own, and the output lists those fields (JSON "separated_by").
+    """
 
     def body():
         from . import analyses as A
 
         df = A.accuracy_table(c.runs(baselines=True), metric=metric)
-        rows = _records(df)
-        emit({"rows": rows}, rows, fmt=c.fmt, title=f"{metric} vs density")
+        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=_title(f"{metric} vs density", df))
         _plot_with("fig01-accuracy-vs-density", df, c.plot)
 
     run_command(body)
 
 
-@app.command("update-period")
-def update_period_cmd(
-    paths: Paths = None, metric: MetricOpt = "test_acc",
-    model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
-    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
-):
-    """A metric vs the update period Δt per criterion (mean ± std over seeds)."""
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
+@analysis_command("update-period")
+def update_period_cmd(c: Common, metric: MetricOpt = "test_acc"):
+    """A metric vs the update period Δt per criterion (mean ± std over seeds); other differing fields are kept apart as columns."""
 
     def body():
         from . import analyses as A
 
         df = A.update_period_table(c.runs(), metric=metric)
-        rows = _records(df)
-        emit({"rows": rows}, rows, fmt=c.fmt, title=f"{metric} vs update period")
+        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=_title(f"{metric} vs update period", df))
         _plot_with("fig05-update-period", df, c.plot)
 
     run_command(body)
 
 
-@app.command("cd-diagram")
+@analysis_command("cd-diagram")
 def cd_diagram(
-    paths: Paths = None, metric: MetricOpt = "test_acc",
+    c: Common, metric: MetricOpt = "test_acc",
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level: 0.05 or 0.10 (any value scipy's studentized range supports).")] = 0.05,
     lower_is_better: Annotated[bool, typer.Option("--lower-is-better", help="Rank lower scores first (e.g. for losses).")] = False,
     test: Annotated[str, typer.Option("--test", help="Post-hoc test: nemenyi (critical difference) | wilcoxon-holm.")] = "nemenyi",
     input_file: Annotated[Optional[Path], typer.Option("--input", help="Rank a results table (CSV or parquet with columns block, method, score) instead of runs.")] = None,
-    model: ModelOpt = None, dataset: DatasetOpt = None, growth: GrowthOpt = None, criterion: CriterionOpt = None,
-    density: DensityOpt = None, density_min: DensityMinOpt = None, density_max: DensityMaxOpt = None, update_period: UpdatePeriodOpt = None, sweep: SweepOpt = None,
-    include_incomplete: IncompleteOpt = False, skip_bad: SkipBadOpt = False, fmt: FormatOpt = "table", plot: PlotOpt = None,
 ):
     """Friedman test (+ Iman–Davenport F), Nemenyi post-hoc, average ranks and critical difference (Demšar 2006).
 
-    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over seeds. Blocks missing a criterion are left out and counted. Ties get average ranks.
+    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over seeds. Runs of one criterion in such a block that differ in any other field (Δt, batch size, ...) form blocks of their own, named with that field (JSON "separated_by"). Blocks missing a criterion are left out and counted. Ties get average ranks. The paper's low- and high-density diagrams are --density-max 0.2 and --density-gt 0.2.
 
-    Examples: fwa cd-diagram artifacts/quick --density-max 0.2 --plot cd.pdf;  fwa cd-diagram --input results.csv --alpha 0.1
+    Examples: fwa cd-diagram artifacts/quick --sweep accuracy --density-max 0.2 --plot cd.pdf;  fwa cd-diagram --input results.csv --alpha 0.1
     """
-    c = common(paths, model, dataset, growth, criterion, density, density_min, density_max, update_period, include_incomplete, skip_bad, fmt, plot, sweep)
     if test not in ("nemenyi", "wilcoxon-holm"):
         raise typer.BadParameter(f"{test!r} is not one of: nemenyi, wilcoxon-holm", param_hint="--test")
     if not 0 < alpha < 1:
@@ -439,13 +494,17 @@ def cd_diagram(
 
         if input_file is not None:
             scores = _read_scores(input_file)
+            groups, sep = int(scores["block"].nunique()), []
         else:
             scores = A.cd_scores(c.runs(), metric=metric)
+            groups, sep = scores.attrs["groups"], scores.attrs["separated_by"]
         res = A.cd_result(scores, alpha=alpha, lower_is_better=lower_is_better, test=test)
         rows = [{"method": m, "avg_rank": res.avg_ranks[m]} for m in res.methods]
-        emit(res.to_json(), rows, fmt=c.fmt,
+        emit(res.to_json() | {"groups": groups, "separated_by": sep}, rows, fmt=c.fmt,
              title=f"{res.n_blocks} blocks ({res.dropped_blocks} dropped), CD = {res.cd:.3f} at α = {res.alpha}, Friedman p = {res.friedman['pvalue']:.3g}")
         if c.fmt == "table":
+            if sep:
+                err.print(f"blocks are also kept apart by: {', '.join(sep)}")
             err.print("cliques: " + ("; ".join(", ".join(q) for q in res.cliques) or "none"))
         _plot_with("fig03a-cd-all", res, c.plot)
 
@@ -482,7 +541,7 @@ def report(
 
         ps = list(paths or [Path("artifacts")])
         try:
-            runs = find_runs(ps, on_bad=_report_bad if skip_bad else None)
+            runs = find_runs(ps, on_bad=_report_bad if skip_bad else None, on_warning=_warn)
         except FileNotFoundError as e:
             raise UserError(str(e)) from None
         if not runs:

@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 
 from . import analyses as A  # noqa: E402
 from .artifacts import Run  # noqa: E402
-from .artifacts.schema import CRITERIA  # noqa: E402
+from .vocab import CRITERIA  # noqa: E402
 from .artifacts.select import RunFilter  # noqa: E402
 from .plots.cd import plot_cd_diagram  # noqa: E402
 from .plots.metrics import plot_learning_curves, plot_loss_gap, plot_metric_vs  # noqa: E402
@@ -81,9 +81,11 @@ def _grid(n: int, *, w: float = 4.2, h: float = 3.2, ncols: int = 3):
 def _facets(df: pd.DataFrame, keys: Sequence[str]) -> tuple[str, list[tuple[str, pd.DataFrame]]]:
     """Split ``df`` into panels by ``keys``: ``(title for what all panels share, [(panel title, frame)])``.
 
-    Keys with one value go into the shared title; only the keys that vary name the panels.
+    The fields an analysis kept apart (``df.attrs["separated_by"]``) are keys too, so no panel mixes
+    runs of different designs. Keys with one value go into the shared title; only the keys that vary
+    name the panels.
     """
-    keys = [k for k in keys if k in df.columns]
+    keys = [k for k in dict.fromkeys([*keys, *df.attrs.get("separated_by", [])]) if k in df.columns]
     fixed = [k for k in keys if df[k].nunique(dropna=False) <= 1]
     varying = [k for k in keys if k not in fixed]
 
@@ -217,12 +219,9 @@ def _ident(df):
 
 
 # -- compute helpers ------------------------------------------------------------------------------
-def _cd(density_min=None, density_max=None):
-    def compute(runs):
-        rs = [r for r in runs if (density_min is None or r.config["density"] > density_min) and (density_max is None or r.config["density"] <= density_max)]
-        return A.cd_result(A.cd_scores(rs))
-
-    return compute
+def _cd(runs):
+    """Fig. 3: the density bounds are the entry's filter (RunFilter), the same code as `fwa cd-diagram --density-max/--density-gt`."""
+    return A.cd_result(A.cd_scores(runs))
 
 
 def _closest_density(runs: list[Run], target: float) -> list[Run]:
@@ -271,46 +270,52 @@ _ABSENT_EFFNET = ("needs a pretrained EfficientNet, which cannot be loaded here;
                   "(model 'efficientnet') and run `fwa report` on them")
 
 _ACC_FACETS = ["model", "dataset", "growth"]
-_NOT_SENSITIVITY = tuple(c for c in CRITERIA if c != "sensitivity")
+# The criteria of the paper's structural study (the authors' Jaccard experiments run SET, magnitude, MEST,
+# SNIP, RSensitivity and random; sensitivity appears only in App. B).
+_STRUCTURAL_CRITERIA = tuple(c for c in CRITERIA if c != "sensitivity")
 
-def _per_key(runs: list[Run], key: str, compute: Callable) -> dict:
-    """``{value of config key: compute(runs with that value)}``, in sorted order."""
-    vals = sorted({r.config.get(key) for r in runs if r.config.get(key) is not None})
-    return {v: compute([r for r in runs if r.config.get(key) == v]) for v in vals}
-
-
-def _per_model(compute: Callable) -> Callable:
-    """``runs -> {model: compute(that model's DST runs)}``: each model gets its own panel. Without DST
-    runs ``compute`` sees all runs, so that its own error says what is missing."""
+def _per_group(compute: Callable) -> Callable:
+    """``runs -> {panel title: compute(that group's runs)}``: one panel per model and per value of any
+    other field in which the groups of DST runs differ (e.g. ρ), never averaging across them. Without
+    DST runs ``compute`` sees all runs, so that its own error says what is missing."""
     def per(runs: list[Run]) -> dict:
-        return _per_key([r for r in runs if r.config.get("method") == "dst"], "model", compute) or {"": compute(runs)}
+        groups = A.split_groups(runs)
+        out = {}
+        for key, rs in groups.items():
+            out[key] = compute(rs)
+        return out or {(): compute(runs)}
 
     return per
 
 
-def _stacked(table: Callable, key: str, *, leading: bool = False) -> Callable:
-    """Tables of a ``{value: result}`` dict stacked, with a ``key`` column (first when ``leading``, else last)."""
+def _panel_title(key: tuple) -> str:
+    """``(("model", "cnn-small"), ("prune_fraction", 0.1))`` -> ``cnn-small, prune_fraction=0.1``."""
+    return ", ".join(str(v) if f == "model" else (f"{f}={v:g}" if isinstance(v, float) else f"{f}={v}") for f, v in key)
+
+
+def _group_table(table: Callable) -> Callable:
+    """Tables of a ``{group key: result}`` dict stacked, led by the group's fields (``model`` first)."""
     def stacked(results: dict) -> pd.DataFrame:
-        df = pd.concat([table(res).assign(**{key: v}) for v, res in results.items()], ignore_index=True)
-        return df[[key] + [c for c in df.columns if c != key]] if leading else df
+        frames = []
+        for key, res in results.items():
+            df = table(res)
+            for f, v in reversed(key):
+                df.insert(0, f, [v] * len(df))
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True)
 
     return stacked
 
 
-def _model_table(table: Callable) -> Callable:
-    """Tables of a ``{model: result}`` dict stacked, with a leading ``model`` column."""
-    return _stacked(table, "model", leading=True)
+def _draw_groups(results: dict, *, show_std=False):
+    """One Jaccard heatmap per group (as the paper's Fig. 6 shows ResNet-56 and VGG-16 side by side)."""
+    if not isinstance(results, dict):  # one result (fwa jaccard --plot): one panel
+        return draw_jaccard(results, show_std=show_std)
+    return draw_jaccard({_panel_title(k): res for k, res in results.items()}, show_std=show_std)
 
 
-def _time_rows_per_model(runs: list[Run]) -> pd.DataFrame:
-    return _model_table(_ident)(_per_model(A.jaccard_time_rows)(runs))
-
-
-_rho_table = _stacked(jaccard_table, "prune_fraction")
-
-
-def _draw_rho(results: dict):
-    return _draw_heatmaps({f"ρ = {rho:g}": res for rho, res in results.items()}, w=5.2, h=4.6, ncols=3)
+def _time_rows_per_group(runs: list[Run]) -> pd.DataFrame:
+    return _group_table(_ident)(_per_group(A.jaccard_time_rows)(runs))
 
 
 FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
@@ -319,17 +324,19 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
     FigureEntry("fig02-imagenet", "Top-1 accuracy vs density on ImageNet (ResNet-50).", "imagenet", A.accuracy_table, _ident,
                 draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(dataset=("imagenet",)), baselines=True, absent=_ABSENT_IMAGENET),
     FigureEntry("fig03a-cd-all", "Critical-difference diagram of the criteria's ranks over all (model, data, growth, density) blocks (Friedman + Nemenyi, α = 0.05).",
-                "accuracy", _cd(), cd_table, draw_cd),
-    FigureEntry("fig03b-cd-low-density", "Critical-difference diagram over blocks with density ≤ 0.2.", "accuracy", _cd(density_max=0.2), cd_table, draw_cd),
-    FigureEntry("fig03c-cd-high-density", "Critical-difference diagram over blocks with density > 0.2.", "accuracy", _cd(density_min=0.2), cd_table, draw_cd),
+                "accuracy", _cd, cd_table, draw_cd),
+    FigureEntry("fig03b-cd-low-density", "Critical-difference diagram over blocks with density ≤ 0.2.", "accuracy", _cd, cd_table, draw_cd,
+                flt=RunFilter(density_max=0.2)),
+    FigureEntry("fig03c-cd-high-density", "Critical-difference diagram over blocks with density > 0.2.", "accuracy", _cd, cd_table, draw_cd,
+                flt=RunFilter(density_gt=0.2)),
     FigureEntry("fig04-loss-gap", "Validation minus training loss per epoch, per criterion (random growth) and baseline, at the density closest to 0.1, per model.",
                 "accuracy", _loss_gap, _ident, draw_loss_gap, baselines=True),
     FigureEntry("fig05-update-period", "Test accuracy vs update period Δt per criterion.", "update-period", _metric_x("update_period"), _ident,
                 draw_metric_vs("update_period", facet=["model", "dataset", "growth", "density"], logx=True)),
     FigureEntry("fig06a-jaccard-first-update", "Jaccard index of the sets each criterion removes at the first update, one panel per model (mean over seeds); J_r: random criterion across seeds. Sensitivity and RSensitivity are exact reciprocals, so they remove complementary sets (J = 0 while ρ_t ≤ ½).",
-                "jaccard", _per_model(A.jaccard_first), _model_table(jaccard_table), draw_jaccard),
+                "jaccard", _per_group(A.jaccard_first), _group_table(jaccard_table), _draw_groups),
     FigureEntry("fig06b-jaccard-end", "Jaccard index of the final masks of runs paired by seed, and of each run's initial mask, one panel per model; J_init: initial masks across seeds.",
-                "jaccard", _per_model(A.jaccard_end), _model_table(jaccard_table), draw_jaccard),
+                "jaccard", _per_group(A.jaccard_end), _group_table(jaccard_table), _draw_groups),
     FigureEntry("fig07-mest-lambda", "Test accuracy of MEST vs λ (|θ| + λ|∇θ|).", "mest-lambda", _metric_x("mest_lambda"), _ident,
                 draw_metric_vs("mest_lambda", facet=["model", "dataset", "growth", "density"], logx=True)),
     FigureEntry("fig08-sensitivity-vs-rsensitivity", "Sensitivity |∇θ|/|θ| against its reciprocal RSensitivity |θ|/|∇θ| (and magnitude), accuracy vs density.",
@@ -348,16 +355,17 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
     FigureEntry("fig16-prune-schedule", "Test accuracy per pruning-fraction schedule (cosine, linear, constant) per criterion.", "schedule",
                 _metric_x("prune_schedule"), _ident, draw_metric_vs("prune_schedule", facet=["model", "dataset", "growth", "density"])),
     FigureEntry("fig17-jaccard-first-update-rho", "First-update Jaccard of the criteria at several initial pruning fractions ρ (mean over seeds).",
-                "rho", lambda runs: _per_key(runs, "prune_fraction", A.jaccard_first), _rho_table, _draw_rho),
+                "rho", _per_group(A.jaccard_first), _group_table(jaccard_table), _draw_groups),
     FigureEntry("fig18-jaccard-over-time", "Jaccard over training between each run's removed set and what every other criterion would have removed.",
-                "jaccard", _time_rows_per_model, _ident, draw_jaccard_time),
-    FigureEntry("fig19-never-removed", "Share of kept weights kept by every criterion and of removed weights removed by every criterion at the first update, "
-                "over magnitude, SET, MEST, RSensitivity, SNIP and random (sensitivity removes the complement of RSensitivity's set, which would make both shares ~0).",
-                "jaccard", partial(A.never_removed_rows, criteria=_NOT_SENSITIVITY), _ident, draw_never_removed),
+                "jaccard", _time_rows_per_group, _ident, draw_jaccard_time),
+    FigureEntry("fig19-never-removed", "Final masks of runs paired by seed (paper App. K): weights kept by every criterion relative to the weights each keeps, "
+                "and weights outside every final mask relative to the weights outside each, over magnitude, SET, MEST, RSensitivity, SNIP and random "
+                "(the criteria of the paper's structural study; mean ± std over seeds).",
+                "jaccard", partial(A.never_removed_rows, criteria=_STRUCTURAL_CRITERIA), _ident, draw_never_removed),
     FigureEntry("fig20-jaccard-first-update-std", "Standard deviation over seeds of the first-update Jaccard (Fig. 6a).",
-                "jaccard", _per_model(A.jaccard_first), _model_table(jaccard_table), lambda r: draw_jaccard(r, show_std="only")),
+                "jaccard", _per_group(A.jaccard_first), _group_table(jaccard_table), partial(_draw_groups, show_std="only")),
     FigureEntry("fig21-jaccard-end-std", "Standard deviation over seeds of the end-of-training Jaccard (Fig. 6b).",
-                "jaccard", _per_model(A.jaccard_end), _model_table(jaccard_table), lambda r: draw_jaccard(r, show_std="only")),
+                "jaccard", _per_group(A.jaccard_end), _group_table(jaccard_table), partial(_draw_groups, show_std="only")),
     FigureEntry("fig23-learning-curves", "Validation accuracy per epoch per criterion (random growth) at the density closest to 0.1, with the dense baseline, per model (mean ± std over seeds).", "accuracy",
                 lambda runs: A.learning_curves(_closest_density(_random_growth_or_baseline(runs), 0.1)), _ident, draw_learning_curves, baselines=True),
 ]}

@@ -17,7 +17,7 @@ from typing import Iterable
 
 __all__ = [
     "CRITERIA", "GROWTH", "METHODS", "INITS", "SCHEDULES", "SCOPES", "STATUSES", "SPLITS",
-    "FORMATS", "JACCARD_AT", "METRICS", "STATE_DUMPS", "BASELINES",
+    "FORMATS", "JACCARD_AT", "METRICS", "STATE_DUMPS", "BASELINES", "LABEL_KEYS",
     "is_criterion_name", "check_criterion_name", "criterion_order", "check_choice",
 ]
 
@@ -48,6 +48,9 @@ METRICS = ("test_acc", "test_loss", "val_acc", "val_loss", "train_loss", "itop")
 STATE_DUMPS = ("none", "first", "all")
 #: Series labels of the baselines in metric tables (they have no criterion).
 BASELINES = ("static", "dense")
+#: Config keys that say where a run came from, not what was trained (``fw-train sweep`` writes the spec's
+#: name). Two runs whose configs differ only in these, with the same seed, are one experiment recorded twice.
+LABEL_KEYS = ("sweep",)
 
 _CRITERION_NAME = re.compile(r"[a-z0-9_-]+")
 

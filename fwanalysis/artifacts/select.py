@@ -1,19 +1,148 @@
-"""Choosing runs by their config: the common filters of every ``fwa`` command (CLI.md)."""
+"""Choosing runs by their config, and telling which runs may be pooled.
+
+:class:`RunFilter` holds the common filters of every ``fwa`` command. The rest of this module is the
+pooling rule of every analysis and figure: runs are averaged over seeds only. :func:`design` is what
+a run *is* (its config without labels such as ``sweep``, ``criterion_params`` flattened);
+:func:`varying_fields` finds the fields in which runs that an analysis would put in one cell differ,
+so that the analysis keeps them apart; :func:`drop_repeats` removes runs that repeat another run's
+design and seed (one experiment recorded twice, e.g. by two sweeps).
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import weakref
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Hashable, Iterable, Sequence
 
+from fwanalysis.vocab import LABEL_KEYS
+
+from . import schema
 from .io import ArtifactError
 from .reader import Run, find_runs
 
-__all__ = ["RunFilter", "select_runs", "group_key", "NoRunsError"]
+__all__ = [
+    "RunFilter", "select_runs", "group_key", "NoRunsError", "PoolingError",
+    "design", "config_get", "varying_fields", "drop_repeats", "describe_fields", "filter_hint",
+]
 
 
 class NoRunsError(Exception):
     """No run matched; the message says where we looked and which filters applied."""
+
+
+class PoolingError(ValueError):
+    """Runs that an analysis would average differ in more than the seed; the one-line message names the
+    fields, their values and the filter that separates them."""
+
+
+def _hashable(v) -> Hashable:
+    if isinstance(v, list):
+        return tuple(_hashable(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((str(k), _hashable(x)) for k, x in v.items()))
+    return v
+
+
+_DESIGNS: "weakref.WeakKeyDictionary[Run, dict]" = weakref.WeakKeyDictionary()
+
+
+def design(run: Run) -> dict[str, Hashable]:
+    """What ``run`` is, as flat ``{field: hashable value}``: its config without the label keys
+    (``sweep``), with each ``criterion_params`` entry a field of its own (``mest_lambda``; named
+    ``criterion_params.<key>`` if a config key of that name exists). A field missing from a run
+    compares as None."""
+    d = _DESIGNS.get(run)
+    if d is None:
+        d = {}
+        for k, v in run.config.items():
+            if k in LABEL_KEYS:
+                continue
+            if k == "criterion_params":
+                for pk, pv in (v or {}).items():
+                    d[pk if pk not in run.config else f"criterion_params.{pk}"] = _hashable(pv)
+            else:
+                d[k] = _hashable(v)
+        _DESIGNS[run] = d
+    return d
+
+
+def config_get(run: Run, key: str):
+    """A config value by field name: a config key, a label key, or a ``criterion_params`` entry
+    (``mest_lambda`` or ``criterion_params.mest_lambda``); None where the run has none."""
+    if key in run.config and key != "criterion_params":
+        return run.config[key]
+    params = run.config.get("criterion_params") or {}
+    return params.get(key.removeprefix("criterion_params."))
+
+
+def _field_order(fields: Iterable[str]) -> list[str]:
+    known = {k: i for i, k in enumerate(schema.CONFIG_KEYS)}
+    return sorted(set(fields), key=lambda f: (known.get(f, len(known)), f))
+
+
+def varying_fields(runs: Sequence[Run], cell: Callable[[Run], Hashable], *, ignore: Sequence[str] = ("seed",)) -> list[str]:
+    """Design fields (:func:`design`) in which two runs of one cell differ, ``ignore``d fields aside.
+
+    ``cell(run)`` is the key under which an analysis would average runs (e.g. model, dataset, growth,
+    criterion and density for accuracy vs density). The fields returned must become keys of the
+    analysis too (rows, blocks, panels) so that every cell averages over seeds only. In config order.
+    """
+    by_cell: dict[Hashable, list[dict]] = defaultdict(list)
+    for r in runs:
+        by_cell[cell(r)].append(design(r))
+    out: set[str] = set()
+    for designs in by_cell.values():
+        if len(designs) < 2:
+            continue
+        for k in set().union(*designs) - set(ignore) - out:
+            first = designs[0].get(k)
+            if any(d.get(k) != first for d in designs[1:]):
+                out.add(k)
+    return _field_order(out)
+
+
+def drop_repeats(runs: Sequence[Run]) -> tuple[list[Run], list[tuple[Run, Run]]]:
+    """Runs whose design and seed equal an earlier run's (they differ only in labels such as ``sweep``)
+    are one experiment recorded twice: ``(kept, [(repeat, the run it repeats)])``, order kept."""
+    seen: dict[tuple, Run] = {}
+    kept, repeats = [], []
+    for r in runs:
+        key = tuple(sorted(design(r).items()))
+        if key in seen:
+            repeats.append((r, seen[key]))
+        else:
+            seen[key] = r
+            kept.append(r)
+    return kept, repeats
+
+
+def _show(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def describe_fields(runs: Sequence[Run], fields: Sequence[str], *, limit: int = 4) -> str:
+    """``update_period (3, 25), batch_size (64, 128)``: each field with the values the runs have."""
+    parts = []
+    for f in fields:
+        vals = sorted({design(r).get(f) for r in runs}, key=lambda v: (v is None, str(type(v)), v if isinstance(v, (int, float)) else str(v)))
+        shown = ", ".join(_show(v) for v in vals[:limit]) + (", ..." if len(vals) > limit else "")
+        parts.append(f"{f} ({shown})")
+    return ", ".join(parts)
+
+
+_FLAGS = {"model": "--model", "dataset": "--dataset", "growth": "--growth", "criterion": "--criterion",
+          "density": "--density", "update_period": "--update-period", "sweep": "--sweep"}
+
+
+def filter_hint(field: str, value) -> str:
+    """The command-line filter that keeps runs with ``field == value`` (``--update-period 25``,
+    ``--config batch_size=128``)."""
+    if field in _FLAGS and value is not None:
+        return f"{_FLAGS[field]} {_show(value)}"
+    return f"--config {field}={value if isinstance(value, str) else json.dumps(value)}"
 
 
 @dataclass(frozen=True)
@@ -26,11 +155,13 @@ class RunFilter:
     criterion: Sequence[str] = ()
     method: Sequence[str] = ()
     density: Sequence[float] = ()
-    density_min: float | None = None
-    density_max: float | None = None
+    density_min: float | None = None      # density >= this (inclusive)
+    density_max: float | None = None      # density <= this (inclusive)
+    density_gt: float | None = None       # density > this (strict)
+    density_lt: float | None = None       # density < this (strict)
     update_period: Sequence[int] = ()
     sweep: Sequence[str] = ()
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # field -> value (--config KEY=VALUE), see config_get
 
     def describe(self) -> str:
         parts = []
@@ -38,12 +169,11 @@ class RunFilter:
             v = getattr(self, k)
             if v:
                 parts.append(f"--{k.replace('_', '-')} {','.join(map(str, v))}")
-        if self.density_min is not None:
-            parts.append(f"--density-min {self.density_min}")
-        if self.density_max is not None:
-            parts.append(f"--density-max {self.density_max}")
+        for k in ("density_min", "density_max", "density_gt", "density_lt"):
+            if getattr(self, k) is not None:
+                parts.append(f"--{k.replace('_', '-')} {getattr(self, k)}")
         for k, v in self.extra.items():
-            parts.append(f"{k}={v}")
+            parts.append(f"--config {k}={v}")
         return " ".join(parts) or "no filters"
 
     def accepts(self, run: Run, *, baselines: bool = False) -> bool:
@@ -66,14 +196,30 @@ class RunFilter:
         if not (baselines and method == "dense"):
             if self.density and (d is None or not any(math.isclose(d, x, rel_tol=0, abs_tol=1e-9) for x in self.density)):
                 return False
-            if self.density_min is not None and (d is None or d < self.density_min - 1e-12):
-                return False
-            if self.density_max is not None and (d is None or d > self.density_max + 1e-12):
+            if not self.density_ok(d):
                 return False
         for key, want in self.extra.items():
-            if c.get(key) != want:
+            have = config_get(run, key)
+            if isinstance(want, float) and isinstance(have, (int, float)) and not isinstance(have, bool):
+                if not math.isclose(have, want, rel_tol=1e-9, abs_tol=1e-12):
+                    return False
+            elif have != want:
                 return False
         return True
+
+    def density_ok(self, d) -> bool:
+        """Whether density ``d`` is within the bounds: min/max inclusive, gt/lt strict (1e-12 tolerance,
+        so 0.2 read back from JSON is 0.2)."""
+        bounds = (self.density_min, self.density_max, self.density_gt, self.density_lt)
+        if all(b is None for b in bounds):
+            return True
+        if d is None:
+            return False
+        eps = 1e-12
+        return ((self.density_min is None or d >= self.density_min - eps)
+                and (self.density_max is None or d <= self.density_max + eps)
+                and (self.density_gt is None or d > self.density_gt + eps)
+                and (self.density_lt is None or d < self.density_lt - eps))
 
 
 def select_runs(
@@ -82,15 +228,19 @@ def select_runs(
     *,
     include_incomplete: bool = False,
     on_bad: Callable[[ArtifactError], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
     baselines: bool = False,
 ) -> list[Run]:
     """Every run below ``paths`` that passes ``flt``, sorted by path (see :func:`find_runs`)."""
-    runs = find_runs(paths, include_incomplete=include_incomplete, on_bad=on_bad)
+    runs = find_runs(paths, include_incomplete=include_incomplete, on_bad=on_bad, on_warning=on_warning)
     flt = flt or RunFilter()
     return [r for r in runs if flt.accepts(r, baselines=baselines)]
 
 
 def group_key(run: Run, *, ignore: Sequence[str] = ("criterion", "seed")) -> tuple:
-    """Runs with equal keys differ only in ``ignore`` (ARTIFACTS.md: runs paired for comparison)."""
-    c = run.config
-    return tuple(sorted((k, repr(v)) for k, v in c.items() if k not in ignore and not (k == "criterion_params")))
+    """Runs with equal keys are paired for comparison: their designs differ only in ``ignore`` and in
+    criterion parameters (``mest_lambda`` belongs to MEST; it is compared among runs of one criterion).
+    Labels such as ``sweep`` are not part of a design."""
+    params = set((run.config.get("criterion_params") or {}))
+    return tuple(sorted((k, repr(v)) for k, v in design(run).items()
+                        if k not in ignore and k not in params and k.removeprefix("criterion_params.") not in params))

@@ -188,11 +188,15 @@ def plot_never_removed(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Grouped bars per model of ``retained_by_all`` and ``removed_by_all`` with ±std (Fig. 19).
 
     ``df`` is :func:`fwanalysis.stats.never_removed.never_removed_summary` output: one row per model
-    (and dataset), columns ``retained_by_all``, ``removed_by_all`` and optional ``*_std``.
+    (and whatever else describes the runs), columns ``retained_by_all``, ``removed_by_all`` and optional
+    ``*_std``; a bar pair is labelled by the describing columns that vary between rows (the model always).
     """
     _need(df, ["model", "retained_by_all", "removed_by_all"], "plot_never_removed")
+    values = ("retained_by_all", "removed_by_all", "retained_by_all_std", "removed_by_all_std", "n", "seed")
+    described = [c for c in df.columns if c not in values]
     keys = ["model"] + (["dataset"] if "dataset" in df.columns else [])
-    if df.duplicated(keys).any():
+    keys += [c for c in described if c not in keys and df[c].nunique(dropna=False) > 1]
+    if df.duplicated(described).any():
         raise ValueError("plot_never_removed needs one row per model; pass never_removed_summary(rows)")
     ax = _axes(ax, figsize=(max(4, 1.2 * len(df) + 2), 4))
     x = np.arange(len(df))

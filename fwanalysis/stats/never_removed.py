@@ -1,15 +1,18 @@
-"""Weights every criterion agrees on at the first update (Nowak et al. 2023, Fig. 19).
+"""Weights every criterion agrees on at the end of training (Nowak et al. 2023, App. K, Fig. 19).
 
-For one model and one seed, every criterion's run starts from the same initial mask ``M`` (runs are
-paired by seed). At the first update criterion ``c`` removes the set ``R_c ⊆ M`` and keeps
-``K_c = M & ~R_c``. With ``|.|`` summed over the masked layers:
+For one model and one seed, every criterion's run starts from the same initial mask (runs are paired
+by seed) and ends with its final mask ``M_c``. With ``|.|`` summed over the masked layers and ``¬M`` the
+complement of ``M`` over all weights of those layers:
 
-- ``retained_by_all = |⋂_c K_c| / mean_c |K_c|``: of the kept weights, the share that every criterion keeps;
-- ``removed_by_all = |⋂_c R_c| / mean_c |R_c|``: of the removed weights, the share that every criterion removes.
+- ``retained_by_all = |⋂_c M_c| / mean_c |M_c|``: of the weights a criterion keeps, the share that every
+  criterion keeps (the paper: "always retained by every pruning criterion for the same seed ... divided
+  by the number of all remaining (unpruned) weights");
+- ``removed_by_all = |⋂_c ¬M_c| / mean_c |¬M_c|``: the same on the negation of the masks ("divided by
+  the number of all removed weights").
 
-Per-layer counts of removed weights are equal across criteria (same schedule, same mask), so the
-mean of ``|K_c|`` (and of ``|R_c|``) is each criterion's own count; the mean keeps the ratio defined
-when they are not. A ratio whose denominator is 0 is NaN.
+Every criterion keeps the same number of weights when densities are fixed per layer, so the mean is each
+criterion's own count; it keeps the ratio defined when they are not. A ratio whose denominator is 0 is NaN.
+:func:`never_removed` is the same computation on any ``kept``/``removed`` sets (e.g. those of one update).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 
 from fwanalysis.artifacts.bitset import popcount
 
-__all__ = ["kept_weights", "never_removed", "never_removed_summary"]
+__all__ = ["complement", "kept_weights", "never_removed", "never_removed_end", "never_removed_summary"]
 
 LayerSets = Mapping[str, np.ndarray]
 
@@ -34,6 +37,22 @@ def kept_weights(active: LayerSets, removed: LayerSets) -> dict[str, np.ndarray]
         else np.array(a, dtype=np.uint8, copy=True)
         for name, a in active.items()
     }
+
+
+def complement(packed: np.ndarray, numel: int) -> np.ndarray:
+    """``¬M`` of a packed bitset of ``numel`` weights, pad bits kept zero."""
+    out = ~np.asarray(packed, dtype=np.uint8)
+    pad = out.shape[0] * 8 - int(numel)
+    if pad and out.shape[0]:
+        out[-1] &= (0xFF << pad) & 0xFF
+    return out
+
+
+def never_removed_end(final: Mapping[str, LayerSets], *, numel: Mapping[str, int]) -> dict:
+    """:func:`never_removed` on final masks: ``kept`` = each criterion's final mask, ``removed`` = its
+    complement over all ``numel[layer]`` weights of each masked layer (paper App. K)."""
+    removed = {c: {name: complement(m, numel[name]) for name, m in sets.items()} for c, sets in final.items()}
+    return never_removed(final, removed)
 
 
 def _by_all(sets: Mapping[str, LayerSets], what: str) -> tuple[dict[str, int], dict[str, float]]:
@@ -100,19 +119,21 @@ def never_removed(kept: Mapping[str, LayerSets], removed: Mapping[str, LayerSets
 
 
 def never_removed_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean and population std (ddof=0) over seeds of ``retained_by_all`` and ``removed_by_all`` per model.
+    """Mean and population std (ddof=0) over seeds of ``retained_by_all`` and ``removed_by_all``.
 
-    Parameters: ``rows`` with columns ``model``, ``retained_by_all``, ``removed_by_all`` and optionally
-    ``dataset`` and ``seed`` (the rows of ``fwa never-removed``).
-    Returns: one row per model (and dataset): ``retained_by_all``, ``retained_by_all_std``,
-    ``removed_by_all``, ``removed_by_all_std``, ``n``; in order of first appearance.
+    Parameters: ``rows`` with columns ``model``, ``retained_by_all``, ``removed_by_all``, optionally
+    ``seed``, and any other columns that describe the runs (``dataset``, ``density``, ``criteria``,
+    fields that separate groups): the rows of ``fwa never-removed``.
+    Returns: one row per distinct value of the describing columns (seeds are what is averaged):
+    those columns, ``retained_by_all``, ``retained_by_all_std``, ``removed_by_all``,
+    ``removed_by_all_std``, ``n``; in order of first appearance.
     """
     need = {"model", "retained_by_all", "removed_by_all"}
     missing = sorted(need - set(rows.columns))
     if missing:
         raise ValueError(f"rows lack columns {missing}; have {list(rows.columns)}")
-    keys = ["model"] + (["dataset"] if "dataset" in rows.columns else [])
-    g = rows.groupby(keys, sort=False)
+    keys = [c for c in rows.columns if c not in ("seed", "retained_by_all", "removed_by_all")]
+    g = rows.groupby(keys, sort=False, dropna=False)
     out = pd.DataFrame(
         {
             "retained_by_all": g["retained_by_all"].mean(),

@@ -133,18 +133,27 @@ def test_itop_rebuilt_equals_hand_union_and_logged(study):
     assert next(r for r in doc["rows"] if r["run_id"] == rid)["itop"] == pytest.approx(want)
 
 
-def test_never_removed(study):
+def _never_removed_truth(t, seed, crits):
+    """Paper App. K with python sets: final masks of each criterion's run of one seed; kept by all / mean kept,
+    and outside every final mask / mean outside (over all weights of the layers)."""
+    finals = [t.final[(seed, c)] for c in crits]
+    kept = [{(n, i) for n in LAYERS for i in np.flatnonzero(f[n].ravel())} for f in finals]
+    every = {(n, i) for n, shape in LAYERS.items() for i in range(int(np.prod(shape)))}
+    outside = [every - k for k in kept]
+    return (len(set.intersection(*kept)) / np.mean([len(k) for k in kept]),
+            len(set.intersection(*outside)) / np.mean([len(o) for o in outside]))
+
+
+def test_never_removed_uses_final_masks(study):
+    """fwa never-removed computed the first update's sets; the paper's Fig. 19 uses the masks at the end."""
     root, t = study
     doc = jdoc("never-removed", root)
-    assert len(doc["rows"]) == 3
+    assert len(doc["rows"]) == 3 and doc["groups"] == 1
     for row in doc["rows"]:
-        s = row["seed"]
-        removed = [t.first[(s, c)] for c in CRITS]
-        kept = [{n: t.init[s][n] & ~r[n] for n in LAYERS} for r in removed]
-        all_removed = sum((removed[0][n] & removed[1][n] & removed[2][n]).sum() for n in LAYERS)
-        all_kept = sum((kept[0][n] & kept[1][n] & kept[2][n]).sum() for n in LAYERS)
-        assert row["removed_by_all"] == pytest.approx(all_removed / np.mean([sum(r[n].sum() for n in LAYERS) for r in removed]))
-        assert row["retained_by_all"] == pytest.approx(all_kept / np.mean([sum(k[n].sum() for n in LAYERS) for k in kept]))
+        kept, removed = _never_removed_truth(t, row["seed"], CRITS)
+        assert row["criteria"] == len(CRITS)
+        assert row["retained_by_all"] == pytest.approx(kept)
+        assert row["removed_by_all"] == pytest.approx(removed)
 
 
 def test_accuracy_with_baselines(study):
@@ -261,7 +270,13 @@ def test_sweep_filter(tmp_path):
     write_study(tmp_path, seeds=(0,), baselines=False, sweep="b", extra={"update_period": 20})
     assert len(jdoc("ls", tmp_path)["runs"]) == 6
     assert len(jdoc("ls", tmp_path, "--sweep", "b")["runs"]) == 3
-    assert jdoc("jaccard", tmp_path)["groups"] == 2 and jdoc("jaccard", tmp_path, "--sweep", "a")["groups"] == 1
+    # two groups (Δt 10 and 20) are never averaged: the command names what separates them and how to pick one
+    r = fwa("jaccard", tmp_path, "--format", "json")
+    assert r.exit_code == 1 and r.stdout == ""
+    assert "2 groups that differ in update_period (10, 20)" in r.stderr and "--update-period 10" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert jdoc("jaccard", tmp_path, "--sweep", "a")["groups"] == 1
+    assert jdoc("jaccard", tmp_path, "--update-period", "20")["groups"] == 1
 
 
 def test_never_removed_and_jaccard_over_a_subset_of_criteria(study):
@@ -275,13 +290,9 @@ def test_never_removed_and_jaccard_over_a_subset_of_criteria(study):
     rows = A.never_removed_rows(runs, criteria=pair)
     assert set(rows["criteria"]) == {2}
     for _, row in rows.iterrows():
-        s = row["seed"]
-        removed = [t.first[(s, c)] for c in pair]
-        kept = [{n: t.init[s][n] & ~r[n] for n in LAYERS} for r in removed]
-        all_removed = sum((removed[0][n] & removed[1][n]).sum() for n in LAYERS)
-        all_kept = sum((kept[0][n] & kept[1][n]).sum() for n in LAYERS)
-        assert row["removed_by_all"] == pytest.approx(all_removed / np.mean([sum(r[n].sum() for n in LAYERS) for r in removed]))
-        assert row["retained_by_all"] == pytest.approx(all_kept / np.mean([sum(k[n].sum() for n in LAYERS) for k in kept]))
+        kept, removed = _never_removed_truth(t, row["seed"], pair)
+        assert row["retained_by_all"] == pytest.approx(kept)
+        assert row["removed_by_all"] == pytest.approx(removed)
     res = A.jaccard_first(runs, criteria=("snip", "magnitude"))
     assert list(res.criteria) == ["magnitude", "snip"]
     full = A.jaccard_first(runs)
