@@ -129,7 +129,7 @@ def _criterion_order(labels: Iterable[str]) -> list[str]:
 def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[str] = ()) -> "pd.DataFrame":
     """One row per run: run_id, model, dataset, method, criterion (label), growth, density, seed, ``keys``, and ``value``.
 
-    ``metric`` is a ``summary`` key of run.json (ARTIFACTS.md): test_acc, test_loss, val_acc, val_loss,
+    ``metric`` is a ``summary`` key of run.json (docs/format.md): test_acc, test_loss, val_acc, val_loss,
     train_loss or itop. Runs without the metric are left out.
     """
     if metric not in METRICS:

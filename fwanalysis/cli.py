@@ -1,4 +1,4 @@
-"""``fwa``: analyse DST runs (shared/CLI.md). Parses, calls the library, prints or saves; no logic of its own.
+"""``fwa``: analyse DST runs (docs/cli.md). Parses, calls the library, prints or saves; no logic of its own.
 
     fwa ls artifacts/
     fwa validate artifacts/

@@ -1,4 +1,4 @@
-"""The one reader and writer of run artifacts, format version 1 (``shared/ARTIFACTS.md``).
+"""The one reader and writer of run artifacts, format version 1 (``docs/format.md``).
 
 Imports numpy, pandas and pyarrow; never torch, never another part of ``fwanalysis``.
 """

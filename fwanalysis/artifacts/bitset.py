@@ -1,4 +1,4 @@
-"""Packed bitsets: the one representation of masks and weight sets (ARTIFACTS.md, "Sets are packed bitsets").
+"""Packed bitsets: the one representation of masks and weight sets (docs/format.md, "Packed bitsets").
 
 A set of weights of one layer is ``numpy.packbits(flat_bool)``: C-order flat index, big bit order,
 ``ceil(numel / 8)`` bytes, pad bits zero. Analysis keeps sets packed and counts with popcount.
@@ -38,7 +38,7 @@ def packed_length(numel: int) -> int:
 
 
 def pack(x) -> np.ndarray:
-    """Pack a boolean array (any shape, C order) into the uint8 bitset of ARTIFACTS.md."""
+    """Pack a boolean array (any shape, C order) into the uint8 bitset of the run format."""
     return np.packbits(as_bool(x).reshape(-1))
 
 

@@ -324,6 +324,10 @@ def _int_list(v) -> bool:
     return isinstance(v, list) and all(_is_int(x) for x in v)
 
 
+def _scalar_list(v) -> bool:
+    return isinstance(v, list) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v)
+
+
 def _scalar_dict(v) -> bool:
     return isinstance(v, dict) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v.values())
 
@@ -363,7 +367,7 @@ def _check_config(c: dict) -> str | None:
         if v is not None and not ok(v):
             return f"config.{key} is {_show(v)}: expected {want} or null"
     for key, v in c.items():  # extra keys (e.g. a sweep's name) are kept; they must be plain JSON values
-        if key not in _CONFIG_TYPES and not (v is None or isinstance(v, (str, int, float, bool)) or _int_list(v) or _scalar_dict(v)):
+        if key not in _CONFIG_TYPES and not (v is None or isinstance(v, (str, int, float, bool)) or _scalar_list(v) or _scalar_dict(v)):
             return f"config.{key} is {_show(v)}: extra config keys must be numbers, strings, booleans or flat lists/objects"
     return None
 

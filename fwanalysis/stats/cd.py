@@ -346,7 +346,7 @@ class CDResult:
     test: str = "nemenyi"
 
     def to_json(self) -> dict:
-        """The ``fwa cd-diagram`` JSON object (shared/CLI.md); non-finite numbers -> None."""
+        """The ``fwa cd-diagram`` JSON object (docs/cli.md); non-finite numbers -> None."""
         return {
             "methods": list(self.methods),
             "avg_ranks": {str(m): _json_float(r) for m, r in self.avg_ranks.items()},

@@ -4,7 +4,7 @@ Liu et al. 2021, "Do we actually need dense over-parameterization? In-time over-
 sparse training" (ICML): the ITOP ratio at step t is the fraction of all weights of the masked layers
 that have been active at some step up to t, ``|M_0 ∪ M_1 ∪ ... ∪ M_t| / total weights``.
 
-Masks after each update follow ARTIFACTS.md: ``mask_after = (mask_before & ~pruned) | grown``.
+Masks after each update follow the run format (docs/format.md): ``mask_after = (mask_before & ~pruned) | grown``.
 Everything stays in packed uint8 bitsets; counting is popcount.
 """
 

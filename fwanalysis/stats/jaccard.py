@@ -1,7 +1,7 @@
 """Jaccard similarity of weight sets, layer by layer and averaged over layers (Nowak et al. 2023, Eq. 1).
 
-A *layer set* is ``{layer name: packed uint8 bitset}`` (ARTIFACTS.md, "Sets are packed bitsets"), all
-masked layers of one model. Definitions (ARTIFACTS.md, "Definitions the analysis uses"):
+A *layer set* is ``{layer name: packed uint8 bitset}`` (docs/format.md, "Packed bitsets"), all
+masked layers of one model. Definitions (docs/format.md, "Definitions the analyses use"):
 
 - Jaccard of two sets A, B of one layer: ``|A ∩ B| / |A ∪ B|``; NaN when both are empty.
 - Layer-averaged Jaccard: the mean over layers of the per-layer Jaccard, NaN layers left out

@@ -1,4 +1,4 @@
-"""The reader/writer of ARTIFACTS.md v1: round trips, and rejection of every kind of damage."""
+"""The reader/writer of the run format v1 (docs/format.md): round trips, and rejection of every kind of damage."""
 
 from __future__ import annotations
 
@@ -278,7 +278,7 @@ def test_reader_never_crashes_on_random_bytes(tmp_path_factory, blob, cut):
 
 
 def test_hand_written_run_without_writer(tmp_path):
-    """A run written by hand that follows ARTIFACTS.md reads the same."""
+    """A run written by hand that follows docs/format.md reads the same."""
     d = tmp_path / "anything"
     (d / "masks").mkdir(parents=True)
     mask = np.array([[1, 0, 1], [0, 0, 1]], bool)
