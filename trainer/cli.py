@@ -9,12 +9,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from fwanalysis.vocab import CRITERIA, FORMATS, GROWTH, INITS, METHODS, SCHEDULES, SCOPES, STATE_DUMPS
 
@@ -24,14 +27,49 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# User text (paths, run ids, messages quoting values) is printed as rich.text.Text, never parsed as markup
+# or emoji codes: a path holding "[/bold]" or ":x:" prints as it is.
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def _one_line(msg: object) -> str:
+    return " ".join(str(msg).split())
 
 
 def _fail(msg: str, code: int = 1):
-    from rich.markup import escape
-
-    err.print(f"[red]error:[/red] {escape(msg)}", highlight=False, soft_wrap=True)
+    """Print ``error: <msg>`` as one line on stderr and exit with ``code``."""
+    err.print(Text.assemble(("error:", "red"), " ", _one_line(msg)))
     raise typer.Exit(code)
+
+
+def _reason(e: OSError) -> str:
+    """What went wrong, in lower case: ``no space left on device``, ``permission denied``, ..."""
+    text = e.strerror or (os.strerror(e.errno) if isinstance(e.errno, int) else "") or str(e) or type(e).__name__
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _write_error(out: str, e: OSError) -> str:
+    """One line naming the study directory, the file that could not be written (when known) and why."""
+    where = f"{e.filename}: " if e.filename is not None else ""
+    return f"cannot write the run under --out {out}: {where}{_reason(e)}"
+
+
+def _check_out(out: str) -> None:
+    """Refuse an ``--out`` that cannot hold a run before any data is loaded: the path or one of its
+    parents is not a directory, or the deepest existing one is not writable."""
+    p = Path(out)
+    for a in (p, *p.parents):
+        try:
+            if not (a.exists() or a.is_symlink()):
+                continue
+        except OSError as e:
+            _fail(f"--out {out}: {a}: {_reason(e)}")
+        if not a.is_dir():
+            what = "exists and is not a directory" if a == p else "is not a directory"
+            _fail(f"--out {out}: {a} {what}")
+        if not os.access(a, os.W_OK | os.X_OK):
+            _fail(f"--out {out}: {a} is not writable (permission denied)")
+        return
 
 
 @app.command()
@@ -72,37 +110,44 @@ def run(
         method = "dense" if density >= 1 and criterion is None else "dst"
     if method == "dst" and criterion is None:
         criterion = "magnitude"
-    upd = int(update_period) if update_period.isdigit() else update_period
-    end = (int(update_end) if update_end.isdigit() else update_end) if update_end is not None else None
+
+    def steps(v: str):  # an amount of steps as an int; anything else ("2ep", typos) is checked as text
+        t = v.strip()
+        return int(t) if t.isascii() and t.lstrip("-").isdigit() else v
+
     cfg = TrainConfig(
         model=model, dataset=dataset, method=method, criterion=criterion, mest_lambda=mest_lambda, growth=growth,
-        density=density, init=init, prune_fraction=prune_fraction, prune_schedule=prune_schedule, update_period=upd,
-        update_end=end, pruning_scope=pruning_scope, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, dropout=dropout, seed=seed,
+        density=density, init=init, prune_fraction=prune_fraction, prune_schedule=prune_schedule, update_period=steps(update_period),
+        update_end=steps(update_end) if update_end is not None else None, pruning_scope=pruning_scope, epochs=epochs,
+        batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, dropout=dropout, seed=seed,
     )
     from .data import DatasetError, DatasetNotFound
 
     try:
-        import torch
+        from .loop import check_args, train
 
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            _fail(f"--device {device}: CUDA is not available on this machine (torch {torch.__version__})")
-        from .loop import train
-
+        check_args(cfg, device=device, shadow=shadow, state=state, mask_every=mask_every)  # before anything is read or written
+        _check_out(out)
         path = train(
             cfg, out=out, device=device, shadow=shadow, state=state, mask_every=mask_every, data_dir=data_dir,
             progress=progress and sys.stderr.isatty(), exist="overwrite" if overwrite else "resume-incomplete",
         )
-    except FileExistsError as e:
-        _fail(f"{e}; pass --overwrite to replace it, or another --out")
     except (ConfigError, DatasetNotFound, DatasetError) as e:
         _fail(str(e))
+    except FileExistsError as e:
+        if e.errno is None and "already exists" in str(e):  # the writer's refusal to replace a complete run
+            _fail(f"{e}; pass --overwrite to replace it, or another --out")
+        _fail(str(e) if e.errno is None else _write_error(out, e))
+    except OSError as e:  # data errors are DatasetError by now: what is left failed writing the run
+        _fail(_write_error(out, e))
+    except KeyboardInterrupt:
+        _fail("interrupted; the run is not marked complete (the same command trains it again)", code=130)
     from fwanalysis.artifacts import load_run
 
     r = load_run(path)
     s = r.summary
     acc = f"{s['test_acc']:.4f}" if s.get("test_acc") is not None else "-"
-    err.print(f"[green]complete[/green] {r.run_id}: test_acc {acc}, {len(r.update_steps)} updates -> {path}", highlight=False)
+    err.print(Text.assemble(("complete", "green"), f" {r.run_id}: test_acc {acc}, {len(r.update_steps)} updates -> {path}"))
     print(path)
 
 
@@ -148,17 +193,20 @@ def _print(rows: list[dict], title: str, fmt: str, key: str):
         w.writeheader()
         w.writerows(rows)
         return
+    console = Console()
+    if not console.is_terminal:  # piped or captured: print every cell whole, never cut, wrapped or ellipsized
+        console = Console(width=10_000)
     t = Table(title=title)
     for col in rows[0]:
-        t.add_column(col)
-    for r in rows:
-        t.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in r.values()))
-    Console().print(t)
+        t.add_column(col, overflow="fold")
+    for r in rows:  # cells as Text: a path or name is never read as markup
+        t.add_row(*(Text("" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)) for v in r.values()))
+    console.print(t)
 
 
 def _check_format(fmt: str):
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
+        _fail(f"--format {fmt!r} is not one of: {', '.join(FORMATS)}")
 
 
 @app.command()
@@ -188,8 +236,12 @@ def datasets(
     _check_format(fmt)
     from .data import dataset_status
 
+    try:
+        status = dataset_status(data_dir=data_dir)
+    except OSError as e:  # e.g. a --data-dir below a folder that cannot be listed
+        _fail(f"--data-dir {data_dir}: {e.filename if e.filename is not None else data_dir}: {_reason(e)}")
     rows = []
-    for d in dataset_status(data_dir=data_dir):
+    for d in status:
         found = d.get("found")
         rows.append({
             "name": d["name"],

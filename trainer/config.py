@@ -7,6 +7,7 @@ Fields left ``None`` are resolved by :func:`resolve` from the model, the data se
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -76,21 +77,108 @@ class ConfigError(ValueError):
     """A config value that is not allowed; the message names the option and the allowed values."""
 
 
+MAX_SEED = 2**32 - 1  # scikit-learn's random_state and numpy's legacy seeding take [0, 2**32 - 1]
+
+
+def _opt(key: str) -> str:
+    return f"--{key.replace('_', '-')}"
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(cfg: TrainConfig, key: str, *, optional: bool = False) -> float | None:
+    """``cfg.<key>`` as a finite float, or ConfigError (``None`` passes when ``optional``)."""
+    v = getattr(cfg, key)
+    if v is None and optional:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(f"{_opt(key)} {v!r} is not a number")
+    if not math.isfinite(v):
+        raise ConfigError(f"{_opt(key)} {v!r} is not a finite number")
+    return float(v)
+
+
+def _integer(cfg: TrainConfig, key: str, *, lo: int, hi: int | None = None) -> None:
+    v = getattr(cfg, key)
+    if not _is_int(v):
+        raise ConfigError(f"{_opt(key)} {v!r} is not an integer")
+    if v < lo or (hi is not None and v > hi):
+        raise ConfigError(f"{_opt(key)} {v} must be an integer " + (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"))
+
+
+def _steps_format(key: str, v) -> None:
+    """``update_period``/``update_end``: a positive number of steps, or epochs such as ``2ep``."""
+    if v is None:
+        return
+    if _is_int(v):
+        if v < 1:
+            raise ConfigError(f"{_opt(key)} {v} must be at least one step")
+        return
+    s = v.strip() if isinstance(v, str) else None
+    m = _EPOCHS.match(s) if s is not None else None
+    if s is not None and s.isascii() and s.isdigit():
+        if int(s) < 1:
+            raise ConfigError(f"{_opt(key)} {v!r} must be at least one step")
+    elif m:
+        if not float(m.group(1)) > 0:
+            raise ConfigError(f"{_opt(key)} {v!r} must be more than 0 epochs")
+    else:
+        raise ConfigError(f"{_opt(key)} {v!r}: give steps (e.g. 800) or epochs (e.g. 2ep)")
+
+
 def check(cfg: TrainConfig) -> None:
-    """Check every choice and range of ``cfg``; raise :class:`ConfigError` with a one-line message."""
+    """Check every choice, type and range of ``cfg``; raise :class:`ConfigError` with a one-line message.
+
+    Needs no data, so it runs before anything is loaded or written. ``lr`` and ``weight_decay`` may
+    still be ``None`` (filled from the model later); every number given must be finite.
+    """
     for key, allowed in {**CONFIG_CHOICES, "criterion": CRITERIA}.items():  # the trainer trains the built-in criteria
         v = getattr(cfg, key)
         if v is not None and v not in allowed:
-            raise ConfigError(f"--{key.replace('_', '-')} {v!r} is not one of: {', '.join(allowed)}")
-    if not 0 < cfg.density <= 1:
+            raise ConfigError(f"{_opt(key)} {v!r} is not one of: {', '.join(allowed)}")
+    for key in ("model", "dataset"):
+        if not isinstance(getattr(cfg, key), str):
+            raise ConfigError(f"{_opt(key)} {getattr(cfg, key)!r} is not a name")
+    # numbers: finite first (nan fails every comparison below and would print a misleading range)
+    density = _number(cfg, "density")
+    mest_lambda = _number(cfg, "mest_lambda")
+    prune_fraction = _number(cfg, "prune_fraction", optional=True)
+    lr = _number(cfg, "lr", optional=True)
+    momentum = _number(cfg, "momentum")
+    weight_decay = _number(cfg, "weight_decay", optional=True)
+    lr_gamma = _number(cfg, "lr_gamma")
+    dropout = _number(cfg, "dropout")
+    if not 0 < density <= 1:
         raise ConfigError(f"--density {cfg.density!r} must be in (0, 1]")
-    if cfg.prune_fraction is not None and not 0 <= cfg.prune_fraction <= 1:
+    if mest_lambda < 0:
+        raise ConfigError(f"--mest-lambda {cfg.mest_lambda!r} must be >= 0")
+    if prune_fraction is not None and not 0 <= prune_fraction <= 1:
         raise ConfigError(f"--prune-fraction {cfg.prune_fraction!r} must be in [0, 1]")
-    if cfg.epochs < 1 or cfg.batch_size < 1:
-        raise ConfigError("--epochs and --batch-size must be at least 1")
-    if not 0 <= cfg.dropout < 1:
+    if lr is not None and not lr > 0:
+        raise ConfigError(f"--lr {cfg.lr!r} must be > 0")
+    if not 0 <= momentum < 1:
+        raise ConfigError(f"--momentum {cfg.momentum!r} must be in [0, 1)")
+    if weight_decay is not None and weight_decay < 0:
+        raise ConfigError(f"--weight-decay {cfg.weight_decay!r} must be >= 0")
+    if not lr_gamma > 0:
+        raise ConfigError(f"lr_gamma {cfg.lr_gamma!r} must be > 0")
+    if not 0 <= dropout < 1:
         raise ConfigError(f"--dropout {cfg.dropout!r} must be in [0, 1)")
-    if cfg.method == "dst" and cfg.density >= 1:
+    # integers
+    _integer(cfg, "epochs", lo=1)
+    _integer(cfg, "batch_size", lo=1)
+    _integer(cfg, "seed", lo=0, hi=MAX_SEED)
+    _steps_format("update_period", cfg.update_period)
+    _steps_format("update_end", cfg.update_end)
+    if cfg.lr_milestones is not None:
+        ms = cfg.lr_milestones
+        if not isinstance(ms, (list, tuple)) or not all(_is_int(m) and m >= 1 for m in ms):
+            raise ConfigError(f"lr_milestones {ms!r} must be a list of epochs >= 1")
+    if not isinstance(cfg.nesterov, bool):
+        raise ConfigError(f"nesterov {cfg.nesterov!r} must be true or false")
+    if cfg.method == "dst" and density >= 1:
         raise ConfigError("--method dst needs --density below 1")
 
 
@@ -106,7 +194,7 @@ def steps_of(value: int | str, *, steps_per_epoch: int, name: str) -> int:
         m = _EPOCHS.match(s)
         if m:
             steps = round(float(m.group(1)) * steps_per_epoch)
-        elif s.isdigit():
+        elif s.isascii() and s.isdigit():
             steps = int(s)
         else:
             raise ConfigError(f"--{name} {value!r}: give steps (e.g. 800) or epochs (e.g. 2ep)")

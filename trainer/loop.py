@@ -28,14 +28,14 @@ from fwanalysis.artifacts import RunWriter
 from fwanalysis.vocab import STATE_DUMPS
 
 from . import config as cfgmod
-from .data import load_dataset
+from .data import DATASETS, DatasetError, load_dataset
 from .models import MODELS, build_model, masked_parameter_names
 from .sparsity.criteria import prune_counts, select_prune, select_prune_global
 from .sparsity.growth import select_grow
 from .sparsity.init import initial_masks, layer_densities
 from .sparsity.schedules import prune_fraction
 
-__all__ = ["train", "topology_generator", "seed_everything"]
+__all__ = ["train", "check_args", "check_device", "topology_generator", "seed_everything"]
 
 
 def seed_everything(seed: int) -> None:
@@ -55,6 +55,52 @@ def topology_generator(seed: int, step: int, tag: str) -> torch.Generator:
     """
     h = hashlib.sha256(f"{seed}/{step}/{tag}".encode()).digest()
     return torch.Generator().manual_seed(int.from_bytes(h[:8], "little") & (2**63 - 1))
+
+
+def check_device(device: str) -> torch.device:
+    """``device`` as a ``torch.device`` this machine can train on, or :class:`~trainer.config.ConfigError`."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise cfgmod.ConfigError(f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1, mps)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise cfgmod.ConfigError(f"--device {device}: CUDA is not available on this machine (torch {torch.__version__})")
+        n = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= n:
+            raise cfgmod.ConfigError(f"--device {device}: this machine has {n} CUDA device(s), cuda:0 to cuda:{n - 1}")
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise cfgmod.ConfigError(f"--device {device}: MPS is not available on this machine (torch {torch.__version__})")
+    elif dev.type == "meta":
+        raise cfgmod.ConfigError(f"--device {device}: the meta device holds no data; use cpu, cuda or mps")
+    elif dev.type != "cpu":
+        try:
+            torch.empty(1, device=dev)
+        except Exception as e:  # an unusual backend: whatever torch says, on one line
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise cfgmod.ConfigError(f"--device {device}: {first}") from None
+    return dev
+
+
+def check_args(
+    cfg: cfgmod.TrainConfig, *, device: str = "cpu", shadow: str | list[str] = "all", state: str = "none", mask_every: int = 0
+) -> tuple[torch.device, list[str]]:
+    """Every check of a run that needs no data: the config (:func:`trainer.config.check`), the model and
+    data set registries, the device and the recording options. Raises
+    :class:`~trainer.config.ConfigError` with a one-line message; returns the device and the shadow criteria.
+    """
+    if cfg.model not in MODELS:
+        raise cfgmod.ConfigError(f"--model {cfg.model!r} is not one of: {', '.join(MODELS)}")
+    if cfg.dataset not in DATASETS:
+        raise cfgmod.ConfigError(f"--dataset {cfg.dataset!r} is not one of: {', '.join(DATASETS)}")
+    cfgmod.check(cfg)
+    if state not in STATE_DUMPS:
+        raise cfgmod.ConfigError(f"--state {state!r} is not one of: {', '.join(STATE_DUMPS)}")
+    if not isinstance(mask_every, int) or isinstance(mask_every, bool) or mask_every < 0:
+        raise cfgmod.ConfigError(f"--mask-every {mask_every!r} must be an integer >= 0 (0: no snapshots between the first and last)")
+    shadows = cfgmod.parse_shadow(shadow)
+    return check_device(device), shadows
 
 
 def _batches(n: int, batch_size: int, gen: torch.Generator):
@@ -127,22 +173,21 @@ def train(
     a mask snapshot every K updates (besides step 0 and the last step); ``record=False`` trains
     without writing anything (benchmarks).
     """
-    if state not in STATE_DUMPS:
-        raise cfgmod.ConfigError(f"--state {state!r} is not one of: {', '.join(STATE_DUMPS)}")
-    if cfg.model not in MODELS:
-        raise cfgmod.ConfigError(f"--model {cfg.model!r} is not one of: {', '.join(MODELS)}")
-    cfgmod.check(cfg)
-    device = torch.device(device)
+    device, shadows = check_args(cfg, device=device, shadow=shadow, state=state, mask_every=mask_every)
     seed_everything(cfg.seed)
 
     # -- data, model, config ----------------------------------------------------------------------
-    data = load_dataset(cfg.dataset, data_dir=data_dir, seed=cfg.seed)
+    try:
+        data = load_dataset(cfg.dataset, data_dir=data_dir, seed=cfg.seed)
+    except OSError as e:  # e.g. a folder on the search path that cannot be listed: a data problem, not a write problem
+        where = e.filename if e.filename is not None else (data_dir or cfg.dataset)
+        raise DatasetError(where, e.strerror or e) from None
     binary = data.task == "binary"
     Xtr, ytr = data.train
     steps_per_epoch = math.ceil(len(Xtr) / cfg.batch_size)
     c = cfgmod.resolve(cfg, model_spec=MODELS[cfg.model], steps_per_epoch=steps_per_epoch)
     total_steps = c.epochs * steps_per_epoch
-    shadows = cfgmod.parse_shadow(shadow) if c.method == "dst" and record else []  # shadow sets exist to be recorded
+    shadows = shadows if c.method == "dst" and record else []  # shadow sets exist to be recorded
 
     torch.manual_seed(c.seed)
     model = build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes, dropout=c.dropout).to(device)
@@ -173,7 +218,8 @@ def train(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}", markup=False),
         TimeElapsedColumn(), TimeRemainingColumn(), disable=not progress, transient=True,
     )
     with ctx, bar:
