@@ -8,8 +8,14 @@
 A spec is ``[base]`` keys, any number of ``[[grid]]`` blocks merged over base, and ``[profiles.<name>]``
 whose keys override both; a list value is a grid axis (cartesian product). Runs are normalised like
 :func:`trainer.config.resolve` (dense and static runs drop the keys they do not use), de-duplicated,
-and named by :func:`fwanalysis.artifacts.run_id_for` before training, so a sweep knows which runs are
-done: a ``complete`` run is never redone, any other is (re)trained.
+and named before training, so a sweep knows which runs are done: a ``complete`` run is never redone,
+any other is (re)trained. A run's id is :func:`fwanalysis.artifacts.run_id_for` of its normalised,
+unresolved config (every ``TrainConfig`` field but ``extra``, model defaults filled in) plus ``sweep``
+(the spec's name), ``shadow``, ``state`` and ``mask_every``; not the device or the data directory.
+
+Each run is claimed by its lock (``<study>/.locks/<run_id>.lock``) before it is trained, and its status
+is checked again under the lock: two sweeps, a sweep and ``fw-train run``, or a local pool and a Slurm
+array on one study train every run once. A run another live process holds is left to it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 import tomllib
 import typing
@@ -28,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fwanalysis.artifacts import ArtifactError, load_run, run_id_for
+from fwanalysis.artifacts.lock import RunLocked, claim_run, describe, lock_holder
 from fwanalysis.vocab import STATE_DUMPS
 
 from . import config as cfgmod
@@ -80,7 +89,7 @@ class PlannedRun:
 
     cfg: TrainConfig
     out: str                # study directory; the run is out/run_id
-    run_id: str             # run_id_for(config without extra + shadow, state, mask_every)
+    run_id: str             # run_id_for(config without extra + sweep, shadow, state, mask_every)
     shadow: str = "all"     # all | none | c1,c2 (canonical order)
     state: str = "none"     # none | first | all
     mask_every: int = 0     # a mask snapshot every K updates; 0: first and last only
@@ -102,6 +111,14 @@ class PlannedRun:
             return load_run(self.path).status
         except ArtifactError:
             return "failed"
+
+    def holder(self) -> dict | None:
+        """The lock record (``host``, ``pid``, ``time``) of the process training this run now, or None.
+
+        A lock of another host counts as held (its process cannot be checked from here); a lock whose
+        process is gone from this host does not (the next claim takes it over).
+        """
+        return lock_holder(self.out, self.run_id)
 
 
 # -- reading a spec ----------------------------------------------------------------------------------
@@ -323,7 +340,8 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
 
 
 def _train_one(run: PlannedRun) -> str:
-    """Train one planned run (in this process, a pool worker or a Slurm task); return its directory."""
+    """Train one planned run in this process; return its directory (a ``RunWriter`` of the run in the
+    same thread joins a claim :func:`_claim_and_train` holds)."""
     from .loop import train
 
     path = train(
@@ -333,10 +351,127 @@ def _train_one(run: PlannedRun) -> str:
     return str(path)
 
 
-def _init_worker(jobs: int) -> None:
+def _claim_and_train(run: PlannedRun) -> tuple[str, str | None]:
+    """What a pool worker, a Slurm task or a ``--jobs 1`` sweep runs for one run: claim the run's lock,
+    check its status again under the lock, train it if it is not complete.
+
+    Returns ``("trained", directory)``, ``("complete", None)`` (another process completed it since
+    the sweep looked) or ``("locked", holder)`` (another live process holds it: left to that one).
+    A failed training raises, as :func:`_train_one` does; the lock is released either way.
+    """
+    try:
+        lock = claim_run(run.out, run.run_id)
+    except RunLocked as e:
+        return "locked", describe(e.holder)
+    try:
+        if run.status() == "complete":
+            return "complete", None
+        return "trained", _train_one(run)
+    finally:
+        lock.release()
+
+
+class _Stop(BaseException):
+    """SIGTERM or SIGINT: stop training (a BaseException, so that no ``except Exception`` swallows it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+_in_run = False  # in a pool worker: whether a run is being trained now
+
+
+def _worker_signal(signum, frame) -> None:
+    """A pool worker told to stop: a run in progress is marked failed and its lock released, then exit."""
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, signal.SIG_IGN)  # one stop is enough: never interrupt the cleanup
+    if _in_run:
+        raise _Stop(signum)
+    os._exit(128 + signum)
+
+
+def _worker_run(run: PlannedRun) -> tuple[str, str | None]:
+    """:func:`_claim_and_train` in a pool worker; the worker exits after a stop has cleaned up."""
+    global _in_run
+    _in_run = True
+    try:
+        return _claim_and_train(run)
+    except _Stop as e:  # the writer marked the run failed and the locks were released on the way here
+        os._exit(128 + e.signum)
+    finally:
+        _in_run = False
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``): a killed
+    sweep leaves no worker training on. A no-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before the request was made
+        os._exit(1)
+
+
+def _init_worker(jobs: int, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, _worker_signal)
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+
+
+class _StopOnSignals:
+    """In the main thread: SIGTERM and SIGINT raise :class:`_Stop` (once; later ones are ignored while
+    the sweep cleans up). Elsewhere a no-op (signal handlers can only be set in the main thread)."""
+
+    def __enter__(self):
+        self.old = {}
+        if threading.current_thread() is not threading.main_thread():
+            return self
+
+        def handler(signum, frame):
+            for s in self.old:
+                signal.signal(s, signal.SIG_IGN)
+            raise _Stop(signum)
+
+        for s in (signal.SIGTERM, signal.SIGINT):
+            self.old[s] = signal.getsignal(s)
+            signal.signal(s, handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, h in self.old.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+
+def _stop_pool(pool, grace: float = 10.0) -> None:
+    """Cancel what has not started; SIGTERM the workers (each marks its run failed and releases its
+    lock), SIGKILL any still alive after ``grace`` seconds."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+            p.join(2.0)
 
 
 def _one_line(e: BaseException) -> str:
@@ -378,7 +513,8 @@ def _print_plan(runs: list[PlannedRun], statuses: list[str], title: str) -> None
     console.print(t)
 
 
-def _run_local(todo: list[PlannedRun], jobs: int, title: str) -> list[tuple[str, str]]:
+def _run_local(todo: list[PlannedRun], jobs: int, title: str, outcomes: dict) -> list[tuple[str, str]]:
+    """Train ``todo`` here; fill ``outcomes`` (run_id -> (kind, detail)); return the failures."""
     failures = []
     bar, task = _progress(len(todo), title)
     with bar:
@@ -386,7 +522,7 @@ def _run_local(todo: list[PlannedRun], jobs: int, title: str) -> list[tuple[str,
             for run in todo:
                 bar.update(task, info=run.run_id)
                 try:
-                    _train_one(run)
+                    outcomes[run.run_id] = _claim_and_train(run)
                 except Exception as e:  # one failed run must not stop the others
                     failures.append((run.run_id, _one_line(e)))
                 bar.advance(task)
@@ -395,15 +531,19 @@ def _run_local(todo: list[PlannedRun], jobs: int, title: str) -> list[tuple[str,
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(jobs,)) as pool:
-                futures = {pool.submit(_train_one, run): run for run in todo}
-                for fut in as_completed(futures):
-                    run = futures[fut]
-                    try:
-                        fut.result()
-                    except Exception as e:
-                        failures.append((run.run_id, _one_line(e)))
-                    bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(jobs, os.getpid())) as pool:
+                try:
+                    futures = {pool.submit(_worker_run, run): run for run in todo}
+                    for fut in as_completed(futures):
+                        run = futures[fut]
+                        try:
+                            outcomes[run.run_id] = fut.result()
+                        except Exception as e:
+                            failures.append((run.run_id, _one_line(e)))
+                        bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
+                except BaseException:  # a stop signal (or anything else): no worker trains on without us
+                    _stop_pool(pool)
+                    raise
     return failures
 
 
@@ -417,7 +557,7 @@ def _slurm_parameters(spec: Spec | None, slurm: dict) -> dict:
     return params
 
 
-def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slurm: dict, title: str) -> list[tuple[str, str]]:
+def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slurm: dict, title: str, outcomes: dict) -> list[tuple[str, str]]:
     import submitit
 
     params = _slurm_parameters(spec, slurm)
@@ -437,7 +577,7 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
         slurm_constraint=params.get("constraint"),
         slurm_array_parallelism=params.get("array_parallelism"),
     )
-    jobs = ex.map_array(_train_one, todo)
+    jobs = ex.map_array(_claim_and_train, todo)
     ids = sorted({str(j.job_id).split("_")[0] for j in jobs})  # one Slurm array; one id per run locally
     shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
     print(f"submitted {len(jobs)} runs as job{'s' if len(ids) > 1 else ''} {shown} (logs in {folder})", file=sys.stderr)
@@ -452,7 +592,7 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
                     still.append((run, job))
                     continue
                 try:
-                    job.result()
+                    outcomes[run.run_id] = job.result()
                 except Exception as e:
                     failures.append((run.run_id, f"{_one_line(e)} (log: {job.paths.stderr})"))
                 bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
@@ -460,6 +600,18 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
             if pending:
                 time.sleep(1.0 if executor == "submitit-local" else 15.0)
     return failures
+
+
+def _plan_status(run: PlannedRun, status: str) -> tuple[str, dict | None]:
+    """What ``--dry-run`` shows, and the holder of a run that another process is training now."""
+    if status == "complete":
+        return status, None
+    holder = run.holder()
+    if holder is not None:
+        if holder.get("unreadable"):
+            return f"locked (unreadable lock {Path(run.out) / '.locks' / (run.run_id + '.lock')})", holder
+        return f"running (pid {holder.get('pid')} on host {holder.get('host')})", holder
+    return ("interrupted" if status == "running" else status), None
 
 
 def execute(
@@ -471,36 +623,64 @@ def execute(
     spec: Spec | None = None,
     slurm: dict | None = None,
 ) -> list[PlannedRun]:
-    """Train every run of ``runs`` that is not ``complete``; return the runs it trained.
+    """Train every run of ``runs`` that is not ``complete`` and not being trained by another process;
+    return the runs this call trained.
 
     ``executor``: ``local`` (``jobs`` processes here; 1: in this process), ``slurm`` (a submitit job
     array) or ``submitit-local`` (the slurm path through submitit's local executor, for testing);
     ``dry_run``: print the runs and their status, train nothing; ``slurm``: options overriding the
-    spec's ``[slurm]`` table (``None`` values are ignored). Raises :class:`SweepFailed` when a run failed
-    (after every other run was tried), each failure listed on stderr as ``failed: <run_id>: <error>``.
+    spec's ``[slurm]`` table (``None`` values are ignored). Every run is claimed by its lock and its
+    status checked again under it before it is trained; a run another live process holds is left to
+    it and reported, not counted as a failure. Raises :class:`SweepFailed` when a run failed (after
+    every other run was tried), each failure listed on stderr as ``failed: <run_id>: <error>``, and
+    when SIGTERM or SIGINT stopped a local sweep (its workers stopped; the runs they were training
+    are not complete).
     """
     if executor not in EXECUTORS:
         raise SpecError(f"--executor {executor!r} is not one of: {', '.join(EXECUTORS)}")
     if not isinstance(jobs, int) or jobs < 1:
         raise SpecError(f"--jobs {jobs!r} must be at least 1")
     statuses = [r.status() for r in runs]
+    shown, held = zip(*(_plan_status(r, s) for r, s in zip(runs, statuses))) if runs else ((), ())
     n_done = sum(s == "complete" for s in statuses)
-    todo = [r for r, s in zip(runs, statuses) if s != "complete"]
+    todo = [r for r, s, h in zip(runs, statuses, held) if s != "complete" and h is None]
+    n_held = sum(h is not None for h in held)
     summary = f"{len(runs)} runs: {n_done} complete, {len(todo)} to train"
+    if n_held:
+        summary += f", {n_held} being trained by another process"
     title = f"sweep {spec.name}" if spec is not None else "sweep"
     if dry_run:
-        _print_plan(runs, statuses, f"{title} ({spec.path})" if spec is not None else title)
+        _print_plan(runs, list(shown), f"{title} ({spec.path})" if spec is not None else title)
         print(summary)
         return []
     print(summary, file=sys.stderr)
-    if not todo:
-        return []
-    if executor == "local":
-        failures = _run_local(todo, jobs, title)
-    else:
-        failures = _run_submitit(todo, executor, spec, slurm or {}, title)
+    outcomes: dict[str, tuple[str, str | None]] = {}
+    failures: list[tuple[str, str]] = []
+    if todo:
+        if executor == "local":
+            try:
+                with _StopOnSignals():
+                    failures = _run_local(todo, jobs, title, outcomes)
+            except _Stop as e:
+                n_started = len(todo) - len(outcomes) - len(failures)
+                raise SweepFailed(
+                    f"stopped by {e.name}: trained {sum(k == 'trained' for k, _ in outcomes.values())} runs; the runs being "
+                    f"trained were stopped and are not complete, {n_started} runs left to do; run the sweep again to finish them"
+                ) from None
+        else:
+            failures = _run_submitit(todo, executor, spec, slurm or {}, title, outcomes)
+    trained = [r for r in todo if outcomes.get(r.run_id, ("",))[0] == "trained"]
+    n_meanwhile = sum(k == "complete" for k, _ in outcomes.values())
+    n_locked = n_held + sum(k == "locked" for k, _ in outcomes.values())
+    line = f"trained {len(trained)} of {len(runs)} runs here"
+    if n_meanwhile:
+        line += f"; {n_meanwhile} were completed by another process meanwhile"
+    if n_locked:
+        line += (f"; {n_locked} {'run is' if n_locked == 1 else 'runs are'} being trained by another process: "
+                 "run the sweep again later to pick up any that fail")
+    print(line, file=sys.stderr)
     for run_id, msg in failures:
         print(f"failed: {run_id}: {msg}", file=sys.stderr)
     if failures:
         raise SweepFailed(f"{len(failures)} of {len(todo)} runs failed (listed above); run the sweep again to retry them")
-    return todo
+    return trained

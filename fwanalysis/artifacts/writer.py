@@ -15,18 +15,26 @@ Example::
         w.log(total, epochs, "test", "acc", test_acc)
     # leaving the block writes run.json with status "complete" (or "failed" on an exception)
 
+The writer holds the run's lock (:mod:`.lock`, ``<study>/.locks/<run_id>.lock``) from before it
+looks at or removes an old run directory until it is closed; a run locked by another live process
+raises :class:`~fwanalysis.artifacts.lock.RunLocked`. ``complete`` is written last, only when every
+file run.json lists is in place, by a writer that still holds the lock, into the directory it made.
+
 Masks and sets may be boolean numpy arrays or torch tensors; torch is never imported here.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import json
 import math
+import os
 import platform
 import shutil
 import sys
+import weakref
 from pathlib import Path
 from typing import Mapping
 
@@ -37,6 +45,7 @@ from fwanalysis.vocab import check_criterion_name, criterion_order
 from . import schema
 from .bitset import as_bool, pack, popcount
 from .io import atomic_path, write_json, write_npz
+from .lock import RunLock, RunLocked
 from .reader import _check_config, _check_manifest
 
 __all__ = ["RunWriter", "run_id_for", "canonical_config", "software_versions"]
@@ -71,7 +80,15 @@ def canonical_config(config: Mapping) -> dict:
 
 
 def run_id_for(config: Mapping) -> str:
-    """A run id that is stable for the same config (seed included): readable prefix + config hash."""
+    """``<prefix>-<hash>``, the same for the same mapping (docs/artifacts.md, "Run ids").
+
+    ``prefix``: ``dataset-model-method``, then ``-criterion-growth`` for a dst run, ``-d<density>`` and
+    ``-s<seed>``, each part left out where it is null. ``hash``: the first 8 hex digits of the SHA-1
+    of the mapping as JSON with sorted keys, after every config key of the format was added as null
+    where missing; every key of the mapping counts, also keys that are not config keys. A
+    ``RunWriter`` without ``run_id`` hashes its run's config; ``fw-train sweep`` hashes the planned,
+    unresolved config plus the spec's name and what is recorded (``trainer.sweep.expand``).
+    """
     cfg = canonical_config(config)
     digest = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8]
     parts = [cfg.get("dataset"), cfg.get("model"), cfg.get("method")]
@@ -98,6 +115,16 @@ def software_versions() -> dict:
     }
 
 
+def _release(lock, dir_fd: list) -> None:
+    """Close the writer's handle on its directory and leave its lock (at close, or when it is dropped)."""
+    while dir_fd:
+        try:
+            os.close(dir_fd.pop())
+        except OSError:
+            pass
+    lock.release()
+
+
 class RunWriter:
     """Writes one run directory (ARTIFACTS.md v1) below ``study_dir``; every file atomically.
 
@@ -110,6 +137,10 @@ class RunWriter:
     total_steps : optimizer steps of the whole run, if known now (else the last step written).
     exist : what to do if the run directory exists: ``"error"``, ``"overwrite"``, or ``"resume-incomplete"``
         (overwrite a run that is not ``complete``, refuse a complete one).
+
+    Raises :class:`~fwanalysis.artifacts.lock.RunLocked` (a ``BlockingIOError``) naming the run, the
+    holder's host and pid and the lock file if another live process (or another host) holds the run's
+    lock; ``FileExistsError`` if ``exist`` refuses the existing run.
     """
 
     def __init__(
@@ -140,18 +171,42 @@ class RunWriter:
             self.layers.append({"name": str(name), "shape": shape, "numel": int(np.prod(shape, dtype=np.int64)), "density": None})
         self._numel = {l["name"]: l["numel"] for l in self.layers}
         self._shape = {l["name"]: tuple(l["shape"]) for l in self.layers}
+        self._rows: list[tuple] = []
+        self._closed = False
+        self.close_problems: list[BaseException] = []
+        # claimed before anything of the run is read, removed or written; released by close() (or when
+        # the writer is dropped unclosed, or at exit): a writer that cannot be used any more holds nothing
+        self._lock = RunLock(study_dir, self.run_id)
+        self._lock.acquire()
+        self._dir_fd: list[int] = []  # an open handle on the run directory: its inode cannot be reused meanwhile
+        self._release = weakref.finalize(self, _release, self._lock, self._dir_fd)
+        try:
+            self._start(exist, total_steps, extra)
+        except BaseException:
+            self._closed = True
+            self._release()
+            raise
+
+    def _start(self, exist: str, total_steps, extra) -> None:
+        """Under the lock: check what is there, remove an old run if allowed, make the run directory."""
         manifest_path = self.path / "run.json"
-        if self.path.exists():
+        if self.path.exists() or self.path.is_symlink():
             status = None
             if manifest_path.exists():
                 try:
                     status = json.loads(manifest_path.read_text(encoding="utf-8")).get("status")
-                except (ValueError, OSError):
+                except (ValueError, OSError, AttributeError):
                     status = None
             if exist == "error" or (exist == "resume-incomplete" and status == "complete"):
                 raise FileExistsError(f"run {self.run_id}: {self.path} already exists (status {status})")
-            shutil.rmtree(self.path)
-        self.path.mkdir(parents=True)
+            if self.path.is_dir() and not self.path.is_symlink():
+                shutil.rmtree(self.path)
+            else:
+                self.path.unlink()
+        self.path.mkdir()  # the study directory exists (it holds the lock); never made again below a removed run
+        self._dir_fd.append(os.open(self.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
+        st = os.fstat(self._dir_fd[0])
+        self._dir_id = (st.st_dev, st.st_ino)
         self.manifest = {
             "format": schema.FORMAT,
             "format_version": schema.FORMAT_VERSION,
@@ -173,8 +228,6 @@ class RunWriter:
             for k, v in extra.items():
                 if k not in self.manifest:
                     self.manifest[k] = _jsonable(v)
-        self._rows: list[tuple] = []
-        self._closed = False
         self._write_manifest()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -192,8 +245,41 @@ class RunWriter:
             raise KeyError(f"run {self.run_id}: {prefix or 'mask'} sets miss layers {sorted(missing)}")
         return {f"{prefix}{name}": self._packed(name, sets[name]) for name in self._numel}
 
+    def _check_dir(self) -> None:
+        """Fail if the run directory is no longer the one this writer made (removed, or removed and made again)."""
+        try:
+            st = os.stat(self.path)
+            same = (st.st_dev, st.st_ino) == self._dir_id and os.fstat(self._dir_fd[0]).st_nlink > 0
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise FileNotFoundError(
+                errno.ENOENT, f"run {self.run_id}: its directory was removed or replaced while it was being written", str(self.path)
+            )
+
+    def _dir(self, name: str | None = None) -> Path:
+        """The run directory (or its subdirectory ``name``, made inside it if missing), checked to be this writer's."""
+        if self._closed:
+            raise ValueError(f"run {self.run_id}: the writer is closed")
+        self._check_dir()
+        if name is None:
+            return self.path
+        d = self.path / name
+        try:
+            d.mkdir()  # no parents: never makes a removed run directory again
+        except FileExistsError:
+            pass
+        return d
+
     def _write_manifest(self) -> None:
-        write_json(self.path / "run.json", self.manifest)
+        write_json(self._dir() / "run.json", self.manifest, mkdir=False)
+
+    def _listed_files(self) -> list[str]:
+        """Every file run.json lists (the files a complete run must have)."""
+        files = ["metrics.parquet"]
+        for key, sub in (("mask_steps", "masks"), ("update_steps", "updates"), ("state_steps", "state")):
+            files += [f"{sub}/{schema.step_file(s)}" for s in self.manifest[key]]
+        return files
 
     def _add_step(self, key: str, step: int) -> None:
         steps = self.manifest[key]
@@ -206,8 +292,8 @@ class RunWriter:
     def write_masks(self, step: int, masks: Mapping) -> Path:
         """Snapshot of the active weights after everything done at ``step`` (``masks/step-N.npz``)."""
         arrays = self._layer_dict("", masks)
-        out = self.path / "masks" / schema.step_file(step)
-        write_npz(out, arrays)
+        out = self._dir("masks") / schema.step_file(step)
+        write_npz(out, arrays, mkdir=False)
         if not self.manifest["mask_steps"] or step <= min(self.manifest["mask_steps"]):
             for layer in self.layers:
                 layer["density"] = popcount(arrays[layer["name"]]) / max(layer["numel"], 1)
@@ -223,8 +309,8 @@ class RunWriter:
         for crit, sets in shadow.items():
             check_criterion_name(crit, what="shadow criterion")
             arrays.update(self._layer_dict(f"shadow/{crit}/", sets))
-        out = self.path / "updates" / schema.step_file(step)
-        write_npz(out, arrays)
+        out = self._dir("updates") / schema.step_file(step)
+        write_npz(out, arrays, mkdir=False)
         known = self.manifest["shadow_criteria"]
         for crit in shadow:
             if crit not in known:
@@ -244,8 +330,8 @@ class RunWriter:
                     x = x.detach().cpu().numpy()
                 arrays[f"{kind}/{name}"] = np.asarray(x, dtype=np.float32).reshape(self._shape[name])
         arrays.update(self._layer_dict("mask/", masks))
-        out = self.path / "state" / schema.step_file(step)
-        write_npz(out, arrays)
+        out = self._dir("state") / schema.step_file(step)
+        write_npz(out, arrays, mkdir=False)
         self._add_step("state_steps", step)
         self._write_manifest()
         return out
@@ -264,7 +350,7 @@ class RunWriter:
         schema_ = pa.schema([("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())])
         cols = list(zip(*self._rows)) if self._rows else [[], [], [], [], []]
         table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema_)], schema=schema_)
-        with atomic_path(self.path / "metrics.parquet") as tmp:
+        with atomic_path(self._dir() / "metrics.parquet", mkdir=False) as tmp:
             pq.write_table(table, tmp)
 
     def _last(self, split: str, name: str):
@@ -274,12 +360,33 @@ class RunWriter:
         return None
 
     def close(self, status: str = "complete", summary: Mapping | None = None, total_steps: int | None = None) -> None:
-        """Write metrics and the final manifest: ``status`` and ``finished``; ``summary`` from the metrics."""
+        """Write metrics and the final manifest: ``status`` and ``finished``; ``summary`` from the metrics.
+
+        ``complete`` is written last, once every listed file is in place, and only by a writer that
+        still holds the run's lock in the directory it made; if anything on that way fails, the run
+        is marked ``failed`` where possible and the error raised. ``close("failed")`` never raises for
+        a file it cannot write (a full disk): it tries the metrics, then run.json, each on its own (a
+        run.json it cannot write stays ``running``, which readers skip too) and keeps what went wrong in
+        ``close_problems``. Either way the lock is released.
+        """
         if self._closed:
             return
         if status not in schema.STATUSES:
             raise ValueError(f"status {status!r}: expected one of {schema.STATUSES}")
-        self.flush()
+        try:
+            if status == "complete":
+                try:
+                    self._close_complete(summary, total_steps)
+                except BaseException:
+                    self._close_quietly("failed", summary, total_steps)
+                    raise
+            else:
+                self._close_quietly(status, summary, total_steps)
+        finally:
+            self._closed = True
+            self._release()
+
+    def _finish_manifest(self, status: str, summary: Mapping | None, total_steps: int | None) -> None:
         summ = {
             "test_acc": self._last("test", "acc"),
             "test_loss": self._last("test", "loss"),
@@ -295,17 +402,52 @@ class RunWriter:
             self.manifest["total_steps"] = int(total_steps)
         self.manifest["status"] = status
         self.manifest["finished"] = _now()
-        problem = _check_manifest(self.run_id, self.manifest) if status == "complete" else None
+
+    def _close_complete(self, summary, total_steps) -> None:
+        self.flush()
+        self._finish_manifest("complete", summary, total_steps)
+        problem = _check_manifest(self.run_id, self.manifest)
         if problem:  # never mark complete a run the reader would refuse
-            self.manifest["status"] = "failed"
-            self._write_manifest()
-            self._closed = True
             raise ValueError(f"run {self.run_id}: cannot be marked complete: {problem}")
+        self._check_dir()
+        missing = [f for f in self._listed_files() if not (self.path / f).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                errno.ENOENT, f"run {self.run_id}: cannot be marked complete: {len(missing)} listed files are missing, e.g. {missing[0]}",
+                str(self.path / missing[0]),
+            )
+        if not self._lock.still_held():
+            from .lock import read_lock
+
+            raise RunLocked(self.run_id, self._lock.path, read_lock(self._lock.path),
+                            f"run {self.run_id}: this writer lost the run's lock; not marking it complete")
         self._write_manifest()
-        self._closed = True
+
+    def _close_quietly(self, status: str, summary, total_steps) -> None:
+        """Mark the run ``status`` (not complete) as far as possible; never raise an ``Exception``."""
+        self.manifest["status"] = "running"  # whatever happened before, never leave "complete" in memory
+        if not self._lock.still_held():  # someone else owns the run now: touch nothing of it
+            self.close_problems.append(RunLocked(self.run_id, self._lock.path, {}, f"run {self.run_id}: lost the run's lock"))
+            return
+        try:
+            self.flush()
+        except Exception as e:  # a full disk: still try to write run.json, which is much smaller
+            self.close_problems.append(e)
+        try:
+            self._finish_manifest(status, summary, total_steps)
+            self._write_manifest()
+        except Exception as e:  # run.json stays as last written ("running"): readers skip it too
+            self.close_problems.append(e)
 
     def __enter__(self) -> "RunWriter":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close("failed" if exc_type is not None else "complete")
+        if exc_type is None:
+            self.close("complete")
+            return
+        self.close("failed")
+        add_note = getattr(exc, "add_note", None)
+        if add_note is not None:
+            for p in self.close_problems:
+                add_note(f"run {self.run_id}: while marking it failed: {type(p).__name__}: {p}")
