@@ -58,12 +58,16 @@ def test_every_unknown_choice_is_one_error_line(tmp_path):
         assert_one_error(invoke(command, "--format", "nope"), "--format", "'nope'", "table, csv, json")
 
 
-def test_unusable_device_is_one_error_line(tmp_path):
+def test_unusable_device_is_one_error_line(tmp_path, monkeypatch):
     import torch
 
     cases = ["meta", "cuda:x"] + ([] if torch.cuda.is_available() else ["cuda"]) + ([] if torch.backends.mps.is_available() else ["mps"])
     for device in cases:
         assert_one_error(run("--device", device, "--out", tmp_path / "s"), "--device", device)
+    # a CUDA index past the GPUs there are (one GPU, simulated)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert_one_error(run("--device", "cuda:3", "--out", tmp_path / "s"), "--device cuda:3", "1 CUDA device(s), cuda:0 to cuda:0")
     assert not (tmp_path / "s").exists()
 
 
