@@ -121,6 +121,8 @@ def run(
         update_end=steps(update_end) if update_end is not None else None, pruning_scope=pruning_scope, epochs=epochs,
         batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, dropout=dropout, seed=seed,
     )
+    from fwanalysis.artifacts.lock import RunLocked
+
     from .data import DatasetError, DatasetNotFound
 
     try:
@@ -134,6 +136,8 @@ def run(
         )
     except (ConfigError, DatasetNotFound, DatasetError) as e:
         _fail(str(e))
+    except RunLocked as e:  # another process writes this run now: not a write failure of ours
+        _fail(f"{e}; wait for it to finish, or choose another --out")
     except FileExistsError as e:
         if e.errno is None and "already exists" in str(e):  # the writer's refusal to replace a complete run
             _fail(f"{e}; pass --overwrite to replace it, or another --out")

@@ -143,6 +143,27 @@ def test_full_disk(tmp_path, monkeypatch, failing):
     assert_never_complete(out)
 
 
+def test_run_locked_by_another_writer(tmp_path):
+    """A run another writer holds is refused in one line naming the lock, not as a failed write."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "study"
+    res = run("--out", out)
+    assert res.exit_code == 0, (res.output, res.exception)
+    run_id = Path(res.stdout.strip()).name
+    hold = "import sys, time; from fwanalysis.artifacts.lock import RunLock; RunLock(sys.argv[1], sys.argv[2]).acquire(); print('held', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(out), run_id], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        line = assert_one_error(run("--out", out, "--overwrite"), f"run {run_id} is locked", "another --out")
+        assert "cannot write" not in line
+    finally:
+        holder.kill()
+        holder.wait()
+    assert json.loads((out / run_id / "run.json").read_text())["status"] == "complete"  # untouched
+
+
 def test_unreadable_data_is_a_data_error(tmp_path, monkeypatch):
     """An OS error while the data is read names the data, not the run directory."""
     import trainer.cli
