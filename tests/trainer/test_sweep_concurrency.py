@@ -1,0 +1,223 @@
+"""Sweeps sharing a study: run locks, killed sweeps, stopped sweeps (the real CLI, in subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from trainer import sweep
+from trainer.cli import app
+from trainer.sweep import execute, expand, load_spec
+
+BIN = Path(sys.executable).parent
+FW_TRAIN, FWA = str(BIN / "fw-train"), str(BIN / "fwa")
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks read /proc")
+
+
+def spec_file(tmp_path, seeds, epochs=1, name="conc") -> Path:
+    p = tmp_path / f"{name}.toml"
+    p.write_text(textwrap.dedent(f"""
+        name = "{name}"
+        [base]
+        model = "mlp-small"
+        dataset = "digits"
+        epochs = {epochs}
+        method = "dst"
+        criterion = "magnitude"
+        density = 0.2
+        shadow = "none"
+        seed = {list(seeds)}
+        [profiles.quick]
+    """))
+    return p
+
+
+def start_sweep(spec, study, jobs, log: Path) -> subprocess.Popen:
+    f = open(log, "w")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # tiny runs: one thread each is fastest, and spares the test machine
+    p = subprocess.Popen([FW_TRAIN, "sweep", str(spec), "--out", str(study), "--jobs", str(jobs)], stdout=f, stderr=subprocess.STDOUT, env=env)
+    f.close()
+    return p
+
+
+def gone(pid: int) -> bool:
+    """Exited (a zombie not yet reaped by whoever adopted it counts as exited)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return text[text.rindex(")") + 2] in "ZXx"
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                text = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def lock_pids(study: Path) -> set[int]:
+    pids = set()
+    for f in (study / ".locks").glob("*.lock"):
+        try:
+            pids.add(json.loads(f.read_text())["pid"])
+        except (OSError, ValueError, KeyError):
+            pass  # released while being read
+    return pids
+
+
+def wait_for(cond, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def check_study(study: Path, n: int) -> None:
+    """n runs, all complete, each with every file its run.json lists; fwa validate agrees; no lock left."""
+    runs = [d for d in study.iterdir() if d.is_dir() and d.name != ".locks"]
+    assert len(runs) == n
+    for d in runs:
+        m = json.loads((d / "run.json").read_text())
+        assert m["status"] == "complete", d
+        listed = ["metrics.parquet"] + [f"masks/step-{s:08d}.npz" for s in m["mask_steps"]] + [
+            f"updates/step-{s:08d}.npz" for s in m["update_steps"]] + [f"state/step-{s:08d}.npz" for s in m["state_steps"]]
+        assert m["mask_steps"] and all((d / f).is_file() for f in listed), d
+        assert not [p for p in d.rglob(".*")], "temporary files left"
+    res = subprocess.run([FWA, "validate", str(study)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert list((study / ".locks").glob("*")) == []
+
+
+def trained_here(text: str, n: int) -> int:
+    m = re.findall(rf"^trained (\d+) of {n} runs here", text, re.M)
+    assert len(m) == 1, text
+    return int(m[0])
+
+
+# -- two sweeps at once ---------------------------------------------------------------------------
+
+
+def test_two_sweeps_on_one_study_train_every_run_exactly_once(tmp_path):
+    n = 6
+    spec, study = spec_file(tmp_path, range(n)), tmp_path / "study"
+    a = start_sweep(spec, study, 2, tmp_path / "a.log")  # a pool of two workers
+    b = start_sweep(spec, study, 1, tmp_path / "b.log")  # and one sweep training in its own process
+    assert a.wait(240) == 0 and b.wait(240) == 0
+    out_a, out_b = (tmp_path / "a.log").read_text(), (tmp_path / "b.log").read_text()
+    assert "Traceback" not in out_a + out_b and "failed" not in out_a + out_b
+    # every run is complete, so each was trained at least once; the two counts adding up to n means
+    # none was trained twice (a run trained by both sweeps would be counted by both)
+    assert trained_here(out_a, n) + trained_here(out_b, n) == n, out_a + out_b
+    check_study(study, n)
+
+
+# -- a killed sweep ------------------------------------------------------------------------------
+
+
+def test_killed_sweep_leaves_no_worker_and_the_next_sweep_finishes(tmp_path):
+    n = 4
+    spec, study = spec_file(tmp_path, range(n), epochs=2), tmp_path / "study"
+    p = start_sweep(spec, study, 2, tmp_path / "a.log")
+    try:
+        wait_for(lambda: lock_pids(study) - {p.pid}, 60, "a worker to claim a run")
+        workers = set(children(p.pid)) | lock_pids(study)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(30)
+    assert len(workers) >= 2
+    wait_for(lambda: all(gone(w) for w in workers), 10, f"the workers {sorted(workers)} to die with their parent")
+    stale = list((study / ".locks").glob("*.lock"))
+    assert stale  # the killed workers' locks: taken over below
+    res = CliRunner().invoke(app, ["sweep", str(spec), "--out", str(study), "--jobs", "1"])  # the same sweep again
+    assert res.exit_code == 0, res.output
+    assert "being trained by another process" not in res.output
+    assert trained_here(res.output, n) >= len(stale)
+    check_study(study, n)
+
+
+def test_sigterm_stops_the_workers_and_leaves_no_run_complete_or_locked(tmp_path):
+    n = 4
+    spec, study = spec_file(tmp_path, range(n), epochs=2), tmp_path / "study"
+    p = start_sweep(spec, study, 2, tmp_path / "a.log")
+    try:
+        wait_for(lambda: list(study.glob("*/run.json")), 60, "a run directory")
+        workers = set(children(p.pid)) | lock_pids(study)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(60)
+    out = (tmp_path / "a.log").read_text()
+    assert rc == 1 and "Traceback" not in out
+    assert re.search(r"^error: stopped by SIGTERM: .*run the sweep again", out, re.M), out
+    wait_for(lambda: all(gone(w) for w in workers), 10, "the workers to exit")
+    statuses = [json.loads(f.read_text())["status"] for f in study.glob("*/run.json")]
+    assert statuses and "failed" in statuses  # a worker stopped in a run marked it failed
+    assert list((study / ".locks").glob("*.lock")) == []  # and released its lock
+
+
+# -- the sweep and locks, in process ---------------------------------------------------------------
+
+
+@pytest.fixture
+def sleeper():
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield p
+    p.kill()
+    p.wait()
+
+
+def _hold(run, pid: int, host: str | None = None) -> None:
+    d = Path(run.out) / ".locks"
+    d.mkdir(parents=True, exist_ok=True)
+    rec = {"run_id": run.run_id, "host": host or socket.gethostname(), "pid": pid, "time": "2026-01-01T00:00:00Z", "token": "x" * 32}
+    (d / f"{run.run_id}.lock").write_text(json.dumps(rec))
+
+
+def test_a_run_locked_by_a_live_process_is_shown_and_left_to_it(tmp_path, sleeper, capsys, monkeypatch):
+    spec = load_spec(spec_file(tmp_path, [0, 1]))
+    runs = expand(spec, profile="quick", out=str(tmp_path / "study"))
+    _hold(runs[0], sleeper.pid)
+    _hold(runs[1], 1, host="gpu-node-3")
+    assert execute(runs, dry_run=True, spec=spec) == []
+    out = capsys.readouterr().out
+    assert f"running (pid {sleeper.pid} on host {socket.gethostname()})" in out and "running (pid 1 on host gpu-node-3)" in out
+    assert "2 runs: 0 complete, 0 to train, 2 being trained by another process" in out
+
+    monkeypatch.setattr(sweep, "_train_one", lambda run: pytest.fail("trained a run another process holds"))
+    assert execute(runs, jobs=1, spec=spec) == []  # not a failure
+    err = capsys.readouterr().err
+    assert "2 runs are being trained by another process: run the sweep again later to pick up any that fail" in err
+
+
+def test_claim_then_recheck_a_run_completed_meanwhile_is_not_trained(tmp_path, monkeypatch):
+    spec = load_spec(spec_file(tmp_path, [0]))
+    (run,) = expand(spec, profile="quick", out=str(tmp_path / "study"))
+    calls = []
+    real = sweep._train_one
+    monkeypatch.setattr(sweep, "_train_one", lambda r: calls.append(r.run_id) or real(r))
+    assert sweep._claim_and_train(run)[0] == "trained"
+    # a sweep that listed the run before it was complete: under the lock it finds it complete
+    assert sweep._claim_and_train(run) == ("complete", None)
+    assert calls == [run.run_id]
+    assert not (Path(run.out) / ".locks" / f"{run.run_id}.lock").exists()
