@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fwanalysis.artifacts import ArtifactError, load_run, run_id_for
-from fwanalysis.artifacts.lock import RunLocked, claim_run, describe, lock_holder
+from fwanalysis.artifacts.lock import RunLocked, claim_run, describe, lock_holder, lock_path
 from fwanalysis.vocab import STATE_DUMPS
 
 from . import config as cfgmod
@@ -609,7 +609,7 @@ def _plan_status(run: PlannedRun, status: str) -> tuple[str, dict | None]:
     holder = run.holder()
     if holder is not None:
         if holder.get("unreadable"):
-            return f"locked (unreadable lock {Path(run.out) / '.locks' / (run.run_id + '.lock')})", holder
+            return f"locked (unreadable lock {lock_path(run.out, run.run_id)})", holder
         return f"running (pid {holder.get('pid')} on host {holder.get('host')})", holder
     return ("interrupted" if status == "running" else status), None
 
@@ -668,7 +668,13 @@ def execute(
                     f"trained were stopped and are not complete, {n_started} runs left to do; run the sweep again to finish them"
                 ) from None
         else:
-            failures = _run_submitit(todo, executor, spec, slurm or {}, title, outcomes)
+            try:
+                failures = _run_submitit(todo, executor, spec, slurm or {}, title, outcomes)
+            except KeyboardInterrupt:
+                raise SweepFailed(
+                    "interrupted while waiting for the submitted runs: they were not cancelled and go on "
+                    "(scancel stops Slurm jobs); run the sweep again to see what is done"
+                ) from None
     trained = [r for r in todo if outcomes.get(r.run_id, ("",))[0] == "trained"]
     n_meanwhile = sum(k == "complete" for k, _ in outcomes.values())
     n_locked = n_held + sum(k == "locked" for k, _ in outcomes.values())

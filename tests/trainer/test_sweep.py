@@ -389,3 +389,24 @@ def test_submitit_local_executor(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "failed: bad-run: " in err and "(log: " in err
     assert any((tmp_path / "submitit").iterdir())
+
+
+# -- the documentation's run-id example --------------------------------------------------------------
+
+
+def test_docs_run_id_example_is_what_expand_gives(tmp_path):
+    """docs/sweeps.md shows a spec and the run id it produces; both must stay true."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "sweeps.md").read_text(encoding="utf-8")
+    m = re.search(r"<!-- run-id-example[^>]*-->\s*```toml\n(.*?)```.*?```\n(\S+)\n```", doc, re.S)
+    assert m, "docs/sweeps.md lost its run-id example (a toml block, then a block holding the id)"
+    spec_text, run_id = m.group(1), m.group(2)
+    _, runs = plan(tmp_path, spec_text)
+    assert [r.run_id for r in runs] == [run_id]
+    # what the docs say is part of the id: the spec's name; and what is not: the device
+    _, renamed = plan(tmp_path, spec_text.replace('name = "example"', 'name = "other"'), name="other.toml")
+    assert renamed[0].run_id != run_id and renamed[0].run_id.rsplit("-", 1)[0] == run_id.rsplit("-", 1)[0]
+    _, on_gpu = plan(tmp_path, spec_text.replace("[profiles.quick]", '[profiles.quick]\ndevice = "cuda"'), name="gpu.toml")
+    assert on_gpu[0].run_id == run_id
