@@ -82,9 +82,14 @@ def fsync_dir(directory) -> None:
         os.close(fd)
 
 
-def _fsync_file(path) -> None:
+def _seal(path) -> None:
+    """Give a finished temporary file its final mode (``0o666`` less the umask) and sync it to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
+        try:
+            os.fchmod(fd, new_file_mode())
+        except (AttributeError, OSError):  # no fchmod (Windows), or a file system without modes
+            pass
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -94,22 +99,18 @@ def _fsync_file(path) -> None:
 def atomic_path(path: str | os.PathLike, *, mkdir: bool = True):
     """Yield a temporary path beside ``path``; on success it is synced and renamed onto ``path``, on error removed.
 
-    The file gets the mode any new file gets (``0o666`` less the umask). ``mkdir=False``: the directory
-    must exist already (a run writer never makes its run directory again once it was removed).
+    The file gets the mode any new file gets (``0o666`` less the umask; mkstemp's 0600 only while it is
+    written). ``mkdir=False``: the directory must exist already (a run writer never makes its run
+    directory again once it was removed).
     """
     path = Path(path)
     if mkdir:
         path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        try:
-            os.fchmod(fd, new_file_mode())
-        except (AttributeError, OSError):  # no fchmod (Windows) or a file system without modes
-            pass
-        finally:
-            os.close(fd)
         yield Path(tmp)
-        _fsync_file(tmp)
+        _seal(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
