@@ -268,7 +268,7 @@ def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[
 
 
 # -- structure: Jaccard, never-removed, ITOP ---------------------------------------------------------
-def _dst_groups(runs: Sequence[Run]) -> dict[tuple, dict]:
+def _dst_groups(runs: Sequence[Run], *, check: bool = True) -> dict[tuple, dict]:
     """``{group key: {seed: [runs]}}`` of the DST runs, groups = designs equal but for criterion and seed
     (criterion parameters are compared among runs of one criterion). Raises :class:`PoolingError` when two
     runs of one group, seed and criterion differ (e.g. MEST at two λ)."""
@@ -280,7 +280,7 @@ def _dst_groups(runs: Sequence[Run]) -> dict[tuple, dict]:
     for r in dst:
         cells[(group_key(r), repr(r.seed), r.criterion)].append(r)
     cell = next((rs for rs in cells.values() if len(rs) > 1), None)  # runs are unique, so these differ
-    if cell is not None:
+    if check and cell is not None:
         clash = varying_fields(cell, lambda r: 0)
         first = cell[0]
         raise PoolingError(f"runs of {first.criterion} with seed {first.seed} differ in {describe_fields(cell, clash)}; "
@@ -289,12 +289,20 @@ def _dst_groups(runs: Sequence[Run]) -> dict[tuple, dict]:
 
 
 def group_fields(runs: Sequence[Run]) -> list[str]:
-    """The design fields in which the groups of the DST runs differ (criterion and seed aside)."""
+    """The design fields that tell the groups of the DST runs apart (criterion and seed aside), in config
+    order; a field implied by the ones before it (a model's own learning rate or init) is left out."""
     keys = [dict(g) for g in {group_key(r) for r in runs if r.config.get("method") == "dst"}]
     if len(keys) < 2:
         return []
-    fields = {k for g in keys for k in g if any(h.get(k) != g.get(k) for h in keys)}
-    return [f for f in varying_fields(runs, lambda r: 0) if f in fields]
+    differing = {k for g in keys for k in g if any(h.get(k) != g.get(k) for h in keys)}
+    kept: list[str] = []
+    for f in [f for f in varying_fields(runs, lambda r: 0) if f in differing]:
+        values: dict[tuple, set] = defaultdict(set)
+        for g in keys:
+            values[tuple(g.get(k) for k in kept)].add(g.get(f))
+        if any(len(v) > 1 for v in values.values()):
+            kept.append(f)
+    return kept
 
 
 def split_groups(runs: Sequence[Run], *, always: Sequence[str] = ("model",)) -> dict[tuple, list[Run]]:
@@ -310,7 +318,7 @@ def split_groups(runs: Sequence[Run], *, always: Sequence[str] = ("model",)) -> 
 
 def _one_group(runs: Sequence[Run], what: str) -> dict[tuple, dict]:
     """The single group of :func:`_dst_groups`; several groups are an error naming what separates them."""
-    groups = _dst_groups(runs)
+    groups = _dst_groups(runs, check=False)
     if len(groups) > 1:
         dst = [r for by_seed in groups.values() for rs in by_seed.values() for r in rs]
         fields = group_fields(dst)
@@ -318,7 +326,7 @@ def _one_group(runs: Sequence[Run], what: str) -> dict[tuple, dict]:
         raise PoolingError(f"{what} compares criteria within one group of runs (equal but for criterion and seed), "
                            f"but the runs form {len(groups)} groups that differ in {describe_fields(dst, fields)}; "
                            f"narrow to one, e.g. {' '.join(filter_hint(f, _cell_value(first, f)) for f in fields)}")
-    return groups
+    return _dst_groups(runs)  # one group: now check that each criterion and seed has one run
 
 
 def _present(criteria: Iterable[str], only: Sequence[str] | None = None) -> list[str]:
@@ -469,7 +477,10 @@ def never_removed_rows(runs: Sequence[Run], criteria: Sequence[str] | None = Non
     if not rows:
         raise ValueError("no seed with complete DST runs of at least two criteria matched: "
                          "never-removed compares the final masks of runs paired by seed")
-    return _tag(pd.DataFrame(rows), runs, sep)
+    df = pd.DataFrame(rows)
+    df = df.sort_values(["model", "dataset", *[f for f in sep if f not in ("model", "dataset")], "seed"],
+                        key=lambda col: col.map(repr), kind="stable").reset_index(drop=True)
+    return _tag(df, runs, sep)
 
 
 ITOP_CELL = ("model", "dataset", "growth", "density", "criterion", "update_period")
