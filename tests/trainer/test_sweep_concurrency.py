@@ -123,7 +123,7 @@ def test_two_sweeps_on_one_study_train_every_run_exactly_once(tmp_path):
     n = 6
     spec, study = spec_file(tmp_path, range(n)), tmp_path / "study"
     a = start_sweep(spec, study, 2, tmp_path / "a.log")  # a pool of two workers
-    b = start_sweep(spec, study, 1, tmp_path / "b.log")  # and one sweep training in its own process
+    b = start_sweep(spec, study, 2, tmp_path / "b.log")  # and another, started at the same moment
     assert a.wait(240) == 0 and b.wait(240) == 0
     out_a, out_b = (tmp_path / "a.log").read_text(), (tmp_path / "b.log").read_text()
     assert "Traceback" not in out_a + out_b and "failed" not in out_a + out_b
@@ -136,7 +136,18 @@ def test_two_sweeps_on_one_study_train_every_run_exactly_once(tmp_path):
 # -- a killed sweep ------------------------------------------------------------------------------
 
 
-def test_killed_sweep_leaves_no_worker_and_the_next_sweep_finishes(tmp_path):
+@pytest.fixture
+def one_torch_thread():
+    """Train tiny runs in this process on one thread (much faster than two competing ones)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_killed_sweep_leaves_no_worker_and_the_next_sweep_finishes(tmp_path, one_torch_thread):
     n = 4
     spec, study = spec_file(tmp_path, range(n), epochs=2), tmp_path / "study"
     p = start_sweep(spec, study, 2, tmp_path / "a.log")
@@ -210,7 +221,7 @@ def test_a_run_locked_by_a_live_process_is_shown_and_left_to_it(tmp_path, sleepe
     assert "2 runs are being trained by another process: run the sweep again later to pick up any that fail" in err
 
 
-def test_claim_then_recheck_a_run_completed_meanwhile_is_not_trained(tmp_path, monkeypatch):
+def test_claim_then_recheck_a_run_completed_meanwhile_is_not_trained(tmp_path, monkeypatch, one_torch_thread):
     spec = load_spec(spec_file(tmp_path, [0]))
     (run,) = expand(spec, profile="quick", out=str(tmp_path / "study"))
     calls = []
