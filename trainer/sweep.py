@@ -384,12 +384,20 @@ class _Stop(BaseException):
 
 
 _in_run = False  # in a pool worker: whether a run is being trained now
+_stopping = False  # in a pool worker: a stop signal came
 
 
 def _worker_signal(signum, frame) -> None:
-    """A pool worker told to stop: a run in progress is marked failed and its lock released, then exit."""
-    for s in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(s, signal.SIG_IGN)  # one stop is enough: never interrupt the cleanup
+    """A pool worker told to stop: a run in progress is marked failed and its lock released, then exit.
+
+    Later signals (Ctrl-C reaches the workers and then the sweep terminates them) do nothing, so they
+    never interrupt the cleanup. The handler stays installed: a signal already pending when a handler
+    is replaced by SIG_IGN makes Python raise "signal ignored due to race condition" instead.
+    """
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
     if _in_run:
         raise _Stop(signum)
     os._exit(128 + signum)
@@ -439,12 +447,14 @@ class _StopOnSignals:
 
     def __enter__(self):
         self.old = {}
+        self.stopping = False
         if threading.current_thread() is not threading.main_thread():
             return self
 
         def handler(signum, frame):
-            for s in self.old:
-                signal.signal(s, signal.SIG_IGN)
+            if self.stopping:  # one stop is enough: never interrupt the cleanup (see _worker_signal)
+                return
+            self.stopping = True
             raise _Stop(signum)
 
         for s in (signal.SIGTERM, signal.SIGINT):
@@ -662,10 +672,13 @@ def execute(
                 with _StopOnSignals():
                     failures = _run_local(todo, jobs, title, outcomes)
             except _Stop as e:
-                n_started = len(todo) - len(outcomes) - len(failures)
+                n_left = len(todo) - len(outcomes) - len(failures)
+                n_trained = sum(k == "trained" for k, _ in outcomes.values())
+                if not n_left:
+                    raise SweepFailed(f"stopped by {e.name} after the last run; trained {n_trained} runs here") from None
                 raise SweepFailed(
-                    f"stopped by {e.name}: trained {sum(k == 'trained' for k, _ in outcomes.values())} runs; the runs being "
-                    f"trained were stopped and are not complete, {n_started} runs left to do; run the sweep again to finish them"
+                    f"stopped by {e.name}: trained {n_trained} runs here; {n_left} runs not done (the ones being trained "
+                    "were stopped and are not complete); run the sweep again to finish them"
                 ) from None
         else:
             try:

@@ -232,3 +232,21 @@ def test_claim_then_recheck_a_run_completed_meanwhile_is_not_trained(tmp_path, m
     assert sweep._claim_and_train(run) == ("complete", None)
     assert calls == [run.run_id]
     assert not (Path(run.out) / ".locks" / f"{run.run_id}.lock").exists()
+
+
+def test_a_second_stop_signal_never_interrupts_the_cleanup():
+    """SIGTERM raises once; signals that follow (Ctrl-C, then the sweep's own terminate) are let go."""
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    with pytest.raises(sweep._Stop) as e:
+        with sweep._StopOnSignals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # interrupted by the signal
+    assert e.value.name == "SIGTERM"
+    with sweep._StopOnSignals():
+        with pytest.raises(sweep._Stop):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        os.kill(os.getpid(), signal.SIGTERM)  # during the cleanup: nothing happens
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before  # restored
