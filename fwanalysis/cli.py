@@ -302,9 +302,8 @@ def validate(c: Common):
         for r in track(runs, description="validating", console=err, disable=not sys.stderr.isatty() or len(runs) < 3):
             problems = [{"run": e.run, "status": r.status, "file": e.file, "problem": e.problem} for e in r.validate()]
             if r.status != "complete" and not c.include_incomplete:
-                what = "still training, or its process was killed" if r.status == "running" else "training failed"
                 problems.insert(0, {"run": r.run_id, "status": r.status, "file": "run.json",
-                                    "problem": f"status {r.status}: the run is not complete ({what}); --include-incomplete accepts it"})
+                                    "problem": f"status {r.status}: {_why_incomplete(r)}; --include-incomplete accepts it"})
             listing.append({"run": r.run_id, "status": r.status, "problems": len(problems)})
             if problems:
                 invalid.extend(problems)
@@ -319,6 +318,18 @@ def validate(c: Common):
             raise typer.Exit(1)
 
     run_command(body)
+
+
+def _why_incomplete(run) -> str:
+    """Why a run is not complete, from its status and the lock of its run directory (docs/sweeps.md)."""
+    from .artifacts.lock import describe, lock_holder
+
+    if run.status == "failed":
+        return "training failed"
+    holder = lock_holder(run.path.parent, run.run_id)
+    if holder is not None:
+        return f"being trained by {describe(holder)}"
+    return "no live process holds its lock, so it was interrupted (killed or crashed); train it again"
 
 
 def _plot_with(figure_id: str, result, path: Path | None, *, draw=None) -> None:

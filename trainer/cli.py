@@ -1,4 +1,4 @@
-"""``fw-train``: train DST runs and write them as fwa artifacts (shared/CLI.md).
+"""``fw-train``: train DST runs and write them as fwa artifacts (docs/cli.md).
 
     fw-train run                                   # small MLP on the embedded digits data, < 1 min on a CPU
     fw-train run --criterion snip --density 0.05 --growth gradient --out artifacts/mine

@@ -1,4 +1,4 @@
-"""The one place where a run's defaults live. Every field is a ``config`` key of ARTIFACTS.md.
+"""The one place where a run's defaults live. Every field is a ``config`` key of the run format (docs/format.md).
 
 Fields left ``None`` are resolved by :func:`resolve` from the model, the data set and the run length
 (the resolved values are what ``run.json`` records, so a run is reproducible from its manifest).
@@ -243,7 +243,7 @@ def canonical_shadow(shadow: str) -> str:
 
 
 def to_manifest_config(c: TrainConfig) -> dict:
-    """The ``config`` object of run.json (ARTIFACTS.md keys, plus ``extra``)."""
+    """The ``config`` object of run.json (the config keys of docs/format.md, plus ``extra``)."""
     d = dataclasses.asdict(c)
     lam = d.pop("mest_lambda")
     extra = d.pop("extra")

@@ -166,7 +166,7 @@ def train(
     exist: str = "resume-incomplete",
     record: bool = True,
 ) -> Path | None:
-    """Train one run and write it (ARTIFACTS.md) under ``out``; return the run directory.
+    """Train one run and write it (docs/format.md) under ``out``; return the run directory.
 
     ``shadow``: criteria whose would-be pruned sets are recorded at every update (``all``, ``none`` or
     a list); ``state``: dump weights/gradients before the ``first`` or ``all`` updates; ``mask_every``:

@@ -70,7 +70,7 @@ def _jsonable(v):
 
 
 def canonical_config(config: Mapping) -> dict:
-    """The config with every key of ARTIFACTS.md present (missing ones null), JSON-ready."""
+    """The config with every config key of the run format (docs/format.md) present (missing ones null), JSON-ready."""
     out = {k: None for k in schema.CONFIG_KEYS}
     for k, v in dict(config).items():
         if isinstance(v, (float, np.floating)) and not math.isfinite(v):
@@ -126,12 +126,12 @@ def _release(lock, dir_fd: list) -> None:
 
 
 class RunWriter:
-    """Writes one run directory (ARTIFACTS.md v1) below ``study_dir``; every file atomically.
+    """Writes one run directory (run format v1, docs/format.md) below ``study_dir``; every file atomically.
 
     Parameters
     ----------
     study_dir : directory of the study; the run goes into ``study_dir/<run_id>``.
-    config : the run's config (keys of ARTIFACTS.md; missing ones are written as null).
+    config : the run's config (config keys of docs/format.md; missing ones are written as null).
     layers : masked layers in model order, ``{name: shape}`` or a list of ``(name, shape)``.
     run_id : defaults to :func:`run_id_for` of the config.
     total_steps : optimizer steps of the whole run, if known now (else the last step written).

@@ -5,6 +5,7 @@ density bounds, markup in user data, tables cut when piped."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -140,7 +141,16 @@ def test_validate_reports_a_killed_run(tmp_path):
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert [i["run"] for i in doc["invalid"]] == [m["run_id"]] and "status running" in doc["invalid"][0]["problem"]
+    assert "interrupted" in doc["invalid"][0]["problem"]  # nobody holds its lock
     assert {x["run"]: x["status"] for x in doc["runs"]}[m["run_id"]] == "running"
+    from fwanalysis.artifacts.lock import RunLock
+
+    lock = RunLock(tmp_path, m["run_id"]).acquire()  # a live process (this one) is training it
+    try:
+        problem = json.loads(fwa("validate", tmp_path, "--format", "json").stdout)["invalid"][0]["problem"]
+        assert f"being trained by pid {os.getpid()}" in problem
+    finally:
+        lock.release()
     r = fwa("validate", tmp_path, "--include-incomplete", "--format", "json")
     assert r.exit_code == 0 and m["run_id"] in json.loads(r.stdout)["valid"]
     table = fwa("validate", tmp_path).stdout
