@@ -500,7 +500,8 @@ def _progress(total: int, title: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}", markup=False),
         TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False,
     )
     return bar, bar.add_task(title, total=total, info="")
@@ -509,17 +510,18 @@ def _progress(total: int, title: str):
 def _print_plan(runs: list[PlannedRun], statuses: list[str], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     if not console.is_terminal:  # piped: never cut or wrap a run id
         console = Console(width=10_000)
-    t = Table(title=title)
+    t = Table(title=Text(title))  # spec names, run ids and values are printed as written, never as markup
     for col in ("run_id", "model", "dataset", "method", "criterion", "growth", "density", "seed", "status"):
         t.add_column(col, no_wrap=col == "run_id")
     for r, s in zip(runs, statuses):
         c = r.cfg
         cells = (r.run_id, c.model, c.dataset, c.method, c.criterion, c.growth, f"{c.density:g}", c.seed, s)
-        t.add_row(*("-" if v is None else str(v) for v in cells))
+        t.add_row(*(Text("-" if v is None else str(v)) for v in cells))
     console.print(t)
 
 

@@ -410,3 +410,10 @@ def test_docs_run_id_example_is_what_expand_gives(tmp_path):
     assert renamed[0].run_id != run_id and renamed[0].run_id.rsplit("-", 1)[0] == run_id.rsplit("-", 1)[0]
     _, on_gpu = plan(tmp_path, spec_text.replace("[profiles.quick]", '[profiles.quick]\ndevice = "cuda"'), name="gpu.toml")
     assert on_gpu[0].run_id == run_id
+
+
+def test_dry_run_prints_a_spec_name_with_markup_as_written(tmp_path, capsys):
+    """The plan's title and cells are plain text: a spec named like a rich tag neither vanishes nor crashes."""
+    spec, runs = plan(tmp_path, TINY.replace('name = "tiny"', 'name = "[/bold]tiny[red]"'))
+    execute(runs, executor="local", jobs=1, dry_run=True, spec=spec, slurm={})
+    assert "[/bold]tiny[red]" in capsys.readouterr().out
