@@ -91,3 +91,26 @@ def test_trainer_reaches_fwanalysis_only_through_artifacts():
         for m in imports(path):
             if inside(m, "fwanalysis") and m != "fwanalysis":
                 assert inside(m, "fwanalysis.artifacts") or inside(m, VOCAB), f"{path} imports {m}"
+
+
+def test_repository_stands_alone():
+    """No tracked file points into a directory outside the repository (a person who clones it has only it)."""
+    import re
+    import subprocess
+
+    outside = re.compile(r"\.\./" + "shared|" + "shared/" + r"(ARTIFACTS|CLI|STYLE)\.md")
+    try:
+        tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    offenders = []
+    for name in tracked:
+        p = ROOT / name
+        if p.suffix in (".png", ".pdf", ".npz", ".parquet") or not p.is_file():
+            continue
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        offenders += [f"{name}:{i}" for i, line in enumerate(text.splitlines(), 1) if outside.search(line)]
+    assert not offenders
