@@ -12,9 +12,8 @@ import math
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-import numpy as np
 
-from .artifacts import ArtifactError, Run
+from .artifacts import Run
 from .artifacts.select import PoolingError, config_get, describe_fields, design, drop_repeats, filter_hint, group_key, varying_fields
 from .vocab import BASELINES, METRICS, criterion_order
 

@@ -38,14 +38,6 @@ def write_lock(path: Path, **fields) -> None:
     path.write_text(json.dumps(rec))
 
 
-@pytest.fixture
-def sleeper():
-    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    yield p
-    p.kill()
-    p.wait()
-
-
 # -- one winner ----------------------------------------------------------------------------------
 
 

@@ -190,14 +190,6 @@ def test_sigterm_stops_the_workers_and_leaves_no_run_complete_or_locked(tmp_path
 # -- the sweep and locks, in process ---------------------------------------------------------------
 
 
-@pytest.fixture
-def sleeper():
-    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    yield p
-    p.kill()
-    p.wait()
-
-
 def _hold(run, pid: int, host: str | None = None) -> None:
     d = Path(run.out) / ".locks"
     d.mkdir(parents=True, exist_ok=True)
