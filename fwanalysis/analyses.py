@@ -12,7 +12,6 @@ import math
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-
 from .artifacts import Run
 from .artifacts.select import PoolingError, config_get, describe_fields, design, drop_repeats, filter_hint, group_key, varying_fields
 from .vocab import BASELINES, METRICS, criterion_order
@@ -63,7 +62,10 @@ def _unique(runs: Sequence[Run]) -> list[Run]:
 
 
 def _cell_value(run: Run, key: str):
-    return _label(run) if key == "criterion" else design(run).get(key, config_get(run, key))
+    if key == "criterion":
+        return _label(run)
+    d = design(run)
+    return d[key] if key in d else config_get(run, key)
 
 
 def _separate(runs: Sequence[Run], keys: Sequence[str]) -> list[str]:
@@ -71,9 +73,9 @@ def _separate(runs: Sequence[Run], keys: Sequence[str]) -> list[str]:
     return [f for f in varying_fields(runs, lambda r: tuple(repr(_cell_value(r, k)) for k in keys)) if f not in keys]
 
 
-def _tag(df: "pd.DataFrame", runs: Sequence[Run], separated_by: Sequence[str]) -> "pd.DataFrame":
+def _tag(df: "pd.DataFrame", runs: Sequence[Run], separated_by: Sequence[str], *, groups: int | None = None) -> "pd.DataFrame":
     df.attrs["separated_by"] = list(separated_by)
-    df.attrs["groups"] = len({group_key(r) for r in runs})
+    df.attrs["groups"] = len({group_key(r) for r in runs}) if groups is None else groups
     return df
 
 
@@ -119,10 +121,6 @@ def _label(run: Run) -> str:
     """The series a run belongs to in a figure: its criterion, or ``dense``/``static`` for baselines."""
     m = run.config.get("method")
     return m if m in ("dense", "static") else (run.config.get("criterion") or str(m))
-
-
-def _criterion_order(labels: Iterable[str]) -> list[str]:
-    return criterion_order(labels)
 
 
 def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[str] = ()) -> "pd.DataFrame":
@@ -261,30 +259,35 @@ def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[
     g["block"] = g.apply(name, axis=1) if len(g) else []
     out = g.rename(columns={"criterion": "method", "value": "score"})[["block", "method", "score"]]
     out = out.sort_values(["block", "method"]).reset_index(drop=True)
-    out = _tag(out, dst, sep)
-    out.attrs["groups"] = int(out["block"].nunique())
-    return out
+    return _tag(out, dst, sep, groups=int(out["block"].nunique()))
 
 
 # -- structure: Jaccard, never-removed, ITOP ---------------------------------------------------------
 def _dst_groups(runs: Sequence[Run], *, check: bool = True) -> dict[tuple, dict]:
     """``{group key: {seed: [runs]}}`` of the DST runs, groups = designs equal but for criterion and seed
-    (criterion parameters are compared among runs of one criterion). Raises :class:`PoolingError` when two
-    runs of one group, seed and criterion differ (e.g. MEST at two λ)."""
-    dst = _unique([r for r in runs if r.config.get("method") == "dst"])
+    (criterion parameters are compared among runs of one criterion). With ``check``, raises
+    :class:`PoolingError` when two runs of one group, seed and criterion differ (e.g. MEST at two λ)."""
     out: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
-    for r in dst:
+    for r in _unique([r for r in runs if r.config.get("method") == "dst"]):
         out[group_key(r)][r.config.get("seed")].append(r)
-    cells: dict[tuple, list[Run]] = defaultdict(list)
-    for r in dst:
-        cells[(group_key(r), repr(r.seed), r.criterion)].append(r)
-    cell = next((rs for rs in cells.values() if len(rs) > 1), None)  # runs are unique, so these differ
-    if check and cell is not None:
-        clash = varying_fields(cell, lambda r: 0)
-        first = cell[0]
-        raise PoolingError(f"runs of {first.criterion} with seed {first.seed} differ in {describe_fields(cell, clash)}; "
-                           f"pick one with {' '.join(filter_hint(f, design(first).get(f)) for f in clash)}")
+    if check:
+        _one_run_per_criterion(out)
     return out
+
+
+def _one_run_per_criterion(groups: dict[tuple, dict]) -> None:
+    """:class:`PoolingError` if a group and seed hold two runs of one criterion (runs are unique, so they differ)."""
+    for by_seed in groups.values():
+        for rs in by_seed.values():
+            by_crit: dict[str, list[Run]] = defaultdict(list)
+            for r in rs:
+                by_crit[r.criterion].append(r)
+            cell = next((c for c in by_crit.values() if len(c) > 1), None)
+            if cell is not None:
+                clash = varying_fields(cell, lambda r: 0)
+                first = cell[0]
+                raise PoolingError(f"runs of {first.criterion} with seed {first.seed} differ in {describe_fields(cell, clash)}; "
+                                   f"pick one with {' '.join(filter_hint(f, design(first).get(f)) for f in clash)}")
 
 
 def group_fields(runs: Sequence[Run]) -> list[str]:
@@ -325,7 +328,8 @@ def _one_group(runs: Sequence[Run], what: str) -> dict[tuple, dict]:
         raise PoolingError(f"{what} compares criteria within one group of runs (equal but for criterion and seed), "
                            f"but the runs form {len(groups)} groups that differ in {describe_fields(dst, fields)}; "
                            f"narrow to one, e.g. {' '.join(filter_hint(f, _cell_value(first, f)) for f in fields)}")
-    return _dst_groups(runs)  # one group: now check that each criterion and seed has one run
+    _one_run_per_criterion(groups)  # one group: each criterion and seed must have one run in it
+    return groups
 
 
 def _present(criteria: Iterable[str], only: Sequence[str] | None = None) -> list[str]:
