@@ -91,3 +91,25 @@ def init_conv_weights(model: nn.Module) -> nn.Module:
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
     return model
+
+
+def can_downsample(size: Size) -> bool:
+    """Whether a stride-2 stage of an ImageNet net keeps its stride on a ``size`` map.
+
+    The ImageNet nets (ResNet-50, EfficientNet-B0) halve their maps five times. On small inputs
+    that would end on 1×1 maps, where a 3×3 kernel only ever uses its centre tap. A stride-2
+    layer therefore keeps stride 2 only while its input is at least 4 per side (its output at
+    least 2) and otherwise runs with stride 1. On 64×64 and 224×224 inputs every stride is kept,
+    so the nets are exactly the standard ones; weight shapes never change.
+    """
+    return min(size) >= 4
+
+
+def downsample_stride(size: Size) -> int:
+    """2 when :func:`can_downsample` allows it, else 1."""
+    return 2 if can_downsample(size) else 1
+
+
+def strided_output(size: Size, *, stride: int) -> Size:
+    """Spatial size after a "same"-padded layer (padding ``kernel // 2``, odd kernel) of ``stride``."""
+    return tuple((side - 1) // stride + 1 for side in size)
