@@ -21,9 +21,10 @@ __all__ = [
     "is_criterion_name", "check_criterion_name", "criterion_order", "check_choice",
 ]
 
-#: Built-in pruning criteria, in the paper's order: magnitude |θ|, SET (balanced signs), MEST |θ|+λ|∇θ|,
-#: sensitivity |∇θ|/|θ|, RSensitivity |θ|/|∇θ|, SNIP |θ|·|∇θ|, random.
-CRITERIA = ("magnitude", "set", "mest", "sensitivity", "rsensitivity", "snip", "random")
+#: Built-in pruning criteria, in the paper's order: magnitude |θ|, SET (balanced signs), SET as the authors'
+#: public code trains it (``set-legacy``), MEST |θ|+λ|∇θ|, sensitivity |∇θ|/|θ|, RSensitivity |θ|/|∇θ|,
+#: SNIP |θ|·|∇θ|, random.
+CRITERIA = ("magnitude", "set", "set-legacy", "mest", "sensitivity", "rsensitivity", "snip", "random")
 #: Growth criteria: uniformly at random, or the largest |∇θ| (RigL).
 GROWTH = ("random", "gradient")
 #: Training methods: dense; static (sparse, never updated); dst (dynamic sparse training).
@@ -49,8 +50,9 @@ STATE_DUMPS = ("none", "first", "all")
 #: Series labels of the baselines in metric tables (they have no criterion).
 BASELINES = ("static", "dense")
 #: Config keys that say where a run came from, not what was trained (``fw-train sweep`` writes the spec's
-#: name). Two runs whose configs differ only in these, with the same seed, are one experiment recorded twice.
-LABEL_KEYS = ("sweep",)
+#: name and the profile's). Two runs whose configs differ only in these, with the same seed, are one
+#: experiment recorded twice.
+LABEL_KEYS = ("sweep", "profile")
 
 _CRITERION_NAME = re.compile(r"[a-z0-9_-]+")
 

@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from fwanalysis.artifacts.schema import CONFIG_CHOICES
+from fwanalysis.artifacts.schema import CONFIG_CHOICES, GLOBAL_REGROWTH, UPDATE_ORDERS  # noqa: F401
 from fwanalysis.vocab import CRITERIA
 
 
@@ -30,6 +30,9 @@ class TrainConfig:
     update_period: int | str = 25     # Delta t: optimizer steps between topology updates; "2ep" means 2 epochs
     update_end: int | str | None = None  # T: last step at which updates may happen; None: the last step of training
     pruning_scope: str = "local"      # local: per layer | global: across layers
+    global_regrowth: str | None = None  # global scope only: across-layers (one ranking) | per-layer (each layer regrows what it lost); None: across-layers
+    update_order: str = "sparselearning"  # sparselearning: the authors' order | step-first: score after the optimizer step (docs/trainer.md)
+    update_batch_size: int | None = None  # examples in the gradient that scores and grows at an update; None: the training minibatch
     epochs: int = 30                  # passes over the training split
     batch_size: int = 128             # examples per optimizer step
     lr: float | None = None           # SGD learning rate; None: the model's default (paper App. A.2); on digits see DATASET_LR
@@ -39,6 +42,7 @@ class TrainConfig:
     lr_milestones: list[int] | None = None  # epochs at which lr is multiplied by lr_gamma; None: 50% and 75% of epochs
     lr_gamma: float = 0.1             # lr multiplier at each milestone
     dropout: float = 0.0              # dropout before hidden fully connected layers (dense dropout baseline)
+    augment: bool | None = None       # the authors' training augmentation of the data set (AUGMENT_RECIPES); None: DATASET_AUGMENT
     seed: int = 0                     # seeds python, numpy, torch, the data split and the sparse initialisation
     extra: dict = field(default_factory=dict)  # free-form keys added to config (e.g. a sweep's name)
 
@@ -48,6 +52,24 @@ class TrainConfig:
 # lr 0.01 and 95 % with 0.1; cnn-small (no batch norm) diverges in some seeds at 0.1 with gradient growth
 # (loss 7.6, then a dead network) and trains stably to 94-98 % at 0.05. "*" is any other model.
 DATASET_LR = {"digits": {"mlp-small": 0.1, "mlp-large": 0.1, "*": 0.05}}
+
+
+# The authors' training-set augmentation (data_handling/utils.py of alooow/fantastic_weights_paper), applied to
+# training batches only, as tensor ops (trainer/augment.py). CIFAR-10: 4-pixel reflect padding, random 32x32 crop,
+# horizontal flip; CIFAR-100: RandomCrop(32, padding=4), i.e. 4 pixels of black (raw 0) padding, crop, flip;
+# Tiny-ImageNet: horizontal flip only (their RandomResizedCrop is commented out). FashionMNIST, MNIST, Higgs:
+# none. (ImageNet, RandomResizedCrop(224) + flip, is not a data set of fwa.)
+AUGMENT_RECIPES = {
+    "cifar10": {"pad": 4, "fill": "reflect", "flip": True},
+    "cifar100": {"pad": 4, "fill": "black", "flip": True},
+    "tinyimagenet": {"pad": 0, "fill": None, "flip": True},
+}
+# ``augment`` when left None: the authors' choice per data set; False for digits and tabular data.
+DATASET_AUGMENT = {"digits": False, "cifar10": True, "cifar100": True, "fashionmnist": False, "higgs": False, "tinyimagenet": True}
+
+# Criteria the authors' main.py scores BEFORE the optimizer step (it sets opt_order "after" for every --death
+# other than magnitude, Random, SET, SETFixed, RunningMagnitude); the others are scored after the step.
+SCORE_FIRST_CRITERIA = ("mest", "sensitivity", "rsensitivity", "snip")
 
 
 def default_lr(dataset: str, model_spec) -> float:
@@ -178,8 +200,14 @@ def check(cfg: TrainConfig) -> None:
             raise ConfigError(f"lr_milestones {ms!r} must be a list of epochs >= 1")
     if not isinstance(cfg.nesterov, bool):
         raise ConfigError(f"nesterov {cfg.nesterov!r} must be true or false")
-    if cfg.method == "dst" and density >= 1:
-        raise ConfigError("--method dst needs --density below 1")
+    if cfg.global_regrowth is not None and cfg.pruning_scope != "global":
+        raise ConfigError(f"--global-regrowth {cfg.global_regrowth!r} applies only with --pruning-scope global")
+    if cfg.update_batch_size is not None:
+        _integer(cfg, "update_batch_size", lo=1)
+    if cfg.augment is not None and not isinstance(cfg.augment, bool):
+        raise ConfigError(f"--augment {cfg.augment!r} must be true or false")
+    if cfg.augment and cfg.dataset not in AUGMENT_RECIPES:
+        raise ConfigError(f"--augment: no augmentation recipe for {cfg.dataset!r} (only {', '.join(AUGMENT_RECIPES)})")
 
 
 _EPOCHS = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ep|epoch|epochs)\s*$")
@@ -209,20 +237,39 @@ def resolve(cfg: TrainConfig, *, model_spec, steps_per_epoch: int) -> TrainConfi
     total = c.epochs * steps_per_epoch
     if c.method == "dense":
         c.density, c.init, c.criterion, c.growth = 1.0, "dense", None, None
+    if c.augment is None:
+        c.augment = DATASET_AUGMENT.get(c.dataset, False)
     if c.method in ("dense", "static"):
         c.criterion = c.growth = None
         c.prune_fraction = c.prune_schedule = c.update_period = c.update_end = c.pruning_scope = None
+        c.global_regrowth = c.update_order = c.update_batch_size = None
     else:
         if c.criterion is None:
             raise ConfigError("--method dst needs a --criterion")
         c.growth = c.growth or "random"
         c.update_period = steps_of(c.update_period, steps_per_epoch=steps_per_epoch, name="update-period")
         c.update_end = total if c.update_end is None else steps_of(c.update_end, steps_per_epoch=steps_per_epoch, name="update-end")
+        if c.density >= 1:  # measured once: one update at the first update step, which changes nothing
+            c.update_end = c.update_period
+        if c.pruning_scope == "global" and c.global_regrowth is None:
+            c.global_regrowth = "across-layers"
     c = fill_model_defaults(c, model_spec=model_spec)
     if c.lr_milestones is None:
         c.lr_milestones = sorted({max(1, round(c.epochs * 0.5)), max(1, round(c.epochs * 0.75))})
     check(c)
     return c
+
+
+def measured_once(c: TrainConfig) -> bool:
+    """DST at density 1: the sets are computed and recorded at the first update only; nothing changes."""
+    return c.method == "dst" and c.density >= 1
+
+
+def scores_before_step(c: TrainConfig) -> bool:
+    """Whether an update of ``c`` scores the weights before this step's optimizer update (else after it)."""
+    if c.update_order != "sparselearning":
+        return False
+    return measured_once(c) or c.criterion in SCORE_FIRST_CRITERIA
 
 
 def parse_shadow(shadow: str | list[str]) -> list[str]:

@@ -4,11 +4,15 @@
     from trainer.loop import train
     run_dir = train(TrainConfig(criterion="snip", density=0.2), out="artifacts/mine")
 
-Order within a step (as in sparselearning, the paper's code base): forward, backward, gradients of
-inactive weights zeroed, optimizer step, weights re-masked; then, every Δt steps up to T, the
-topology update scores weights with the minibatch gradient of that backward pass: prune ρ_t of the
-active weights by the criterion, regrow as many (regrown weights and the momentum of pruned and
-regrown weights start at zero), and record the pruned, grown and shadow sets.
+Order within a step (``update_order``, docs/trainer.md). ``sparselearning`` (default, the authors' code):
+forward, backward, and the DENSE gradient goes to the optimizer (momentum buffers of inactive weights
+accumulate it and are never reset); magnitude, set, set-legacy and random score the weights after the
+optimizer step and re-masking, mest, sensitivity, rsensitivity and snip before it (then the step follows
+with the new mask). ``step-first``: gradients of inactive weights zeroed, optimizer step, re-mask, then
+the update, which zeroes the momentum of pruned and regrown weights. Either way an update scores with
+this step's minibatch gradient (or one on ``update_batch_size`` examples), prunes ρ_t of the active
+weights by the criterion, regrows as many (regrown weights start at zero), and records the pruned,
+grown and shadow sets.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from .sparsity.criteria import prune_counts, select_prune, select_prune_global
 from .sparsity.growth import select_grow
 from .sparsity.init import initial_masks, layer_densities
 from .sparsity.schedules import prune_fraction
+from .augment import augment_batch
 
 __all__ = ["train", "check_args", "check_device", "topology_generator", "seed_everything"]
 
@@ -188,6 +193,17 @@ def train(
     c = cfgmod.resolve(cfg, model_spec=MODELS[cfg.model], steps_per_epoch=steps_per_epoch)
     total_steps = c.epochs * steps_per_epoch
     shadows = shadows if c.method == "dst" and record else []  # shadow sets exist to be recorded
+    if c.update_batch_size is not None and c.update_batch_size > len(Xtr):
+        raise cfgmod.ConfigError(f"--update-batch-size {c.update_batch_size} is larger than the training split of {c.dataset} ({len(Xtr)} examples)")
+    once = cfgmod.measured_once(c)
+    score_first = c.method == "dst" and cfgmod.scores_before_step(c)
+    mask_grads = c.update_order != "sparselearning"  # the authors' optimizer sees the dense gradient
+    # T of the ρ schedule: update_end, except when measured once (update_end is then the first update step,
+    # and ρ_t is what a sparse run of the same config would use at that step)
+    schedule_end = total_steps if once else c.update_end
+    recipe = cfgmod.AUGMENT_RECIPES.get(c.dataset) if c.augment else None
+    aug_gen = topology_generator(c.seed, 0, "augment") if recipe else None
+    black = Xtr.amin(dim=(0, 2, 3)) if recipe and recipe["fill"] == "black" else None  # raw 0 in normalised units
 
     torch.manual_seed(c.seed)
     model = build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes, dropout=c.dropout).to(device)
@@ -231,30 +247,51 @@ def train(
             run_loss, run_correct, run_n = 0.0, 0, 0
             for idx in _batches(len(Xtr), c.batch_size, data_gen):
                 xb, yb = Xtr[idx].to(device, non_blocking=True), ytr[idx].to(device, non_blocking=True)
+                if recipe is not None:
+                    xb = augment_batch(xb, recipe, generator=aug_gen, black=black)
                 loss, correct = _loss_and_correct(model(xb), yb, binary)
                 opt.zero_grad(set_to_none=False)
                 loss.backward()
                 step += 1
                 is_update = c.method == "dst" and step % c.update_period == 0 and step <= c.update_end
-                dense_grads = {n: params[n].grad.detach().clone() for n in names} if is_update else None
+                dense_grads = None
+                if is_update:
+                    if c.update_batch_size is None:
+                        dense_grads = {n: params[n].grad.detach().clone() for n in names}
+                    else:
+                        dense_grads = _update_batch_grads(
+                            c, step, model, params, names, Xtr, ytr, idx, xb, binary=binary, device=device,
+                            recipe=recipe, black=black,
+                        )
+
+                def update():
+                    nonlocal masks, n_updates
+                    rho_t = prune_fraction(c.prune_schedule, step, rho=c.prune_fraction, update_end=schedule_end)
+                    masks = _update_topology(
+                        c, step, rho_t, params, names, masks, dense_grads, opt, writer, shadows,
+                        dump_state=(state == "all" or (state == "first" and n_updates == 0)), once=once,
+                    )
+                    n_updates += 1
+                    return rho_t
+
+                rho_t = None
+                if is_update and score_first:  # score the weights of before this step, then step with the new mask
+                    rho_t = update()
                 with torch.no_grad():
-                    for n in names:
-                        params[n].grad.mul_(masks[n])
+                    if mask_grads:
+                        for n in names:
+                            params[n].grad.mul_(masks[n])
                     opt.step()
                     for n in names:
                         params[n].mul_(masks[n])
+                if is_update and not score_first:
+                    rho_t = update()
                 loss_value = float(loss.detach())
                 run_loss += loss_value * len(idx)
                 run_correct += int(correct)
                 run_n += len(idx)
 
                 if is_update:
-                    rho_t = prune_fraction(c.prune_schedule, step, rho=c.prune_fraction, update_end=c.update_end)
-                    masks = _update_topology(
-                        c, step, rho_t, params, names, masks, dense_grads, opt, writer, shadows,
-                        dump_state=(state == "all" or (state == "first" and n_updates == 0)),
-                    )
-                    n_updates += 1
                     for n in names:
                         ever_active[n] |= masks[n]
                     density = sum(int(m.sum()) for m in masks.values()) / n_weights
@@ -288,39 +325,86 @@ def train(
     return writer.path if writer is not None else None
 
 
-def _update_topology(c, step, rho_t, params, names, masks, grads, opt, writer, shadows, *, dump_state):
-    """Prune ρ_t of the active weights by ``c.criterion``, regrow as many; record; return new masks."""
+def _update_batch_grads(c, step, model, params, names, Xtr, ytr, idx, xb, *, binary, device, recipe, black):
+    """Dense gradients of the masked weights on ``c.update_batch_size`` training examples, at the current weights.
+
+    The batch is this step's minibatch (as trained on, augmented or not) followed by other training examples
+    drawn uniformly without replacement by a generator of (seed, step, "update-batch"); a size below the
+    minibatch's takes its first examples. Nothing of training changes: ``.grad`` is untouched
+    (``torch.autograd.grad``), batch-norm buffers are restored and the torch RNG (dropout) is forked.
+    """
+    size = c.update_batch_size
+    gen = topology_generator(c.seed, step, "update-batch")
+    if size <= len(idx):
+        x, y = xb[:size], ytr[idx[:size]].to(device)
+    else:
+        taken = torch.zeros(len(Xtr), dtype=torch.bool)
+        taken[idx] = True
+        rest = torch.nonzero(~taken).squeeze(1)
+        extra = rest[torch.randperm(rest.numel(), generator=gen)[: size - len(idx)]]
+        xe = Xtr[extra].to(device)
+        if recipe is not None:
+            xe = augment_batch(xe, recipe, generator=gen, black=black)
+        x = torch.cat([xb, xe])
+        y = torch.cat([ytr[idx], ytr[extra]]).to(device)
+    buffers = {k: b.detach().clone() for k, b in model.named_buffers()}
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        loss, _ = _loss_and_correct(model(x), y, binary)
+        grads = torch.autograd.grad(loss, [params[n] for n in names])
+    with torch.no_grad():
+        for k, b in model.named_buffers():
+            b.copy_(buffers[k])
+    return {n: g.detach() for n, g in zip(names, grads)}
+
+
+def _update_topology(c, step, rho_t, params, names, masks, grads, opt, writer, shadows, *, dump_state, once=False):
+    """Prune ρ_t of the active weights by ``c.criterion``, regrow as many; record; return new masks.
+
+    ``once`` (DST at density 1, measured once): the sets are computed and recorded with grown = pruned, and
+    the masks, weights and momentum are left as they are.
+    """
     weights = {n: params[n].detach() for n in names}
     if writer is not None and dump_state:
         writer.write_state(step, weights, grads, masks)
     lam = c.mest_lambda
+    asked = prune_counts(masks, rho_t)
     if c.pruning_scope == "global":
         total = round(rho_t * sum(int(m.sum()) for m in masks.values()))
         pruned = select_prune_global(c.criterion, weights, grads, masks, total, generator=topology_generator(c.seed, step, c.criterion), mest_lambda=lam)
     else:
-        pruned = select_prune(c.criterion, weights, grads, masks, prune_counts(masks, rho_t), generator=topology_generator(c.seed, step, c.criterion), mest_lambda=lam)
+        pruned = select_prune(c.criterion, weights, grads, masks, asked, generator=topology_generator(c.seed, step, c.criterion), mest_lambda=lam)
     counts = {n: int(pruned[n].sum()) for n in names}
+    # the count every shadow criterion is given per layer: what the run's pruning asked for (local), or the
+    # per-layer counts of its global ranking; set-legacy removes its own number, so the counts of a
+    # set-legacy run are the asked ones, not its removed ones
+    shadow_counts = asked if c.pruning_scope != "global" else counts
     shadow_sets = {}
     for crit in shadows:
         if crit == c.criterion:
             shadow_sets[crit] = pruned
         else:  # same weights, same gradient, same per-layer count
-            shadow_sets[crit] = select_prune(crit, weights, grads, masks, counts, generator=topology_generator(c.seed, step, crit), mest_lambda=lam)
+            shadow_sets[crit] = select_prune(crit, weights, grads, masks, shadow_counts, generator=topology_generator(c.seed, step, crit), mest_lambda=lam)
+    if once:
+        grown = {n: p.clone() for n, p in pruned.items()}
+        if writer is not None:
+            writer.write_update(step, pruned, grown, shadow_sets)
+        return masks
     kept = {n: masks[n] & ~pruned[n] for n in names}
     grow_gen = topology_generator(c.seed, step, "growth")
-    if c.pruning_scope == "global":
+    if c.pruning_scope == "global" and c.global_regrowth == "across-layers":
         grow_counts = _global_grow_counts(c.growth, grads, kept, sum(counts.values()), generator=grow_gen)
-    else:
+    else:  # local, or global with per-layer regrowth: each layer regrows as many as it lost
         grow_counts = counts
     grown = select_grow(c.growth, grads, kept, grow_counts, generator=grow_gen)
     new_masks = {n: kept[n] | grown[n] for n in names}
+    reset_momentum = c.update_order != "sparselearning"  # the authors' code never touches the momentum buffers
     with torch.no_grad():
         for n in names:
             p = params[n]
             p.mul_(new_masks[n])
             p.masked_fill_(grown[n], 0.0)  # regrown weights start at zero
             buf = opt.state.get(p, {}).get("momentum_buffer")
-            if buf is not None:
+            if buf is not None and reset_momentum:
                 buf.masked_fill_(pruned[n] | grown[n], 0.0)
     if writer is not None:
         writer.write_update(step, pruned, grown, shadow_sets)

@@ -347,6 +347,9 @@ _CONFIG_TYPES = {
     "update_period": (_int_min(1), "an integer >= 1 (steps)"),
     "update_end": (_int_min(0), "an integer >= 0 (steps)"),
     "pruning_scope": (_one_of(schema.SCOPES), f"one of {list(schema.SCOPES)}"),
+    "global_regrowth": (_one_of(schema.GLOBAL_REGROWTH), f"one of {list(schema.GLOBAL_REGROWTH)}"),
+    "update_order": (_one_of(schema.UPDATE_ORDERS), f"one of {list(schema.UPDATE_ORDERS)}"),
+    "update_batch_size": (_int_min(1), "an integer >= 1"),
     "epochs": (_num_in(0), "a number >= 0"),
     "batch_size": (_int_min(1), "an integer >= 1"),
     "lr": (_num_in(), "a finite number"),
@@ -356,6 +359,7 @@ _CONFIG_TYPES = {
     "lr_milestones": (_int_list, "a list of integers"),
     "lr_gamma": (_num_in(), "a finite number"),
     "dropout": (_num_in(0, 1), "a number in [0, 1]"),
+    "augment": (lambda v: isinstance(v, bool), "true or false"),
     "seed": (_is_int, "an integer"),
 }
 assert set(_CONFIG_TYPES) == set(schema.CONFIG_KEYS)

@@ -24,6 +24,9 @@ CONFIG_KEYS = (
     "update_period",
     "update_end",
     "pruning_scope",
+    "global_regrowth",
+    "update_order",
+    "update_batch_size",
     "epochs",
     "batch_size",
     "lr",
@@ -33,8 +36,16 @@ CONFIG_KEYS = (
     "lr_milestones",
     "lr_gamma",
     "dropout",
+    "augment",
     "seed",
 )
+
+#: ``update_order``: the authors' sparselearning order (score before the optimizer step for gradient-based
+#: criteria, after it for the others; dense gradients into the optimizer, momentum never reset), or always
+#: after the step with masked gradients and reset momentum (fwa's earlier behaviour).
+UPDATE_ORDERS = ("sparselearning", "step-first")
+#: ``global_regrowth`` (global pruning scope only): one ranking across layers, or each layer regrows what it lost.
+GLOBAL_REGROWTH = ("across-layers", "per-layer")
 
 # Closed choices checked by reader and writer where a config key is not null. ``criterion`` is open:
 # any valid name (fwanalysis.vocab.is_criterion_name).
@@ -44,6 +55,8 @@ CONFIG_CHOICES = {
     "init": INITS,
     "prune_schedule": SCHEDULES,
     "pruning_scope": SCOPES,
+    "update_order": UPDATE_ORDERS,
+    "global_regrowth": GLOBAL_REGROWTH,
 }
 
 MANIFEST_KEYS = (

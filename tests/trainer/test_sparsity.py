@@ -26,6 +26,9 @@ from trainer.sparsity import (
 )
 
 
+EXACT = tuple(c for c in CRITERIA if c != "set-legacy")  # criteria that remove exactly the count asked for
+
+
 def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
@@ -230,7 +233,7 @@ def make_layers(spec):
     return weights, grads, masks, counts
 
 
-@given(spec=layers, criterion=st.sampled_from(CRITERIA))
+@given(spec=layers, criterion=st.sampled_from(EXACT))
 @settings(max_examples=80, deadline=None)
 def test_local_prune_subset_of_active_with_exact_counts(spec, criterion):
     weights, grads, masks, counts = make_layers(spec)
@@ -241,7 +244,7 @@ def test_local_prune_subset_of_active_with_exact_counts(spec, criterion):
         assert int(out[n].sum()) == min(counts[n], int(masks[n].sum()))
 
 
-@given(spec=layers, criterion=st.sampled_from(CRITERIA), total=st.integers(0, 60))
+@given(spec=layers, criterion=st.sampled_from(EXACT), total=st.integers(0, 60))
 @settings(max_examples=80, deadline=None)
 def test_global_prune_subset_of_active_with_exact_total(spec, criterion, total):
     weights, grads, masks, _ = make_layers(spec)
@@ -402,3 +405,57 @@ def test_sensitivity_and_rsensitivity_remove_disjoint_sets_up_to_half():
                 for c in ("sensitivity", "rsensitivity")}
         assert int(sets["sensitivity"].sum()) == int(sets["rsensitivity"].sum()) == k
         assert not (sets["sensitivity"] & sets["rsensitivity"]).any()
+
+
+# ---------------------------------------------------------------------------------------------
+# set-legacy: the SET option of the authors' code (pruners.magnitude_and_negativity_prune, SETGlobalPruner)
+
+
+def _legacy_reference(w: np.ndarray, k: int, *, global_scope: bool) -> np.ndarray:
+    """The authors' thresholds written out with numpy, for a fully active flat layer."""
+    h = math.ceil(k / 2)
+    pos, neg = np.sort(w[w > 0]), np.sort(w[w < 0])
+    if global_scope:
+        neg = neg[::-1]
+    t_pos = pos[min(h, len(pos)) - 1]
+    t_neg = neg[min(h, len(neg)) - 1]
+    keep = ((w > t_pos) & (w > 0)) | ((w < t_neg) & (w < 0))
+    return ~keep
+
+
+@pytest.mark.parametrize("rho", [0.01, 0.1, 0.25, 0.5, 0.9])
+def test_set_legacy_removes_negatives_plus_one_of_10000_at_any_rho(rho):
+    w = torch.randn(100, 100, generator=gen(3))
+    masks = {"l": torch.ones(100, 100, dtype=torch.bool)}
+    counts = prune_counts(masks, rho)
+    out = select_prune("set-legacy", {"l": w}, None, masks, counts, generator=gen())["l"]
+    n_neg = int((w < 0).sum())
+    assert int(out.sum()) == n_neg + 1  # whatever rho is: about 5,000 of 10,000
+    assert 4800 < n_neg + 1 < 5200
+    np.testing.assert_array_equal(out.numpy().reshape(-1), _legacy_reference(w.numpy().reshape(-1), counts["l"], global_scope=False))
+    # what stays: the ceil(k/2) - 1 most negative weights and the positives above the ceil(k/2)-th smallest
+    h = math.ceil(counts["l"] / 2)
+    kept = w[~out]
+    assert int((kept < 0).sum()) == h - 1 and int((kept > 0).sum()) == int((w > 0).sum()) - h
+    assert set(kept[kept < 0].tolist()) == set(torch.sort(w[w < 0]).values[: h - 1].tolist())
+    # the paper's set removes exactly k with balanced signs
+    assert int(select_prune("set", {"l": w}, None, masks, counts, generator=gen())["l"].sum()) == counts["l"]
+
+
+def test_set_legacy_only_active_weights_zeros_removed_and_k0_removes_nothing():
+    w = torch.tensor([0.5, -0.2, 0.0, 0.1, -0.9, 0.3, -0.4, 0.0])
+    mask = torch.tensor([True, True, True, True, True, True, False, False])
+    out = select_prune("set-legacy", {"l": w}, None, {"l": mask}, {"l": 2}, generator=gen())["l"]
+    # h = 1: positives <= 0.1 go (0.1); negatives >= the most negative active (-0.9) go (-0.2, -0.9); the active 0 goes
+    assert out.tolist() == [False, True, True, True, True, False, False, False]
+    assert not select_prune("set-legacy", {"l": w}, None, {"l": mask}, {"l": 0}, generator=gen())["l"].any()
+
+
+def test_set_legacy_global_is_the_authors_balanced_rule():
+    w = torch.randn(2, 500, generator=gen(4))
+    weights = {"a": w[0], "b": w[1]}
+    masks = {"a": torch.ones(500, dtype=torch.bool), "b": torch.ones(500, dtype=torch.bool)}
+    out = select_prune_global("set-legacy", weights, None, masks, 301, generator=gen())
+    flat = torch.cat([out["a"], out["b"]]).numpy()
+    np.testing.assert_array_equal(flat, _legacy_reference(w.reshape(-1).numpy(), 301, global_scope=True))
+    assert flat.sum() == 2 * 151  # ceil(k/2) of each sign

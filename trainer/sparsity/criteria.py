@@ -6,6 +6,9 @@ Every criterion removes the active weights with the LOWEST score:
 magnitude     |θ|                                          (Han et al. 2015; RigL, Evci et al. 2020)
 set           |θ| within each sign: ⌈k/2⌉ smallest non-negative and ⌊k/2⌋ negative weights
               closest to zero                              (SET, Mocanu et al. 2018)
+set-legacy    the ``SET`` option of the authors' public code, exactly (see ``_set_legacy_choice``):
+              locally it removes the ⌈k/2⌉ smallest positive weights and every negative weight but
+              the ⌈k/2⌉ − 1 most negative ones, so about half the layer whatever k is
 mest          |θ| + λ|∇θ|                                  (MEST, Yuan et al. 2021)
 sensitivity   |∇θ| / |θ|                                   (Naji et al. 2021)
 rsensitivity  |θ| / |∇θ|                                   (Nowak et al. 2023)
@@ -17,7 +20,8 @@ Divisions add ``EPS`` (1e-12) to the denominator so that every score is finite: 
 exactly zero (a freshly regrown one) gets a huge sensitivity and an rsensitivity of 0.
 
 For ``set`` a weight equal to zero (either sign of zero) counts as positive. The paper's public code
-(``SET`` option) keeps only the most negative weights instead; we follow the paper's definition.
+(``SET`` option) keeps only the most negative weights instead; ``set`` follows the paper's definition and
+``set-legacy`` the code. ``set-legacy`` removes its own number of weights, not ``k``.
 
 Ties are broken by position: within a layer by flat (C-order) index, across layers (global pruning)
 by the order of the ``masks`` dict and then flat index. Sorting is ``torch.argsort(stable=True)``
@@ -199,6 +203,42 @@ def _set_choice(weight: torch.Tensor, candidates: torch.Tensor, k: int) -> torch
     return torch.cat([_lowest(magnitude, pos, k_pos), _lowest(magnitude, neg, k_neg)])
 
 
+def _set_legacy_choice(weight: torch.Tensor, candidates: torch.Tensor, k: int, *, global_scope: bool) -> torch.Tensor:
+    """The authors' ``SET`` option among ``candidates`` of flat ``weight`` (alooow/fantastic_weights_paper).
+
+    Local scope (``setup_utils.get_pruner`` maps ``SET`` to ``MagnitudeAndNegativityPruner``, i.e.
+    ``pruners.magnitude_and_negativity_prune``): with h = ⌈k/2⌉, the threshold of the positives is the
+    h-th smallest positive weight and every positive weight <= it is removed; the threshold of the
+    negatives is the h-th MOST negative weight (an ascending sort where a descending one was meant) and
+    every negative weight >= it is removed, so only the h − 1 most negative weights stay. h is clipped to
+    the number of weights of each sign. With n₋ negative active weights and h <= n₊, n₋ that removes
+    h + n₋ − h + 1 = n₋ + 1 weights whatever k is (about half the layer).
+
+    Global scope (``SET`` maps to ``SETGlobalPruner``, a descending sort of the negatives): the h smallest
+    positive and the h negative weights closest to zero over all layers, so 2h weights, not k.
+
+    In both, an active weight equal to zero (or NaN) is neither positive nor negative and is always
+    removed (the code keeps only ``w > t₊ & w > 0`` and ``w < t₋ & w < 0``), and ties at a threshold are
+    removed together. ``k == 0`` removes nothing here; the authors' code never asks for 0 (it rounds up
+    and its cosine decay stops at 0.005).
+    """
+    if k <= 0:
+        return candidates[:0]
+    h = -(-k // 2)
+    values = weight[candidates]
+    pos = values > 0
+    neg = values < 0
+    remove = ~(pos | neg)  # zeros and NaN
+    if pos.any():
+        p = torch.sort(values[pos]).values
+        remove |= pos & (values <= p[min(h, p.numel()) - 1])
+    if neg.any():
+        n = torch.sort(values[neg], descending=global_scope).values
+        t = n[min(h, n.numel()) - 1]
+        remove |= neg & (values >= t)  # local: keep the h - 1 more negative; global: keep all but the h nearest zero
+    return candidates[remove]
+
+
 def _choose(
     criterion: str,
     weight: torch.Tensor | None,
@@ -208,12 +248,15 @@ def _choose(
     *,
     generator: torch.Generator,
     mest_lambda: float,
+    global_scope: bool = False,
 ) -> torch.Tensor:
-    """Flat indices of the ``k`` candidates to prune (``weight``/``grad`` are flat)."""
+    """Flat indices of the candidates to prune: ``k`` of them (``set-legacy``: its own count); flat inputs."""
     if criterion == "random":
         return _random(candidates, k, generator)
     if criterion == "set":
         return _set_choice(_as_float(weight), candidates, k)
+    if criterion == "set-legacy":
+        return _set_legacy_choice(_as_float(weight), candidates, k, global_scope=global_scope)
     # score only the candidates (the active weights, ~density of the layer), not the whole tensor
     w = weight[candidates] if weight is not None else None
     g = grad[candidates] if grad is not None else None
@@ -278,7 +321,8 @@ def select_prune(
     Returns
     -------
     Layer name -> bool tensor on the mask's device and in its shape, True at the weights to remove;
-    each has exactly ``min(counts[layer], active)`` True entries, all of them active.
+    each has exactly ``min(counts[layer], active)`` True entries, all of them active (``set-legacy``:
+    as many as its rule removes, see ``_set_legacy_choice``).
     """
     _check_criterion(criterion)
     _check_cpu_generator(generator)
@@ -325,7 +369,8 @@ def select_prune_global(
     Returns
     -------
     Layer name -> bool tensor (mask's shape and device), True at the weights to remove; together
-    they hold exactly ``min(total, active)`` True entries, all of them active.
+    they hold exactly ``min(total, active)`` True entries, all of them active (``set-legacy``: as many
+    as its rule removes).
     """
     _check_criterion(criterion)
     _check_cpu_generator(generator)
@@ -340,7 +385,7 @@ def select_prune_global(
     k = min(total, active.numel())
     chosen = _choose(
         criterion, _concat(flat_w, names), _concat(flat_g, names), active, k,
-        generator=generator, mest_lambda=mest_lambda,
+        generator=generator, mest_lambda=mest_lambda, global_scope=True,
     )
     selected = _to_mask(chosen, all_mask)
     return {n: part.reshape(masks[n].shape) for n, part in zip(names, torch.split(selected, sizes))}
