@@ -20,10 +20,13 @@ from trainer.data import (
     DatasetError,
     DatasetNotFound,
     DataSplits,
+    LazyImages,
     dataset_status,
     load_dataset,
     locate,
 )
+from trainer.data.imagenet import IMAGENET_MEAN, IMAGENET_STD
+from trainer.data.sources import higgs_split, holdout
 
 FILE_BACKED = [name for name, spec in DATASETS.items() if not spec.embedded]
 
@@ -330,6 +333,15 @@ def test_higgs_last_column_string_target(tmp_path):
     assert counts == {0: 50, 1: 50}  # "b" -> 0, "s" -> 1
 
 
+def test_higgs_split_is_stratified_like_the_authors(tmp_path):
+    frame = higgs_frame(200)
+    frame["target"] = [int(i % 5 == 0) for i in range(200)]  # 20% positives
+    frame.to_csv(tmp_path / "higgs.csv", index=False)
+    splits = load_dataset("higgs", data_dir=tmp_path, seed=4)
+    assert [int(split[1].sum()) for split in (splits.train, splits.val, splits.test)] == [28, 6, 6]
+    assert [len(split[1]) for split in (splits.train, splits.val, splits.test)] == [140, 30, 30]
+
+
 def test_higgs_bad_tables(tmp_path):
     higgs_frame().drop(columns=["f3"]).to_csv(tmp_path / "higgs.csv", index=False)
     with pytest.raises(DatasetError, match="expected 24 feature columns"):
@@ -358,6 +370,137 @@ def test_tinyimagenet_corrupt_jpeg(tmp_path):
     (made["root"] / "val" / "images" / "val_1.JPEG").write_bytes(b"not a jpeg")
     with pytest.raises(DatasetError, match="val_1.JPEG: unreadable image"):
         load_dataset("tinyimagenet", data_dir=made["root"])
+
+
+# ---------------------------------------------------------------- ImageNet (lazy)
+
+IMAGENET_CLASSES = ["n03", "n01", "n02"]  # classes follow sorted order
+
+
+def save_image(path: Path, pixels: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels, mode="L" if pixels.ndim == 2 else "RGB").save(path)
+
+
+def make_imagenet(parent: Path, *, per_class: int = 3, val_per_class: int = 2) -> dict:
+    """train/<wnid>/*.JPEG and val/<wnid>/*.JPEG with images of assorted sizes and modes."""
+    root = parent / "imagenet"
+    rng = np.random.default_rng(5)
+    shapes = [(30, 40, 3), (50, 25, 3), (20, 20)]  # landscape, portrait, greyscale square
+    for split, count in (("train", per_class), ("val", val_per_class)):
+        for wnid in IMAGENET_CLASSES:
+            for i in range(count):
+                pixels = rng.integers(0, 256, shapes[i % len(shapes)], dtype=np.uint8)
+                save_image(root / split / wnid / f"{wnid}_{split}_{i}.JPEG", pixels)
+    return {"root": root}
+
+
+def test_imagenet_splits_are_lazy_and_decode_on_indexing(tmp_path):
+    made = make_imagenet(tmp_path)
+    splits = load_dataset("imagenet", data_dir=tmp_path, image_size=16)
+    x_train, y_train = splits.train
+    assert isinstance(x_train, LazyImages) and len(x_train) == 9 and x_train.shape == (9, 3, 16, 16)
+    assert splits.val is splits.test and len(splits.val[0]) == 6  # official val is val and test
+    assert y_train.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]  # n01, n02, n03
+    assert splits.val[1].tolist() == [0, 0, 1, 1, 2, 2]
+    assert (splits.num_classes, splits.num_outputs, splits.in_shape) == (1000, 1000, (3, 16, 16))
+    batch = x_train[torch.tensor([8, 0, 4])]  # what the training loop does
+    assert batch.dtype == torch.float32 and batch.shape == (3, 3, 16, 16) and torch.isfinite(batch).all()
+    assert torch.equal(batch[1], x_train[0]) and torch.equal(x_train[2:5][2], batch[2])
+    pixels = batch[0] * torch.tensor(IMAGENET_STD)[:, None, None] + torch.tensor(IMAGENET_MEAN)[:, None, None]
+    assert torch.allclose(pixels[0], pixels[1], atol=1e-5) and torch.allclose(pixels[0], pixels[2], atol=1e-5)  # grey
+    assert x_train[np.array([1])].shape == (1, 3, 16, 16) and x_train[-1].shape == (3, 16, 16)
+    with pytest.raises(IndexError):
+        x_train[torch.tensor([9])]
+    assert made["root"] == locate("imagenet", tmp_path)
+
+
+def test_imagenet_resize_centre_crop_and_normalisation(tmp_path, monkeypatch):
+    root = tmp_path / "ILSVRC2012"
+    stripes = np.zeros((20, 40, 3), dtype=np.uint8)  # 40 wide: red | green | red
+    stripes[:, :, 0] = 255
+    stripes[:, 8:32] = (0, 200, 0)
+    save_image(root / "train" / "n01" / "a.png", stripes)
+    save_image(root / "val" / "n01" / "b.png", np.full((64, 48, 3), 90, dtype=np.uint8))
+    monkeypatch.setenv("FWA_IMAGENET", str(tmp_path))
+    monkeypatch.setenv("FWA_IMAGENET_SIZE", "16")
+    splits = load_dataset("imagenet")
+    mean, std = torch.tensor(IMAGENET_MEAN) * 255, torch.tensor(IMAGENET_STD) * 255
+    # shorter side 20 -> round(16 / 0.875) = 18, so 40x20 -> 36x18, centre 16x16: only green
+    green = (torch.tensor([0.0, 200.0, 0.0]) - mean) / std
+    assert torch.allclose(splits.train[0][0], green[:, None, None].expand(3, 16, 16), atol=0.05)
+    grey = (torch.full((3,), 90.0) - mean) / std
+    assert torch.allclose(splits.test[0][0], grey[:, None, None].expand(3, 16, 16), atol=1e-4)
+    flat = load_dataset("imagenet", flatten=True, image_size=8)
+    assert flat.in_shape == (192,) and flat.train[0][torch.tensor([0])].shape == (1, 192)
+    monkeypatch.setenv("FWA_IMAGENET_SIZE", "big")
+    with pytest.raises(ValueError, match="FWA_IMAGENET_SIZE"):
+        load_dataset("imagenet")
+
+
+def test_imagenet_bad_trees_name_the_problem(tmp_path):
+    made = make_imagenet(tmp_path / "a", per_class=1, val_per_class=1)
+    (made["root"] / "train" / "n02" / "n02_train_0.JPEG").write_bytes(b"not a jpeg")
+    splits = load_dataset("imagenet", data_dir=made["root"], image_size=8)  # lazy: no decoding yet
+    with pytest.raises(DatasetError, match=r"n02_train_0.JPEG: unreadable image") as info:
+        splits.train[0][0:3]
+    assert "\n" not in str(info.value)
+
+    made = make_imagenet(tmp_path / "b", per_class=1, val_per_class=1)
+    val = made["root"] / "val"
+    for image in list(val.rglob("*.JPEG")):
+        image.rename(val / image.name)
+    for folder in IMAGENET_CLASSES:
+        (val / folder).rmdir()
+    with pytest.raises(DatasetError, match=r"val: holds no class sub-folders \(3 loose images\).*valprep"):
+        load_dataset("imagenet", data_dir=made["root"])
+
+    made = make_imagenet(tmp_path / "c", per_class=1, val_per_class=1)
+    (made["root"] / "val" / "n09").mkdir()
+    with pytest.raises(DatasetError, match=r"n09: class folder not among the 3 train/ classes"):
+        load_dataset("imagenet", data_dir=made["root"])
+    (made["root"] / "val" / "n09").rmdir()
+    (made["root"] / "train" / "n01" / "n01_train_0.JPEG").unlink()
+    with pytest.raises(DatasetError, match=r"train/n01: holds no image files"):
+        load_dataset("imagenet", data_dir=made["root"])
+
+
+def test_tinyimagenet_folder_is_not_imagenet(tmp_path):
+    made = make_tinyimagenet(tmp_path, per_class=1, n_val=1)
+    assert locate("imagenet", made["root"]) is None and locate("imagenet", tmp_path) is None
+    assert locate("tinyimagenet", tmp_path) == made["root"]
+
+
+def test_training_loop_runs_on_lazy_imagenet(tmp_path, monkeypatch):
+    from trainer.config import TrainConfig
+    from trainer.loop import train
+
+    make_imagenet(tmp_path, per_class=2, val_per_class=1)
+    monkeypatch.setenv("FWA_IMAGENET_SIZE", "8")
+    cfg = TrainConfig(model="cnn-small", dataset="imagenet", epochs=1, batch_size=4, update_period=1)
+    assert train(cfg, data_dir=str(tmp_path), progress=False, record=False) is None
+
+
+# ---------------------------------------------------------------- Table 4 split sizes
+
+
+@pytest.mark.parametrize(("name", "n_train", "sizes"), [
+    ("cifar10", 50_000, (45_000, 5_000)),  # + 10,000 test: 75%-8%-17% of 60,000
+    ("cifar100", 50_000, (45_000, 5_000)),  # same
+    ("fashionmnist", 60_000, (54_000, 6_000)),  # + 10,000 test: 77%-9%-14% of 70,000
+    ("tinyimagenet", 100_000, (90_000, 10_000)),  # + official 10,000 val as test
+])
+def test_table4_holdout_sizes_at_full_scale(name, n_train, sizes):
+    train, val = holdout((np.zeros((n_train, 1), dtype=np.uint8), np.zeros(n_train, dtype=np.int64)), seed=0)
+    assert (len(train[1]), len(val[1])) == sizes
+
+
+def test_table4_higgs_sizes_at_full_scale():
+    y = (np.random.default_rng(0).random(940_160) < 0.53).astype(np.int64)
+    train, val, test = higgs_split(y, seed=0)
+    assert (len(train), len(val), len(test)) == (658_112, 141_024, 141_024)  # 70%-15%-15%
+    assert len(np.intersect1d(train, val)) == len(np.intersect1d(val, test)) == 0
+    assert abs(y[val].mean() - y.mean()) < 1e-5  # stratified
 
 
 # ---------------------------------------------------------------- missing data, status
@@ -405,8 +548,8 @@ def test_unknown_dataset_lists_names():
     with pytest.raises(ValueError) as info:
         load_dataset("mnist")
     assert "'mnist'" in str(info.value) and all(name in str(info.value) for name in DATASETS)
-    with pytest.raises(ValueError, match="'imagenet'"):
-        locate("imagenet")
+    with pytest.raises(ValueError, match="'imagenet21k'"):
+        locate("imagenet21k")
 
 
 def test_specs_are_consistent():

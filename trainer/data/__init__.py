@@ -12,6 +12,10 @@ Nothing is downloaded. ``fw-train datasets`` prints :func:`dataset_status`.
 Inputs are normalised per channel (per feature for Higgs) with the mean and standard
 deviation of the training split; labels are int64 class indices (0/1 for binary Higgs,
 whose models have a single logit, see :attr:`DataSplits.num_outputs`).
+
+``imagenet`` is the exception: its inputs are :class:`~trainer.data.imagenet.LazyImages`,
+tensor-like objects that decode JPEGs only when indexed (``X[idx]``, ``X[i:j]``), normalised
+with the fixed ImageNet statistics; see :mod:`trainer.data.imagenet` and docs/models.md.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .sources import (
     find_cifar10,
     find_cifar100,
     find_fashionmnist,
+    find_imagenet,
     find_table,
     find_tinyimagenet,
     read_cifar10,
@@ -40,6 +45,7 @@ from .sources import (
     read_higgs,
     read_tinyimagenet_splits,
 )
+from .imagenet import SIZE_ENV, LazyImages, image_size_from_env, read_imagenet
 from .splits import channel_stats, normalise
 
 __all__ = [
@@ -48,6 +54,7 @@ __all__ = [
     "DatasetError",
     "DatasetNotFound",
     "DatasetSpec",
+    "LazyImages",
     "dataset_status",
     "load_dataset",
     "locate",
@@ -70,11 +77,14 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class DataSplits:
-    """A loaded dataset: ``(inputs float32, labels int64)`` tensors per split."""
+    """A loaded dataset: ``(inputs float32, labels int64)`` tensors per split.
 
-    train: tuple[torch.Tensor, torch.Tensor]
-    val: tuple[torch.Tensor, torch.Tensor]
-    test: tuple[torch.Tensor, torch.Tensor]
+    For ``imagenet`` the inputs are :class:`LazyImages` (indexing returns float32 tensors).
+    """
+
+    train: tuple[torch.Tensor | LazyImages, torch.Tensor]
+    val: tuple[torch.Tensor | LazyImages, torch.Tensor]
+    test: tuple[torch.Tensor | LazyImages, torch.Tensor]
     in_shape: tuple[int, ...]  # one input's shape (after flattening, if asked)
     num_classes: int
     task: str  # "multiclass" or "binary"
@@ -101,7 +111,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
         DatasetSpec(
             name="cifar10",
-            description="CIFAR-10 32x32 RGB; 45k/5k train/val from the train batches, 10k test",
+            description="CIFAR-10 32x32 RGB; 45k/5k train/val (seeded) from the train batches, 10k test",
             env_var="FWA_CIFAR10",
             embedded=False,
             expected="the python pickle batches folder 'cifar-10-batches-py' (data_batch_1..5, test_batch)",
@@ -111,7 +121,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
         DatasetSpec(
             name="cifar100",
-            description="CIFAR-100 32x32 RGB, fine labels; 45k/5k train/val, 10k test",
+            description="CIFAR-100 32x32 RGB, fine labels; 45k/5k train/val (seeded), 10k test",
             env_var="FWA_CIFAR100",
             embedded=False,
             expected="the python pickle folder 'cifar-100-python' (train, test)",
@@ -134,7 +144,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
         DatasetSpec(
             name="higgs",
-            description="Higgs (OpenML 44129), 24 features, binary; random 70/15/15 train/val/test",
+            description="Higgs (OpenML 44129), 24 features, binary; stratified 70/15/15 train/val/test",
             env_var="FWA_HIGGS",
             embedded=False,
             expected=(
@@ -158,6 +168,22 @@ DATASETS: dict[str, DatasetSpec] = {
             num_classes=200,
             task="multiclass",
         ),
+        DatasetSpec(
+            name="imagenet",
+            description=(
+                "ILSVRC-2012, 1000 classes, centre crop 224 ($FWA_IMAGENET_SIZE), decoded per batch; "
+                "1,281,167 train, 50,000 official val as val and as test"
+            ),
+            env_var="FWA_IMAGENET",
+            embedded=False,
+            expected=(
+                "an ILSVRC-2012 folder with train/<wnid>/*.JPEG and val/<wnid>/*.JPEG "
+                "(val sorted into class folders, e.g. by valprep.sh)"
+            ),
+            in_shape=(3, 224, 224),
+            num_classes=1000,
+            task="multiclass",
+        ),
     )
 }
 
@@ -169,6 +195,7 @@ _SOURCES: dict[str, tuple[Callable[[Path], Path | None] | None, Callable[..., Ra
     "fashionmnist": (find_fashionmnist, read_fashionmnist),
     "higgs": (find_table, read_higgs),
     "tinyimagenet": (find_tinyimagenet, read_tinyimagenet_splits),
+    "imagenet": (find_imagenet, None),  # lazy: see load_imagenet
 }
 
 
@@ -216,6 +243,7 @@ def load_dataset(
     data_dir: str | os.PathLike | None = None,
     seed: int = 0,
     flatten: bool = False,
+    image_size: int | None = None,
 ) -> DataSplits:
     """Load a registered dataset, split it per seed and normalise it.
 
@@ -225,6 +253,7 @@ def load_dataset(
     data_dir : folder holding the dataset (or its parent); defaults to the environment variable.
     seed : selects the train/val split (the test split is fixed where the source defines one).
     flatten : return inputs as ``(N, prod(in_shape))`` vectors, for MLPs.
+    image_size : ImageNet only: side of the centre crop; default ``$FWA_IMAGENET_SIZE``, else 224.
 
     Returns
     -------
@@ -242,6 +271,8 @@ def load_dataset(
         root = locate(name, data_dir)
         if root is None:
             raise DatasetNotFound(not_found_message(name, data_dir))
+    if name == "imagenet":
+        return load_imagenet(root, flatten=flatten, image_size=image_size)
     raw = read(root, seed=seed)
     mean, std = channel_stats(raw.train[0])
     train, val, test = (
@@ -255,6 +286,29 @@ def load_dataset(
         num_classes=spec.num_classes,
         task=spec.task,
         name=name,
+    )
+
+
+def load_imagenet(root, *, flatten: bool, image_size: int | None) -> DataSplits:
+    """ILSVRC-2012 as lazily decoded splits: train = the official training images, val = test =
+    the official validation images (the paper evaluates on them; the test labels are not public).
+    The split does not depend on the seed."""
+    spec = DATASETS["imagenet"]
+    size = image_size if image_size is not None else image_size_from_env()
+    if int(size) < 1:
+        raise ValueError(f"image_size must be a positive number of pixels; got {size!r} (${SIZE_ENV})")
+    (train_paths, train_labels), (val_paths, val_labels) = read_imagenet(root, num_classes=spec.num_classes)
+    train_x = LazyImages(train_paths, size=size, flatten=flatten)
+    val_x = LazyImages(val_paths, size=size, flatten=flatten)
+    val = (val_x, torch.from_numpy(val_labels))
+    return DataSplits(
+        train=(train_x, torch.from_numpy(train_labels)),
+        val=val,
+        test=val,
+        in_shape=tuple(train_x.shape[1:]),
+        num_classes=spec.num_classes,
+        task=spec.task,
+        name="imagenet",
     )
 
 

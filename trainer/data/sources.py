@@ -22,7 +22,7 @@ from .readers import (
     read_tinyimagenet,
     table_to_arrays,
 )
-from .splits import holdout_split, three_way_split
+from .splits import holdout_split
 
 VAL_FRACTION = 0.1  # of the official training set, for CIFAR, FashionMNIST and Tiny-ImageNet
 HIGGS_VAL_FRACTION = HIGGS_TEST_FRACTION = 0.15  # Higgs: 70 / 15 / 15
@@ -109,6 +109,16 @@ def find_fashionmnist(path: Path) -> Path | None:
 def find_tinyimagenet(path: Path) -> Path | None:
     """``tiny-imagenet-200`` (recognised by ``wnids.txt`` and ``train/``)."""
     return find_folder(path, names=("tiny-imagenet-200",), markers=(("wnids.txt",), ("train",)))
+
+
+def find_imagenet(path: Path) -> Path | None:
+    """An ILSVRC-2012 folder holding ``train/`` and ``val/`` (also looked for in the usual
+    sub-folders ``imagenet``, ``ImageNet``, ``ILSVRC2012``, ``ILSVRC/Data/CLS-LOC``). A folder
+    with ``wnids.txt`` is Tiny-ImageNet and not recognised."""
+    for candidate in (path, *(path / name for name in ("imagenet", "ImageNet", "ILSVRC2012", "ILSVRC/Data/CLS-LOC"))):
+        if (candidate / "train").is_dir() and (candidate / "val").is_dir() and not (candidate / "wnids.txt").exists():
+            return candidate
+    return None
 
 
 def check_labels(labels: np.ndarray, *, num_classes: int, path: Path) -> np.ndarray:
@@ -212,13 +222,30 @@ def read_fashionmnist(root: Path, *, seed: int) -> RawSplits:
 
 
 def read_higgs(path: Path, *, seed: int) -> RawSplits:
-    """Higgs (OpenML 44129): 24 numeric features + a binary target; seeded random
-    70/15/15 train/val/test split of the rows (not stratified)."""
+    """Higgs (OpenML 44129): 24 numeric features + a binary target, split by :func:`higgs_split`."""
     x, y = table_to_arrays(read_table(path), path=path, num_features=24)
-    train, val, test = three_way_split(
-        len(y), val_fraction=HIGGS_VAL_FRACTION, test_fraction=HIGGS_TEST_FRACTION, seed=seed
-    )
+    try:
+        train, val, test = higgs_split(y, seed=seed)
+    except ValueError as error:  # too few rows of a class for the split
+        raise DatasetError(path, f"cannot split {len(y)} rows 70/15/15 ({error})")
     return RawSplits(train=(x[train], y[train]), val=(x[val], y[val]), test=(x[test], y[test]))
+
+
+def higgs_split(y: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted (train, val, test) row indices, 70/15/15 and stratified by label, as the authors'
+    code does it: ``train_test_split`` holds out 30% (stratified), which is then halved into
+    test and val (stratified), with ``random_state=seed`` where the authors fixed 42. On the
+    940,160 rows: 658,112 / 141,024 / 141,024. Tables with fewer than 2 rows of a class are
+    split without stratification."""
+    from sklearn.model_selection import train_test_split
+
+    stratify = y if np.bincount(y, minlength=2).min() >= 2 else None
+    train, rest = train_test_split(
+        np.arange(len(y)), test_size=HIGGS_VAL_FRACTION + HIGGS_TEST_FRACTION, random_state=seed, stratify=stratify
+    )
+    rest_stratify = y[rest] if stratify is not None and np.bincount(y[rest], minlength=2).min() >= 2 else None
+    test, val = train_test_split(rest, test_size=0.5, random_state=seed, stratify=rest_stratify)
+    return np.sort(train), np.sort(val), np.sort(test)
 
 
 def read_tinyimagenet_splits(root: Path, *, seed: int) -> RawSplits:
