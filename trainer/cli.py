@@ -87,6 +87,10 @@ def run(
     update_period: str = typer.Option("25", help="Δt: steps between updates (e.g. 800), or epochs with 'ep' (e.g. 2ep)."),
     update_end: Optional[str] = typer.Option(None, help="T: last step with an update (steps or 'ep'). Default: end of training."),
     pruning_scope: str = typer.Option("local", help=f"{' | '.join(SCOPES)}: per layer or across layers."),
+    global_regrowth: Optional[str] = typer.Option(None, help="With --pruning-scope global: across-layers (one ranking; default) | per-layer (each layer regrows what it lost)."),
+    update_order: str = typer.Option("sparselearning", help="sparselearning (the authors' order) | step-first (score after the optimizer step)."),
+    update_batch_size: Optional[int] = typer.Option(None, help="Examples in the gradient that scores and grows at an update. Default: the minibatch."),
+    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="The authors' training augmentation. Default: on for cifar10, cifar100, tinyimagenet."),
     epochs: int = typer.Option(30, help="Training epochs."),
     batch_size: int = typer.Option(128, help="Minibatch size."),
     lr: Optional[float] = typer.Option(None, help="Learning rate. Default: the model's (paper App. A.2)."),
@@ -118,7 +122,8 @@ def run(
     cfg = TrainConfig(
         model=model, dataset=dataset, method=method, criterion=criterion, mest_lambda=mest_lambda, growth=growth,
         density=density, init=init, prune_fraction=prune_fraction, prune_schedule=prune_schedule, update_period=steps(update_period),
-        update_end=steps(update_end) if update_end is not None else None, pruning_scope=pruning_scope, epochs=epochs,
+        update_end=steps(update_end) if update_end is not None else None, pruning_scope=pruning_scope,
+        global_regrowth=global_regrowth, update_order=update_order, update_batch_size=update_batch_size, augment=augment, epochs=epochs,
         batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, dropout=dropout, seed=seed,
     )
     from fwanalysis.artifacts.lock import RunLocked
@@ -159,10 +164,11 @@ def run(
 def sweep(
     spec: str = typer.Argument(..., help="A sweep spec (TOML), e.g. specs/jaccard.toml."),
     profile: str = typer.Option("quick", help="Profile of the spec: quick (embedded data, CPU) or paper."),
-    out: Optional[str] = typer.Option(None, help="Study directory (default: artifacts/<profile>)."),
+    out: Optional[str] = typer.Option(None, help="Where the runs go, each to <out>/<model>/<run-id>/ (default: artifacts)."),
     executor: str = typer.Option("local", help="local (processes here) | slurm (job arrays through submitit) | submitit-local (the slurm path through submitit's local executor, for testing)."),
     jobs: int = typer.Option(1, help="Parallel processes for --executor local."),
     dry_run: bool = typer.Option(False, help="List the runs and whether each is done; train nothing."),
+    fmt: str = typer.Option("table", "--format", help='table | json: {"runs": [{"run_id", "config", "done"}]} alone on stdout (with --dry-run instead of the table; without, after training).'),
     device: Optional[str] = typer.Option(None, help="torch device for every run (overrides the spec)."),
     data_dir: Optional[str] = typer.Option(None, help="Data directory for every run."),
     partition: Optional[str] = typer.Option(None, help="Slurm partition (overrides the spec)."),
@@ -173,13 +179,15 @@ def sweep(
 ):
     """Expand SPEC into runs and execute those not yet complete (a run left running by a dead process is redone)."""
     from .config import ConfigError
-    from .sweep import SpecError, SweepFailed, execute, expand, load_spec
+    from .sweep import PLAN_FORMATS, SpecError, SweepFailed, execute, expand, load_spec
 
+    if fmt not in PLAN_FORMATS:
+        _fail(f"--format {fmt!r} is not one of: {', '.join(PLAN_FORMATS)}")
     try:
         s = load_spec(spec)
         runs = expand(s, profile=profile, out=out, device=device, data_dir=data_dir)
         execute(
-            runs, executor=executor, jobs=jobs, dry_run=dry_run, spec=s,
+            runs, executor=executor, jobs=jobs, dry_run=dry_run, spec=s, fmt=fmt,
             slurm={"partition": partition, "time": time_min, "gpus": gpus, "array_parallelism": array_parallelism, "folder": slurm_folder},
         )
     except (SpecError, ConfigError, SweepFailed) as e:

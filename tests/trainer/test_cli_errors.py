@@ -270,3 +270,27 @@ def test_tables_never_cut_when_piped():
     assert "…" not in res.stdout
     for name in MODELS:
         assert any(line.startswith(f"│ {name} ") for line in res.stdout.splitlines()), name
+
+
+def test_reproduction_options_refused_in_one_line(tmp_path):
+    out = tmp_path / "study"
+    cases = [
+        (("--update-order", "after"), ("--update-order", "'after'", "sparselearning, step-first")),
+        (("--global-regrowth", "per-layer"), ("--global-regrowth", "--pruning-scope global")),
+        (("--pruning-scope", "global", "--global-regrowth", "x"), ("--global-regrowth", "'x'", "across-layers, per-layer")),
+        (("--update-batch-size", "0"), ("--update-batch-size 0", ">= 1")),
+        (("--augment",), ("--augment", "'digits'")),
+    ]
+    for args, needles in cases:
+        assert_one_error(run("--out", out, *args), *needles)
+        assert not out.exists(), f"{args}: something was written"
+    # known only once the data is read: still one line, and no run claims to be complete
+    assert_one_error(run("--out", out, "--update-batch-size", "99999"), "--update-batch-size 99999", "training split")
+    assert_never_complete(out)
+
+
+def test_dst_at_density_one_runs(tmp_path):
+    res = run("--out", tmp_path, "--density", "1", "--criterion", "snip", "--update-period", "3")
+    assert res.exit_code == 0, res.output
+    m = json.loads((Path(res.stdout.strip()) / "run.json").read_text())
+    assert m["config"]["method"] == "dst" and m["update_steps"] == [3] and m["config"]["update_end"] == 3
