@@ -4,18 +4,24 @@
     spec = load_spec("specs/accuracy.toml")
     runs = expand(spec, profile="quick", out=None, device=None, data_dir=None)
     execute(runs, executor="local", jobs=2, dry_run=False, spec=spec, slurm={})
+    listing(runs)   # {"runs": [{"run_id", "config", "done"}]}: what --dry-run --format json prints
 
 A spec is ``[base]`` keys, any number of ``[[grid]]`` blocks merged over base, and ``[profiles.<name>]``
 whose keys override both; a list value is a grid axis (cartesian product). Runs are normalised like
 :func:`trainer.config.resolve` (dense and static runs drop the keys they do not use), de-duplicated,
 and named before training, so a sweep knows which runs are done: a ``complete`` run is never redone,
 any other is (re)trained. A run's id is :func:`fwanalysis.artifacts.run_id_for` of its normalised,
-unresolved config (every ``TrainConfig`` field but ``extra``, model defaults filled in) plus ``sweep``
-(the spec's name), ``shadow``, ``state`` and ``mask_every``; not the device or the data directory.
+unresolved config (every ``TrainConfig`` field but ``extra``, model defaults filled in) plus the labels
+``sweep`` (the spec's name) and ``profile``, and ``shadow``, ``state`` and ``mask_every``; not the
+device or the data directory.
 
-Each run is claimed by its lock (``<study>/.locks/<run_id>.lock``) before it is trained, and its status
-is checked again under the lock: two sweeps, a sweep and ``fw-train run``, or a local pool and a Slurm
-array on one study train every run once. A run another live process holds is left to it.
+A run is written to ``<out>/<model>/<run_id>/`` (``out`` defaults to ``artifacts``; ``<model>`` is the
+registry name). ``<out>/<model>`` is the run's study directory: the one its ``RunWriter`` works in, so
+its lock is ``<out>/<model>/.locks/<run_id>.lock``, the lock ``fw-train run --out <out>/<model>`` and
+every analysis (which looks for the lock beside the run directory) take too. Each run is claimed by its
+lock before it is trained, and its status is checked again under the lock: two sweeps, a sweep and
+``fw-train run``, or a local pool and a Slurm array on one ``out`` train every run once. A run another
+live process holds is left to it.
 """
 
 from __future__ import annotations
@@ -43,9 +49,11 @@ from . import config as cfgmod
 from .config import ConfigError, TrainConfig
 from .models import MODELS
 
-__all__ = ["Spec", "PlannedRun", "SpecError", "SweepFailed", "load_spec", "expand", "execute", "EXECUTORS"]
+__all__ = ["Spec", "PlannedRun", "SpecError", "SweepFailed", "load_spec", "expand", "execute", "listing", "EXECUTORS", "PLAN_FORMATS"]
 
 EXECUTORS = ("local", "slurm", "submitit-local")
+PLAN_FORMATS = ("table", "json")  # --format of fw-train sweep
+DEFAULT_OUT = "artifacts"
 
 _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "extra")
 _RECORD_KEYS = ("shadow", "state", "mask_every")  # what is recorded: part of the run id
@@ -54,8 +62,24 @@ _TOP_KEYS = ("name", "description", "base", "grid", "profiles", "slurm")
 _SLURM_KEYS = ("partition", "account", "qos", "constraint", "time", "gpus", "cpus_per_task", "mem_gb", "array_parallelism", "folder")
 _DEFAULTS = TrainConfig()
 _HINTS = typing.get_type_hints(TrainConfig)
-# keys a dense or static run does not use: reset to their defaults (resolve() sets them to None)
-_UNUSED_BY_FIXED = ("mest_lambda", "prune_fraction", "prune_schedule", "update_period", "update_end", "pruning_scope")
+
+
+def _unused_by_fixed() -> tuple[str, ...]:
+    """Keys a dense or static run does not use, reset to their defaults by :func:`normalise`: those
+    :func:`trainer.config.resolve` sets to None for a static run (found by resolving one, so a field
+    added to ``TrainConfig`` and dropped there is dropped here too), and ``mest_lambda`` (recorded only
+    under a dst run's ``criterion_params``)."""
+    fixed = ["mest_lambda", "prune_fraction", "prune_schedule", "update_period", "update_end", "pruning_scope"]
+    try:
+        name = next(iter(MODELS))
+        probe = cfgmod.resolve(TrainConfig(model=name, method="static"), model_spec=MODELS[name], steps_per_epoch=1)
+    except Exception:  # a config module that cannot resolve a default static run: the known keys only
+        return tuple(fixed)
+    fixed += [k for k in _CONFIG_KEYS if k not in ("criterion", "growth") and getattr(probe, k) is None and k not in fixed]
+    return tuple(fixed)
+
+
+_UNUSED_BY_FIXED = _unused_by_fixed()
 
 
 class SpecError(ValueError):
@@ -87,9 +111,9 @@ class Spec:
 class PlannedRun:
     """One run of a sweep: its normalised (unresolved) config, where it goes and what it records."""
 
-    cfg: TrainConfig
-    out: str                # study directory; the run is out/run_id
-    run_id: str             # run_id_for(config without extra + sweep, shadow, state, mask_every)
+    cfg: TrainConfig        # extra holds the labels: {"sweep": spec name, "profile": profile name}
+    out: str                # the sweep's --out; the run is out/<model>/run_id
+    run_id: str             # run_id_for(config without extra + sweep, profile, shadow, state, mask_every)
     shadow: str = "all"     # all | none | c1,c2 (canonical order)
     state: str = "none"     # none | first | all
     mask_every: int = 0     # a mask snapshot every K updates; 0: first and last only
@@ -97,8 +121,14 @@ class PlannedRun:
     data_dir: str | None = None
 
     @property
+    def study(self) -> str:
+        """The directory that holds the run directory and its lock: ``<out>/<model>``."""
+        return str(Path(self.out) / self.cfg.model)
+
+    @property
     def path(self) -> Path:
-        return Path(self.out) / self.run_id
+        """The run directory: ``<out>/<model>/<run_id>``."""
+        return Path(self.study) / self.run_id
 
     def status(self) -> str:
         """``complete``, ``running`` or ``failed`` from ``run.json``; ``missing`` without one.
@@ -118,7 +148,27 @@ class PlannedRun:
         A lock of another host counts as held (its process cannot be checked from here); a lock whose
         process is gone from this host does not (the next claim takes it over).
         """
-        return lock_holder(self.out, self.run_id)
+        return lock_holder(self.study, self.run_id)
+
+    def config(self) -> dict:
+        """The run's config as its ``run.json`` will record it, as far as it is known without data, plus
+        ``shadow``, ``state`` and ``mask_every`` (docs/sweeps.md, "Listing a sweep").
+
+        :func:`trainer.config.resolve` and :func:`trainer.config.to_manifest_config` make it, as the
+        trainer does; an ``update_period`` given in epochs (``"2ep"``) and ``update_end`` left unset
+        (``None``: the end of training) stay as written, since their steps depend on the data set's size.
+        """
+        # resolved for two data set sizes: a value that differs between them depends on the data and is
+        # shown as planned (10**9 steps per epoch make any amount of epochs _check_run accepted >= 1 step)
+        spec = MODELS[self.cfg.model]
+        c = cfgmod.resolve(self.cfg, model_spec=spec, steps_per_epoch=10**9)
+        other = cfgmod.resolve(self.cfg, model_spec=spec, steps_per_epoch=2 * 10**9)
+        for key in _CONFIG_KEYS:
+            if getattr(c, key) != getattr(other, key):
+                setattr(c, key, getattr(self.cfg, key))
+        d = cfgmod.to_manifest_config(c)
+        d.update(shadow=self.shadow, state=self.state, mask_every=self.mask_every)
+        return d
 
 
 # -- reading a spec ----------------------------------------------------------------------------------
@@ -140,11 +190,11 @@ def _type_name(hint) -> str:
 def _coerce(path, where: str, key: str, value):
     """One value of ``key`` checked against its type (an int where a float is asked becomes a float)."""
     if key in ("shadow", "state", "device"):
-        ok, v = isinstance(value, str), value
+        ok, v = isinstance(value, str) and bool(value.strip()), value
         hint_name = "a string"
     elif key == "mask_every":
         ok, v = isinstance(value, int) and not isinstance(value, bool) and value >= 0, value
-        hint_name = "an integer >= 0"
+        hint_name = "a non-negative integer (0: no snapshots between the first and the last)"
     else:
         hint = _HINTS[key]
         allowed = set(typing.get_args(hint) or (hint,))
@@ -187,6 +237,8 @@ def _read_block(path, where: str, block) -> dict:
     for key, value in block.items():
         if key not in RUN_KEYS:
             raise _unknown(path, where, key, RUN_KEYS)
+        if key == "device" and isinstance(value, list):  # not part of a run's id: an axis would only repeat runs
+            raise SpecError(f"{path}: device = {value!r} in {where}: expected a string (where every run trains; not an axis)")
         if _is_axis(key, value):
             if not value:
                 raise SpecError(f"{path}: {key} in {where} is an empty list (an axis with no values)")
@@ -291,13 +343,15 @@ def _check_run(spec: Spec, cfg: TrainConfig, where: str) -> None:
 def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | None = None, data_dir: str | None = None) -> list[PlannedRun]:
     """Every run of ``spec`` under ``profile``, normalised and de-duplicated (first one kept), in spec order.
 
-    ``out``: study directory (default ``artifacts/<profile>``); ``device``: overrides the spec's
-    ``device`` key (default cpu); ``data_dir``: passed to every run.
+    ``out``: where the runs go, each to ``<out>/<model>/<run_id>`` (default ``artifacts``); ``device``:
+    overrides the spec's ``device`` key (default cpu); ``data_dir``: passed to every run.
     """
     if profile not in spec.profiles:
         avail = ", ".join(spec.profiles) or "none (add a table profiles.<name>)"
-        raise SpecError(f"{spec.path}: unknown profile {profile!r}; available profiles: {avail}")
-    out = str(out) if out is not None else f"artifacts/{profile}"
+        close = difflib.get_close_matches(profile, list(spec.profiles), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SpecError(f"{spec.path}: unknown profile {profile!r}; available profiles: {avail}{hint}")
+    out = str(out) if out is not None else DEFAULT_OUT
     overrides = spec.profiles[profile]
     runs: dict[str, PlannedRun] = {}
     keys_of: dict[str, str] = {}
@@ -311,8 +365,10 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
             _check_run(spec, cfg, where)
             # defaults that depend on the model and data set only are part of what a run is (and of its id)
             cfg = cfgmod.fill_model_defaults(cfg, model_spec=MODELS[cfg.model])
-            # the spec's name goes into config as "sweep": figures select their runs by it (figures.py)
-            cfg = dataclasses.replace(cfg, extra={"sweep": spec.name})
+            # labels (fwanalysis.vocab.LABEL_KEYS): the spec's name goes into config as "sweep" (figures
+            # select their runs by it, figures.py), the profile's as "profile" (--config profile=quick)
+            labels = {"sweep": spec.name, "profile": profile}
+            cfg = dataclasses.replace(cfg, extra=dict(labels))
             shadow = _canonical_shadow(spec.path, values.get("shadow", "all"))
             state = values.get("state", "none")
             if state not in STATE_DUMPS:
@@ -321,7 +377,7 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
             if cfg.method != "dst":  # shadow sets, states and mask snapshots exist only at updates
                 shadow, state, mask_every = "none", "none", 0
             ident = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "extra"}
-            ident |= {"sweep": spec.name, "shadow": shadow, "state": state, "mask_every": mask_every}
+            ident |= labels | {"shadow": shadow, "state": state, "mask_every": mask_every}
             key = json.dumps(ident, sort_keys=True)
             run_id = run_id_for(ident)
             if run_id in runs:
@@ -345,7 +401,7 @@ def _train_one(run: PlannedRun) -> str:
     from .loop import train
 
     path = train(
-        run.cfg, out=run.out, device=run.device, shadow=run.shadow, state=run.state, mask_every=run.mask_every,
+        run.cfg, out=run.study, device=run.device, shadow=run.shadow, state=run.state, mask_every=run.mask_every,
         data_dir=run.data_dir, progress=False, run_id=run.run_id, exist="resume-incomplete",
     )
     return str(path)
@@ -360,7 +416,7 @@ def _claim_and_train(run: PlannedRun) -> tuple[str, str | None]:
     A failed training raises, as :func:`_train_one` does; the lock is released either way.
     """
     try:
-        lock = claim_run(run.out, run.run_id)
+        lock = claim_run(run.study, run.run_id)
     except RunLocked as e:
         return "locked", describe(e.holder)
     try:
@@ -589,7 +645,8 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
         slurm_constraint=params.get("constraint"),
         slurm_array_parallelism=params.get("array_parallelism"),
     )
-    jobs = ex.map_array(_claim_and_train, todo)
+    # a task may start in another directory than this one: give it absolute paths
+    jobs = ex.map_array(_claim_and_train, [dataclasses.replace(r, out=os.path.abspath(r.out)) for r in todo])
     ids = sorted({str(j.job_id).split("_")[0] for j in jobs})  # one Slurm array; one id per run locally
     shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
     print(f"submitted {len(jobs)} runs as job{'s' if len(ids) > 1 else ''} {shown} (logs in {folder})", file=sys.stderr)
@@ -621,9 +678,25 @@ def _plan_status(run: PlannedRun, status: str) -> tuple[str, dict | None]:
     holder = run.holder()
     if holder is not None:
         if holder.get("unreadable"):
-            return f"locked (unreadable lock {lock_path(run.out, run.run_id)})", holder
+            return f"locked (unreadable lock {lock_path(run.study, run.run_id)})", holder
         return f"running (pid {holder.get('pid')} on host {holder.get('host')})", holder
     return ("interrupted" if status == "running" else status), None
+
+
+def listing(runs: list[PlannedRun], statuses: list[str] | None = None) -> dict:
+    """``{"runs": [{"run_id", "config", "done"}, ...]}`` in the order of ``runs``: what ``fw-train sweep
+    --format json`` prints. ``config`` is :meth:`PlannedRun.config`; ``done``: the run is complete at
+    ``<out>/<model>/<run_id>`` (``statuses``: the runs' :meth:`PlannedRun.status`, read now if not given).
+    """
+    if statuses is None:
+        statuses = [r.status() for r in runs]
+    return {"runs": [{"run_id": r.run_id, "config": r.config(), "done": s == "complete"} for r, s in zip(runs, statuses)]}
+
+
+def _print_json(doc: dict, stream=None) -> None:
+    stream = stream if stream is not None else sys.stdout
+    stream.write(json.dumps(doc, indent=2) + "\n")
+    stream.flush()
 
 
 def execute(
@@ -634,6 +707,7 @@ def execute(
     dry_run: bool = False,
     spec: Spec | None = None,
     slurm: dict | None = None,
+    fmt: str = "table",
 ) -> list[PlannedRun]:
     """Train every run of ``runs`` that is not ``complete`` and not being trained by another process;
     return the runs this call trained.
@@ -641,7 +715,10 @@ def execute(
     ``executor``: ``local`` (``jobs`` processes here; 1: in this process), ``slurm`` (a submitit job
     array) or ``submitit-local`` (the slurm path through submitit's local executor, for testing);
     ``dry_run``: print the runs and their status, train nothing; ``slurm``: options overriding the
-    spec's ``[slurm]`` table (``None`` values are ignored). Every run is claimed by its lock and its
+    spec's ``[slurm]`` table (``None`` values are ignored); ``fmt``: ``table`` (a dry run prints a table
+    and a summary line on stdout) or ``json`` (stdout gets one JSON document, :func:`listing`, and
+    nothing else: a dry run prints it instead of the table, a sweep prints it after training, the runs'
+    status read again, also when runs failed; everything else goes to stderr). Every run is claimed by its lock and its
     status checked again under it before it is trained; a run another live process holds is left to
     it and reported, not counted as a failure. Raises :class:`SweepFailed` when a run failed (after
     every other run was tried), each failure listed on stderr as ``failed: <run_id>: <error>``, and
@@ -652,6 +729,8 @@ def execute(
         raise SpecError(f"--executor {executor!r} is not one of: {', '.join(EXECUTORS)}")
     if not isinstance(jobs, int) or jobs < 1:
         raise SpecError(f"--jobs {jobs!r} must be at least 1")
+    if fmt not in PLAN_FORMATS:
+        raise SpecError(f"--format {fmt!r} is not one of: {', '.join(PLAN_FORMATS)}")
     statuses = [r.status() for r in runs]
     shown, held = zip(*(_plan_status(r, s) for r, s in zip(runs, statuses))) if runs else ((), ())
     n_done = sum(s == "complete" for s in statuses)
@@ -662,9 +741,28 @@ def execute(
         summary += f", {n_held} being trained by another process"
     title = f"sweep {spec.name}" if spec is not None else "sweep"
     if dry_run:
+        if fmt == "json":
+            _print_json(listing(runs, statuses))
+            print(summary, file=sys.stderr)
+            return []
         _print_plan(runs, list(shown), f"{title} ({spec.path})" if spec is not None else title)
         print(summary)
         return []
+    if fmt == "json":  # stdout holds the one JSON document: anything this process prints meanwhile goes to stderr
+        import contextlib
+
+        stdout = sys.stdout
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                return _execute(runs, todo, statuses, held, summary, title, executor, jobs, spec, slurm)
+        finally:
+            _print_json(listing(runs), stdout)
+    return _execute(runs, todo, statuses, held, summary, title, executor, jobs, spec, slurm)
+
+
+def _execute(runs, todo, statuses, held, summary, title, executor, jobs, spec, slurm) -> list[PlannedRun]:
+    """:func:`execute` once the plan is made: train ``todo``, report, raise :class:`SweepFailed` on failures."""
+    n_held = sum(h is not None for h in held)
     print(summary, file=sys.stderr)
     outcomes: dict[str, tuple[str, str | None]] = {}
     failures: list[tuple[str, str]] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -157,9 +158,11 @@ def test_lr_milestones_flat_list_is_a_value_nested_list_an_axis(tmp_path):
 def test_out_device_and_data_dir(tmp_path):
     spec = load_spec(write_spec(tmp_path, TINY.replace("[profiles.quick]", '[profiles.quick]\ndevice = "cuda"')))
     runs = expand(spec, profile="quick", out=None, device=None, data_dir=None)
-    assert all(r.out == "artifacts/quick" and r.device == "cuda" and r.data_dir is None for r in runs)
+    assert all(r.out == "artifacts" and r.device == "cuda" and r.data_dir is None for r in runs)
+    assert all(r.study == "artifacts/mlp-small" and r.path == Path("artifacts/mlp-small") / r.run_id for r in runs)
     again = expand(spec, profile="quick", out="x", device="cpu", data_dir="/data")
     assert all(r.out == "x" and r.device == "cpu" and r.data_dir == "/data" for r in again)
+    assert all(r.path == Path("x/mlp-small") / r.run_id for r in again)
     assert [r.run_id for r in runs] == [r.run_id for r in again]  # where it trains is not what it is
 
 
@@ -178,7 +181,7 @@ def test_run_ids_are_stable_unique_and_tagged_per_spec(tmp_path):
     _, c = plan(tmp_path, other, name="other.toml")
     same = [r for r in a if r.cfg == dataclasses.replace(c[0].cfg, extra=r.cfg.extra)]
     assert len(same) == 1 and same[0].run_id != c[0].run_id
-    assert c[0].cfg.extra == {"sweep": "other"} and same[0].cfg.extra["sweep"] != "other"
+    assert c[0].cfg.extra == {"sweep": "other", "profile": "quick"} and same[0].cfg.extra["sweep"] != "other"
 
 
 def test_run_id_depends_on_what_is_recorded_but_not_for_dense(tmp_path):
@@ -210,6 +213,8 @@ def test_unknown_profile_lists_available_profiles(tmp_path):
         plan(tmp_path, SPEC, profile="huge")
     with pytest.raises(SpecError, match="available profiles: none"):
         plan(tmp_path, TINY.replace("[profiles.quick]", ""))
+    with pytest.raises(SpecError, match=r"spec.toml: unknown profile 'papr'; available profiles: quick, paper \(did you mean 'paper'\?\)$"):
+        plan(tmp_path, SPEC, profile="papr")
 
 
 @pytest.mark.parametrize(
@@ -223,7 +228,18 @@ def test_unknown_profile_lists_available_profiles(tmp_path):
         ('criterion = "magnitude"', 'criterion = "l1"', "criterion 'l1' is not one of: magnitude"),
         ('shadow = "none"', 'shadow = "snip,l1"', "shadow 'snip,l1'"),
         ('shadow = "none"', 'state = "some"', "state 'some' is not one of"),
-        ("density = 0.2", "density = 1.0", "dst needs --density below 1"),
+        ("density = 0.2", "density = 1.5", r"density 1.5 must be in \(0, 1\]"),
+        ("[profiles.quick]", "[profiles.quick]\nmask_every = -1", "mask_every = -1 in profile quick: expected a non-negative integer"),
+        ("[profiles.quick]", "[profiles.quick]\nmask_every = 2.5", "mask_every = 2.5 in profile quick: expected a non-negative integer"),
+        ("[profiles.quick]", "[profiles.quick]\nmask_every = true", "mask_every = True in profile quick: expected a non-negative integer"),
+        ("[profiles.quick]", '[profiles.quick]\nmask_every = "4"', "mask_every = '4' in profile quick: expected a non-negative integer"),
+        ("[profiles.quick]", "[profiles.quick]\nmask_every = [0, -2]", "mask_every = -2 in profile quick: expected a non-negative integer"),
+        ("[profiles.quick]", "[profiles.quick]\ndevice = 0", "device = 0 in profile quick: expected a string"),
+        ("[profiles.quick]", '[profiles.quick]\ndevice = ""', "device = '' in profile quick: expected a string"),
+        ("[profiles.quick]", '[profiles.quick]\ndevice = ["cpu", "cuda"]', r"device = \['cpu', 'cuda'\] in profile quick: expected a string .*not an axis"),
+        ("[profiles.quick]", "[profiles.quick]\nmask_evry = 2", "unknown key 'mask_evry' in profile quick \\(did you mean 'mask_every'\\?\\)"),
+        ("seed = [0, 1]", "seed = [0, 1]\ndevise = 'cuda'", "unknown key 'devise' in table base \\(did you mean 'device'\\?\\)"),
+        ("[profiles.quick]", "[[grid]]\nprofile = 'x'\n[profiles.quick]", "unknown key 'profile' in grid block 1"),
         ("epochs = 1", 'epochs = 1\nupdate_period = "2 weeks"', "update-period '2 weeks'"),
         ('model = "mlp-small"', 'model = "mlp-huge"', "model 'mlp-huge' is not one of: .*mlp-small"),
         ('dataset = "digits"', 'dataset = "mnist"', "dataset 'mnist' is not one of: digits"),
@@ -263,7 +279,7 @@ def _fake_run(run: PlannedRun, status: str) -> None:
     """A minimal run directory with a valid run.json, through the one writer."""
     from fwanalysis.artifacts import RunWriter
 
-    w = RunWriter(run.out, {"model": run.cfg.model, "seed": run.cfg.seed}, {"w": (2, 2)}, run_id=run.run_id, exist="overwrite")
+    w = RunWriter(run.study, {"model": run.cfg.model, "seed": run.cfg.seed}, {"w": (2, 2)}, run_id=run.run_id, exist="overwrite")
     w.write_masks(0, {"w": [[True, False], [True, True]]})
     if status != "running":
         w.close(status)
@@ -294,7 +310,7 @@ def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path, capsys, monkeypatc
         assert r.run_id in out
     assert "complete" in out and "missing" in out and "snip" in out
     assert "15 runs: 1 complete, 14 to train" in out
-    assert not (tmp_path / "study" / runs[0].run_id).exists()
+    assert not runs[0].path.exists()
 
 
 def test_cli_dry_run_and_failure_line(tmp_path, monkeypatch):

@@ -21,6 +21,7 @@ from trainer.cli import app
 from trainer.sweep import execute, expand, load_spec
 
 BIN = Path(sys.executable).parent
+MODEL = "mlp-small"  # the specs' model: the runs are <study>/mlp-small/<run_id>, their locks in <study>/mlp-small/.locks
 FW_TRAIN, FWA = str(BIN / "fw-train"), str(BIN / "fwa")
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks read /proc")
@@ -31,7 +32,7 @@ def spec_file(tmp_path, seeds, epochs=1, name="conc") -> Path:
     p.write_text(textwrap.dedent(f"""
         name = "{name}"
         [base]
-        model = "mlp-small"
+        model = "{MODEL}"
         dataset = "digits"
         epochs = {epochs}
         method = "dst"
@@ -76,7 +77,7 @@ def children(pid: int) -> list[int]:
 
 def lock_pids(study: Path) -> set[int]:
     pids = set()
-    for f in (study / ".locks").glob("*.lock"):
+    for f in (study / MODEL / ".locks").glob("*.lock"):
         try:
             pids.add(json.loads(f.read_text())["pid"])
         except (OSError, ValueError, KeyError):
@@ -95,8 +96,10 @@ def wait_for(cond, timeout: float, what: str):
 
 
 def check_study(study: Path, n: int) -> None:
-    """n runs, all complete, each with every file its run.json lists; fwa validate agrees; no lock left."""
-    runs = [d for d in study.iterdir() if d.is_dir() and d.name != ".locks"]
+    """n runs, all complete, each with every file its run.json lists, in <study>/<model>/; fwa validate
+    agrees; no lock left."""
+    assert [d.name for d in study.iterdir()] == [MODEL]
+    runs = [d for d in (study / MODEL).iterdir() if d.is_dir() and d.name != ".locks"]
     assert len(runs) == n
     for d in runs:
         m = json.loads((d / "run.json").read_text())
@@ -107,7 +110,7 @@ def check_study(study: Path, n: int) -> None:
         assert not [p for p in d.rglob(".*")], "temporary files left"
     res = subprocess.run([FWA, "validate", str(study)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert list((study / ".locks").glob("*")) == []
+    assert list((study / MODEL / ".locks").glob("*")) == []
 
 
 def trained_here(text: str, n: int) -> int:
@@ -159,7 +162,7 @@ def test_killed_sweep_leaves_no_worker_and_the_next_sweep_finishes(tmp_path, one
         p.wait(30)
     assert len(workers) >= 2
     wait_for(lambda: all(gone(w) for w in workers), 10, f"the workers {sorted(workers)} to die with their parent")
-    stale = list((study / ".locks").glob("*.lock"))
+    stale = list((study / MODEL / ".locks").glob("*.lock"))
     assert stale  # the killed workers' locks: taken over below
     res = CliRunner().invoke(app, ["sweep", str(spec), "--out", str(study), "--jobs", "1"])  # the same sweep again
     assert res.exit_code == 0, res.output
@@ -173,7 +176,7 @@ def test_sigterm_stops_the_workers_and_leaves_no_run_complete_or_locked(tmp_path
     spec, study = spec_file(tmp_path, range(n), epochs=2), tmp_path / "study"
     p = start_sweep(spec, study, 2, tmp_path / "a.log")
     try:
-        wait_for(lambda: list(study.glob("*/run.json")), 60, "a run directory")
+        wait_for(lambda: list(study.glob(f"{MODEL}/*/run.json")), 60, "a run directory")
         workers = set(children(p.pid)) | lock_pids(study)
     finally:
         p.send_signal(signal.SIGTERM)
@@ -182,16 +185,16 @@ def test_sigterm_stops_the_workers_and_leaves_no_run_complete_or_locked(tmp_path
     assert rc == 1 and "Traceback" not in out
     assert re.search(r"^error: stopped by SIGTERM: .*run the sweep again", out, re.M), out
     wait_for(lambda: all(gone(w) for w in workers), 10, "the workers to exit")
-    statuses = [json.loads(f.read_text())["status"] for f in study.glob("*/run.json")]
+    statuses = [json.loads(f.read_text())["status"] for f in study.glob(f"{MODEL}/*/run.json")]
     assert statuses and "failed" in statuses  # a worker stopped in a run marked it failed
-    assert list((study / ".locks").glob("*.lock")) == []  # and released its lock
+    assert list((study / MODEL / ".locks").glob("*.lock")) == []  # and released its lock
 
 
 # -- the sweep and locks, in process ---------------------------------------------------------------
 
 
 def _hold(run, pid: int, host: str | None = None) -> None:
-    d = Path(run.out) / ".locks"
+    d = Path(run.study) / ".locks"
     d.mkdir(parents=True, exist_ok=True)
     rec = {"run_id": run.run_id, "host": host or socket.gethostname(), "pid": pid, "time": "2026-01-01T00:00:00Z", "token": "x" * 32}
     (d / f"{run.run_id}.lock").write_text(json.dumps(rec))
@@ -223,7 +226,7 @@ def test_claim_then_recheck_a_run_completed_meanwhile_is_not_trained(tmp_path, m
     # a sweep that listed the run before it was complete: under the lock it finds it complete
     assert sweep._claim_and_train(run) == ("complete", None)
     assert calls == [run.run_id]
-    assert not (Path(run.out) / ".locks" / f"{run.run_id}.lock").exists()
+    assert not (Path(run.out) / MODEL / ".locks" / f"{run.run_id}.lock").exists()
 
 
 def test_a_second_stop_signal_never_interrupts_the_cleanup():
