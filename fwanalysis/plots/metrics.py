@@ -16,6 +16,7 @@ __all__ = ["criterion_colour", "criterion_style", "plot_metric_vs", "plot_loss_g
 CRITERION_COLOURS = {
     "magnitude": "#1f77b4",
     "set": "#ff7f0e",
+    "set-legacy": "#b35806",  # set's orange, darker: the authors' code's SET
     "mest": "#2ca02c",
     "sensitivity": "#d62728",
     "rsensitivity": "#9467bd",
@@ -38,7 +39,7 @@ def criterion_colour(label: str) -> str:
     return _OTHER_COLOURS[zlib.crc32(str(label).encode()) % len(_OTHER_COLOURS)]
 
 
-_MARKERS = {"magnitude": "o", "set": "s", "mest": "^", "sensitivity": "v", "rsensitivity": "D", "snip": "P", "random": "X", "static": "", "dense": ""}
+_MARKERS = {"magnitude": "o", "set": "s", "set-legacy": "p", "mest": "^", "sensitivity": "v", "rsensitivity": "D", "snip": "P", "random": "X", "static": "", "dense": ""}
 
 
 def criterion_style(label: str) -> dict:
