@@ -433,3 +433,207 @@ def test_dry_run_prints_a_spec_name_with_markup_as_written(tmp_path, capsys):
     spec, runs = plan(tmp_path, TINY.replace('name = "tiny"', 'name = "[/bold]tiny[red]"'))
     execute(runs, executor="local", jobs=1, dry_run=True, spec=spec, slurm={})
     assert "[/bold]tiny[red]" in capsys.readouterr().out
+
+
+# -- the profile label, the layout and the JSON listing --------------------------------------------------
+
+TWINS = """
+name = "twins"
+[base]
+model = "mlp-small"
+dataset = "digits"
+epochs = 1
+method = "dst"
+criterion = "magnitude"
+density = 0.2
+shadow = "none"
+[profiles.quick]
+[profiles.paper]
+"""
+
+# three tiny runs: dst in steps, dst in epochs with a mask snapshot every update, and dense
+THREE = """
+name = "three"
+[base]
+model = "mlp-small"
+dataset = "digits"
+epochs = 2
+density = 0.2
+shadow = "none"
+[[grid]]
+method = "dst"
+criterion = "magnitude"
+update_period = 3
+[[grid]]
+method = "dst"
+criterion = "snip"
+update_period = "1ep"
+shadow = "snip"
+mask_every = 1
+[[grid]]
+method = "dense"
+[profiles.quick]
+"""
+
+_RECORDING = ("shadow", "state", "mask_every")
+
+
+def test_profile_is_a_label_in_config_and_part_of_the_run_id(tmp_path):
+    """Two profiles that change nothing: the same configs but for the label, so two run ids."""
+    from fwanalysis.vocab import LABEL_KEYS
+
+    assert {"sweep", "profile"} <= set(LABEL_KEYS)
+    _, quick = plan(tmp_path, TWINS)
+    _, paper = plan(tmp_path, TWINS, profile="paper")
+    assert quick[0].cfg.extra == {"sweep": "twins", "profile": "quick"} and paper[0].cfg.extra["profile"] == "paper"
+    assert dataclasses.replace(quick[0].cfg, extra={}) == dataclasses.replace(paper[0].cfg, extra={})
+    assert quick[0].run_id != paper[0].run_id
+    assert quick[0].run_id.rsplit("-", 1)[0] == paper[0].run_id.rsplit("-", 1)[0]  # the readable prefix is alike
+    assert quick[0].config()["profile"] == "quick" and paper[0].config()["profile"] == "paper"
+    # both go to <out>/<model>/ and never collide there
+    assert quick[0].study == paper[0].study and quick[0].path != paper[0].path
+
+
+def test_listing_is_the_manifest_config_in_expansion_order(tmp_path):
+    """listing(): one entry per run in expansion order; config holds every TrainConfig field (mest_lambda as
+    criterion_params, as run.json), the labels and the recording keys; dense runs drop the DST keys."""
+    import fwanalysis.artifacts.schema as schema
+    from trainer.config import TrainConfig
+
+    _, runs = plan(tmp_path, THREE)
+    doc = sweep.listing(runs)
+    assert list(doc) == ["runs"] and [e["run_id"] for e in doc["runs"]] == [r.run_id for r in runs]
+    assert all(list(e) == ["run_id", "config", "done"] and e["done"] is False for e in doc["runs"])
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"extra", "mest_lambda"}
+    for e in doc["runs"]:
+        c = e["config"]
+        assert set(c) == fields | {"criterion_params", "sweep", "profile", *_RECORDING}
+        assert set(schema.CONFIG_KEYS) <= set(c)
+        assert c["sweep"] == "three" and c["profile"] == "quick"
+        json.dumps(c, allow_nan=False)  # plain JSON
+    dst, dst_ep, dense = (e["config"] for e in doc["runs"])
+    assert dst["update_period"] == 3 and dst["update_end"] is None and dst["criterion_params"] == {"mest_lambda": 1.0}
+    assert dst["lr_milestones"] == [1, 2] and dst["lr"] == 0.1 and dst["init"] == "er"  # filled as the trainer fills them
+    assert dst_ep["update_period"] == "1ep" and (dst_ep["shadow"], dst_ep["mask_every"]) == ("snip", 1)
+    assert dense["density"] == 1.0 and dense["init"] == "dense" and dense["criterion_params"] is None
+    assert dense["update_period"] is None and dense["prune_fraction"] is None and dense["criterion"] is None
+    assert (dense["shadow"], dense["state"], dense["mask_every"]) == ("none", "none", 0)
+
+
+def test_dry_run_json_is_one_document_on_stdout(tmp_path, capsys, monkeypatch):
+    spec, runs = plan(tmp_path, SPEC)
+    _fake_run(runs[2], "complete")
+    monkeypatch.setattr(sweep, "_train_one", lambda run: pytest.fail("dry run trained"))
+    assert execute(runs, dry_run=True, spec=spec, fmt="json") == []
+    cap = capsys.readouterr()
+    doc = json.loads(cap.out)  # the whole of stdout
+    assert [e["run_id"] for e in doc["runs"]] == [r.run_id for r in runs]
+    assert [e["done"] for e in doc["runs"]] == [i == 2 for i in range(len(runs))]
+    assert "15 runs: 1 complete, 14 to train" in cap.err and "15 runs" not in cap.out
+    with pytest.raises(SpecError, match="--format 'csv' is not one of: table, json"):
+        execute(runs, dry_run=True, spec=spec, fmt="csv")
+
+
+def _check_written(entry: dict, run_dir: Path) -> None:
+    """What a sweep wrote for a run equals what its dry run listed: every config key of run.json, the
+    same value; only values that depend on the data set's size (an update period in epochs, the end of
+    updates left unset) were listed as planned; the recording keys as recorded."""
+    from trainer.config import steps_of
+
+    m = json.loads((run_dir / "run.json").read_text())
+    listed, written = dict(entry["config"]), m["config"]
+    recording = {k: listed.pop(k) for k in _RECORDING}
+    assert set(listed) == set(written), set(listed) ^ set(written)
+    for key, v in listed.items():
+        if v != written[key]:
+            assert key in ("update_period", "update_end"), (key, v, written[key])
+            assert v is None or isinstance(v, str) and steps_of(v, steps_per_epoch=10**6, name=key) % 10**6 == 0
+    assert m["run_id"] == entry["run_id"] and m["status"] == "complete"
+    shadow = {"all": None, "none": []}.get(recording["shadow"], recording["shadow"].split(","))
+    if shadow is not None:
+        assert m["shadow_criteria"] == shadow
+    if written["method"] == "dst" and recording["mask_every"]:  # a snapshot at every update, and the ends
+        assert set(m["update_steps"]) <= set(m["mask_steps"])
+
+
+def test_cli_dry_run_json_matches_what_the_sweep_writes(tmp_path):
+    """--dry-run --format json, then the sweep: the run ids and configs listed are what is written, to
+    <out>/<model>/<run-id>/; a second sweep trains nothing and the listing says done."""
+    from typer.testing import CliRunner
+
+    from trainer.cli import app
+
+    p, out = write_spec(tmp_path, THREE), tmp_path / "out"
+    cli = CliRunner()
+    res = cli.invoke(app, ["sweep", str(p), "--out", str(out), "--dry-run", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    planned = json.loads(res.stdout)
+    assert len(planned["runs"]) == 3 and not any(e["done"] for e in planned["runs"])
+    assert "3 runs: 0 complete, 3 to train" in res.stderr
+    assert not out.exists()  # a dry run writes nothing
+
+    res = cli.invoke(app, ["sweep", str(p), "--out", str(out), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    after = json.loads(res.stdout)  # the same listing, read again after training: stdout holds nothing else
+    assert [e["run_id"] for e in after["runs"]] == [e["run_id"] for e in planned["runs"]]
+    assert [e["config"] for e in after["runs"]] == [e["config"] for e in planned["runs"]]
+    assert all(e["done"] for e in after["runs"])
+    assert "trained 3 of 3 runs here" in res.stderr
+    assert sorted(d.name for d in out.iterdir()) == ["mlp-small"]
+    assert sorted(d.name for d in (out / "mlp-small").iterdir() if d.name != ".locks") == sorted(e["run_id"] for e in planned["runs"])
+    assert list((out / "mlp-small" / ".locks").glob("*")) == []
+    for e in planned["runs"]:
+        _check_written(e, out / "mlp-small" / e["run_id"])
+
+    stamps = {e["run_id"]: (out / "mlp-small" / e["run_id"] / "run.json").stat().st_mtime_ns for e in planned["runs"]}
+    res = cli.invoke(app, ["sweep", str(p), "--out", str(out)])  # again: every run is done where it is
+    assert res.exit_code == 0, res.output
+    assert "3 runs: 3 complete, 0 to train" in res.stderr and "trained 0 of 3 runs here" in res.stderr
+    assert {k: (out / "mlp-small" / k / "run.json").stat().st_mtime_ns for k in stamps} == stamps
+    res = cli.invoke(app, ["sweep", str(p), "--out", str(out), "--dry-run", "--format", "json"])
+    assert all(e["done"] for e in json.loads(res.stdout)["runs"])
+    res = cli.invoke(app, ["sweep", str(p), "--out", str(out), "--dry-run"])  # the table says so too
+    assert res.exit_code == 0 and "3 runs: 3 complete, 0 to train" in res.stdout
+
+
+def test_cli_json_after_failed_runs_and_default_out(tmp_path, monkeypatch):
+    """A sweep with --format json prints its listing even when runs failed (exit 1, the error on stderr);
+    without --out the runs go to artifacts/<model>/."""
+    from typer.testing import CliRunner
+
+    from trainer.cli import app
+
+    def boom(run):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(sweep, "_train_one", boom)
+    monkeypatch.chdir(tmp_path)
+    p = write_spec(tmp_path, TINY)
+    res = CliRunner().invoke(app, ["sweep", str(p), "--format", "json"])
+    assert res.exit_code == 1
+    doc = json.loads(res.stdout)
+    assert len(doc["runs"]) == 2 and not any(e["done"] for e in doc["runs"])
+    assert "error: 2 of 2 runs failed" in res.stderr and "failed: " in res.stderr
+    _, runs = plan(tmp_path, TINY)
+    assert [e["run_id"] for e in doc["runs"]] == [r.run_id for r in runs]
+    (run,) = expand(load_spec(p), profile="quick")[:1]
+    assert run.path == Path("artifacts") / "mlp-small" / run.run_id
+    res = CliRunner().invoke(app, ["sweep", str(p), "--dry-run", "--format", "csv"])
+    assert res.exit_code == 1 and res.stdout == "" and "--format 'csv' is not one of: table, json" in res.stderr
+
+
+def test_slurm_tasks_get_absolute_paths(tmp_path, monkeypatch):
+    """A Slurm task may start elsewhere: the runs it gets name their --out absolutely, and train into
+    <out>/<model>/<run-id> as a local sweep would."""
+    import submitit
+
+    monkeypatch.chdir(tmp_path)
+    spec = load_spec(write_spec(tmp_path, TINY.replace("seed = [0, 1]", "seed = 5")))
+    runs = expand(spec, profile="quick", out="rel")
+    sent = []
+    real_map = submitit.AutoExecutor.map_array
+    monkeypatch.setattr(submitit.AutoExecutor, "map_array", lambda self, fn, items: sent.extend(items) or real_map(self, fn, items))
+    folder = str(tmp_path / "submitit")
+    execute(runs, executor="submitit-local", spec=spec, slurm={"folder": folder, "time": 5})
+    assert [r.out for r in sent] == [str(tmp_path / "rel")] and sent[0].path == tmp_path / "rel" / "mlp-small" / runs[0].run_id
+    assert runs[0].status() == "complete" and (tmp_path / "rel" / "mlp-small" / runs[0].run_id / "run.json").is_file()
