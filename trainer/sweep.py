@@ -229,14 +229,23 @@ def _is_axis(key: str, value) -> bool:
     return True
 
 
-def _read_block(path, where: str, block) -> dict:
-    """A table of run keys: each value checked; a list value becomes a list of checked values."""
+def _read_block(path, where: str, block, *, nested: bool = False) -> dict:
+    """A table of run keys: each value checked; a list value becomes a list of checked values.
+
+    ``setups`` (not inside a setup) is a list of such tables: keys that go together, such as a model, its
+    data set and its number of epochs; each setup is merged over the rest of the block in turn."""
     if not isinstance(block, dict):
         raise SpecError(f"{path}: {where} must be a table of run keys")
     out = {}
     for key, value in block.items():
+        if key == "setups" and not nested:
+            if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+                raise SpecError(f"{path}: setups in {where} must be a non-empty list of tables, e.g. "
+                                f"setups = [{{ model = \"mlp-large\", dataset = \"cifar10\" }}]")
+            out[key] = [_read_block(path, f"{where}, setup {i + 1}", v, nested=True) for i, v in enumerate(value)]
+            continue
         if key not in RUN_KEYS:
-            raise _unknown(path, where, key, RUN_KEYS)
+            raise _unknown(path, where, key, RUN_KEYS + (() if nested else ("setups",)))
         if key == "device" and isinstance(value, list):  # not part of a run's id: an axis would only repeat runs
             raise SpecError(f"{path}: device = {value!r} in {where}: expected a string (where every run trains; not an axis)")
         if _is_axis(key, value):
@@ -340,6 +349,17 @@ def _check_run(spec: Spec, cfg: TrainConfig, where: str) -> None:
             raise SpecError(f"{spec.path}: run {where}: {key} {getattr(cfg, key)!r} is not one of: {', '.join(registry)}")
 
 
+def _combinations(merged: dict):
+    """Each run's keys from a merged block: every setup in turn merged over the block, then the cartesian
+    product of the axes (list values)."""
+    rest = {k: v for k, v in merged.items() if k != "setups"}
+    for setup in merged.get("setups", [{}]):
+        block = {**rest, **setup}
+        axes = [k for k, v in block.items() if _is_axis(k, v)]
+        for combo in itertools.product(*(block[k] for k in axes)):
+            yield {**block, **dict(zip(axes, combo))}
+
+
 def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | None = None, data_dir: str | None = None) -> list[PlannedRun]:
     """Every run of ``spec`` under ``profile``, normalised and de-duplicated (first one kept), in spec order.
 
@@ -356,10 +376,7 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
     runs: dict[str, PlannedRun] = {}
     keys_of: dict[str, str] = {}
     for gi, grid in enumerate(spec.grids or [{}]):
-        merged = {**spec.base, **grid, **overrides}
-        axes = [k for k, v in merged.items() if _is_axis(k, v)]
-        for combo in itertools.product(*(merged[k] for k in axes)):
-            values = {**merged, **dict(zip(axes, combo))}
+        for values in _combinations({**spec.base, **grid, **overrides}):
             where = f"({'grid block ' + str(gi + 1) + ', ' if spec.grids else ''}{_describe(values) or 'defaults'})"
             cfg = normalise(TrainConfig(**{k: v for k, v in values.items() if k in _CONFIG_KEYS}))
             _check_run(spec, cfg, where)

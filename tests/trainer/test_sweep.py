@@ -637,3 +637,15 @@ def test_slurm_tasks_get_absolute_paths(tmp_path, monkeypatch):
     execute(runs, executor="submitit-local", spec=spec, slurm={"folder": folder, "time": 5})
     assert [r.out for r in sent] == [str(tmp_path / "rel")] and sent[0].path == tmp_path / "rel" / "mlp-small" / runs[0].run_id
     assert runs[0].status() == "complete" and (tmp_path / "rel" / "mlp-small" / runs[0].run_id / "run.json").is_file()
+
+
+def test_docs_dry_run_json_example_is_what_the_listing_gives(tmp_path):
+    """docs/sweeps.md shows the --dry-run --format json document of its run-id example; it must stay true."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "sweeps.md").read_text(encoding="utf-8")
+    spec_text = re.search(r"<!-- run-id-example[^>]*-->\s*```toml\n(.*?)```", doc, re.S).group(1)
+    m = re.search(r"<!-- dry-run-json-example[^>]*-->\s*```json\n(.*?)```", doc, re.S)
+    assert m, "docs/sweeps.md lost its dry-run JSON example"
+    _, runs = plan(tmp_path, spec_text)
+    assert json.loads(m.group(1)) == sweep.listing(runs)
