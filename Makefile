@@ -9,7 +9,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 JOBS    ?= 2
 PROFILE ?= quick
-STUDY   ?= artifacts/$(PROFILE)
+STUDY   ?= artifacts
 REPORTS ?= reports
 SPECS   := $(sort $(wildcard specs/*.toml))
 
@@ -28,6 +28,7 @@ test: $(STAMP)
 
 artifacts: $(STAMP)
 	@for spec in $(SPECS); do \
+	  grep -q '^\[profiles\.$(PROFILE)\]' $$spec || { echo "== $$spec has no profile $(PROFILE): skipped"; continue; }; \
 	  echo "== fw-train sweep $$spec --profile $(PROFILE)"; \
 	  $(BIN)/fw-train sweep $$spec --profile $(PROFILE) --out $(STUDY) --jobs $(JOBS) || exit 1; \
 	done

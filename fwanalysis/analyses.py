@@ -161,7 +161,7 @@ def metric_vs(runs: Sequence[Run], *, x: str, metric: str = "test_acc", by: Sequ
     runs = _unique(runs)
     by = [b for b in by if b != x]
     sep = _separate(runs, [*by, x])
-    df = run_frame(runs, metric=metric, keys=[*sep, x])
+    df = run_frame(runs, metric=metric, keys=[*by, *sep, x])
     if df.empty:
         return _tag(pd.DataFrame(columns=[*by, *sep, x, "mean", "std", "n"]), runs, sep)
     df = _broadcast_baselines(df, ["growth", *sep])
@@ -216,6 +216,63 @@ def loss_gap_table(runs: Sequence[Run], *, by_config: Sequence[str] = ()) -> "pd
     out = loss_gap(long, by=[*by_config, *sep, "method", "criterion"])
     out = _order(out, [*by_config, *sep, "criterion", "method", "epoch"])
     return _tag(out[[*by_config, *sep, "epoch", "method", "criterion", "gap_mean", "gap_std", "n"]], runs, sep)
+
+
+def _dropout_label(df: "pd.DataFrame") -> "pd.DataFrame":
+    """Dense runs with dropout are the baseline ``dense+dropout`` (paper Fig. 4), not another dense line."""
+    return df.assign(criterion=df["criterion"].where(df["criterion"] != "dense", "dense+dropout"))
+
+
+def loss_gap_baselines(runs: Sequence[Run]) -> "pd.DataFrame":
+    """Fig. 4 (left): the loss gap per criterion and of the static, dense and dense + dropout baselines,
+    one line each (dense runs with ``dropout`` > 0 are labelled ``dense+dropout``)."""
+    drop = [r for r in runs if r.config.get("method") == "dense" and (r.config.get("dropout") or 0) > 0]
+    rest = [r for r in runs if r not in drop]
+    frames = [loss_gap_table(rest, by_config=("model",))] if rest else []
+    if drop:
+        frames.append(_dropout_label(loss_gap_table(drop, by_config=("model",))))
+    if not frames:
+        raise ValueError("no runs matched: the loss gap needs them")
+    return pd.concat(frames, ignore_index=True)
+
+
+def accuracy_by_label(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFrame":
+    """Fig. 4 (right): ``metric`` per criterion and baseline (dense+dropout apart), mean, std, n over seeds."""
+    from .stats.tables import mean_std
+
+    runs = _unique(runs)
+    df = run_frame(runs, metric=metric, keys=["dropout"])
+    drop = (df["method"] == "dense") & (df["dropout"].fillna(0) > 0)
+    df.loc[drop, "criterion"] = "dense+dropout"
+    out = mean_std(df, by=["model", "criterion"], value="value")
+    return _order(out, ["model", "criterion"])
+
+
+def closest_density(runs: Sequence[Run], target: float) -> list[Run]:
+    """The dense runs and the runs at the sparse density nearest ``target`` in log scale (ties: the lower)."""
+    ds = sorted({r.config["density"] for r in runs if r.config.get("method") != "dense" and r.config.get("density") is not None})
+    if not ds:
+        return list(runs)
+    best = min(ds, key=lambda d: (abs(math.log(d / target)), d))
+    return [r for r in runs if r.config.get("method") == "dense" or r.config.get("density") == best]
+
+
+def scope_pairs(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFrame":
+    """Fig. 15: per model, dataset, growth, density and criterion, ``metric`` with local pruning beside the
+    same with global pruning (mean and std over seeds each; ``n_local``/``n_global`` runs). Settings that
+    apply to one scope only (how global pruning regrows) are columns of the global side, not a split."""
+    keys = ["model", "dataset", "growth", "density", "criterion"]
+    sides = {}
+    for scope in ("local", "global"):
+        rs = [r for r in runs if r.config.get("pruning_scope") == scope]
+        if not rs:
+            raise ValueError(f"no DST runs with pruning_scope {scope} matched: the global-vs-local comparison needs both")
+        df = metric_vs(rs, x="density", metric=metric, by=keys)
+        sides[scope] = df.rename(columns={"mean": scope, "std": f"{scope}_std", "n": f"n_{scope}"})
+    out = sides["local"][[*keys, "local", "local_std", "n_local"]].merge(sides["global"], on=keys, how="inner")
+    if out.empty:
+        raise ValueError("no (model, dataset, growth, density, criterion) has both local and global runs")
+    return _order(out, keys).reset_index(drop=True)
 
 
 def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc", by_config: Sequence[str] = ("model",)) -> "pd.DataFrame":
@@ -315,7 +372,10 @@ def split_groups(runs: Sequence[Run], *, always: Sequence[str] = ("model",)) -> 
     out: dict[tuple, list[Run]] = defaultdict(list)
     for r in dst:
         out[tuple((f, _cell_value(r, f)) for f in fields)].append(r)
-    return dict(sorted(out.items(), key=lambda kv: [repr(v) for _, v in kv[0]]))
+    def order(v):  # numbers by value (Δt 3 before 10), then everything else by its text
+        return (0, float(v), "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0.0, repr(v))
+
+    return dict(sorted(out.items(), key=lambda kv: [order(v) for _, v in kv[0]]))
 
 
 def _one_group(runs: Sequence[Run], what: str) -> dict[tuple, dict]:
@@ -387,12 +447,16 @@ def first_update_sets(runs: Sequence[Run], *, what: str = "the first-update Jacc
     return out
 
 
-def jaccard_first(runs: Sequence[Run], criteria: Sequence[str] | None = None):
+def jaccard_first(runs: Sequence[Run], criteria: Sequence[str] | None = None, *, std: str = "seeds"):
     """Fig. 6a/17/20: Jaccard of the sets each criterion removes at the first update; reference J_r.
 
     ``criteria``: compare only these (shadow sets of the others are not shown); J_r still comes from
-    the random criterion's sets when the runs have them."""
-    from .stats.jaccard import jaccard_summary
+    the random criterion's sets when the runs have them. ``std``: ``seeds`` is the standard deviation
+    over seeds of the layer-averaged index; ``layers`` the paper's Fig. 20 (per layer over seeds, then
+    averaged over layers)."""
+    import dataclasses
+
+    from .stats.jaccard import jaccard_summary, layerwise_std
 
     sets = first_update_sets(runs, what="the first-update Jaccard")
     if not sets:
@@ -400,7 +464,12 @@ def jaccard_first(runs: Sequence[Run], criteria: Sequence[str] | None = None):
     shown = _present((c for s in sets.values() for c in s), criteria)
     if not shown:
         raise ValueError(f"none of the criteria {', '.join(criteria or [])} has a first-update set in the matched runs")
-    return jaccard_summary(sets, criteria=shown, at="first", reference_criterion="random")
+    res = jaccard_summary(sets, criteria=shown, at="first", reference_criterion="random")
+    if std == "layers":
+        res = dataclasses.replace(res, std=layerwise_std(sets, criteria=shown))
+    elif std != "seeds":
+        raise ValueError(f"std {std!r} is not one of: seeds, layers")
+    return res
 
 
 def jaccard_end(runs: Sequence[Run]):
@@ -426,16 +495,23 @@ def jaccard_end(runs: Sequence[Run]):
     return jaccard_summary(sets, criteria=shown, at="end", reference_criterion="init")
 
 
-def jaccard_time_rows(runs: Sequence[Run]) -> "pd.DataFrame":
-    """Fig. 18: per run and update, Jaccard of the run's removed set and each other criterion's shadow set."""
+def jaccard_time_rows(runs: Sequence[Run], *, criteria: Sequence[str] | None = None, every: int = 1) -> "pd.DataFrame":
+    """Fig. 18: per run and update, Jaccard of the run's removed set and each other criterion's shadow set.
+
+    ``criteria``: only runs of, and shadow sets of, these criteria. ``every``: every n-th update only
+    (the paper looks every 3,200 iterations, every 4th update at Δt = 800), counted from the first."""
     from .stats.jaccard import jaccard, jaccard_over_time
 
+    if not (isinstance(every, int) and every >= 1):
+        raise ValueError(f"every {every!r} must be a whole number of updates >= 1")
     rows = []
     for by_seed in _one_group(runs, "the Jaccard over time").values():
         for rs in by_seed.values():
             for r in rs:
-                others = [c for c in r.shadow_criteria if c != r.criterion]
-                for step in r.update_steps if others else []:
+                if criteria is not None and r.criterion not in criteria:
+                    continue
+                others = [c for c in r.shadow_criteria if c != r.criterion and (criteria is None or c in criteria)]
+                for step in r.update_steps[every - 1::every] if others else []:
                     upd = r.update(step, shadow=others, grown=False)
                     for b in others:
                         rows.append({"seed": r.seed, "step": step, "run_criterion": r.criterion,

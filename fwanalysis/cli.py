@@ -373,7 +373,7 @@ def jaccard(
 ):
     """Layer-averaged Jaccard index (paper Eq. 1) between what the criteria remove, or between final masks.
 
-    Runs are paired within one group (configs equal but for criterion and seed); cells are means over seeds. When the matched runs form several groups (other models, densities, Δt, ...) the command names the fields that separate them and the filter that picks one. References: J_r (random criterion's first-update sets across seeds), J_init (initial masks across seeds).
+    Runs are paired within one group (configs equal but for criterion and seed); cells are means over seeds. When the matched runs form several groups (other models, densities, Δt, ...) each group gets its own matrix, titled by the fields that separate the groups (JSON: a "results" list, one object per group with those fields); the filters narrow to one. References: J_r (random criterion's first-update sets across seeds), J_init (initial masks across seeds).
 
     Example: fwa jaccard --at first artifacts/quick --sweep jaccard --model cnn-small --plot first.png
     """
@@ -390,11 +390,28 @@ def jaccard(
             emit({"at": "time", "rows": rows, "groups": 1, "separated_by": []}, rows, fmt=c.fmt, title="Jaccard over time")
             _plot_with("fig18-jaccard-over-time", df, c.plot)
             return
-        res = c.compute(A.jaccard_first if at == "first" else A.jaccard_end, runs)
-        title = f"Jaccard at {at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
-        emit(res.to_json() | {"separated_by": []}, lambda: _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title)
+        fn = A.jaccard_first if at == "first" else A.jaccard_end
         fid = {("first", False): "fig06a-jaccard-first-update", ("end", False): "fig06b-jaccard-end",
                ("first", True): "fig20-jaccard-first-update-std", ("end", True): "fig21-jaccard-end-std"}[(at, std)]
+        groups = A.split_groups(runs, always=())
+        if len(groups) > 1:  # kept apart: one matrix per group, named by the fields that separate the groups
+            results = {key: c.compute(fn, rs) for key, rs in groups.items()}
+            fields = [f for f, _ in next(iter(results))]
+            doc = {"at": at, "groups": len(results), "separated_by": fields,
+                   "results": [dict(key) | res.to_json() for key, res in results.items()]}
+            if c.fmt == "json":
+                emit(doc, None, fmt="json")
+            elif c.fmt == "csv":
+                emit(doc, [dict(key) | r for key, res in results.items() for r in _records(res.to_frame())], fmt="csv")
+            else:
+                for key, res in results.items():
+                    where = ", ".join(f"{f}={_fmt_cell(v)}" for f, v in key)
+                    emit({}, _matrix_rows(res), fmt="table", title=f"Jaccard at {at}, {where} ({res.reference_name} = {res.reference_value:.3f})")
+            _plot_with(fid, results, c.plot)
+            return
+        res = c.compute(fn, runs)
+        title = f"Jaccard at {at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
+        emit(res.to_json() | {"separated_by": []}, lambda: _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title)
         _plot_with(fid, res, c.plot)
 
     run_command(body)
@@ -442,7 +459,9 @@ def loss_gap_cmd(c: Common):
 
         df = c.compute(A.loss_gap_table, c.runs(baselines=True))
         emit(_frame_doc(df), _records(df), fmt=c.fmt, title=_title("loss gap (val − train)", df))
-        _plot_with("fig04-loss-gap", df, c.plot)
+        from .figures import draw_loss_gap
+
+        _plot_with("fig04-loss-gap", df, c.plot, draw=draw_loss_gap)  # the left panel of Fig. 4
 
     run_command(body)
 

@@ -22,13 +22,13 @@ import pandas as pd  # noqa: E402
 
 from . import analyses as A  # noqa: E402
 from .artifacts import Run  # noqa: E402
-from .vocab import CRITERIA  # noqa: E402
 from .artifacts.select import RunFilter  # noqa: E402
+from .vocab import PAPER_CRITERIA, STRUCTURAL_CRITERIA  # noqa: E402
 from .plots.cd import plot_cd_diagram  # noqa: E402
-from .plots.metrics import plot_learning_curves, plot_loss_gap, plot_metric_vs  # noqa: E402
+from .plots.metrics import plot_label_bars, plot_learning_curves, plot_loss_gap, plot_metric_vs, plot_paired_scatter  # noqa: E402
 from .plots.structure import plot_itop, plot_jaccard_heatmap, plot_jaccard_over_time, plot_never_removed  # noqa: E402
 
-__all__ = ["FigureEntry", "Built", "FIGURES", "build", "save_figure", "select_for"]
+__all__ = ["FigureEntry", "Built", "FIGURES", "PAPER_CRITERIA", "STRUCTURAL_CRITERIA", "SETUPS", "build", "check_one_profile", "save_figure", "select_for"]
 
 plt.rcParams.update({"svg.hashsalt": "fwa", "figure.dpi": 100, "savefig.dpi": 150, "font.size": 9})
 
@@ -47,13 +47,19 @@ class Built:
 class FigureEntry:
     id: str
     caption: str
-    sweep: str | None                       # which spec's runs (config["sweep"]); None: any
+    sweeps: tuple[str, ...]                 # which specs' runs (config["sweep"]); (): any
     compute: Callable[[list[Run]], object]  # runs -> result (analyses)
     table: Callable[[object], pd.DataFrame]
     draw: Callable[[object], "matplotlib.figure.Figure"]
     flt: RunFilter = field(default_factory=RunFilter)
     baselines: bool = False                 # keep dense/static runs whatever the criterion filters say
     absent: str | None = None               # why its data cannot be made here, and the command that would make it
+    setups: Callable[[Run], bool] | None = None  # which (model, dataset) setups; None: any
+
+    @property
+    def sweep(self) -> str | None:
+        """The spec that makes this figure's own runs (the first of ``sweeps``)."""
+        return self.sweeps[0] if self.sweeps else None
 
 
 def save_figure(fig, path: str | Path) -> None:
@@ -218,17 +224,53 @@ def _ident(df):
 
 
 # -- compute helpers ------------------------------------------------------------------------------
+_ACC_FACETS = ["model", "dataset", "growth"]
+
+EMBEDDED = "digits"  # the quick study's data: a model on it stands for every paper setup of that model
+
+# The paper's eight (model, dataset) setups and where each is drawn.
+SETUPS = {
+    "mlp-higgs": ("mlp-small", "higgs"), "mlp-cifar10": ("mlp-large", "cifar10"), "cnn-cifar10": ("cnn-small", "cifar10"),
+    "lenet5-fashionmnist": ("lenet5-caffe", "fashionmnist"), "resnet56-cifar10": ("resnet56", "cifar10"),
+    "resnet56-cifar100": ("resnet56", "cifar100"), "vgg16-cifar100": ("vgg16", "cifar100"),
+    "efficientnet-tinyimagenet": ("efficientnet-b0", "tinyimagenet"),
+}
+_FIG10 = ("cnn-cifar10", "resnet56-cifar100")
+_FIG1 = tuple(k for k in SETUPS if k not in _FIG10)
+
+_ABSENT_IMAGENET = ("needs ImageNet and a GPU cluster: `fw-train sweep specs/imagenet.toml --profile paper --executor slurm` "
+                    "with FWA_IMAGENET pointing at an ILSVRC-2012 folder, then `fwa report` on that study")
+_ABSENT_ROBERTA = ("needs RoBERTa-Large fine-tuning on CommonsenseQA (the SMC benchmark), which fwa's trainer does not do; "
+                   "record such runs with any loop (fwanalysis.artifacts.RunWriter, model 'roberta') and run `fwa report` on them")
+_ABSENT_EFFNET = ("needs EfficientNet-B0 weights pretrained on ImageNet, which cannot be downloaded here; the from-scratch half is "
+                  "`fw-train sweep specs/accuracy.toml --profile paper` (efficientnet-b0 on tinyimagenet)")
+_ABSENT_EFFNET_CURVES = ("EfficientNet-B0 on Tiny-ImageNet is in the accuracy study's paper profile only (too slow for the quick "
+                         "study on a CPU): `fw-train sweep specs/accuracy.toml --profile paper` with FWA_TINYIMAGENET set")
+
+
+def _setup_filter(names: Sequence[str]) -> Callable[[Run], bool]:
+    """Runs of these paper setups; on the embedded data, runs of the setups' models."""
+    pairs = {SETUPS[n] for n in names}
+    models = {m for m, _ in pairs}
+
+    def accepts(r: Run) -> bool:
+        m, d = r.config.get("model"), r.config.get("dataset")
+        return (m, d) in pairs or (d == EMBEDDED and m in models)
+
+    return accepts
+
+
+def _dst(runs):
+    return [r for r in runs if r.config.get("method") == "dst"]
+
+
+def _accuracy_over_density(runs):
+    return A.accuracy_table(runs)
+
+
 def _cd(runs):
     """Fig. 3: the density bounds are the entry's filter (RunFilter), the same code as `fwa cd-diagram --density-max/--density-gt`."""
     return A.cd_result(A.cd_scores(runs))
-
-
-def _closest_density(runs: list[Run], target: float) -> list[Run]:
-    ds = sorted({r.config["density"] for r in runs if r.config.get("method") == "dst" and r.config.get("density") is not None})
-    if not ds:
-        return runs
-    best = min(ds, key=lambda d: (abs(math.log(d / target)), d))
-    return [r for r in runs if r.config.get("method") == "dense" or r.config.get("density") == best]
 
 
 def _random_growth_or_baseline(runs: list[Run]) -> list[Run]:
@@ -237,41 +279,86 @@ def _random_growth_or_baseline(runs: list[Run]) -> list[Run]:
 
 
 def _loss_gap(runs):
-    sel = _closest_density(_random_growth_or_baseline(runs), 0.1)
-    df = A.loss_gap_table(sel, by_config=("model",))
-    dens = sorted({r.config["density"] for r in sel if r.config.get("method") != "dense"})
-    df.insert(1, "density", dens[0] if len(dens) == 1 else None)
-    return df
+    return {"gap": A.loss_gap_baselines(runs), "acc": A.accuracy_by_label(runs)}
+
+
+def _loss_gap_table(res):
+    gap = res["gap"].assign(panel="loss gap")
+    acc = res["acc"].assign(panel="test accuracy")
+    return pd.concat([gap, acc], ignore_index=True)
+
+
+def draw_loss_gap_and_accuracy(res):
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [2, 1]})
+    plot_loss_gap(res["gap"], ax=a1, title="loss gap (val − train)")
+    plot_label_bars(res["acc"], ax=a2, ylabel="test accuracy", title="test accuracy")
+    models = sorted(set(res["gap"]["model"]))
+    _suptitle(fig, ", ".join(models))
+    fig.tight_layout()
+    return fig
 
 
 def _itop(runs):
     return A.itop_vs_update_period(A.itop_rows(runs))
 
 
-def _metric_x(x: str, *, dst_only: bool = True):
+def _metric_x(x: str, *, dst_only: bool = True, by=("model", "dataset", "growth", "density", "criterion")):
     def compute(runs):
-        rs = [r for r in runs if r.config.get("method") == "dst"] if dst_only else runs
-        return A.metric_vs(rs, x=x, by=("model", "dataset", "growth", "density", "criterion"))
+        return A.metric_vs(_dst(runs) if dst_only else runs, x=x, by=by)
 
     return compute
 
 
 def _scope(runs):
-    df = A.metric_vs([r for r in runs if r.config.get("method") == "dst"], x="pruning_scope", by=("model", "dataset", "growth", "density", "criterion"))
-    return df
+    return A.scope_pairs(_dst(runs))
 
 
-_ABSENT_IMAGENET = ("needs ImageNet and ResNet-50, which cannot be trained here; write such runs with any loop "
-                    "(fwanalysis.artifacts.RunWriter) with dataset 'imagenet' and run `fwa report` on them")
-_ABSENT_ROBERTA = ("needs RoBERTa fine-tuning on GLUE, which cannot be run here; record those runs with RunWriter "
-                   "(model 'roberta') and run `fwa report` on them")
-_ABSENT_EFFNET = ("needs a pretrained EfficientNet, which cannot be loaded here; record those runs with RunWriter "
-                  "(model 'efficientnet') and run `fwa report` on them")
+def draw_scope_scatter(df: pd.DataFrame):
+    """Fig. 15: global (y) against local (x) test accuracy, one point per criterion and density."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    plot_paired_scatter(df, x="local", y="global", ax=ax, label_by="density")
+    common, _ = _facets(df, ["model", "dataset", "growth"])
+    _suptitle(fig, common)
+    fig.tight_layout()
+    return fig
 
-_ACC_FACETS = ["model", "dataset", "growth"]
-# The criteria of the paper's structural study (the authors' Jaccard experiments run SET, magnitude, MEST,
-# SNIP, RSensitivity and random; sensitivity appears only in App. B).
-_STRUCTURAL_CRITERIA = tuple(c for c in CRITERIA if c != "sensitivity")
+
+def _update_period_with_static(runs):
+    """Fig. 5/16: accuracy vs Δt per criterion, the static runs of the same density as a flat line."""
+    return A.metric_vs(runs, x="update_period", by=("model", "dataset", "growth", "density", "criterion"))
+
+
+def _curves(runs):
+    """Figs. 8 (right), 23-30: validation accuracy per epoch per criterion and density (random growth), dense beside."""
+    return A.learning_curves(_random_growth_or_baseline(runs))
+
+
+def _first(criteria=STRUCTURAL_CRITERIA, std="seeds"):
+    return _per_group(partial(A.jaccard_first, criteria=list(criteria), std=std))
+
+
+def _sensitivity_pair(runs):
+    """Fig. 8: accuracy vs density of sensitivity, RSensitivity (and magnitude) with random growth, and
+    the learning curves at density 0.2."""
+    rs = _random_growth_or_baseline(runs)
+    near = A.closest_density(rs, 0.2)
+    return {"acc": A.accuracy_table(rs), "curves": A.learning_curves(near)}
+
+
+def _sensitivity_table(res):
+    return pd.concat([res["acc"].assign(panel="accuracy vs density"), res["curves"].assign(panel="learning curves")], ignore_index=True)
+
+
+def draw_sensitivity(res):
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    plot_metric_vs(res["acc"], x="density", ax=a1, logx=True, title="test accuracy vs density")
+    d = sorted(set(res["curves"].loc[res["curves"]["criterion"] != "dense", "density"]))
+    plot_learning_curves(res["curves"], ax=a2, title=f"validation accuracy, density {d[0]:g}" if d else None)
+    common, _ = _facets(res["acc"], ["model", "dataset", "growth"])
+    _suptitle(fig, common)
+    fig.tight_layout()
+    return fig
+
 
 def _per_group(compute: Callable) -> Callable:
     """``runs -> {panel title: compute(that group's runs)}``: one panel per model and per value of any
@@ -307,86 +394,158 @@ def _group_table(table: Callable) -> Callable:
 
 
 def _draw_groups(results: dict, *, show_std=False):
-    """One Jaccard heatmap per group (as the paper's Fig. 6 shows ResNet-56 and VGG-16 side by side)."""
+    """One Jaccard heatmap per group (as the paper's Fig. 6 shows the MLP, the CNN and ResNet-56 side by side)."""
     if not isinstance(results, dict):  # one result (fwa jaccard --plot): one panel
         return draw_jaccard(results, show_std=show_std)
     return draw_jaccard({_panel_title(k): res for k, res in results.items()}, show_std=show_std)
 
 
 def _time_rows_per_group(runs: list[Run]) -> pd.DataFrame:
-    return _group_table(_ident)(_per_group(A.jaccard_time_rows)(runs))
+    every = 4  # every 3,200 iterations at Δt = 800 (paper Fig. 18): every 4th update
+    return _group_table(_ident)(_per_group(partial(A.jaccard_time_rows, criteria=STRUCTURAL_CRITERIA, every=every))(runs))
+
+
+_FACETS_DT = ["model", "dataset", "growth", "density"]
+_QUICK_ROLES = "On digits every model stands for its paper setups (ResNet-56 for CIFAR-10 and CIFAR-100)."
+
+
+def _learning_curve_entry(num: int, setup: str, what: str) -> "FigureEntry":
+    absent = _ABSENT_EFFNET_CURVES if setup == "efficientnet-tinyimagenet" else None
+    return FigureEntry(
+        f"fig{num}-learning-curves-{setup}",
+        f"Paper Fig. {num}: validation accuracy per epoch of {what} for each density, per criterion (random growth), "
+        f"with the dense run (mean ± std over seeds). {_QUICK_ROLES}",
+        ("accuracy",), _curves, _ident, draw_learning_curves, flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True,
+        setups=_setup_filter([setup]), absent=absent)
 
 
 FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
-    FigureEntry("fig01-accuracy-vs-density", "Test accuracy vs density per criterion, with dense and static baselines (mean ± std over seeds).",
-                "accuracy", A.accuracy_table, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True), baselines=True),
-    FigureEntry("fig02-imagenet", "Top-1 accuracy vs density on ImageNet (ResNet-50).", "imagenet", A.accuracy_table, _ident,
+    FigureEntry("fig01-accuracy-vs-density", "Paper Fig. 1: test accuracy vs density of the five criteria with random (top) and gradient growth, "
+                "static sparse and dense baselines, for six of the eight setups (the other two are Fig. 10); mean ± std over seeds. " + _QUICK_ROLES,
+                ("accuracy",), _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
+                flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True, setups=_setup_filter(_FIG1)),
+    FigureEntry("fig02-imagenet", "Paper Fig. 2: ResNet-50 on ImageNet at density 0.2 with gradient growth.", ("imagenet",), _accuracy_over_density, _ident,
                 draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(dataset=("imagenet",)), baselines=True, absent=_ABSENT_IMAGENET),
-    FigureEntry("fig03a-cd-all", "Critical-difference diagram of the criteria's ranks over all (model, data, growth, density) blocks (Friedman + Nemenyi, α = 0.05).",
-                "accuracy", _cd, cd_table, draw_cd),
-    FigureEntry("fig03b-cd-low-density", "Critical-difference diagram over blocks with density ≤ 0.2.", "accuracy", _cd, cd_table, draw_cd,
-                flt=RunFilter(density_max=0.2)),
-    FigureEntry("fig03c-cd-high-density", "Critical-difference diagram over blocks with density > 0.2.", "accuracy", _cd, cd_table, draw_cd,
-                flt=RunFilter(density_gt=0.2)),
-    FigureEntry("fig04-loss-gap", "Validation minus training loss per epoch, per criterion (random growth) and baseline, at the density closest to 0.1, per model.",
-                "accuracy", _loss_gap, _ident, draw_loss_gap, baselines=True),
-    FigureEntry("fig05-update-period", "Test accuracy vs update period Δt per criterion.", "update-period", _metric_x("update_period"), _ident,
-                draw_metric_vs("update_period", facet=["model", "dataset", "growth", "density"], logx=True)),
-    FigureEntry("fig06a-jaccard-first-update", "Jaccard index of the sets each criterion removes at the first update, one panel per model (mean over seeds); J_r: random criterion across seeds. Sensitivity and RSensitivity are exact reciprocals, so they remove complementary sets (J = 0 while ρ_t ≤ ½).",
-                "jaccard", _per_group(A.jaccard_first), _group_table(jaccard_table), _draw_groups),
-    FigureEntry("fig06b-jaccard-end", "Jaccard index of the final masks of runs paired by seed, and of each run's initial mask, one panel per model; J_init: initial masks across seeds.",
-                "jaccard", _per_group(A.jaccard_end), _group_table(jaccard_table), _draw_groups),
-    FigureEntry("fig07-mest-lambda", "Test accuracy of MEST vs λ (|θ| + λ|∇θ|).", "mest-lambda", _metric_x("mest_lambda"), _ident,
-                draw_metric_vs("mest_lambda", facet=["model", "dataset", "growth", "density"], logx=True)),
-    FigureEntry("fig08-sensitivity-vs-rsensitivity", "Sensitivity |∇θ|/|θ| against its reciprocal RSensitivity |θ|/|∇θ| (and magnitude), accuracy vs density.",
-                "accuracy", A.accuracy_table, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
-                flt=RunFilter(criterion=("sensitivity", "rsensitivity", "magnitude")), baselines=True),
-    FigureEntry("fig09-roberta", "Pruning criteria when fine-tuning RoBERTa (accuracy vs density).", "roberta", A.accuracy_table, _ident,
-                draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("roberta",)), baselines=True, absent=_ABSENT_ROBERTA),
-    FigureEntry("fig11-itop", "ITOP ratio (share of weights ever active) at the end of training vs Δt, rebuilt from the update files.",
-                "update-period", _itop, _ident, draw_itop),
-    FigureEntry("fig12-batch-size", "Test accuracy vs batch size per criterion.", "batch-size", _metric_x("batch_size"), _ident,
-                draw_metric_vs("batch_size", facet=["model", "dataset", "growth", "density"], logx=True)),
-    FigureEntry("fig14-efficientnet", "Pruning criteria when fine-tuning a pretrained EfficientNet (accuracy vs density).", "efficientnet", A.accuracy_table, _ident,
-                draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("efficientnet",)), baselines=True, absent=_ABSENT_EFFNET),
-    FigureEntry("fig15-global-vs-local", "Test accuracy with global vs local (per-layer) pruning per criterion.", "scope", _scope, _ident,
-                draw_metric_vs("pruning_scope", facet=["model", "dataset", "growth", "density"])),
-    FigureEntry("fig16-prune-schedule", "Test accuracy per pruning-fraction schedule (cosine, linear, constant) per criterion.", "schedule",
-                _metric_x("prune_schedule"), _ident, draw_metric_vs("prune_schedule", facet=["model", "dataset", "growth", "density"])),
-    FigureEntry("fig17-jaccard-first-update-rho", "First-update Jaccard of the criteria at several initial pruning fractions ρ (mean over seeds).",
-                "rho", _per_group(A.jaccard_first), _group_table(jaccard_table), _draw_groups),
-    FigureEntry("fig18-jaccard-over-time", "Jaccard over training between each run's removed set and what every other criterion would have removed.",
-                "jaccard", _time_rows_per_group, _ident, draw_jaccard_time),
-    FigureEntry("fig19-never-removed", "Final masks of runs paired by seed (paper App. K): weights kept by every criterion relative to the weights each keeps, "
-                "and weights outside every final mask relative to the weights outside each, over magnitude, SET, MEST, RSensitivity, SNIP and random "
-                "(the criteria of the paper's structural study; mean ± std over seeds).",
-                "jaccard", partial(A.never_removed_rows, criteria=_STRUCTURAL_CRITERIA), _ident, draw_never_removed),
-    FigureEntry("fig20-jaccard-first-update-std", "Standard deviation over seeds of the first-update Jaccard (Fig. 6a).",
-                "jaccard", _per_group(A.jaccard_first), _group_table(jaccard_table), partial(_draw_groups, show_std="only")),
-    FigureEntry("fig21-jaccard-end-std", "Standard deviation over seeds of the end-of-training Jaccard (Fig. 6b).",
-                "jaccard", _per_group(A.jaccard_end), _group_table(jaccard_table), partial(_draw_groups, show_std="only")),
-    FigureEntry("fig23-learning-curves", "Validation accuracy per epoch per criterion (random growth) at the density closest to 0.1, with the dense baseline, per model (mean ± std over seeds).", "accuracy",
-                lambda runs: A.learning_curves(_closest_density(_random_growth_or_baseline(runs), 0.1)), _ident, draw_learning_curves, baselines=True),
+    FigureEntry("fig03a-cd-all", "Paper Fig. 3a: critical-difference diagram of the five criteria's ranks over all (model, dataset, growth, density) "
+                "blocks of the accuracy study (Friedman + Nemenyi, α = 0.05).",
+                ("accuracy",), _cd, cd_table, draw_cd, flt=RunFilter(criterion=PAPER_CRITERIA)),
+    FigureEntry("fig03b-cd-low-density", "Paper Fig. 3b: the same over blocks with density ≤ 0.2.", ("accuracy",), _cd, cd_table, draw_cd,
+                flt=RunFilter(criterion=PAPER_CRITERIA, density_max=0.2)),
+    FigureEntry("fig03c-cd-high-density", "Paper Fig. 3c: the same over blocks with density > 0.2.", ("accuracy",), _cd, cd_table, draw_cd,
+                flt=RunFilter(criterion=PAPER_CRITERIA, density_gt=0.2)),
+    FigureEntry("fig04-loss-gap", "Paper Fig. 4: validation minus training loss per epoch on the large MLP at density 0.5 for the five criteria "
+                "(random growth), static sparse, dense and dense with dropout p = 0.05 (left), and their test accuracy (right).",
+                ("loss-gap",), _loss_gap, _loss_gap_table, draw_loss_gap_and_accuracy, baselines=True),
+    FigureEntry("fig05-update-period", "Paper Fig. 5: test accuracy vs update period Δt of the five criteria at densities 0.1 and 0.2, random and "
+                "gradient growth, on the MLP, the small CNN and ResNet-56 (quick: the MLP and the CNN); the static run of each density dashed.",
+                ("update-period",), _update_period_with_static, _ident, draw_metric_vs("update_period", facet=_FACETS_DT, logx=True),
+                flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True),
+    FigureEntry("fig06a-jaccard-first-update", "Paper Fig. 6a: Jaccard index of the sets the criteria remove at the first update of a dense "
+                "network (density 1.0, ρ = 0.5, measured once), one panel per model; mean over seeds; J_r: random's sets across seeds.",
+                ("jaccard-first",), _first(), _group_table(jaccard_table), _draw_groups,
+                flt=RunFilter(density=(1.0,), extra={"prune_fraction": 0.5})),
+    FigureEntry("fig06b-jaccard-end", "Paper Fig. 6b: Jaccard index of the final masks of runs paired by seed (density 0.2, gradient growth), "
+                "and of each run's initial mask, one panel per model; J_init: initial masks across seeds.",
+                ("jaccard",), _per_group(A.jaccard_end), _group_table(jaccard_table), _draw_groups, flt=RunFilter(criterion=STRUCTURAL_CRITERIA)),
+    FigureEntry("fig07-mest-lambda", "Paper Fig. 7: test accuracy of MEST (random growth) vs λ in |θ| + λ|∇θ| on the large MLP, one panel per density.",
+                ("mest-lambda",), _metric_x("mest_lambda"), _ident, draw_metric_vs("mest_lambda", facet=_FACETS_DT, logx=True)),
+    FigureEntry("fig08-sensitivity-vs-rsensitivity", "Paper Fig. 8: sensitivity |∇θ|/|θ| against RSensitivity |θ|/|∇θ| (and magnitude) on the large MLP "
+                "with random growth: accuracy vs density (left) and validation accuracy per epoch at density 0.2 (right).",
+                ("accuracy", "sensitivity"), _sensitivity_pair, _sensitivity_table, draw_sensitivity,
+                flt=RunFilter(criterion=("sensitivity", "rsensitivity", "magnitude")), baselines=True, setups=_setup_filter(["mlp-cifar10"])),
+    FigureEntry("fig09-roberta", "Paper Fig. 9 and Tables 5-6: pruning criteria when fine-tuning RoBERTa-Large on CommonsenseQA.", ("roberta",),
+                _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("roberta",)),
+                baselines=True, absent=_ABSENT_ROBERTA),
+    FigureEntry("fig10-accuracy-vs-density-more", "Paper Fig. 10: test accuracy vs density for the remaining two setups, the small CNN on CIFAR-10 "
+                "and ResNet-56 on CIFAR-100. " + _QUICK_ROLES,
+                ("accuracy",), _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
+                flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True, setups=_setup_filter(_FIG10)),
+    FigureEntry("fig11-itop", "Paper Fig. 11: ITOP ratio (share of weights ever active) at the end of training vs Δt on the large MLP at density 0.1, "
+                "random and gradient growth, rebuilt from the update files.",
+                ("update-period",), _itop, _ident, draw_itop, flt=RunFilter(criterion=PAPER_CRITERIA, density=(0.1,)),
+                setups=_setup_filter(["mlp-cifar10"])),
+    FigureEntry("fig12-batch-size", "Paper Fig. 12: test accuracy vs density on LeNet-5-Caffe at the accuracy study's batch (left) and a batch "
+                "eight times larger with the learning rate scaled and Δt shortened to see the same examples between updates (right); rows: growth.",
+                ("accuracy", "batch-size"), _accuracy_over_density, _ident, draw_metric_vs("density", facet=[*_ACC_FACETS, "batch_size"], logx=True),
+                flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True, setups=_setup_filter(["lenet5-fashionmnist"])),
+    FigureEntry("fig13-update-batch", "Paper Fig. 13: test accuracy vs density of the MLP and LeNet-5-Caffe as trained (update_batch_size none) and "
+                "with a larger batch only for the gradient of the DST update.",
+                ("accuracy", "update-batch"), _metric_x("density", by=("model", "dataset", "growth", "update_batch_size", "criterion")), _ident,
+                draw_metric_vs("density", facet=[*_ACC_FACETS, "update_batch_size"], logx=True),
+                flt=RunFilter(criterion=PAPER_CRITERIA), setups=_setup_filter(["mlp-cifar10", "lenet5-fashionmnist"])),
+    FigureEntry("fig14-efficientnet", "Paper Fig. 14: EfficientNet-B0 on Tiny-ImageNet from scratch and fine-tuned from ImageNet weights.", ("efficientnet",),
+                _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("efficientnet-b0",)),
+                baselines=True, absent=_ABSENT_EFFNET),
+    FigureEntry("fig15-global-vs-local", "Paper Fig. 15: test accuracy with global pruning (y) against local pruning (x) on ResNet-56 at densities "
+                "0.05, 0.1 and 0.15 for magnitude, MEST, RSensitivity and SNIP (random growth); above the diagonal global is better.",
+                ("scope", "accuracy"), _scope, _ident, draw_scope_scatter,
+                flt=RunFilter(criterion=("magnitude", "mest", "rsensitivity", "snip"), density=(0.05, 0.1, 0.15), growth=("random",)),
+                setups=_setup_filter(["resnet56-cifar10"])),
+    FigureEntry("fig16-prune-schedule", "Paper Fig. 16: test accuracy vs Δt on the MLP with random growth under (a) the linear and (b) the constant "
+                "pruning-fraction schedule at batch 128, (c) cosine at batch 128 (the update-period study) and (d) cosine at batch 256.",
+                ("schedule", "update-period"), _metric_x("update_period", by=("model", "dataset", "growth", "density", "prune_schedule", "batch_size", "criterion")),
+                _ident, draw_metric_vs("update_period", facet=["model", "density", "prune_schedule", "batch_size"], logx=True),
+                flt=RunFilter(criterion=PAPER_CRITERIA, growth=("random",)), setups=_setup_filter(["mlp-cifar10"])),
+    FigureEntry("fig17-jaccard-first-update-rho", "Paper Fig. 17: first-update Jaccard of the criteria for initial pruning fractions ρ = 0.5, 0.25, "
+                "0.125 and 0.0625 (constant schedule, measured once on a dense network), one panel per model and ρ; mean over seeds.",
+                ("jaccard-first",), _first(), _group_table(jaccard_table), _draw_groups, flt=RunFilter(density=(1.0,))),
+    FigureEntry("fig18-jaccard-over-time", "Paper Fig. 18: Jaccard between each run's removed set and what every other criterion would have removed "
+                "from the same state, every 4th update (every 3,200 iterations in the paper); rows: the run's criterion.",
+                ("jaccard",), _time_rows_per_group, _ident, draw_jaccard_time, flt=RunFilter(criterion=STRUCTURAL_CRITERIA)),
+    FigureEntry("fig19-never-removed", "Paper Fig. 19 (App. K): on the final masks of runs paired by seed, the weights kept by all five criteria relative "
+                "to the weights each keeps, and the weights outside all final masks relative to the weights outside each (mean ± std over seeds).",
+                ("jaccard",), partial(A.never_removed_rows, criteria=PAPER_CRITERIA), _ident, draw_never_removed, flt=RunFilter(criterion=PAPER_CRITERIA)),
+    FigureEntry("fig20-jaccard-first-update-std", "Paper Fig. 20: standard deviation of Fig. 6a's index, taken over seeds per layer and averaged "
+                "over layers (as the paper computes it).",
+                ("jaccard-first",), _first(std="layers"), _group_table(jaccard_table), partial(_draw_groups, show_std="only"),
+                flt=RunFilter(density=(1.0,), extra={"prune_fraction": 0.5})),
+    FigureEntry("fig21-jaccard-end-std", "Paper Fig. 21: standard deviation over seeds of Fig. 6b's index.",
+                ("jaccard",), _per_group(A.jaccard_end), _group_table(jaccard_table), partial(_draw_groups, show_std="only"),
+                flt=RunFilter(criterion=STRUCTURAL_CRITERIA)),
+    FigureEntry("fig22-accuracy-vs-density-all", "Paper Fig. 22: test accuracy vs density for every model-dataset setup (rows), random and gradient "
+                "growth (columns), with static sparse and dense baselines. " + _QUICK_ROLES,
+                ("accuracy",), _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
+                flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True),
+    _learning_curve_entry(23, "lenet5-fashionmnist", "LeNet-5-Caffe (FashionMNIST)"),
+    _learning_curve_entry(24, "mlp-higgs", "the small MLP (Higgs)"),
+    _learning_curve_entry(25, "cnn-cifar10", "the small CNN (CIFAR-10)"),
+    _learning_curve_entry(26, "resnet56-cifar10", "ResNet-56 (CIFAR-10)"),
+    _learning_curve_entry(27, "resnet56-cifar100", "ResNet-56 (CIFAR-100)"),
+    _learning_curve_entry(28, "mlp-cifar10", "the large MLP (CIFAR-10)"),
+    _learning_curve_entry(29, "efficientnet-tinyimagenet", "EfficientNet-B0 (Tiny-ImageNet)"),
+    _learning_curve_entry(30, "vgg16-cifar100", "VGG-16 (CIFAR-100)"),
 ]}
 
 
 def select_for(entry: FigureEntry, runs: Sequence[Run]) -> list[Run]:
-    """The runs of a study an entry uses: those of its sweep (or untagged runs) that pass its filters."""
+    """The runs of a study an entry uses: those of its sweeps (or untagged runs) of its setups that pass
+    its filters."""
     out = []
     for r in runs:
         tag = r.config.get("sweep")
-        if entry.sweep is not None and tag is not None and tag != entry.sweep:
+        if entry.sweeps and tag is not None and tag not in entry.sweeps:
+            continue
+        if entry.setups is not None and not entry.setups(r):
             continue
         if entry.flt.accepts(r, baselines=entry.baselines):
             out.append(r)
     return out
 
 
+def check_one_profile(entry_id: str, runs: Sequence[Run]) -> None:
+    """Runs of different sweep profiles (``config["profile"]``: quick, paper, ...) never meet in one figure."""
+    profiles = sorted({str(r.config["profile"]) for r in runs if r.config.get("profile") is not None})
+    if len(profiles) > 1:
+        raise ValueError(f"{entry_id}: runs of profiles {', '.join(profiles)} would be mixed; "
+                         f"choose one with --profile {profiles[0]} (or report each study directory on its own)")
+
+
 def build(entry: FigureEntry, runs: Sequence[Run], *, select: bool = True) -> Built:
     """Compute and draw one entry from ``runs`` (selected for it unless ``select=False``)."""
     rs = select_for(entry, runs) if select else list(runs)
     if not rs:
-        raise ValueError(f"{entry.id}: no runs for it (sweep {entry.sweep!r}, {entry.flt.describe()})")
+        raise ValueError(f"{entry.id}: no runs for it (sweeps {', '.join(entry.sweeps) or 'any'}, {entry.flt.describe()})")
+    check_one_profile(entry.id, rs)
     result = entry.compute(rs)
     table = entry.table(result)
     fig = entry.draw(result)

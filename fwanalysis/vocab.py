@@ -17,7 +17,7 @@ from typing import Iterable
 
 __all__ = [
     "CRITERIA", "GROWTH", "METHODS", "INITS", "SCHEDULES", "SCOPES", "STATUSES", "SPLITS",
-    "FORMATS", "JACCARD_AT", "METRICS", "STATE_DUMPS", "BASELINES", "LABEL_KEYS",
+    "PAPER_CRITERIA", "STRUCTURAL_CRITERIA", "FORMATS", "JACCARD_AT", "METRICS", "STATE_DUMPS", "BASELINES", "LABEL_KEYS",
     "is_criterion_name", "check_criterion_name", "criterion_order", "check_choice",
 ]
 
@@ -25,6 +25,10 @@ __all__ = [
 #: public code trains it (``set-legacy``), MEST |θ|+λ|∇θ|, sensitivity |∇θ|/|θ|, RSensitivity |θ|/|∇θ|,
 #: SNIP |θ|·|∇θ|, random.
 CRITERIA = ("magnitude", "set", "set-legacy", "mest", "sensitivity", "rsensitivity", "snip", "random")
+#: The criteria the paper compares (Figs. 1, 3, 5); its structural study (Figs. 6, 17-21) adds random as the
+#: reference. Sensitivity appears only in App. B (Fig. 8), set-legacy not at all.
+PAPER_CRITERIA = tuple(c for c in CRITERIA if c not in ("set-legacy", "sensitivity", "random"))
+STRUCTURAL_CRITERIA = (*PAPER_CRITERIA, "random")
 #: Growth criteria: uniformly at random, or the largest |∇θ| (RigL).
 GROWTH = ("random", "gradient")
 #: Training methods: dense; static (sparse, never updated); dst (dynamic sparse training).

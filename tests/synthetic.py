@@ -31,6 +31,11 @@ class Truth:
     run_ids: dict = field(default_factory=dict)
 
 
+def _init(seed, density):
+    rng0 = np.random.default_rng(1000 + seed)
+    return {n: rng0.random(s) < density for n, s in LAYERS.items()}
+
+
 def _subset(rng, mask, k):
     idx = np.flatnonzero(mask.ravel())
     pick = rng.choice(idx, size=min(k, idx.size), replace=False)
@@ -40,12 +45,11 @@ def _subset(rng, mask, k):
 
 
 def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselines=True, sweep=None, extra=None,
-                crits=CRITS, model="toy", dataset="synthetic") -> Truth:
+                crits=CRITS, model="toy", dataset="synthetic", baseline_methods=("dense", "static"), baseline_extra=None) -> Truth:
     t = Truth()
     for density in densities:
         for seed in seeds:
-            rng0 = np.random.default_rng(1000 + seed)
-            init = {n: rng0.random(s) < density for n, s in LAYERS.items()}
+            init = _init(seed, density)
             t.init[seed] = init
             # the first update's candidate sets per criterion, shared by every run of this seed (same state)
             k = {n: max(1, int(0.3 * init[n].sum())) for n in LAYERS}
@@ -99,11 +103,13 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
     if baselines:
         for seed in seeds:
             for method, dens in (("dense", 1.0), ("static", densities[0])):
-                cfg = {"model": model, "dataset": dataset, "method": method, "density": dens, "seed": seed, "epochs": 4}
+                if method not in baseline_methods:
+                    continue
+                cfg = {"model": model, "dataset": dataset, "method": method, "density": dens, "seed": seed, "epochs": 4, **(baseline_extra or {})}
                 if sweep:
                     cfg["sweep"] = sweep
                 w = RunWriter(root, cfg, LAYERS, total_steps=40)
-                m = {n: np.ones(s, bool) if method == "dense" else t.init[seed][n] for n, s in LAYERS.items()}
+                m = {n: np.ones(s, bool) if method == "dense" else t.init.get(seed, _init(seed, dens))[n] for n, s in LAYERS.items()}
                 w.write_masks(0, m)
                 w.write_masks(40, m)
                 for ep in range(1, 5):

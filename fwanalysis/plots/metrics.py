@@ -75,7 +75,8 @@ def plot_metric_vs(
 ) -> Axes:
     """Mean ± std of a metric against ``x``, one line per ``hue`` value (frame from ``analyses.metric_vs``).
 
-    A dense baseline (one point, no ``x`` dependence) is drawn as a horizontal dashed line with a band.
+    A baseline without an ``x`` value (dense against density; dense or static against a DST setting such
+    as the update period) is drawn as a horizontal dashed line with a band.
     """
     ax = _axes(ax)
     categorical = not pd.api.types.is_numeric_dtype(df[x])
@@ -86,9 +87,9 @@ def plot_metric_vs(
         g = g.sort_values(x)
         st = criterion_style(str(label))
         mean, std = g["mean"].to_numpy(float), np.nan_to_num(g["std"].to_numpy(float))
-        if baselines_flat and label == "dense" and x == "density":
+        if baselines_flat and label in ("dense", "static") and (x == "density" and label == "dense" or g[x].isna().all()):
             m, s = float(mean.mean()), float(std.mean())
-            ax.axhline(m, color=st["color"], linestyle="--", linewidth=1.0, label="dense")
+            ax.axhline(m, color=st["color"], linestyle="--", linewidth=1.0, label=str(label))
             ax.axhspan(m - s, m + s, color=st["color"], alpha=0.08, linewidth=0)
             continue
         if categorical:  # unordered categories: dodged points with error bars, no connecting lines
@@ -144,3 +145,44 @@ def plot_loss_gap(df: pd.DataFrame, *, ax: Axes | None = None, title: str | None
 def plot_learning_curves(df: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "validation accuracy", title: str | None = None) -> Axes:
     """A per-epoch metric, one line per criterion (frame from ``analyses.learning_curves``)."""
     return _epoch_curves(_axes(ax), df, mean="mean", std="std", ylabel=ylabel, title=title)
+
+
+def plot_label_bars(df: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "test accuracy", title: str | None = None) -> Axes:
+    """Mean ± std per criterion or baseline as bars in each one's colour (frame: criterion, mean, std)."""
+    ax = _axes(ax)
+    labels = [str(c) for c in df["criterion"]]
+    mean, std = df["mean"].to_numpy(float), np.nan_to_num(df["std"].to_numpy(float))
+    ax.bar(range(len(labels)), mean, yerr=std, color=[criterion_colour(c) for c in labels], capsize=2, width=0.7)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+    lo = float(np.nanmin(mean - std)) if len(mean) else 0.0
+    hi = float(np.nanmax(mean + std)) if len(mean) else 1.0
+    pad = max(hi - lo, 1e-3) * 0.3
+    ax.set_ylim(max(0.0, lo - pad), hi + pad * 0.5)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    return ax
+
+
+def plot_paired_scatter(df: pd.DataFrame, *, x: str, y: str, ax: Axes | None = None, label_by: str | None = None) -> Axes:
+    """One point per row at (``x``, ``y``) in its criterion's colour and marker, with the diagonal y = x
+    (frame from ``analyses.scope_pairs``); ``label_by`` writes that column's value beside each point."""
+    ax = _axes(ax, figsize=(4.5, 4.5))
+    for label, g in df.groupby("criterion", sort=False):
+        st = criterion_style(str(label))
+        ax.scatter(g[x], g[y], color=st["color"], marker=st["marker"] or "o", label=str(label), s=28, zorder=3)
+        if label_by:
+            for xv, yv, t in zip(g[x], g[y], g[label_by]):
+                ax.annotate(f"{t:g}" if isinstance(t, float) else str(t), (xv, yv), fontsize=6, xytext=(3, 2), textcoords="offset points")
+    vals = np.concatenate([df[x].to_numpy(float), df[y].to_numpy(float)]) if len(df) else np.array([0.0, 1.0])
+    lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+    pad = max(hi - lo, 1e-3) * 0.08
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlabel(f"test accuracy, {x} pruning")
+    ax.set_ylabel(f"test accuracy, {y} pruning")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, frameon=False)
+    return ax

@@ -424,3 +424,41 @@ def jaccard_over_time(rows: pd.DataFrame) -> pd.DataFrame:
     )
     out = out.sort_values(keys, kind="stable").reset_index(drop=True)
     return out[["step", "run_criterion", "other", "jaccard", "std", "n"]]
+
+
+def layerwise_std(
+    sets: Mapping[tuple[Hashable, Hashable], Mapping[str, LayerSets | None]], *, criteria: Sequence[str]
+) -> np.ndarray:
+    """k×k standard deviation over seeds taken per layer, then averaged over layers (paper Fig. 20).
+
+    The paper's first-update index is the mean over seeds per layer, averaged over layers; its standard
+    deviation is therefore computed per layer (population std over seeds, ddof=0) and averaged over the
+    layers, and over groups when ``sets`` holds several. NaN layers (both sets empty) are left out.
+    """
+    criteria = list(criteria)
+    k = len(criteria)
+    per_group: dict[Hashable, list[dict[tuple[int, int], dict[str, float]]]] = {}
+    for (group, _seed), per_crit in sets.items():
+        cells = {}
+        for i in range(k):
+            for j in range(k):
+                a, b = per_crit.get(criteria[i]), per_crit.get(criteria[j])
+                if a is not None and b is not None:
+                    cells[(i, j)] = jaccard_layers(a, b)
+        per_group.setdefault(group, []).append(cells)
+    out = []
+    for seeds in per_group.values():
+        g = np.full((k, k), np.nan)
+        for i in range(k):
+            for j in range(k):
+                layers = sorted({name for s in seeds for name in s.get((i, j), {})})
+                stds = []
+                for name in layers:
+                    v = np.array([s[(i, j)][name] for s in seeds if (i, j) in s and name in s[(i, j)]], dtype=float)
+                    v = v[~np.isnan(v)]
+                    if v.size:
+                        stds.append(float(v.std()))
+                if stds:
+                    g[i, j] = float(np.mean(stds))
+        out.append(g)
+    return _nanmean(np.stack(out), axis=0) if out else np.full((k, k), np.nan)

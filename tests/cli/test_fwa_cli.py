@@ -270,13 +270,16 @@ def test_sweep_filter(tmp_path):
     write_study(tmp_path, seeds=(0,), baselines=False, sweep="b", extra={"update_period": 20})
     assert len(jdoc("ls", tmp_path)["runs"]) == 6
     assert len(jdoc("ls", tmp_path, "--sweep", "b")["runs"]) == 3
-    # two groups (Δt 10 and 20) are never averaged: the command names what separates them and how to pick one
-    r = fwa("jaccard", tmp_path, "--format", "json")
-    assert r.exit_code == 1 and r.stdout == ""
-    assert "2 groups that differ in update_period (10, 20)" in r.stderr and "--update-period 10" in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
-    assert jdoc("jaccard", tmp_path, "--sweep", "a")["groups"] == 1
-    assert jdoc("jaccard", tmp_path, "--update-period", "20")["groups"] == 1
+    # two groups (Δt 10 and 20) are never averaged: each gets its own matrix, named by what separates them,
+    # equal to what the filter that picks that group alone gives
+    both = jdoc("jaccard", tmp_path)
+    assert both["groups"] == 2 and both["separated_by"] == ["update_period"]
+    assert [g["update_period"] for g in both["results"]] == [10, 20]
+    for g, alone in zip(both["results"], (jdoc("jaccard", tmp_path, "--sweep", "a"), jdoc("jaccard", tmp_path, "--update-period", "20"))):
+        assert alone["groups"] == 1
+        assert g["mean"] == alone["mean"] and g["criteria"] == alone["criteria"]
+    table = fwa("jaccard", tmp_path)
+    assert table.exit_code == 0 and "update_period=10" in table.stdout and "update_period=20" in table.stdout
 
 
 def test_never_removed_and_jaccard_over_a_subset_of_criteria(study):

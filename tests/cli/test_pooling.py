@@ -84,12 +84,19 @@ def test_cd_blocks_hold_one_design(two_periods):
     assert doc["avg_ranks"] == pytest.approx(avg)
 
 
-def test_jaccard_names_what_separates_groups(two_periods):
+def test_jaccard_keeps_groups_apart_and_names_them(two_periods):
     root, _, _ = two_periods
-    r = fwa("jaccard", root, "--density", "0.5")
-    assert r.exit_code == 1 and "Traceback" not in r.output
-    assert "differ in update_period (3, 10)" in r.stderr and "--update-period 10" in r.stderr
-    assert jdoc("jaccard", root, "--density", "0.5", "--update-period", "3")["groups"] == 1
+    doc = jdoc("jaccard", root, "--density", "0.5")
+    assert doc["separated_by"] == ["update_period"] and [g["update_period"] for g in doc["results"]] == [3, 10]
+    one = jdoc("jaccard", root, "--density", "0.5", "--update-period", "3")
+    assert one["groups"] == 1 and one["mean"] == doc["results"][0]["mean"]
+    # the analysis function itself still refuses to pool groups, naming the fields and a filter
+    from fwanalysis import analyses as A
+    from fwanalysis.artifacts import find_runs
+    from fwanalysis.artifacts.select import PoolingError
+
+    with pytest.raises(PoolingError, match=r"differ in update_period \(3, 10\).*--update-period"):
+        A.jaccard_first([r for r in find_runs(root) if r.config["density"] == 0.5])
 
 
 def test_repeats_under_another_sweep_name_count_once(tmp_path):
@@ -179,8 +186,8 @@ def test_fig03c_is_strictly_above_0_2(tmp_path):
     runs = find_runs(tmp_path)
     assert {r.config["density"] for r in select_for(FIGURES["fig03c-cd-high-density"], runs)} == {0.5, 0.8}
     assert {r.config["density"] for r in select_for(FIGURES["fig03b-cd-low-density"], runs)} == {0.1, 0.2}
-    # and the CLI's --density-gt gives the blocks of the figure
-    high = jdoc("cd-diagram", tmp_path, "--density-gt", "0.2")
+    # and the CLI's --density-gt gives the blocks of the figure (which ranks the paper's criteria only)
+    high = jdoc("cd-diagram", tmp_path, "--density-gt", "0.2", "--criterion", "magnitude", "--criterion", "snip")
     assert high["n_blocks"] == 2
     from fwanalysis.figures import build
 
