@@ -35,6 +35,7 @@ artifacts: $(STAMP)
 	$(BIN)/fwa validate $(STUDY) --format table > /dev/null
 
 report: $(STAMP)
+	$(BIN)/fw-train tables --out $(REPORTS)
 	$(BIN)/fwa report $(STUDY) --out $(REPORTS)
 
 reports: artifacts report
@@ -43,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean-reports:
-	rm -rf reports/fig* reports/index.md
+	rm -rf reports/fig* reports/table* reports/index.md

@@ -94,6 +94,35 @@ def _one(entry: FigureEntry, runs: Sequence[Run], out: Path) -> ReportItem:
     return ReportItem(entry.id, entry.caption, "ok", runs=b.runs, files=files)
 
 
+TABLES = {  # written by the trainer (`fw-train tables`): they describe what it trains, from its registries and specs
+    "table01-criteria": "Paper Table 1: the pruning criteria, their scores and the DST methods that use them",
+    "table02-models": "Paper Table 2: the architectures with dense and masked parameter counts",
+    "table03-dst-settings": "Paper Table 3: the DST settings of every spec's paper profile",
+    "table04-datasets": "Paper Table 4: the data sets and their splits",
+}
+
+
+def _tables_section(out: Path) -> list[str]:
+    """The paper's Tables 1-4 found in ``out`` (``fw-train tables --out``), inlined; a hint for missing ones.
+    Tables 5-6 (RoBERTa) are absent with Fig. 9."""
+    lines = ["## Tables", ""]
+    for tid, caption in TABLES.items():
+        md = out / f"{tid}.md"
+        lines += [f"### {tid}", "", caption + ".", ""]
+        if md.is_file():
+            lines += [md.read_text(encoding="utf-8"), f"Data: [{tid}.csv]({tid}.csv)", ""]
+        else:
+            lines += [f"**Not written:** run `fw-train tables --out {out}` (the trainer's registries and specs make it).", ""]
+    lines += ["### table05-06-roberta", "", "Paper Tables 5-6 (RoBERTa on CommonsenseQA): **Absent:** " + _absent_roberta(), ""]
+    return lines
+
+
+def _absent_roberta() -> str:
+    from .figures import FIGURES
+
+    return FIGURES["fig09-roberta"].absent or ""
+
+
 def _write_index(items: list[ReportItem], out: Path, *, studies: Sequence[str]) -> None:
     commit = git_commit()
     lines = [
@@ -113,6 +142,7 @@ def _write_index(items: list[ReportItem], out: Path, *, studies: Sequence[str]) 
         caption = i.caption.replace("|", "\\|")  # |θ| would end the table cell
         lines.append(f"| {link} | {caption} | {len(i.runs)} | {status} |")
     lines.append("")
+    lines += _tables_section(out)
     for i in items:
         lines += [f"## {i.id}", "", i.caption, ""]
         if i.status == "ok":

@@ -265,6 +265,23 @@ def datasets(
     _print(rows, "fw-train datasets", fmt, "datasets")
 
 
+@app.command()
+def tables(
+    out: str = typer.Option("reports", help="Folder for table01-criteria ... table04-datasets (.csv and .md)."),
+):
+    """Write the paper's Tables 1-4 as fwa runs them: criteria and scores, the model registry with parameter
+    counts, every spec's paper-profile DST settings, and the data sets with their splits."""
+    _check_out(out)
+    from .tables import write_tables
+
+    try:
+        paths = write_tables(out)
+    except OSError as e:
+        _fail(_write_error(out, e))
+    for p in paths:
+        err.print(Text(f"wrote {p}"))
+
+
 def main():
     app()
 
