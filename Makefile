@@ -36,7 +36,7 @@ artifacts: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/fw-train tables --out $(REPORTS)
-	$(BIN)/fwa report $(STUDY) --out $(REPORTS)
+	$(BIN)/fwa report $(STUDY) --out $(REPORTS) --profile $(PROFILE)
 
 reports: artifacts report
 

@@ -510,9 +510,9 @@ def cd_diagram(
 ):
     """Friedman test (+ Iman–Davenport F), Nemenyi post-hoc, average ranks and critical difference (Demšar 2006).
 
-    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over seeds. Runs of one criterion in such a block that differ in any other field (Δt, batch size, ...) form blocks of their own, named with that field (JSON "separated_by"). Blocks missing a criterion are left out and counted. Ties get average ranks. The paper's low- and high-density diagrams are --density-max 0.2 and --density-gt 0.2.
+    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over seeds. Runs of one criterion in such a block that differ in any other field (Δt, batch size, ...) form blocks of their own, named with that field (JSON "separated_by"). Blocks missing a criterion are left out and counted. Ties get average ranks. The paper's low- and high-density diagrams are --density-max 0.2 and --density-gt 0.2. When the paths hold a study made by `fw-train sweep`, the runs of its accuracy spec are ranked (as the paper's Fig. 3 and `fwa report`); --sweep NAME ranks another spec's runs.
 
-    Examples: fwa cd-diagram artifacts/quick --sweep accuracy --density-max 0.2 --plot cd.pdf;  fwa cd-diagram --input results.csv --alpha 0.1
+    Examples: fwa cd-diagram --density-max 0.2 --plot cd.pdf  (Fig. 3b of the study in artifacts/);  fwa cd-diagram --input results.csv --alpha 0.1
     """
     if test not in ("nemenyi", "wilcoxon-holm"):
         raise typer.BadParameter(f"{test!r} is not one of: nemenyi, wilcoxon-holm", param_hint="--test")
@@ -526,7 +526,13 @@ def cd_diagram(
             scores = _read_scores(input_file)
             groups, sep = int(scores["block"].nunique()), []
         else:
-            scores = A.cd_scores(c.runs(), metric=metric)
+            runs = c.runs()
+            if not c.flt.sweep and any(r.config.get("sweep") == "accuracy" for r in runs):
+                # a whole study holds the Δt, λ, batch ... studies too, whose blocks are other designs: rank the
+                # accuracy study, as the paper's Fig. 3 does (and as `fwa report` draws it)
+                runs = [r for r in runs if r.config.get("sweep") in ("accuracy", None)]
+                err.print("note: ranking the accuracy study's runs (the paper's Fig. 3); --sweep NAME ranks another study's")
+            scores = A.cd_scores(runs, metric=metric)
             groups, sep = scores.attrs["groups"], scores.attrs["separated_by"]
         res = A.cd_result(scores, alpha=alpha, lower_is_better=lower_is_better, test=test)
         rows = [{"method": m, "avg_rank": res.avg_ranks[m]} for m in res.methods]
@@ -561,6 +567,7 @@ def report(
     paths: Paths = None,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("reports"),
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Only figures whose id starts with this (repeatable), e.g. fig06.")] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", help="Only runs of this sweep profile (quick, paper, ...): a figure never mixes two; needed when the study holds several.")] = None,
     skip_bad: SkipBadOpt = False,
 ):
     """Every paper figure whose runs exist: PNG, PDF and CSV per figure, and index.md with captions and provenance."""
@@ -574,6 +581,11 @@ def report(
             runs = find_runs(ps, on_bad=_report_bad if skip_bad else None, on_warning=_warn)
         except FileNotFoundError as e:
             raise UserError(str(e)) from None
+        if profile is not None:
+            have = sorted({str(r.config.get("profile")) for r in runs if r.config.get("profile") is not None})
+            runs = [r for r in runs if r.config.get("profile") == profile]
+            if not runs:
+                raise NoRunsError(f"no complete runs of profile {profile!r} under {', '.join(map(str, ps))} (profiles found: {', '.join(have) or 'none'})")
         if not runs:
             raise NoRunsError(f"no complete runs under {', '.join(map(str, ps))}; train some with `make artifacts` or `fw-train sweep`")
         from rich.progress import Progress

@@ -219,3 +219,21 @@ def test_piped_tables_are_never_cut(tmp_path):
     assert "…" not in r.stdout
     r = fwa("jaccard", tmp_path)
     assert "…" not in r.stdout and "±" in r.stdout
+
+
+def test_cd_diagram_ranks_the_accuracy_study_of_a_whole_study(tmp_path):
+    """`fwa cd-diagram --density-max 0.2` on a study holding several specs' runs is the paper's Fig. 3b:
+    the accuracy spec's blocks only, the same result as the report's fig03b."""
+    from fwanalysis.artifacts import find_runs
+    from fwanalysis.figures import FIGURES, build
+
+    write_study(tmp_path, seeds=(0, 1), densities=(0.1, 0.2, 0.5), sweep="accuracy", baselines=False)
+    write_study(tmp_path, seeds=(0, 1), densities=(0.1, 0.2), sweep="update-period", baselines=False, extra={"update_period": 3})
+    r = fwa("cd-diagram", tmp_path, "--density-max", "0.2", "--criterion", "magnitude", "--criterion", "snip", "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["n_blocks"] == 2 and doc["separated_by"] == [] and "ranking the accuracy study" in r.stderr
+    fig = build(FIGURES["fig03b-cd-low-density"], find_runs(tmp_path))
+    assert fig.result.n_blocks == 2 and fig.result.avg_ranks == pytest.approx(doc["avg_ranks"])
+    other = jdoc("cd-diagram", tmp_path, "--density-max", "0.2", "--sweep", "update-period", "--criterion", "magnitude", "--criterion", "snip")
+    assert other["n_blocks"] == 2  # --sweep picks another spec's runs
