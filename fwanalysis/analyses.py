@@ -248,6 +248,20 @@ def accuracy_by_label(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.D
     return _order(out, ["model", "criterion"])
 
 
+def per_arm(runs: Sequence[Run], field: str, table) -> "pd.DataFrame":
+    """``table(runs)`` for each value of config ``field`` apart (an experiment's arms, e.g. batch 128 and
+    1024 with their own lr and Δt), stacked with ``field`` as a column. Baselines belong to the arm of
+    their own value, so they are never broadcast across arms."""
+    values = sorted({config_get(r, field) for r in runs}, key=lambda v: (v is None, v if isinstance(v, (int, float)) else str(v)))
+    frames = []
+    for v in values:
+        df = table([r for r in runs if config_get(r, field) == v])
+        frames.append(df.drop(columns=[field], errors="ignore").assign(**{field: v}))
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs = {"separated_by": sorted({s for f in frames for s in f.attrs.get("separated_by", []) if s != field}), "groups": len(frames)}
+    return out
+
+
 def closest_density(runs: Sequence[Run], target: float) -> list[Run]:
     """The dense runs and the runs at the sparse density nearest ``target`` in log scale (ties: the lower)."""
     ds = sorted({r.config["density"] for r in runs if r.config.get("method") != "dense" and r.config.get("density") is not None})
@@ -258,21 +272,35 @@ def closest_density(runs: Sequence[Run], target: float) -> list[Run]:
 
 
 def scope_pairs(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFrame":
-    """Fig. 15: per model, dataset, growth, density and criterion, ``metric`` with local pruning beside the
-    same with global pruning (mean and std over seeds each; ``n_local``/``n_global`` runs). Settings that
-    apply to one scope only (how global pruning regrows) are columns of the global side, not a split."""
-    keys = ["model", "dataset", "growth", "density", "criterion"]
-    sides = {}
-    for scope in ("local", "global"):
-        rs = [r for r in runs if r.config.get("pruning_scope") == scope]
-        if not rs:
-            raise ValueError(f"no DST runs with pruning_scope {scope} matched: the global-vs-local comparison needs both")
-        df = metric_vs(rs, x="density", metric=metric, by=keys)
-        sides[scope] = df.rename(columns={"mean": scope, "std": f"{scope}_std", "n": f"n_{scope}"})
-    out = sides["local"][[*keys, "local", "local_std", "n_local"]].merge(sides["global"], on=keys, how="inner")
-    if out.empty:
-        raise ValueError("no (model, dataset, growth, density, criterion) has both local and global runs")
-    return _order(out, keys).reset_index(drop=True)
+    """Fig. 15: ``metric`` of global pruning beside local pruning, one row per design the two share.
+
+    A global run's counterpart is a local run whose config is equal but for ``pruning_scope`` and what
+    applies to global pruning only (``global_regrowth``); mean, std (ddof=0) and n over seeds on each
+    side. Runs of one scope with no counterpart are left out."""
+    import numpy as np
+
+    only = ("pruning_scope", "global_regrowth", "seed")
+    sides: dict[str, dict[tuple, list[float]]] = {"local": defaultdict(list), "global": defaultdict(list)}
+    first: dict[tuple, Run] = {}
+    for r in _unique(runs):
+        scope, v = r.config.get("pruning_scope"), r.summary.get(metric)
+        if scope not in sides or v is None or (isinstance(v, float) and not math.isfinite(v)):
+            continue
+        key = tuple(sorted((k, x) for k, x in design(r).items() if k not in only))
+        sides[scope][key].append(float(v))
+        first.setdefault(key, r)
+    rows = []
+    for key in sorted(set(sides["local"]) & set(sides["global"]), key=repr):
+        r = first[key]
+        row = {k: r.config.get(k) for k in ("model", "dataset", "growth", "density")} | {"criterion": _label(r)}
+        for scope in ("local", "global"):
+            vals = np.array(sides[scope][key])
+            row |= {scope: float(vals.mean()), f"{scope}_std": float(vals.std()), f"n_{scope}": int(vals.size)}
+        rows.append(row)
+    if not rows:
+        raise ValueError("no design has both local and global runs: the global-vs-local comparison needs pairs "
+                         "(runs equal but for pruning_scope)")
+    return _order(pd.DataFrame(rows), ["model", "dataset", "growth", "density", "criterion"])
 
 
 def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc", by_config: Sequence[str] = ("model",)) -> "pd.DataFrame":

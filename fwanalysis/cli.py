@@ -13,6 +13,7 @@ import inspect
 import io
 import json
 import math
+import os
 import sys
 import typing
 from dataclasses import dataclass
@@ -338,9 +339,9 @@ def _plot_with(figure_id: str, result, path: Path | None, *, draw=None) -> None:
         return
     import matplotlib.pyplot as plt
 
-    from .figures import FIGURES, save_figure
+    from .figures import FIGURES, draw_styled, save_figure
 
-    fig = (draw or FIGURES[figure_id].draw)(result)
+    fig = draw_styled(draw or FIGURES[figure_id].draw, result)
     try:
         save_figure(fig, path)
     finally:
@@ -526,12 +527,14 @@ def cd_diagram(
             scores = _read_scores(input_file)
             groups, sep = int(scores["block"].nunique()), []
         else:
-            runs = c.runs()
+            runs = c.runs(repeats=True)
             if not c.flt.sweep and any(r.config.get("sweep") == "accuracy" for r in runs):
                 # a whole study holds the Δt, λ, batch ... studies too, whose blocks are other designs: rank the
-                # accuracy study, as the paper's Fig. 3 does (and as `fwa report` draws it)
+                # accuracy study, as the paper's Fig. 3 does (and as `fwa report` draws it); chosen before
+                # repeats are dropped, so an accuracy run repeated by another spec stays in
                 runs = [r for r in runs if r.config.get("sweep") in ("accuracy", None)]
                 err.print("note: ranking the accuracy study's runs (the paper's Fig. 3); --sweep NAME ranks another study's")
+            runs, _ = drop_repeats(runs)
             scores = A.cd_scores(runs, metric=metric)
             groups, sep = scores.attrs["groups"], scores.attrs["separated_by"]
         res = A.cd_result(scores, alpha=alpha, lower_is_better=lower_is_better, test=test)
@@ -604,6 +607,8 @@ def report(
 
 
 def main():
+    # the command line only writes files: never open a window (a library import leaves the backend alone)
+    os.environ.setdefault("MPLBACKEND", "Agg")
     app()
 
 

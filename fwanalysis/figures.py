@@ -1,9 +1,10 @@
 """The figure registry: one entry per paper figure = which runs -> which analysis -> which plot.
 
 Both ``fwa <command> --plot`` and ``fwa report`` draw through these entries, so a figure is defined
-once. An entry selects its runs from a study by the sweep that made them (``config["sweep"]``, set by
-``fw-train sweep``; runs without it are used by every entry) and by config filters, computes its
-result with :mod:`fwanalysis.analyses`, and draws with :mod:`fwanalysis.plots`.
+once. An entry selects its runs from a study by the sweeps that made them (``config["sweep"]``, set by
+``fw-train sweep``; runs without it are used by every entry), by the paper setups it shows (on the
+embedded data, by model) and by config filters, computes its result with :mod:`fwanalysis.analyses`,
+and lays it out with :mod:`fwanalysis.plots`. docs/figures.md says which study each entry draws.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -25,12 +24,20 @@ from .artifacts import Run  # noqa: E402
 from .artifacts.select import RunFilter  # noqa: E402
 from .vocab import PAPER_CRITERIA, STRUCTURAL_CRITERIA  # noqa: E402
 from .plots.cd import plot_cd_diagram  # noqa: E402
-from .plots.metrics import plot_label_bars, plot_learning_curves, plot_loss_gap, plot_metric_vs, plot_paired_scatter  # noqa: E402
+from .plots.metrics import plot_label_bars, plot_learning_curves, plot_loss_gap, plot_metric_by_value, plot_metric_vs, plot_paired_scatter  # noqa: E402
 from .plots.structure import plot_itop, plot_jaccard_heatmap, plot_jaccard_over_time, plot_never_removed  # noqa: E402
 
 __all__ = ["FigureEntry", "Built", "FIGURES", "PAPER_CRITERIA", "STRUCTURAL_CRITERIA", "SETUPS", "build", "check_one_profile", "save_figure", "select_for"]
 
-plt.rcParams.update({"svg.hashsalt": "fwa", "figure.dpi": 100, "savefig.dpi": 150, "font.size": 9})
+# fwa's figure style, applied only while a figure is drawn and saved (draw_styled, save_figure): importing
+# fwa never changes a user's matplotlib settings. The SVG hash salt makes SVG output reproducible.
+STYLE = {"svg.hashsalt": "fwa", "figure.dpi": 100, "savefig.dpi": 150, "font.size": 9}
+
+
+def draw_styled(draw: Callable, result):
+    """``draw(result)`` under fwa's style."""
+    with plt.rc_context(STYLE):
+        return draw(result)
 
 
 @dataclass
@@ -69,7 +76,7 @@ def save_figure(fig, path: str | Path) -> None:
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     meta = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None}, "svg": {"Date": None, "Creator": None}}.get(fmt, {})
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, plt.rc_context(STYLE):
         fig.savefig(tmp, format=fmt, metadata=meta, bbox_inches="tight")
 
 
@@ -138,7 +145,8 @@ def _draw_heatmaps(results: dict, *, show_std=False, w: float, h: float, ncols: 
 def draw_jaccard(result, *, show_std=False):
     """One heatmap, or one per model for ``{model: result}`` (as the paper's Fig. 6 shows ResNet-56 and VGG-16)."""
     results = result if isinstance(result, dict) else {"": result}
-    return _draw_heatmaps(results, show_std=show_std, w=6.2, h=5.2, ncols=2)
+    n = len(results)
+    return _draw_heatmaps(results, show_std=show_std, w=6.2, h=5.2, ncols=4 if n >= 8 and n % 4 == 0 else 3)
 
 
 def draw_jaccard_time(df: pd.DataFrame):
@@ -323,6 +331,16 @@ def draw_scope_scatter(df: pd.DataFrame):
     return fig
 
 
+def draw_mest_lambda(df: pd.DataFrame):
+    common, panels = _facets(df, ["model", "dataset", "growth"])
+    fig, axes = _grid(len(panels), w=5.5, h=3.8)
+    for ax, (name, g) in zip(axes, panels):
+        plot_metric_by_value(g, x="density", hue="mest_lambda", ax=ax, logx=True, title=name or None)
+    _suptitle(fig, common)
+    fig.tight_layout()
+    return fig
+
+
 def _update_period_with_static(runs):
     """Fig. 5/16: accuracy vs Δt per criterion, the static runs of the same density as a flat line."""
     return A.metric_vs(runs, x="update_period", by=("model", "dataset", "growth", "density", "criterion"))
@@ -447,8 +465,9 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
     FigureEntry("fig06b-jaccard-end", "Paper Fig. 6b: Jaccard index of the final masks of runs paired by seed (density 0.2, gradient growth), "
                 "and of each run's initial mask, one panel per model; J_init: initial masks across seeds.",
                 ("jaccard",), _per_group(A.jaccard_end), _group_table(jaccard_table), _draw_groups, flt=RunFilter(criterion=STRUCTURAL_CRITERIA)),
-    FigureEntry("fig07-mest-lambda", "Paper Fig. 7: test accuracy of MEST (random growth) vs λ in |θ| + λ|∇θ| on the large MLP, one panel per density.",
-                ("mest-lambda",), _metric_x("mest_lambda"), _ident, draw_metric_vs("mest_lambda", facet=_FACETS_DT, logx=True)),
+    FigureEntry("fig07-mest-lambda", "Paper Fig. 7: test accuracy vs density of MEST (random growth) on the large MLP, one line per λ in |θ| + λ|∇θ| "
+                "from 0.001 to 1000.",
+                ("mest-lambda",), _metric_x("density", by=("model", "dataset", "growth", "mest_lambda", "criterion")), _ident, draw_mest_lambda),
     FigureEntry("fig08-sensitivity-vs-rsensitivity", "Paper Fig. 8: sensitivity |∇θ|/|θ| against RSensitivity |θ|/|∇θ| (and magnitude) on the large MLP "
                 "with random growth: accuracy vs density (left) and validation accuracy per epoch at density 0.2 (right).",
                 ("accuracy", "sensitivity"), _sensitivity_pair, _sensitivity_table, draw_sensitivity,
@@ -466,7 +485,8 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 setups=_setup_filter(["mlp-cifar10"])),
     FigureEntry("fig12-batch-size", "Paper Fig. 12: test accuracy vs density on LeNet-5-Caffe at the accuracy study's batch (left) and a batch "
                 "eight times larger with the learning rate scaled and Δt shortened to see the same examples between updates (right); rows: growth.",
-                ("accuracy", "batch-size"), _accuracy_over_density, _ident, draw_metric_vs("density", facet=[*_ACC_FACETS, "batch_size"], logx=True),
+                ("accuracy", "batch-size"), partial(A.per_arm, field="batch_size", table=A.accuracy_table), _ident,
+                draw_metric_vs("density", facet=[*_ACC_FACETS, "batch_size"], logx=True),
                 flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True, setups=_setup_filter(["lenet5-fashionmnist"])),
     FigureEntry("fig13-update-batch", "Paper Fig. 13: test accuracy vs density of the MLP and LeNet-5-Caffe as trained (update_batch_size none) and "
                 "with a larger batch only for the gradient of the DST update.",
@@ -548,5 +568,5 @@ def build(entry: FigureEntry, runs: Sequence[Run], *, select: bool = True) -> Bu
     check_one_profile(entry.id, rs)
     result = entry.compute(rs)
     table = entry.table(result)
-    fig = entry.draw(result)
+    fig = draw_styled(entry.draw, result)
     return Built(figure=fig, table=table, runs=rs, result=result)

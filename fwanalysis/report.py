@@ -112,7 +112,7 @@ def _tables_section(out: Path) -> list[str]:
         if md.is_file():
             lines += [md.read_text(encoding="utf-8"), f"Data: [{tid}.csv]({tid}.csv)", ""]
         else:
-            lines += [f"**Not written:** run `fw-train tables --out {out}` (the trainer's registries and specs make it).", ""]
+            lines += ["**Not written:** run `fw-train tables --out` with this report's folder (the trainer's registries and specs make it).", ""]
     lines += ["### table05-06-roberta", "", "Paper Tables 5-6 (RoBERTa on CommonsenseQA): **Absent:** " + _absent_roberta(), ""]
     return lines
 

@@ -83,6 +83,7 @@ def plot_metric_vs(
     cats = sorted(df[x].astype(str).unique()) if categorical else []
     groups = list(df.groupby(hue, sort=False))
     width = 0.7 / max(len(groups), 1)
+    flat = set()  # baselines drawn as lines: their x values get no tick
     for n, (label, g) in enumerate(groups):
         g = g.sort_values(x)
         st = criterion_style(str(label))
@@ -91,6 +92,7 @@ def plot_metric_vs(
             m, s = float(mean.mean()), float(std.mean())
             ax.axhline(m, color=st["color"], linestyle="--", linewidth=1.0, label=str(label))
             ax.axhspan(m - s, m + s, color=st["color"], alpha=0.08, linewidth=0)
+            flat.add(label)
             continue
         if categorical:  # unordered categories: dodged points with error bars, no connecting lines
             xs = np.array([cats.index(v) for v in g[x].astype(str)]) - 0.35 + width * (n + 0.5)
@@ -103,7 +105,7 @@ def plot_metric_vs(
         ax.set_xticks(range(len(cats)), cats)
     if logx:
         ax.set_xscale("log")
-        xs_all = sorted({float(v) for v in df[x] if isinstance(v, (int, float)) and v == v and v > 0})
+        xs_all = sorted({float(v) for v in df.loc[~df[hue].isin(flat), x] if isinstance(v, (int, float)) and v == v and v > 0})
         if xs_all:  # label the values present, plainly; no crowded minor labels
             ax.set_xticks(xs_all, [f"{v:g}" for v in xs_all])
             ax.minorticks_off()
@@ -185,4 +187,31 @@ def plot_paired_scatter(df: pd.DataFrame, *, x: str, y: str, ax: Axes | None = N
     ax.set_ylabel(f"test accuracy, {y} pruning")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
+    return ax
+
+
+def plot_metric_by_value(df: pd.DataFrame, *, x: str, hue: str, ax: Axes | None = None, ylabel: str = "test accuracy",
+                         logx: bool = False, title: str | None = None) -> Axes:
+    """Mean ± std against ``x``, one line per value of a numeric setting ``hue`` (e.g. MEST's λ), coloured
+    along a sequential colour map from the smallest value to the largest."""
+    ax = _axes(ax)
+    values = sorted(df[hue].dropna().unique())
+    cmap = plt.get_cmap("viridis")
+    for i, v in enumerate(values):
+        g = df[df[hue] == v].sort_values(x)
+        colour = cmap(i / max(len(values) - 1, 1))
+        mean, std = g["mean"].to_numpy(float), np.nan_to_num(g["std"].to_numpy(float))
+        ax.plot(g[x], mean, marker="o", markersize=3, color=colour, label=f"{v:g}" if isinstance(v, float) else str(v))
+        ax.fill_between(g[x], mean - std, mean + std, color=colour, alpha=0.1, linewidth=0)
+    if logx:
+        ax.set_xscale("log")
+        xs = sorted({float(v) for v in df[x] if v == v and v > 0})
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        ax.minorticks_off()
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(title=hue.replace("_", " "), fontsize=7, title_fontsize=7, frameon=False, ncol=2)
     return ax

@@ -15,6 +15,8 @@ from matplotlib.colors import Colormap, to_rgba
 
 from fwanalysis.stats.jaccard import JaccardResult
 
+from .metrics import criterion_colour
+
 __all__ = ["plot_jaccard_heatmap", "plot_jaccard_over_time", "plot_itop", "plot_never_removed"]
 
 _AT_TITLES = {
@@ -131,7 +133,7 @@ def plot_jaccard_over_time(
         others = [o for o in others if o != run_criterion]
     for other in others:
         d = sub[sub["other"] == other].sort_values("step")
-        (line,) = ax.plot(d["step"], d["jaccard"], label=other)
+        (line,) = ax.plot(d["step"], d["jaccard"], label=other, color=criterion_colour(str(other)), marker="o", markersize=3)
         if "std" in d.columns and d["std"].notna().any():
             s = d["std"].fillna(0.0)
             ax.fill_between(d["step"], d["jaccard"] - s, d["jaccard"] + s, color=line.get_color(), alpha=0.2, lw=0)
@@ -201,9 +203,10 @@ def plot_never_removed(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax = _axes(ax, figsize=(max(4, 1.2 * len(df) + 2), 4))
     x = np.arange(len(df))
     width = 0.38
-    for n, (col, label) in enumerate([("retained_by_all", "kept by all"), ("removed_by_all", "removed by all")]):
+    bars = [("retained_by_all", "kept by all", "#3b75af"), ("removed_by_all", "removed by all", "#f2a5c8")]  # the paper's blue and pink
+    for n, (col, label, colour) in enumerate(bars):
         err = df[f"{col}_std"] if f"{col}_std" in df.columns else None
-        ax.bar(x + (n - 0.5) * width, df[col], width, yerr=err, capsize=3, label=label)
+        ax.bar(x + (n - 0.5) * width, df[col], width, yerr=err, capsize=3, label=label, color=colour)
     names = [" / ".join(str(r[k]) for k in keys) for _, r in df.iterrows()]
     ax.set_xticks(x, names, rotation=30 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
     ax.set_ylabel("fraction of kept / removed weights")
