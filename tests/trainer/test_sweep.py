@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -649,3 +650,28 @@ def test_docs_dry_run_json_example_is_what_the_listing_gives(tmp_path):
     assert m, "docs/sweeps.md lost its dry-run JSON example"
     _, runs = plan(tmp_path, spec_text)
     assert json.loads(m.group(1)) == sweep.listing(runs)
+
+
+def test_setups_pair_keys_instead_of_multiplying_them(tmp_path):
+    """``setups``: each table's keys go together (a model with its data set and epochs); its own lists are
+    axes, multiplied with the block's other axes."""
+    p = write_spec(tmp_path, """
+        name = "pairs"
+        [base]
+        method = "dst"
+        density = [0.1, 0.2]
+        [profiles.quick]
+        setups = [
+          { model = "mlp-small", epochs = 2 },
+          { model = "cnn-small", epochs = 3, seed = [0, 1] },
+        ]
+    """)
+    runs = expand(load_spec(p), profile="quick", out=str(tmp_path))
+    got = sorted((r.cfg.model, r.cfg.epochs, r.cfg.density, r.cfg.seed) for r in runs)
+    assert got == sorted([("mlp-small", 2, d, 0) for d in (0.1, 0.2)] + [("cnn-small", 3, d, s) for d in (0.1, 0.2) for s in (0, 1)])
+    for bad, msg in [('setups = "mlp-small"', "setups in profile quick must be a non-empty list of tables"),
+                     ("setups = [{ modle = \"mlp-small\" }]", "unknown key 'modle' in profile quick, setup 1 (did you mean 'model'?)"),
+                     ("setups = [{ setups = [] }]", "unknown key 'setups' in profile quick, setup 1")]:
+        q = write_spec(tmp_path, f'name = "x"\n[profiles.quick]\n{bad}\n', name="bad.toml")
+        with pytest.raises(SpecError, match=re.escape(msg)):
+            load_spec(q)
