@@ -272,10 +272,6 @@ def _dst(runs):
     return [r for r in runs if r.config.get("method") == "dst"]
 
 
-def _accuracy_over_density(runs):
-    return A.accuracy_table(runs)
-
-
 def _cd(runs):
     """Fig. 3: the density bounds are the entry's filter (RunFilter), the same code as `fwa cd-diagram --density-max/--density-gt`."""
     return A.cd_result(A.cd_scores(runs))
@@ -339,11 +335,6 @@ def draw_mest_lambda(df: pd.DataFrame):
     _suptitle(fig, common)
     fig.tight_layout()
     return fig
-
-
-def _update_period_with_static(runs):
-    """Fig. 5/16: accuracy vs Δt per criterion, the static runs of the same density as a flat line."""
-    return A.metric_vs(runs, x="update_period", by=("model", "dataset", "growth", "density", "criterion"))
 
 
 def _curves(runs):
@@ -440,9 +431,9 @@ def _learning_curve_entry(num: int, setup: str, what: str) -> "FigureEntry":
 FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
     FigureEntry("fig01-accuracy-vs-density", "Paper Fig. 1: test accuracy vs density of the five criteria with random (top) and gradient growth, "
                 "static sparse and dense baselines, for six of the eight setups (the other two are Fig. 10); mean ± std over seeds. " + _QUICK_ROLES,
-                ("accuracy",), _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
+                ("accuracy",), A.accuracy_table, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
                 flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True, setups=_setup_filter(_FIG1)),
-    FigureEntry("fig02-imagenet", "Paper Fig. 2: ResNet-50 on ImageNet at density 0.2 with gradient growth.", ("imagenet",), _accuracy_over_density, _ident,
+    FigureEntry("fig02-imagenet", "Paper Fig. 2: ResNet-50 on ImageNet at density 0.2 with gradient growth.", ("imagenet",), A.accuracy_table, _ident,
                 draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(dataset=("imagenet",)), baselines=True, absent=_ABSENT_IMAGENET),
     FigureEntry("fig03a-cd-all", "Paper Fig. 3a: critical-difference diagram of the five criteria's ranks over all (model, dataset, growth, density) "
                 "blocks of the accuracy study (Friedman + Nemenyi, α = 0.05).",
@@ -455,8 +446,9 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 "(random growth), static sparse, dense and dense with dropout p = 0.05 (left), and their test accuracy (right).",
                 ("loss-gap",), _loss_gap, _loss_gap_table, draw_loss_gap_and_accuracy, baselines=True),
     FigureEntry("fig05-update-period", "Paper Fig. 5: test accuracy vs update period Δt of the five criteria at densities 0.1 and 0.2, random and "
-                "gradient growth, on the MLP, the small CNN and ResNet-56 (quick: the MLP and the CNN); the static run of each density dashed.",
-                ("update-period",), _update_period_with_static, _ident, draw_metric_vs("update_period", facet=_FACETS_DT, logx=True),
+                "gradient growth, on the MLP, the small CNN and ResNet-56 (quick: the MLP at 0.1); the static run of each density dashed.",
+                ("update-period",), _metric_x("update_period", dst_only=False), _ident,  # static runs: a flat line
+                draw_metric_vs("update_period", facet=_FACETS_DT, logx=True),
                 flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True),
     FigureEntry("fig06a-jaccard-first-update", "Paper Fig. 6a: Jaccard index of the sets the criteria remove at the first update of a dense "
                 "network (density 1.0, ρ = 0.5, measured once), one panel per model; mean over seeds; J_r: random's sets across seeds.",
@@ -473,11 +465,11 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 ("accuracy", "sensitivity"), _sensitivity_pair, _sensitivity_table, draw_sensitivity,
                 flt=RunFilter(criterion=("sensitivity", "rsensitivity", "magnitude")), baselines=True, setups=_setup_filter(["mlp-cifar10"])),
     FigureEntry("fig09-roberta", "Paper Fig. 9 and Tables 5-6: pruning criteria when fine-tuning RoBERTa-Large on CommonsenseQA.", ("roberta",),
-                _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("roberta",)),
+                A.accuracy_table, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("roberta",)),
                 baselines=True, absent=_ABSENT_ROBERTA),
     FigureEntry("fig10-accuracy-vs-density-more", "Paper Fig. 10: test accuracy vs density for the remaining two setups, the small CNN on CIFAR-10 "
                 "and ResNet-56 on CIFAR-100. " + _QUICK_ROLES,
-                ("accuracy",), _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
+                ("accuracy",), A.accuracy_table, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
                 flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True, setups=_setup_filter(_FIG10)),
     FigureEntry("fig11-itop", "Paper Fig. 11: ITOP ratio (share of weights ever active) at the end of training vs Δt on the large MLP at density 0.1, "
                 "random and gradient growth, rebuilt from the update files.",
@@ -494,7 +486,7 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 draw_metric_vs("density", facet=[*_ACC_FACETS, "update_batch_size"], logx=True),
                 flt=RunFilter(criterion=PAPER_CRITERIA), setups=_setup_filter(["mlp-cifar10", "lenet5-fashionmnist"])),
     FigureEntry("fig14-efficientnet", "Paper Fig. 14: EfficientNet-B0 on Tiny-ImageNet from scratch and fine-tuned from ImageNet weights.", ("efficientnet",),
-                _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("efficientnet-b0",)),
+                A.accuracy_table, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True), flt=RunFilter(model=("efficientnet-b0",)),
                 baselines=True, absent=_ABSENT_EFFNET),
     FigureEntry("fig15-global-vs-local", "Paper Fig. 15: test accuracy with global pruning (y) against local pruning (x) on ResNet-56 at densities "
                 "0.05, 0.1 and 0.15 for magnitude, MEST, RSensitivity and SNIP (random growth); above the diagonal global is better.",
@@ -524,7 +516,7 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 flt=RunFilter(criterion=STRUCTURAL_CRITERIA)),
     FigureEntry("fig22-accuracy-vs-density-all", "Paper Fig. 22: test accuracy vs density for every model-dataset setup (rows), random and gradient "
                 "growth (columns), with static sparse and dense baselines. " + _QUICK_ROLES,
-                ("accuracy",), _accuracy_over_density, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
+                ("accuracy",), A.accuracy_table, _ident, draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
                 flt=RunFilter(criterion=PAPER_CRITERIA), baselines=True),
     _learning_curve_entry(23, "lenet5-fashionmnist", "LeNet-5-Caffe (FashionMNIST)"),
     _learning_curve_entry(24, "mlp-higgs", "the small MLP (Higgs)"),

@@ -113,14 +113,8 @@ def _tables_section(out: Path) -> list[str]:
             lines += [md.read_text(encoding="utf-8"), f"Data: [{tid}.csv]({tid}.csv)", ""]
         else:
             lines += ["**Not written:** run `fw-train tables --out` with this report's folder (the trainer's registries and specs make it).", ""]
-    lines += ["### table05-06-roberta", "", "Paper Tables 5-6 (RoBERTa on CommonsenseQA): **Absent:** " + _absent_roberta(), ""]
+    lines += ["### table05-06-roberta", "", f"Paper Tables 5-6 (RoBERTa on CommonsenseQA): **Absent:** {FIGURES['fig09-roberta'].absent}", ""]
     return lines
-
-
-def _absent_roberta() -> str:
-    from .figures import FIGURES
-
-    return FIGURES["fig09-roberta"].absent or ""
 
 
 def _write_index(items: list[ReportItem], out: Path, *, studies: Sequence[str]) -> None:
