@@ -119,6 +119,12 @@ def _suptitle(fig, text: str) -> None:
         fig.suptitle(text, fontsize=10)
 
 
+def _tight(fig) -> None:
+    """``tight_layout`` that leaves room for the figure's title (it does not count it)."""
+    top = 1 - 0.4 / fig.get_figheight() if fig._suptitle is not None else 1
+    fig.tight_layout(rect=(0, 0, 1, top))
+
+
 # -- draw functions (layout only; every mark comes from fwanalysis.plots) ---------------------------
 def draw_metric_vs(x: str, *, facet: Sequence[str], ylabel: str = "test accuracy", logx: bool = False, title: str = ""):
     def draw(df: pd.DataFrame):
@@ -127,7 +133,7 @@ def draw_metric_vs(x: str, *, facet: Sequence[str], ylabel: str = "test accuracy
         for ax, (name, g) in zip(axes, panels):
             plot_metric_vs(g, x=x, ax=ax, ylabel=ylabel, logx=logx, title=name)
         _suptitle(fig, "; ".join(t for t in (title, common) if t))
-        fig.tight_layout()
+        _tight(fig)
         return fig
 
     return draw
@@ -138,7 +144,7 @@ def _draw_heatmaps(results: dict, *, show_std=False, w: float, h: float, ncols: 
     fig, axes = _grid(len(results), w=w, h=h, ncols=ncols)
     for ax, (title, res) in zip(axes, results.items()):
         plot_jaccard_heatmap(res, ax=ax, show_std=show_std, title=title or None)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -159,7 +165,7 @@ def draw_jaccard_time(df: pd.DataFrame):
         plot_jaccard_over_time(sub[sub["run_criterion"] == c], ax=ax, run_criterion=c)
         if m is not None and len(models) > 1:
             ax.set_title(f"{m}: {ax.get_title()}", fontsize=9)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -177,7 +183,7 @@ def draw_itop(df: pd.DataFrame):
         plot_itop(g, ax=ax)
         ax.set_title(name, fontsize=9)
     _suptitle(fig, common)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -186,7 +192,7 @@ def draw_never_removed(rows: pd.DataFrame):
 
     fig, ax = plt.subplots(figsize=(6, 4))
     plot_never_removed(never_removed_summary(rows), ax=ax)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -196,7 +202,7 @@ def draw_loss_gap(df: pd.DataFrame):
     for ax, (name, g) in zip(axes, panels):
         plot_loss_gap(g, ax=ax, title=name)
     _suptitle(fig, common)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -209,7 +215,7 @@ def draw_learning_curves(df: pd.DataFrame):
         base = dense[dense["model"].isin(g["model"].unique())] if "model" in dense else dense
         plot_learning_curves(pd.concat([g, base]), ax=ax, title=name)
     _suptitle(fig, common)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -298,7 +304,7 @@ def draw_loss_gap_and_accuracy(res):
     plot_label_bars(res["acc"], ax=a2, ylabel="test accuracy", title="test accuracy")
     models = sorted(set(res["gap"]["model"]))
     _suptitle(fig, ", ".join(models))
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -323,7 +329,7 @@ def draw_scope_scatter(df: pd.DataFrame):
     plot_paired_scatter(df, x="local", y="global", ax=ax, label_by="density")
     common, _ = _facets(df, ["model", "dataset", "growth"])
     _suptitle(fig, common)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -333,7 +339,7 @@ def draw_mest_lambda(df: pd.DataFrame):
     for ax, (name, g) in zip(axes, panels):
         plot_metric_by_value(g, x="density", hue="mest_lambda", ax=ax, logx=True, title=name or None)
     _suptitle(fig, common)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -365,7 +371,7 @@ def draw_sensitivity(res):
     plot_learning_curves(res["curves"], ax=a2, title=f"validation accuracy, density {d[0]:g}" if d else None)
     common, _ = _facets(res["acc"], ["model", "dataset", "growth"])
     _suptitle(fig, common)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
