@@ -535,6 +535,42 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
 ]}
 
 
+# What a figure drawn from the quick study (the embedded digits data) does not share with the paper's; the
+# report prints it under the caption when every run of the figure is on the embedded data (docs/figures.md).
+_SHORT = "digits (1,077 training images, 10 epochs, Δt 12) instead of the paper's data and 100-200 epochs"
+EMBEDDED_DIFFERS = {
+    "fig01-accuracy-vs-density": f"{_SHORT}; 5 densities, 2 seeds; ResNet-56 and VGG-16 at 2 densities, 1 seed, random growth, 6 and 8 epochs; no EfficientNet-B0 (CPU time).",
+    "fig03a-cd-all": f"{_SHORT}; 44 blocks of 7 models instead of the paper's 8 setups x 11 densities x 2 growths.",
+    "fig03b-cd-low-density": f"{_SHORT}; 26 blocks.",
+    "fig03c-cd-high-density": f"{_SHORT}; 18 blocks (densities 0.3 and 0.5).",
+    "fig04-loss-gap": f"{_SHORT}; 3 seeds.",
+    "fig05-update-period": f"{_SHORT}; the MLP at density 0.1 only, Δt 2-32 over 90 steps (four updates per epoch to two per run), 2 seeds.",
+    "fig06a-jaccard-first-update": "digits; the update at step 25 (the paper's 800); one run per seed, the other criteria from its shadow sets.",
+    "fig06b-jaccard-end": "digits; 10 epochs (ResNet-56: 6) with Δt 3; 3 seeds.",
+    "fig07-mest-lambda": f"{_SHORT}; 5 densities, 2 seeds.",
+    "fig08-sensitivity-vs-rsensitivity": f"{_SHORT}; 5 densities, 2 seeds.",
+    "fig10-accuracy-vs-density-more": f"{_SHORT}; ResNet-56 stands for ResNet-56 on CIFAR-100 (2 densities, 1 seed, 6 epochs).",
+    "fig11-itop": f"{_SHORT}; Δt 2-32.",
+    "fig12-batch-size": f"{_SHORT}; batch, learning rate and Δt scaled two-fold (128 -> 256) instead of eight-fold: batch 1024 is one step per epoch on digits.",
+    "fig13-update-batch": f"{_SHORT}; an update batch of 512 (of 1,077 images); 3 densities, 1 seed.",
+    "fig15-global-vs-local": "digits; ResNet-56 trains 4 epochs with Δt 4 and one seed (CPU time): the points scatter widely.",
+    "fig16-prune-schedule": f"{_SHORT}; density 0.1, 1 seed; in 90 steps the linear schedule (x0.99 every 600 steps) never decays, so (a) equals (b).",
+    "fig17-jaccard-first-update-rho": "digits; the update at step 25 (the paper's 800); one run per seed and setting.",
+    "fig18-jaccard-over-time": "digits; every 4th update of Δt 3 (the paper: of Δt 800).",
+    "fig19-never-removed": "digits; 10 epochs (ResNet-56: 6) with Δt 3; 3 seeds.",
+    "fig20-jaccard-first-update-std": "digits; 3 seeds.",
+    "fig21-jaccard-end-std": "digits; 3 seeds.",
+    "fig22-accuracy-vs-density-all": f"{_SHORT}; 7 models, ResNet-56 for both of its setups; no EfficientNet-B0.",
+    "fig23-learning-curves-lenet5-fashionmnist": f"{_SHORT}.",
+    "fig24-learning-curves-mlp-higgs": f"{_SHORT}; the small MLP on digits instead of Higgs.",
+    "fig25-learning-curves-cnn-cifar10": f"{_SHORT}.",
+    "fig26-learning-curves-resnet56-cifar10": "digits; 6 epochs, 2 densities, 1 seed.",
+    "fig27-learning-curves-resnet56-cifar100": "digits; the same runs as Fig. 26 (one ResNet-56 setup on digits).",
+    "fig28-learning-curves-mlp-cifar10": f"{_SHORT}.",
+    "fig30-learning-curves-vgg16-cifar100": "digits; 8 epochs, 2 densities, 1 seed.",
+}
+
+
 def select_for(entry: FigureEntry, runs: Sequence[Run]) -> list[Run]:
     """The runs of a study an entry uses: those of its sweeps (or untagged runs) of its setups that pass
     its filters."""

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 from . import __version__
 from .artifacts import Run
 from .artifacts.io import write_bytes
-from .figures import FIGURES, FigureEntry, build, save_figure, select_for
+from .figures import EMBEDDED, EMBEDDED_DIFFERS, FIGURES, FigureEntry, build, save_figure, select_for
 
 __all__ = ["write_report", "ReportItem", "git_commit"]
 
@@ -139,6 +139,8 @@ def _write_index(items: list[ReportItem], out: Path, *, studies: Sequence[str]) 
     lines += _tables_section(out)
     for i in items:
         lines += [f"## {i.id}", "", i.caption, ""]
+        if i.runs and i.id in EMBEDDED_DIFFERS and all(r.config.get("dataset") == EMBEDDED for r in i.runs):
+            lines += [f"*On the embedded data:* {EMBEDDED_DIFFERS[i.id]}", ""]
         if i.status == "ok":
             lines += [f"![{i.id}]({i.id}.png)", "", f"Data: [{i.id}.csv]({i.id}.csv) · vector: [{i.id}.pdf]({i.id}.pdf)  "]
             sweeps = sorted({str(r.config.get('sweep')) for r in i.runs})

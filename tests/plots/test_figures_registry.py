@@ -80,7 +80,11 @@ def study(tmp_path_factory):
 
 
 def test_registry_has_every_paper_figure():
+    from fwanalysis.figures import EMBEDDED_DIFFERS
+
     assert set(PAPER_IDS) <= set(FIGURES)
+    # every figure the quick study draws says what differs from the paper's on the embedded data
+    assert set(EMBEDDED_DIFFERS) == {f for f, e in FIGURES.items() if not e.absent}
 
 
 @pytest.mark.parametrize("fid", sorted(FIGURES))
@@ -124,6 +128,7 @@ def test_report_complete_and_byte_identical(study, tmp_path):
             for ext in ("png", "pdf", "csv"):
                 assert (tmp_path / "a" / f"{fid}.{ext}").stat().st_size > 0
     assert "Absent" in index and "ImageNet" in index and "sha256" in index
+    assert index.count("*On the embedded data:*") == sum(status[f] == "ok" for f in PAPER_IDS)  # every figure here is on digits
     write_report(list(reversed(only_here)), tmp_path / "b", studies=[str(root)])
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
 
