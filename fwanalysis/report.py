@@ -29,6 +29,7 @@ class ReportItem:
     runs: list[Run] = field(default_factory=list)
     note: str = ""
     files: list[str] = field(default_factory=list)
+    summary: str = ""                # measured numbers the caption quotes (FigureEntry.summary)
 
 
 def git_commit() -> str:
@@ -83,6 +84,7 @@ def _one(entry: FigureEntry, runs: Sequence[Run], out: Path) -> ReportItem:
     except (ValueError, KeyError) as e:
         return ReportItem(entry.id, entry.caption, "error", runs=sel, note=str(e))
     files = []
+    summary = entry.summary(b.result) if entry.summary is not None else ""
     try:
         for ext in ("png", "pdf"):
             save_figure(b.figure, out / f"{entry.id}.{ext}")
@@ -91,7 +93,7 @@ def _one(entry: FigureEntry, runs: Sequence[Run], out: Path) -> ReportItem:
         plt.close(b.figure)
     write_bytes(out / f"{entry.id}.csv", _csv_bytes(b.table))
     files.append(f"{entry.id}.csv")
-    return ReportItem(entry.id, entry.caption, "ok", runs=b.runs, files=files)
+    return ReportItem(entry.id, entry.caption, "ok", runs=b.runs, files=files, summary=summary)
 
 
 TABLES = {  # written by the trainer (`fw-train tables`): they describe what it trains, from its registries and specs
@@ -139,6 +141,8 @@ def _write_index(items: list[ReportItem], out: Path, *, studies: Sequence[str]) 
     lines += _tables_section(out)
     for i in items:
         lines += [f"## {i.id}", "", i.caption, ""]
+        if i.summary:
+            lines += [i.summary, ""]
         if i.runs and i.id in EMBEDDED_DIFFERS and all(r.config.get("dataset") == EMBEDDED for r in i.runs):
             lines += [f"*On the embedded data:* {EMBEDDED_DIFFERS[i.id]}", ""]
         if i.status == "ok":
