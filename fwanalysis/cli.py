@@ -146,9 +146,9 @@ def _parse_config(items: list[str] | None) -> dict:
 
 
 def common(*, paths, model, dataset, growth, criterion, density, density_min, density_max, density_gt, density_lt,
-           update_period, sweep, config, include_incomplete, skip_bad, fmt, plot) -> Common:
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(FORMATS)}", param_hint="--format")
+           update_period, sweep, config, include_incomplete, skip_bad, fmt, plot, formats=FORMATS) -> Common:
+    if fmt not in formats:
+        raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(formats)}", param_hint="--format")
     if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise typer.BadParameter(f"{str(plot)!r}: the suffix must be .png, .pdf or .svg", param_hint="--plot")
     flt = RunFilter(
@@ -159,9 +159,10 @@ def common(*, paths, model, dataset, growth, criterion, density, density_min, de
     return Common(list(paths or [Path("artifacts")]), flt, include_incomplete, skip_bad, fmt, plot)
 
 
-def analysis_command(name: str | None = None, *, incomplete_help: str | None = None):
+def analysis_command(name: str | None = None, *, incomplete_help: str | None = None, formats: tuple[str, ...] = FORMATS):
     """Register ``fn(c: Common, **own options)`` as an ``fwa`` command taking its own options and then
-    the common ones (paths, filters, --format, --plot, ...), which arrive parsed as ``c``."""
+    the common ones (paths, filters, --format, --plot, ...), which arrive parsed as ``c``. ``formats``:
+    the --format choices (default table, csv, json)."""
     def register(fn):
         own = [p for p in inspect.signature(fn).parameters.values() if p.name != "c"]
         hints = {k: v for k, v in typing.get_type_hints(fn, include_extras=True).items() if k != "c"}
@@ -169,11 +170,13 @@ def analysis_command(name: str | None = None, *, incomplete_help: str | None = N
         for pname, ann, default in _COMMON:
             if pname == "include_incomplete" and incomplete_help:
                 ann = Annotated[bool, typer.Option("--include-incomplete", help=incomplete_help)]
+            if pname == "fmt" and formats != FORMATS:
+                ann = Annotated[str, typer.Option("--format", help=f"{' | '.join(formats)}. With json, stdout holds exactly one JSON document.")]
             shared.append(inspect.Parameter(pname, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann))
             hints[pname] = ann
 
         def command(**kw):
-            c = common(**{pname: kw.pop(pname) for pname, _, _ in _COMMON})
+            c = common(**{pname: kw.pop(pname) for pname, _, _ in _COMMON}, formats=formats)
             return fn(c, **kw)
 
         command.__name__, command.__doc__, command.__module__ = fn.__name__, fn.__doc__, fn.__module__
@@ -563,6 +566,30 @@ def _read_scores(path: Path):
     if missing:
         raise UserError(f"--input {path}: missing columns {missing}; have {list(df.columns)}")
     return df
+
+
+@analysis_command(formats=(*FORMATS, "md"))
+def claims(c: Common):
+    """Each finding of the paper as a quantity with a stated test, computed on the runs given (docs/claims.md).
+
+    One row per claim: its verdict (holds, fails, or no data when the runs it needs are absent), value, threshold and the number of runs used. Each claim selects its runs as the report's figures do (by config sweep, untagged runs count for every claim, and by the five criteria), one profile at a time: a study holding several profiles needs --config profile=NAME. JSON: {"claims": [{"id", "text", "source", "quantity", "value", "paper_value", "threshold", "verdict", "runs", "detail"}]}; --format md prints a markdown table and one section per claim with its detail.
+
+    Example: fwa claims artifacts --format md
+    """
+
+    def body():
+        from .claims import evaluate, rows, to_markdown
+
+        if c.plot is not None:
+            raise UserError("fwa claims draws no figure: --plot is not supported (fwa report draws the figures the claims rest on)")
+        results = c.compute(evaluate, c.runs(baselines=True, repeats=True))
+        if c.fmt == "md":
+            sys.stdout.write(to_markdown(results) + "\n")
+            return
+        emit({"claims": [r.to_json() for r in results]}, rows(results), fmt=c.fmt,
+             title=f"{sum(r.verdict == 'holds' for r in results)} of {len(results)} claims hold")
+
+    run_command(body)
 
 
 @app.command()
