@@ -248,6 +248,23 @@ def accuracy_by_label(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.D
     return _order(out, ["model", "criterion"])
 
 
+def paired_difference(runs: Sequence[Run], a: str, b: str, *, metric: str = "test_acc") -> dict:
+    """``metric`` of criterion ``a`` minus criterion ``b`` over runs paired by design and seed (configs equal
+    but for the criterion): ``{"mean", "min", "max", "n"}`` (n pairs; NaN values without pairs)."""
+    import numpy as np
+
+    by: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for r in _unique(runs):
+        v = r.summary.get(metric)
+        if r.criterion in (a, b) and v is not None and math.isfinite(v):
+            key = tuple(sorted((k, x) for k, x in design(r).items() if k not in ("criterion", "mest_lambda")))
+            by[key][r.criterion] = float(v)
+    diffs = np.array([d[a] - d[b] for d in by.values() if a in d and b in d])
+    if not diffs.size:
+        return {"mean": math.nan, "min": math.nan, "max": math.nan, "n": 0}
+    return {"mean": float(diffs.mean()), "min": float(diffs.min()), "max": float(diffs.max()), "n": int(diffs.size)}
+
+
 def per_arm(runs: Sequence[Run], field: str, table) -> "pd.DataFrame":
     """``table(runs)`` for each value of config ``field`` apart (an experiment's arms, e.g. batch 128 and
     1024 with their own lr and Δt), stacked with ``field`` as a column. Baselines belong to the arm of

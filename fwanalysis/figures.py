@@ -62,6 +62,7 @@ class FigureEntry:
     baselines: bool = False                 # keep dense/static runs whatever the criterion filters say
     absent: str | None = None               # why its data cannot be made here, and the command that would make it
     setups: Callable[[Run], bool] | None = None  # which (model, dataset) setups; None: any
+    summary: Callable[[object], str] | None = None  # result -> one line of measured numbers for the caption
 
     @property
     def sweep(self) -> str | None:
@@ -434,6 +435,43 @@ def _learning_curve_entry(num: int, setup: str, what: str) -> "FigureEntry":
         setups=_setup_filter([setup]), absent=absent)
 
 
+_SET_DEFECT = ("magnitude", "set", "set-legacy")
+
+
+def _set_defect(runs):
+    """figx1: accuracy vs density and CD ranks of set, set-legacy and magnitude on the setups that have
+    set-legacy runs (the set and magnitude runs come from the accuracy study)."""
+    legacy = {(r.config.get("model"), r.config.get("dataset")) for r in runs if r.config.get("criterion") == "set-legacy"}
+    rs = [r for r in _dst(runs) if (r.config.get("model"), r.config.get("dataset")) in legacy]
+    if not rs:
+        raise ValueError("no set-legacy runs matched: make them with `fw-train sweep specs/set-defect.toml`")
+    return {"acc": A.accuracy_table(rs), "cd": A.cd_result(A.cd_scores(rs)), "gap": A.paired_difference(rs, "set", "set-legacy")}
+
+
+def _set_defect_table(res):
+    ranks = pd.DataFrame({"criterion": res["cd"].methods, "mean": [res["cd"].avg_ranks[m] for m in res["cd"].methods]})
+    return pd.concat([res["acc"].assign(panel="test accuracy"), ranks.assign(panel="average rank (CD diagram)")], ignore_index=True)
+
+
+def _set_defect_summary(res) -> str:
+    gap, cd = res["gap"], res["cd"]
+    ranks = ", ".join(f"{m} {cd.avg_ranks[m]:.2f}" for m in cd.methods)
+    return (f"Measured: SET minus set-legacy test accuracy {gap['mean']:+.4f} on average over {gap['n']} (model, dataset, growth, "
+            f"density, seed) pairs (range {gap['min']:+.3f} to {gap['max']:+.3f}); average ranks {ranks}; CD = {cd.cd:.3f} over "
+            f"{cd.n_blocks} blocks.")
+
+
+def draw_set_defect(res):
+    common, panels = _facets(res["acc"], ["model", "dataset", "growth"])
+    fig, axes = _grid(len(panels) + 1)
+    for ax, (name, g) in zip(axes, panels):
+        plot_metric_vs(g, x="density", ax=ax, logx=True, title=name)
+    plot_cd_diagram(res["cd"], ax=axes[-1])
+    _suptitle(fig, common)
+    _tight(fig)
+    return fig
+
+
 FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
     FigureEntry("fig01-accuracy-vs-density", "Paper Fig. 1: test accuracy vs density of the five criteria with random (top) and gradient growth, "
                 "static sparse and dense baselines, for six of the eight setups (the other two are Fig. 10); mean ± std over seeds. " + _QUICK_ROLES,
@@ -532,6 +570,11 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
     _learning_curve_entry(28, "mlp-cifar10", "the large MLP (CIFAR-10)"),
     _learning_curve_entry(29, "efficientnet-tinyimagenet", "EfficientNet-B0 (Tiny-ImageNet)"),
     _learning_curve_entry(30, "vgg16-cifar100", "VGG-16 (CIFAR-100)"),
+    FigureEntry("figx1-set-defect", "Beyond the paper: SET as the paper defines it (set) against the authors' SET code (set-legacy, which removes "
+                "almost every negative weight at each update), beside magnitude: test accuracy vs density per setup and growth, and their "
+                "average ranks over the (model, dataset, growth, density) blocks (last panel).",
+                ("set-defect", "accuracy"), _set_defect, _set_defect_table, draw_set_defect, flt=RunFilter(criterion=_SET_DEFECT),
+                summary=_set_defect_summary),
 ]}
 
 
@@ -568,6 +611,7 @@ EMBEDDED_DIFFERS = {
     "fig27-learning-curves-resnet56-cifar100": "digits; the same runs as Fig. 26 (one ResNet-56 setup on digits).",
     "fig28-learning-curves-mlp-cifar10": f"{_SHORT}.",
     "fig30-learning-curves-vgg16-cifar100": "digits; 8 epochs, 2 densities, 1 seed.",
+    "figx1-set-defect": f"{_SHORT}; the MLP and the CNN, 2 seeds.",
 }
 
 

@@ -68,6 +68,9 @@ def project(cfg) -> tuple:
 def paper_grid(name: str) -> set:
     if name == "accuracy":  # Fig. 1, 3, 10, 22-30: Table 3's densities on the eight setups (Sec. 5.1)
         return accuracy_grid(SETUPS)
+    if name == "set-defect":  # beyond the paper: the authors' SET code on Fig. 1's setups, densities and growths
+        return {row(m, d, "dst", s, criterion="set-legacy", growth=g, density=rho)
+                for (m, d), s, g, rho in itertools.product(SETUPS, SEEDS, GROWTHS, DENSITIES)}
     if name == "imagenet":  # Fig. 2: ResNet-50, density 0.2, gradient growth, 3 runs, batch 256 (Sec. 5.1, A.2)
         return accuracy_grid([("resnet50", "imagenet")], densities=(0.2,), seeds=(0, 1, 2), growths=("gradient",), batch_size=256)
     if name == "loss-gap":  # Fig. 4 (Table 3's "Fig. 5" row: density 0.5, Δt 800); random growth: the authors' choice (text silent)
@@ -116,7 +119,7 @@ SPEC_FILES = sorted(p for p in SPECS.glob("*.toml") if "[profiles.paper]" in p.r
 def test_every_spec_is_checked():
     assert {load_spec(p).name for p in SPEC_FILES} == {
         "accuracy", "imagenet", "loss-gap", "update-period", "jaccard-first", "jaccard", "mest-lambda", "sensitivity",
-        "batch-size", "update-batch", "scope", "schedule"}
+        "batch-size", "update-batch", "scope", "schedule", "set-defect"}
 
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.stem)
