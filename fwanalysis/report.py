@@ -1,4 +1,5 @@
-"""``fwa report``: every registered figure as PNG + PDF + CSV, and an ``index.md`` with captions and provenance.
+"""``fwa report``: every registered figure as PNG + PDF + CSV, an ``index.md`` with captions and provenance, and
+``claims.md`` (the paper's findings as tested claims, ``fwa claims``).
 
 Deterministic: inputs sorted, fixed figure metadata, no timestamps, so a rebuild from the same
 artifacts (and the same code) writes the same bytes.
@@ -68,8 +69,26 @@ def write_report(
         if progress:
             progress(entry.id)
         items.append(_one(entry, runs, out))
+    _write_claims(runs, items, out)
     _write_index(items, out, studies=studies)
     return items
+
+
+def _write_claims(runs: Sequence[Run], items: list[ReportItem], out: Path) -> None:
+    """``claims.md``: the markdown of ``fwa claims`` on these runs, each verdict linking to the figure it rests
+    on when that figure was built. Claims that cannot be evaluated (e.g. runs of several profiles) leave a
+    claims.md that says why; the report goes on."""
+    from .claims import FIGURE_OF, evaluate, to_markdown
+
+    built = {i.id for i in items if i.status == "ok"}
+    try:
+        results = evaluate(runs)
+    except ValueError as e:
+        text = f"# The paper's findings as tested claims\n\nThe claims could not be evaluated on these runs: {e}\n"
+    else:
+        links = {cid: f"{fid}.png" for cid, fid in FIGURE_OF.items() if fid in built}
+        text = to_markdown(results, links=links) + "\n"
+    write_bytes(out / "claims.md", text.encode())
 
 
 def _one(entry: FigureEntry, runs: Sequence[Run], out: Path) -> ReportItem:
@@ -128,6 +147,8 @@ def _write_index(items: list[ReportItem], out: Path, *, studies: Sequence[str]) 
         f"fwanalysis {__version__}, git commit `{commit}`  ",
         f"{sum(i.status == 'ok' for i in items)} figures built, {sum(i.status == 'absent' for i in items)} absent, "
         f"{sum(i.status == 'missing' for i in items)} without runs, {sum(i.status == 'error' for i in items)} failed.",
+        "",
+        "The paper's findings as tested claims, each with its verdict on these runs: [claims.md](claims.md)",
         "",
         "| figure | caption | runs | status |",
         "|---|---|---|---|",

@@ -45,16 +45,23 @@ def _subset(rng, mask, k):
 
 
 def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselines=True, sweep=None, extra=None,
-                crits=CRITS, model="toy", dataset="synthetic", baseline_methods=("dense", "static"), baseline_extra=None) -> Truth:
+                crits=CRITS, model="toy", dataset="synthetic", baseline_methods=("dense", "static"), baseline_extra=None,
+                acc=None, baseline_acc=None, first_sets=None, init_of=None) -> Truth:
+    """Optional hooks (None: the default contents): ``acc(crit, density, seed)`` the test accuracy of a DST
+    run, ``baseline_acc(method, density, seed)`` that of a baseline, ``first_sets(seed, crit, layer, init, k)``
+    the bool array a criterion removes at the first update (``k`` weights by default), ``init_of(seed, density)``
+    the initial masks ``{layer: bool array}`` of a seed."""
     t = Truth()
+    acc_fn = acc
     for density in densities:
         for seed in seeds:
-            init = _init(seed, density)
+            init = _init(seed, density) if init_of is None else init_of(seed, density)
             t.init[seed] = init
             # the first update's candidate sets per criterion, shared by every run of this seed (same state)
             k = {n: max(1, int(0.3 * init[n].sum())) for n in LAYERS}
             every = list(dict.fromkeys([*CRITS, *crits]))
-            first = {c: {n: _subset(np.random.default_rng(zlib.crc32(f"{seed}/{c}/{n}".encode())), init[n], k[n]) for n in LAYERS} for c in every}
+            first = {c: {n: (_subset(np.random.default_rng(zlib.crc32(f"{seed}/{c}/{n}".encode())), init[n], k[n]) if first_sets is None
+                             else np.asarray(first_sets(seed, c, n, init[n], k[n]), bool)) for n in LAYERS} for c in every}
             for ci, crit in enumerate(crits):
                 cfg = {"model": model, "dataset": dataset, "method": "dst", "criterion": crit, "growth": "random",
                        "density": density, "update_period": 10, "seed": seed, "epochs": 4, **(extra or {})}
@@ -85,7 +92,7 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
                 t.first[(seed, crit)] = first[crit]
                 t.final[(seed, crit)] = mask
                 w.write_masks(10 * (n_updates + 1), mask)
-                acc = 0.5 + 0.1 * ci + 0.01 * seed + 0.2 * density
+                acc = 0.5 + 0.1 * ci + 0.01 * seed + 0.2 * density if acc_fn is None else float(acc_fn(crit, density, seed))
                 t.acc[(seed, crit, density)] = acc
                 for ep in range(1, 5):
                     w.log(10 * ep, ep, "train", "loss", 1.0 / ep)
@@ -109,14 +116,15 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
                 if sweep:
                     cfg["sweep"] = sweep
                 w = RunWriter(root, cfg, LAYERS, total_steps=40)
-                m = {n: np.ones(s, bool) if method == "dense" else t.init.get(seed, _init(seed, dens))[n] for n, s in LAYERS.items()}
+                m = {n: np.ones(s, bool) if method == "dense" else t.init.get(seed, _init(seed, dens) if init_of is None else init_of(seed, dens))[n]
+                     for n, s in LAYERS.items()}
                 w.write_masks(0, m)
                 w.write_masks(40, m)
                 for ep in range(1, 5):
                     w.log(10 * ep, ep, "train", "loss", 1.0 / ep)
                     w.log(10 * ep, ep, "val", "loss", 1.1 / ep)
                     w.log(10 * ep, ep, "val", "acc", 0.9 - 0.1 / ep)
-                acc = (0.95 if method == "dense" else 0.6) + 0.01 * seed
+                acc = (0.95 if method == "dense" else 0.6) + 0.01 * seed if baseline_acc is None else float(baseline_acc(method, dens, seed))
                 t.acc[(seed, method, dens)] = acc
                 w.log(40, 4, "test", "acc", acc)
                 w.close("complete")
