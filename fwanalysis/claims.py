@@ -51,9 +51,15 @@ class Claim:
 @dataclass
 class Outcome:
     value: float | int | None
-    holds: bool
+    holds: bool | Callable[[float], bool]  # or the test, applied to the value rounded to 12 decimals
     runs: int
     detail: dict
+
+
+def _round(v: float) -> float:
+    """Values are tested rounded to 12 decimals, so that float noise (0.9 − 0.5 against 0.98 − 0.58) never
+    decides a verdict."""
+    return round(float(v), 12)
 
 
 @dataclass
@@ -154,7 +160,7 @@ def _first_magnitude_family(runs):
     rs, results = _first_update(runs)
     panels, values = {}, []
     for key, res in results.items():
-        missing = [c for c in ("magnitude", "set", "mest") if c not in res.criteria]
+        missing = [c for c in ["magnitude", "set", "mest"] if c not in res.criteria]
         if missing:
             panels[_model_of(key)] = {"missing": missing}
             continue
@@ -164,7 +170,7 @@ def _first_magnitude_family(runs):
     if not values:
         raise NoData(f"no model has first-update sets of magnitude, SET and MEST: {panels}")
     value = min(values)
-    return Outcome(value, value >= 0.9, _used(rs), {"per_model": panels})
+    return Outcome(value, lambda v: v >= 0.9, _used(rs), {"per_model": panels})
 
 
 def _pair(a: str, b: str) -> str:
@@ -231,20 +237,20 @@ _HIGH = RunFilter(criterion=FIVE, density_gt=LOW)
 def _magnitude_best_low(runs):
     rs, res = _cd(runs, _LOW)
     value = _rank(res, "magnitude") - min(res.avg_ranks.values())
-    return Outcome(value, value <= res.cd, _used(rs), _cd_detail(res))
+    return Outcome(value, lambda v: v <= _round(res.cd), _used(rs), _cd_detail(res))
 
 
 def _rsens_high(runs):
     lo_rs, lo = _cd(runs, _LOW)
     hi_rs, hi = _cd(runs, _HIGH)
     value = _rank(lo, "rsensitivity") - _rank(hi, "rsensitivity")
-    return Outcome(value, value > 0, _used(lo_rs, hi_rs), {"low_density": _cd_detail(lo), "high_density": _cd_detail(hi)})
+    return Outcome(value, lambda v: v > 0, _used(lo_rs, hi_rs), {"low_density": _cd_detail(lo), "high_density": _cd_detail(hi)})
 
 
 def _snip_not_better(runs):
     rs, res = _cd(runs, _LOW)
     value = _rank(res, "magnitude") - _rank(res, "snip")
-    return Outcome(value, value < res.cd, _used(rs), _cd_detail(res))
+    return Outcome(value, lambda v: v < _round(res.cd), _used(rs), _cd_detail(res))
 
 
 def _set_defect(runs):
@@ -252,7 +258,7 @@ def _set_defect(runs):
     rs, res = _cd(runs, RunFilter(criterion=three), sweeps=("set-defect", "accuracy"), what="the set-defect and accuracy studies")
     value = abs(_rank(res, "set") - _rank(res, "set-legacy"))
     _rank(res, "magnitude")
-    return Outcome(value, value < res.cd, _used(rs), _cd_detail(res))
+    return Outcome(value, lambda v: v < _round(res.cd), _used(rs), _cd_detail(res))
 
 
 # -- accuracy tables (Fig. 1) ------------------------------------------------------------------------
@@ -301,7 +307,7 @@ def _dst_beats_static(runs):
     if not per:
         raise NoData("no accuracy-study block with density <= 0.2 has both DST runs of the five criteria and a static run")
     value = sum(p["beats"] for p in per.values()) / len(per)
-    return Outcome(value, value >= 0.75, _used(rs), {"blocks": per, "n_blocks": len(per)})
+    return Outcome(value, lambda v: v >= 0.75, _used(rs), {"blocks": per, "n_blocks": len(per)})
 
 
 def _differences(runs):
@@ -317,7 +323,7 @@ def _differences(runs):
         raise NoData(f"the accuracy study needs blocks with two or more criteria at low and at high density "
                      f"(have {len(low)} low, {len(high)} high)")
     ml, mh = _mean(low.values()), _mean(high.values())
-    return Outcome(ml - mh, ml - mh > 0, _used(rs), {"spread_low": low, "spread_high": high, "mean_low": ml, "mean_high": mh})
+    return Outcome(ml - mh, lambda v: v > 0, _used(rs), {"spread_low": low, "spread_high": high, "mean_low": ml, "mean_high": mh})
 
 
 # -- update period (Fig. 5) --------------------------------------------------------------------------
@@ -359,7 +365,7 @@ def _best_dt_not_smallest(runs):
     if not per:
         raise NoData("no update-period panel has two or more Δt")
     value = sum(p["not_smallest"] for p in per.values()) / len(per)
-    return Outcome(value, value == 1, _used(rs), {"panels": per})
+    return Outcome(value, lambda v: v == 1, _used(rs), {"panels": per})
 
 
 def _few_updates(runs):
@@ -374,7 +380,7 @@ def _few_updates(runs):
     if not per:
         raise NoData("no update-period panel has a static run of its density")
     value = sum(p["beats"] for p in per.values()) / len(per)
-    return Outcome(value, value >= 0.75, _used(rs), {"panels": per})
+    return Outcome(value, lambda v: v >= 0.75, _used(rs), {"panels": per})
 
 
 def _gradient_lose_more(runs):
@@ -396,7 +402,7 @@ def _gradient_lose_more(runs):
     if not per:
         raise NoData("no update-period panel has magnitude and SNIP or RSensitivity at two or more Δt")
     value = _mean(p["gradient_minus_magnitude"] for p in per.values())
-    return Outcome(value, value > 0, _used(rs), {"panels": per})
+    return Outcome(value, lambda v: v > 0, _used(rs), {"panels": per})
 
 
 # -- MEST λ (Fig. 7) and sensitivity (Fig. 8) --------------------------------------------------------
@@ -446,7 +452,7 @@ def _mest_lambda(runs):
     value = min(gmax - gmin, drop)
     detail = {"lambda_min": lmin, "lambda_max": lmax, "mean_gap_lambda_min": gmin, "mean_gap_lambda_max": gmax,
               "mean_drop_lambda_1_to_max": drop, "per_density": per}
-    return Outcome(value, gmin < gmax and drop > 0, _used(mest, mag), detail)
+    return Outcome(value, lambda v: v > 0, _used(mest, mag), detail)  # v > 0 iff both parts hold
 
 
 def _rsens_vs_sens(runs):
@@ -465,7 +471,7 @@ def _rsens_vs_sens(runs):
     if not per:
         raise NoData("no setup and density has both sensitivity and RSensitivity runs")
     value = _mean(p["difference"] for p in per.values())
-    return Outcome(value, value > 0, _used(sens, rsens), {"per_density": per})
+    return Outcome(value, lambda v: v > 0, _used(sens, rsens), {"per_density": per})
 
 
 # -- end of training (Figs. 6b, 19) ------------------------------------------------------------------
@@ -487,7 +493,7 @@ def _end_masks(runs):
     if not vals:
         raise NoData(f"no model of the jaccard study has final masks of two of the five criteria and J_init: {per}")
     value = min(vals)
-    return Outcome(value, value > 0, _used(rs), {"per_model": per})
+    return Outcome(value, lambda v: v > 0, _used(rs), {"per_model": per})
 
 
 def _shares(runs):
@@ -509,7 +515,7 @@ def _shares(runs):
         raise NoData("only ResNet-56 was measured: the claim compares it with other models")
     value = min(per[n]["retained_by_all"] for n in resnet)
     others = [p["retained_by_all"] for p in per.values() if p["model"] != "resnet56"]
-    return Outcome(value, value < min(others), _used(rs), {"per_model": per})
+    return Outcome(value, lambda v: v < _round(min(others)), _used(rs), {"per_model": per})
 
 
 CLAIMS: list[Claim] = [
@@ -592,7 +598,10 @@ def evaluate(runs: Sequence[Run], *, only: Sequence[str] = ()) -> list[ClaimResu
                                    {"reason": str(e)}))
             continue
         value = _num(o.value)
-        verdict = "no data" if value is None else ("holds" if o.holds else "fails")
+        if isinstance(value, float):
+            value = _round(value)
+        holds = o.holds(value) if callable(o.holds) and value is not None else o.holds
+        verdict = "no data" if value is None else ("holds" if holds else "fails")
         detail = o.detail if value is not None else {**o.detail, "reason": "the value is not a finite number"}
         out.append(ClaimResult(c.id, c.text, c.source, c.quantity, value, c.paper_value, c.threshold, verdict, o.runs, detail))
     return out
