@@ -19,7 +19,8 @@ from typing import Callable, Sequence
 
 from . import analyses as A
 from .artifacts import Run
-from .artifacts.select import RunFilter
+from .artifacts.io import json_ready
+from .artifacts.select import RunFilter, in_sweeps, profiles_of
 from .vocab import PAPER_CRITERIA, STRUCTURAL_CRITERIA
 
 __all__ = ["Claim", "ClaimResult", "CLAIMS", "FIGURE_OF", "VERDICTS", "evaluate", "check_profiles", "to_markdown", "rows"]
@@ -78,7 +79,7 @@ class ClaimResult:
     def to_json(self) -> dict:
         return {"id": self.id, "text": self.text, "source": self.source, "quantity": self.quantity, "value": _num(self.value),
                 "paper_value": self.paper_value, "threshold": self.threshold, "verdict": self.verdict, "runs": self.runs,
-                "detail": _clean(self.detail)}
+                "detail": json_ready(self.detail)}
 
 
 def _num(v):
@@ -92,26 +93,12 @@ def _num(v):
     return v if math.isfinite(v) else None
 
 
-def _clean(v):
-    """JSON-ready values: numpy scalars -> python, NaN -> None, tuples -> lists, keys -> str."""
-    if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
-        v = v.tolist()
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    return v
-
-
 # -- run selection ------------------------------------------------------------------------------------
 def _of(runs: Sequence[Run], sweeps: Sequence[str], flt: RunFilter | None = None, *, baselines: bool = False) -> list[Run]:
     """The runs of these specs (or untagged) that pass ``flt`` (as figures.select_for)."""
     out = []
     for r in runs:
-        tag = r.config.get("sweep")
-        if tag is not None and tag not in sweeps:
+        if not in_sweeps(r, sweeps):
             continue
         if flt is None or flt.accepts(r, baselines=baselines):
             out.append(r)
@@ -129,7 +116,7 @@ def _model_of(key: tuple) -> str:
 
 def check_profiles(runs: Sequence[Run]) -> None:
     """A ValueError when the runs hold several sweep profiles: claims are computed on one profile at a time."""
-    profiles = sorted({str(r.config["profile"]) for r in runs if r.config.get("profile") is not None})
+    profiles = profiles_of(runs)
     if len(profiles) > 1:
         raise ValueError(f"the runs hold profiles {', '.join(profiles)}: claims are computed on one profile at a time; "
                          f"pass --config profile={profiles[0]} (or filter the runs to one profile first)")
@@ -662,6 +649,6 @@ def to_markdown(results: Sequence[ClaimResult], *, links: dict[str, str] | None 
         if r.paper_value is not None:
             lines.append(f"- paper value: {', '.join(f'{k} {fmt_value(v)}' for k, v in r.paper_value.items())}")
         lines += ["", "Detail:", ""]
-        lines += _detail_lines(_clean(r.detail)) or ["- –"]
+        lines += _detail_lines(json_ready(r.detail)) or ["- –"]
         lines.append("")
     return "\n".join(lines)

@@ -26,7 +26,8 @@ from rich.table import Table
 from rich.text import Text
 
 from .artifacts import ArtifactError
-from .artifacts.select import NoRunsError, RunFilter, drop_repeats, select_runs
+from .artifacts.io import json_ready
+from .artifacts.select import NoRunsError, RunFilter, drop_repeats, in_sweeps, profiles_of, select_runs
 from .vocab import FORMATS, JACCARD_AT, METRICS
 
 app = typer.Typer(
@@ -88,12 +89,13 @@ class Common:
     fmt: str
     plot: Path | None
 
-    def runs(self, *, baselines: bool = False, repeats: bool = False):
+    def runs(self, *, baselines: bool = False, repeats: bool = False, keep: Callable[[list], list] | None = None):
         """The runs matching the filters; malformed ones stop the command unless --skip-bad.
 
-        A run_id found in two directories is counted once (a warning names both). Unless ``repeats``,
-        runs that repeat another run's config and seed under another sweep name are counted once too
-        (a note says how many): an analysis averages over seeds only."""
+        A run_id found in two directories is counted once (a warning names both). ``keep`` narrows the
+        runs further (before repeats are looked for). Unless ``repeats``, runs that repeat another run's
+        config and seed under another sweep name are counted once too (a note says how many): an
+        analysis averages over seeds only."""
         on_bad = _report_bad if self.skip_bad else None
         try:
             runs = select_runs(self.paths, self.flt, include_incomplete=self.include_incomplete, on_bad=on_bad,
@@ -104,6 +106,8 @@ class Common:
             where = ", ".join(map(str, self.paths))
             state = "" if self.include_incomplete else " complete"
             raise NoRunsError(f"no{state} runs matched under {where} ({self.flt.describe()})")
+        if keep is not None:
+            runs = keep(runs)
         if not repeats:
             runs, dropped = drop_repeats(runs)
             if dropped:
@@ -199,19 +203,6 @@ def run_command(fn: Callable[[], None]) -> None:
 
 
 # -- output ----------------------------------------------------------------------------------------
-def _clean(v):
-    """JSON-ready: NaN/inf -> None, numpy scalars -> python."""
-    if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
-        v = v.tolist()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    return v
-
-
 def _stdout_console() -> Console:
     """A console for tables on stdout. On a terminal rich fits the table to the width and folds long
     cells; piped or redirected, the width is unbounded so that no cell is ever cut or wrapped."""
@@ -224,7 +215,7 @@ def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: 
 
     Table cells and titles are plain text: a run id or config value holding ``[red]`` prints as written."""
     if fmt == "json":
-        sys.stdout.write(json.dumps(_clean(doc), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(json_ready(doc), indent=2, allow_nan=False) + "\n")
         return
     rows = (rows() if callable(rows) else rows) or []
     if fmt == "csv":
@@ -232,7 +223,7 @@ def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: 
             buf = io.StringIO()
             w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
             w.writeheader()
-            w.writerows(_clean(rows))
+            w.writerows(json_ready(rows))
             sys.stdout.write(buf.getvalue())
         return
     t = Table(title=Text(title) if title else None)
@@ -364,7 +355,7 @@ def _matrix_rows(res) -> list[dict]:
 
 
 def _records(df) -> list[dict]:
-    return [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    return [{k: json_ready(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
 
 
 AtOpt = Annotated[str, typer.Option("--at", help="first: sets removed at the first update; end: final masks (+ init); time: over training.")]
@@ -530,15 +521,16 @@ def cd_diagram(
             scores = _read_scores(input_file)
             groups, sep = int(scores["block"].nunique()), []
         else:
-            runs = c.runs(repeats=True)
-            if not c.flt.sweep and any(r.config.get("sweep") == "accuracy" for r in runs):
+            def accuracy_study(runs):
                 # a whole study holds the Δt, λ, batch ... studies too, whose blocks are other designs: rank the
                 # accuracy study, as the paper's Fig. 3 does (and as `fwa report` draws it); chosen before
                 # repeats are dropped, so an accuracy run repeated by another spec stays in
-                runs = [r for r in runs if r.config.get("sweep") in ("accuracy", None)]
+                if c.flt.sweep or not any(r.config.get("sweep") == "accuracy" for r in runs):
+                    return runs
                 err.print("note: ranking the accuracy study's runs (the paper's Fig. 3); --sweep NAME ranks another study's")
-            runs, _ = drop_repeats(runs)
-            scores = A.cd_scores(runs, metric=metric)
+                return [r for r in runs if in_sweeps(r, ("accuracy",))]
+
+            scores = A.cd_scores(c.runs(keep=accuracy_study), metric=metric)
             groups, sep = scores.attrs["groups"], scores.attrs["separated_by"]
         res = A.cd_result(scores, alpha=alpha, lower_is_better=lower_is_better, test=test)
         rows = [{"method": m, "avg_rank": res.avg_ranks[m]} for m in res.methods]
@@ -612,7 +604,7 @@ def report(
         except FileNotFoundError as e:
             raise UserError(str(e)) from None
         if profile is not None:
-            have = sorted({str(r.config.get("profile")) for r in runs if r.config.get("profile") is not None})
+            have = profiles_of(runs)
             runs = [r for r in runs if r.config.get("profile") == profile]
             if not runs:
                 raise NoRunsError(f"no complete runs of profile {profile!r} under {', '.join(map(str, ps))} (profiles found: {', '.join(have) or 'none'})")

@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 
 from . import analyses as A  # noqa: E402
 from .artifacts import Run  # noqa: E402
-from .artifacts.select import RunFilter  # noqa: E402
+from .artifacts.select import RunFilter, in_sweeps, profiles_of  # noqa: E402
 from .vocab import PAPER_CRITERIA, STRUCTURAL_CRITERIA  # noqa: E402
 from .plots.cd import plot_cd_diagram  # noqa: E402
 from .plots.metrics import plot_label_bars, plot_learning_curves, plot_loss_gap, plot_metric_by_value, plot_metric_vs, plot_paired_scatter  # noqa: E402
@@ -620,8 +620,7 @@ def select_for(entry: FigureEntry, runs: Sequence[Run]) -> list[Run]:
     its filters."""
     out = []
     for r in runs:
-        tag = r.config.get("sweep")
-        if entry.sweeps and tag is not None and tag not in entry.sweeps:
+        if entry.sweeps and not in_sweeps(r, entry.sweeps):
             continue
         if entry.setups is not None and not entry.setups(r):
             continue
@@ -632,7 +631,7 @@ def select_for(entry: FigureEntry, runs: Sequence[Run]) -> list[Run]:
 
 def check_one_profile(entry_id: str, runs: Sequence[Run]) -> None:
     """Runs of different sweep profiles (``config["profile"]``: quick, paper, ...) never meet in one figure."""
-    profiles = sorted({str(r.config["profile"]) for r in runs if r.config.get("profile") is not None})
+    profiles = profiles_of(runs)
     if len(profiles) > 1:
         raise ValueError(f"{entry_id}: runs of profiles {', '.join(profiles)} would be mixed; "
                          f"choose one with --profile {profiles[0]} (or report each study directory on its own)")

@@ -18,6 +18,21 @@ from pathlib import Path
 import numpy as np
 
 
+def json_ready(v):
+    """JSON-ready values: numpy arrays and scalars -> python, NaN/inf -> None, tuples -> lists, keys -> str."""
+    import math
+
+    if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
+        v = v.tolist()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {str(k): json_ready(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_ready(x) for x in v]
+    return v
+
+
 class ArtifactError(Exception):
     """A run artifact that cannot be read: carries the run, the file and the problem."""
 

@@ -25,7 +25,7 @@ from .reader import Run, find_runs
 
 __all__ = [
     "RunFilter", "select_runs", "group_key", "NoRunsError", "PoolingError",
-    "design", "config_get", "varying_fields", "drop_repeats", "describe_fields", "filter_hint",
+    "design", "config_get", "varying_fields", "drop_repeats", "describe_fields", "filter_hint", "in_sweeps", "profiles_of",
 ]
 
 
@@ -102,6 +102,18 @@ def varying_fields(runs: Sequence[Run], cell: Callable[[Run], Hashable], *, igno
             if any(d.get(k) != first for d in designs[1:]):
                 out.add(k)
     return _field_order(out)
+
+
+def in_sweeps(run: Run, sweeps: Sequence[str]) -> bool:
+    """Whether ``run`` belongs to the study of these specs: made by one of them (``config.sweep``), or by
+    none (an untagged run, written by any loop, counts for every study)."""
+    tag = run.config.get("sweep")
+    return tag is None or tag in sweeps
+
+
+def profiles_of(runs: Sequence[Run]) -> list[str]:
+    """The sweep profiles (``config.profile``: quick, paper, ...) the runs hold, sorted."""
+    return sorted({str(r.config["profile"]) for r in runs if r.config.get("profile") is not None})
 
 
 def drop_repeats(runs: Sequence[Run]) -> tuple[list[Run], list[tuple[Run, Run]]]:
