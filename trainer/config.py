@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from fwanalysis.artifacts.schema import CONFIG_CHOICES, GLOBAL_REGROWTH, UPDATE_ORDERS  # noqa: F401
+from fwanalysis.artifacts.schema import CONFIG_CHOICES
 from fwanalysis.vocab import CRITERIA
 
 

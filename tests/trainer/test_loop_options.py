@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from fwanalysis.artifacts import CRITERIA, load_run, popcount, unpack
+from fwanalysis.artifacts.schema import UPDATE_ORDERS
 from trainer import config as cfgmod
 from trainer.augment import augment_batch
 from trainer.config import ConfigError, TrainConfig
@@ -73,8 +74,8 @@ def test_sparselearning_scores_gradient_criteria_before_the_step(tmp_path):
 def test_sparselearning_keeps_momentum_of_regrown_weights(tmp_path):
     """The same first update under both orders (magnitude scores after the step in both); afterwards the
     authors' momentum (dense gradients, never reset) moves regrown weights differently."""
-    runs = {o: _train(tmp_path, criterion="magnitude", update_order=o, state="all", shadow="none") for o in cfgmod.UPDATE_ORDERS}
-    a, b = (runs[o] for o in cfgmod.UPDATE_ORDERS)
+    runs = {o: _train(tmp_path, criterion="magnitude", update_order=o, state="all", shadow="none") for o in UPDATE_ORDERS}
+    a, b = (runs[o] for o in UPDATE_ORDERS)
     assert a.config["update_order"] == "sparselearning" and b.config["update_order"] == "step-first"
     first, second = a.state_steps[0], a.state_steps[1]
     for n in a.layer_names:
