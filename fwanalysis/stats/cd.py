@@ -9,7 +9,13 @@ test (``friedman_test``) and the Iman-Davenport F (``iman_davenport``) -> the Ne
 critical difference (``critical_difference``) and the groups of methods it cannot
 tell apart (``cliques``). ``wilcoxon_holm`` is an alternative post-hoc: pairwise
 Wilcoxon signed-rank tests with Holm's step-down correction (Demšar §3.1.3, §3.2.2),
-as used in the CD diagrams of Ismail Fawaz et al. (2019).
+as used in the CD diagrams of Ismail Fawaz et al. (2019). Every post-hoc also gives a
+matrix of pairwise p-values (``nemenyi_pvalues``, ``wilcoxon_holm_pvalues``), and
+``bonferroni_dunn`` compares every method with one control (Demšar §3.2.2).
+
+Cliques (and a diagram's CD bar) are shown only when the omnibus test rejects at
+alpha, as Demšar's procedure prescribes (post-hoc tests follow a rejected null) and
+autorank does; ``cd_analysis(allow_insignificant=True)`` keeps them anyway.
 
 Pure functions of their arguments: no file I/O, no plotting.
 """
@@ -17,7 +23,7 @@ Pure functions of their arguments: no file I/O, no plotting.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -26,19 +32,27 @@ from scipy import stats as _st
 
 __all__ = [
     "CDResult",
+    "OMNIBUS",
     "TESTS",
     "average_ranks",
+    "bonferroni_dunn",
+    "bonferroni_dunn_cd",
     "cd_analysis",
+    "cd_warnings",
     "cliques",
     "critical_difference",
     "friedman_test",
     "iman_davenport",
+    "nemenyi_pvalues",
     "score_matrix",
     "wilcoxon_holm",
+    "wilcoxon_holm_pvalues",
 ]
 
 #: Post-hoc tests ``cd_analysis`` accepts.
 TESTS = ("nemenyi", "wilcoxon-holm")
+#: Omnibus tests whose rejection lets cliques be drawn.
+OMNIBUS = ("friedman", "iman-davenport")
 
 
 # ----------------------------------------------------------------------------- table
@@ -315,6 +329,119 @@ def wilcoxon_holm(
     return pairs, groups
 
 
+def _rank_se(k: int, n_blocks: int) -> float:
+    """Standard error of a difference of two average ranks, sqrt(k(k+1)/(6N)) (Demšar §3.2.2)."""
+    return math.sqrt(k * (k + 1) / (6.0 * n_blocks))
+
+
+def nemenyi_pvalues(matrix: pd.DataFrame, *, lower_is_better: bool = False) -> pd.DataFrame:
+    """Nemenyi p-value of every pair of methods (Demšar 2006, §3.2.2).
+
+    The difference of two average ranks over its standard error sqrt(k(k+1)/(6N)), times
+    sqrt(2), follows the studentized range distribution of k means with infinite degrees
+    of freedom; p is its survival function. A pair differs at alpha exactly when its
+    average ranks differ by more than ``critical_difference(k, N, alpha=alpha)``. The
+    same statistic as scikit-posthocs' ``posthoc_nemenyi_friedman``.
+
+    Returns
+    -------
+    Symmetric methods x methods DataFrame of p-values, 1 on the diagonal.
+    """
+    n, k = matrix.shape
+    _check_int("k", k, 2)
+    _check_int("n_blocks", n, 1)
+    r = average_ranks(matrix, lower_is_better=lower_is_better).to_numpy()
+    q = np.abs(r[:, None] - r[None, :]) * math.sqrt(2.0) / _rank_se(k, n)
+    p = np.clip(_st.studentized_range.sf(q, k, np.inf), 0.0, 1.0)
+    np.fill_diagonal(p, 1.0)
+    names = [str(c) for c in matrix.columns]
+    return pd.DataFrame(p, index=names, columns=names)
+
+
+def wilcoxon_holm_pvalues(matrix: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Holm-adjusted Wilcoxon signed-rank p-value of every pair of methods (see ``wilcoxon_holm``).
+
+    Returns
+    -------
+    Symmetric methods x methods DataFrame, 1 on the diagonal.
+    """
+    pairs, _ = wilcoxon_holm(matrix, alpha=alpha)
+    names = [str(c) for c in matrix.columns]
+    out = pd.DataFrame(np.ones((len(names), len(names))), index=names, columns=names)
+    for r in pairs.itertuples():
+        out.loc[r.method_a, r.method_b] = out.loc[r.method_b, r.method_a] = r.pvalue_holm
+    return out
+
+
+def bonferroni_dunn_cd(k: int, n_blocks: int, *, alpha: float = 0.05) -> float:
+    """Bonferroni-Dunn critical difference for comparing k-1 methods with a control (Demšar §3.2.2).
+
+    CD = q_alpha sqrt(k(k+1)/(6N)) with q_alpha the two-sided normal quantile at
+    alpha/(k-1) (Demšar's Table 5b: 2.394 at alpha = 0.05 and 2.128 at 0.10 for k = 4).
+    """
+    _check_int("k", k, 2)
+    _check_int("n_blocks", n_blocks, 1)
+    a = _check_alpha(alpha)
+    return float(_st.norm.isf(a / (2.0 * (k - 1)))) * _rank_se(k, n_blocks)
+
+
+def bonferroni_dunn(avg_ranks, n_blocks: int, *, control: str, alpha: float = 0.05) -> dict:
+    """Every method against ``control`` (Demšar 2006, §3.2.2): z = (R_i - R_c) / sqrt(k(k+1)/(6N)).
+
+    Returns
+    -------
+    ``{"method": control, "cd": CD, "z": {m: z}, "p": {m: p}, "significant": {m: bool}}``
+    over the other methods; p is the two-sided normal p-value times k-1 (Bonferroni),
+    capped at 1, so that p < alpha exactly when |R_i - R_c| exceeds the CD.
+    """
+    ranks = {str(m): float(r) for m, r in dict(avg_ranks).items()}
+    if control not in ranks:
+        raise ValueError(f"control {control!r} is not one of the methods: {', '.join(sorted(ranks))}")
+    k = len(ranks)
+    a = _check_alpha(alpha)
+    cd = bonferroni_dunn_cd(k, n_blocks, alpha=a)
+    se = _rank_se(k, n_blocks)
+    others = [m for m, _ in _ordered(ranks) if m != control]
+    z = {m: (ranks[m] - ranks[control]) / se for m in others}
+    p = {m: float(min(1.0, (k - 1) * 2.0 * _st.norm.sf(abs(z[m])))) for m in others}
+    return {"method": control, "cd": cd, "z": z, "p": p, "significant": {m: p[m] < a for m in others}}
+
+
+def cd_warnings(matrix: pd.DataFrame, *, dropped_blocks: int, test: str, alpha: float, cd: float,
+                control: str | None = None) -> list[str]:
+    """What a reader of a CD analysis should know before trusting it: small N, dropped blocks, ties.
+
+    The rules, each stated in its message: the chi-square approximation of Friedman's
+    statistic wants N > 10 (Demšar 2006, §3.2.2: "N > 10 and k > 5" as a rule of thumb);
+    a Nemenyi CD at least k - 1 separates no pair; the exact two-sided Wilcoxon test
+    cannot give p below 2^(1-N), so Holm over m pairs cannot reject when m 2^(1-N) >= alpha;
+    ties dominate when more than half of the blocks hold tied scores.
+    """
+    n, k = matrix.shape
+    out: list[str] = []
+    if n <= 10:
+        out.append(f"only N = {n} blocks: the Friedman p-value uses the chi-square approximation, which wants "
+                   f"N > 10 (and k > 5; Demšar 2006, Sec. 3.2.2); treat p as rough")
+    if test == "nemenyi" and math.isfinite(cd) and cd >= k - 1:
+        out.append(f"CD = {cd:.3f} is at least the whole rank range k - 1 = {k - 1}: with N = {n} blocks the "
+                   f"Nemenyi test can tell no two of the {k} methods apart")
+    if test == "wilcoxon-holm":
+        m = k * (k - 1) // 2
+        if m * 2.0 ** (1 - n) >= alpha:
+            out.append(f"with N = {n} blocks the exact two-sided Wilcoxon p is at least 2^(1-N) = {2.0 ** (1 - n):.3g}, "
+                       f"and Holm over {m} pairs multiplies it by up to {m}: no pair can be significant at α = {alpha}")
+    if control is not None and n <= 10:
+        out.append(f"Bonferroni-Dunn uses the normal approximation of rank differences; with N = {n} blocks it is rough")
+    if dropped_blocks:
+        total = n + dropped_blocks
+        out.append(f"{dropped_blocks} of {total} blocks dropped: they lack a finite score for at least one method")
+    values = matrix.to_numpy(dtype=float)
+    tied = int(sum(len(np.unique(row)) < k for row in values))
+    if tied * 2 > n:
+        out.append(f"ties dominate: {tied} of {n} blocks hold tied scores (average ranks are used, which flattens differences)")
+    return out
+
+
 # ----------------------------------------------------------------------------- result
 
 
@@ -330,7 +457,12 @@ class CDResult:
     """Everything a critical-difference diagram shows (Demšar 2006, Fig. 1).
 
     ``methods`` are ordered best first; ``cd`` is NaN for the Wilcoxon-Holm post-hoc,
-    which has no single critical difference.
+    which has no single critical difference. ``significant`` says whether the omnibus
+    test (``omnibus``: Friedman's chi-square or the Iman-Davenport F) rejects at
+    ``alpha``; ``cliques`` is empty when it does not, unless ``allow_insignificant``.
+    ``pairwise`` holds the post-hoc p-value of every pair (``{"test", "methods", "p"}``),
+    ``control`` the Bonferroni-Dunn comparison with one method (see ``bonferroni_dunn``),
+    ``score_mean`` / ``score_std`` each method's score over the blocks (ddof 0).
     """
 
     methods: list[str]
@@ -344,10 +476,36 @@ class CDResult:
     dropped_blocks: int
     lower_is_better: bool = False
     test: str = "nemenyi"
+    significant: bool = True
+    omnibus: str = "friedman"
+    allow_insignificant: bool = False
+    pairwise: dict | None = None
+    control: dict | None = None
+    warnings: tuple[str, ...] = ()
+    score_mean: dict[str, float] = field(default_factory=dict)
+    score_std: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def omnibus_pvalue(self) -> float:
+        return float((self.friedman if self.omnibus == "friedman" else self.iman_davenport)["pvalue"])
+
+    @property
+    def show_cliques(self) -> bool:
+        """Whether cliques and the CD bar belong in a diagram: the omnibus test rejects, or the caller insists."""
+        return bool(self.significant or self.allow_insignificant)
+
+    def pairwise_rows(self) -> list[dict]:
+        """The pairwise p-values as tidy rows ``{method, other, p}``, each unordered pair once, best method first."""
+        if not self.pairwise:
+            return []
+        ms, p = self.pairwise["methods"], self.pairwise["p"]
+        order = {m: i for i, m in enumerate(self.methods)}
+        pairs = sorted(combinations(range(len(ms)), 2), key=lambda ij: (order.get(ms[ij[0]], 0), order.get(ms[ij[1]], 0)))
+        return [{"method": ms[i], "other": ms[j], "p": float(p[i][j])} for i, j in pairs]
 
     def to_json(self) -> dict:
         """The ``fwa cd-diagram`` JSON object (docs/cli.md); non-finite numbers -> None."""
-        return {
+        doc = {
             "methods": list(self.methods),
             "avg_ranks": {str(m): _json_float(r) for m, r in self.avg_ranks.items()},
             "n_blocks": int(self.n_blocks),
@@ -359,7 +517,23 @@ class CDResult:
             "dropped_blocks": int(self.dropped_blocks),
             "test": self.test,
             "lower_is_better": bool(self.lower_is_better),
+            "omnibus": {"test": self.omnibus, "pvalue": _json_float(self.omnibus_pvalue), "reject": bool(self.significant)},
+            "significant": bool(self.significant),
+            "allow_insignificant": bool(self.allow_insignificant),
+            "pairwise": None if self.pairwise is None else {
+                "test": self.pairwise["test"], "methods": list(self.pairwise["methods"]),
+                "p": [[_json_float(x) for x in row] for row in self.pairwise["p"]]},
+            "warnings": list(self.warnings),
+            "score": {m: {"mean": _json_float(self.score_mean.get(m)), "std": _json_float(self.score_std.get(m))}
+                      for m in self.methods} if self.score_mean else None,
         }
+        if self.control is not None:
+            c = self.control
+            doc["control"] = {"method": c["method"], "test": "bonferroni-dunn", "cd": _json_float(c["cd"]),
+                              "p": {m: _json_float(v) for m, v in c["p"].items()},
+                              "z": {m: _json_float(v) for m, v in c["z"].items()},
+                              "significant": {m: bool(v) for m, v in c["significant"].items()}}
+        return doc
 
 
 def cd_analysis(
@@ -368,6 +542,9 @@ def cd_analysis(
     alpha: float = 0.05,
     lower_is_better: bool = False,
     test: str = "nemenyi",
+    omnibus: str = "friedman",
+    control: str | None = None,
+    allow_insignificant: bool = False,
     block: str = "block",
     method: str = "method",
     score: str = "score",
@@ -377,9 +554,13 @@ def cd_analysis(
     Parameters
     ----------
     df : long table with columns ``block``, ``method``, ``score`` (names configurable).
-    alpha : significance level in (0, 1) for the post-hoc test.
+    alpha : significance level in (0, 1) for the omnibus and post-hoc tests.
     lower_is_better : the lowest score is best (rank 1).
     test : ``"nemenyi"`` (critical difference, Demšar §3.2.2) or ``"wilcoxon-holm"``.
+    omnibus : ``"friedman"`` (chi-square) or ``"iman-davenport"`` (F): the test whose
+        rejection at alpha makes the result ``significant``.
+    control : a method to compare every other with (Bonferroni-Dunn), or None.
+    allow_insignificant : keep the cliques although the omnibus test does not reject.
 
     Returns
     -------
@@ -391,6 +572,8 @@ def cd_analysis(
     """
     if test not in TESTS:
         raise ValueError(f"test must be one of {TESTS}, got {test!r}")
+    if omnibus not in OMNIBUS:
+        raise ValueError(f"omnibus must be one of {OMNIBUS}, got {omnibus!r}")
     a = _check_alpha(alpha)
     matrix, dropped = score_matrix(df, block=block, method=method, score=score)
     n, k = matrix.shape
@@ -401,18 +584,35 @@ def cd_analysis(
             f"a CD analysis needs at least 2 blocks with a score for every one of the "
             f"{k} methods; {n} such block(s) remain after dropping {dropped} incomplete"
         )
+    if control is not None and str(control) not in matrix.columns:
+        raise ValueError(f"control {control!r} is not one of the methods: {', '.join(map(str, matrix.columns))}")
     ranks = average_ranks(matrix, lower_is_better=lower_is_better)
     order = _ordered(ranks)
     chi2, p = friedman_test(matrix)
     f, pf = iman_davenport(chi2, n, k)
+    p_omnibus = p if omnibus == "friedman" else pf
+    significant = bool(math.isfinite(p_omnibus) and p_omnibus < a)
     if test == "nemenyi":
         cd = critical_difference(k, n, alpha=a)
         groups = cliques(ranks, cd)
+        pmat = nemenyi_pvalues(matrix, lower_is_better=lower_is_better)
     else:
         cd = math.nan
         _, groups = wilcoxon_holm(matrix, alpha=a, lower_is_better=lower_is_better)
+        pmat = wilcoxon_holm_pvalues(matrix, alpha=a)
+    best_first = [m for m, _ in order]
+    pmat = pmat.loc[best_first, best_first]
+    warnings = cd_warnings(matrix, dropped_blocks=dropped, test=test, alpha=a, cd=cd, control=control)
+    if not significant:
+        name = "Friedman" if omnibus == "friedman" else "Iman-Davenport"
+        shown = "drawn anyway (--allow-insignificant)" if allow_insignificant else "not shown"
+        warnings.append(f"{name} p = {p_omnibus:.3g} is not below α = {a}: no significant difference among the "
+                        f"{k} methods; cliques and the CD bar are {shown}")
+        if not allow_insignificant:
+            groups = []
+    values = matrix.to_numpy(dtype=float)
     return CDResult(
-        methods=[m for m, _ in order],
+        methods=best_first,
         avg_ranks={m: r for m, r in order},
         n_blocks=int(n),
         alpha=a,
@@ -423,4 +623,12 @@ def cd_analysis(
         dropped_blocks=int(dropped),
         lower_is_better=bool(lower_is_better),
         test=test,
+        significant=significant,
+        omnibus=omnibus,
+        allow_insignificant=bool(allow_insignificant),
+        pairwise={"test": test, "methods": best_first, "p": pmat.to_numpy().tolist()},
+        control=None if control is None else bonferroni_dunn(ranks, n, control=str(control), alpha=a),
+        warnings=tuple(warnings),
+        score_mean={str(m): float(v) for m, v in zip(matrix.columns, values.mean(axis=0))},
+        score_std={str(m): float(v) for m, v in zip(matrix.columns, values.std(axis=0))},
     )

@@ -302,7 +302,8 @@ def test_json_shape(demsar):
     out = cd_analysis(demsar, alpha=0.10).to_json()
     required = {"methods", "avg_ranks", "n_blocks", "alpha", "cd", "friedman", "iman_davenport",
                 "cliques", "dropped_blocks"}
-    assert required <= set(out) and set(out) - required <= {"test", "lower_is_better"}
+    extra = {"test", "lower_is_better", "omnibus", "significant", "allow_insignificant", "pairwise", "warnings", "score"}
+    assert required <= set(out) and set(out) - required <= extra
     assert set(out["friedman"]) == {"statistic", "pvalue"}
     assert set(out["iman_davenport"]) == {"statistic", "pvalue"}
     assert out["methods"] == list(out["avg_ranks"])
@@ -317,7 +318,8 @@ def test_json_turns_non_finite_numbers_into_null():
     assert out["friedman"] == {"statistic": None, "pvalue": None}
     assert out["iman_davenport"] == {"statistic": None, "pvalue": None}
     assert out["avg_ranks"] == {"a": 2.0, "b": 2.0, "c": 2.0}
-    assert out["cliques"] == [["a", "b", "c"]]
+    assert out["cliques"] == [] and out["significant"] is False  # no omnibus rejection, no cliques
+    assert cd_analysis(tied, allow_insignificant=True).to_json()["cliques"] == [["a", "b", "c"]]
     json.dumps(out, allow_nan=False)
     r = CDResult(methods=["a", "b"], avg_ranks={"a": 1.0, "b": 2.0}, n_blocks=3, alpha=0.05,
                  cd=math.inf, friedman={"statistic": math.nan, "pvalue": 1.0},
