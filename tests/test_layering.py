@@ -1,6 +1,7 @@
 """Imports go one way: artifacts and stats import nothing else of the package; plots only stats;
 fwanalysis never imports trainer or torch; nothing imports the CLIs; the trainer writes runs only
-through fwanalysis.artifacts. fwanalysis.vocab (the one vocabulary of choices) is a leaf: it imports
+through fwanalysis.artifacts. fwanalysis.record (the Recorder for PyTorch loops) sits beside the analysis:
+it imports only artifacts and vocab, and nothing of fwanalysis imports it. fwanalysis.vocab (the one vocabulary of choices) is a leaf: it imports
 nothing of the package, and every layer, the trainer included, may import it."""
 
 from __future__ import annotations
@@ -41,10 +42,52 @@ def inside(mod: str, prefix: str) -> bool:
     return mod == prefix or mod.startswith(prefix + ".")
 
 
+#: The only parts of fwanalysis that may touch torch, and only inside a function (when called): the
+#: Recorder for PyTorch loops and the importers that read torch.save files. Importing any module of
+#: fwanalysis never imports torch, so `fwa` installs and runs without it (pyproject: torch is in the
+#: `train` extra).
+TORCH_FACING = ("fwanalysis.record", "fwanalysis.importers")
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """The absolute modules a file imports when it is imported (imports inside functions left out)."""
+    tree = ast.parse(path.read_text())
+    out, todo = set(), list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            out.add(node.module)
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 @pytest.mark.parametrize("path", files("fwanalysis"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_fwanalysis_never_imports_torch_or_trainer(path):
-    bad = [m for m in imports(path) if inside(m, "torch") or inside(m, "trainer")]
-    assert not bad, f"{path}: {bad}"
+    assert not [m for m in imports(path) if inside(m, "trainer")], f"{path} imports the trainer"
+    facing = any(inside(module_name(path), m) for m in TORCH_FACING)
+    found = module_level_imports(path) if facing else imports(path)
+    bad = [m for m in found if inside(m, "torch")]
+    assert not bad, f"{path}: {bad}" + (" at module level (import torch inside the function that needs it)" if facing else "")
+
+
+def test_importing_fwanalysis_never_imports_torch():
+    """Every module of fwanalysis, the CLI and the Recorder included, imports without loading torch."""
+    import subprocess
+    import sys
+
+    mods = sorted({module_name(p) for p in files("fwanalysis")})
+    code = "import importlib, sys\n" + "".join(f"importlib.import_module({m!r})\n" for m in mods)
+    code += "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.split('.')[0] == 'torch')[:5]\n"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
 
 
 @pytest.mark.parametrize("layer", ["artifacts", "stats"])
@@ -61,6 +104,17 @@ def test_plots_import_only_stats():
         for m in imports(path):
             if inside(m, "fwanalysis"):
                 assert inside(m, "fwanalysis.stats") or inside(m, "fwanalysis.plots") or inside(m, VOCAB), f"{path} imports {m}"
+
+
+def test_record_sits_beside_the_analysis():
+    """The Recorder (the one module written for PyTorch loops) is imported by no other module of fwanalysis,
+    and uses only the writer and the vocabulary, so the analysis never depends on it."""
+    record = ROOT / "fwanalysis" / "record.py"
+    for path in files("fwanalysis"):
+        if path != record:
+            assert not [m for m in imports(path) if inside(m, "fwanalysis.record")], f"{path} imports fwanalysis.record"
+    used = {m for m in imports(record) if inside(m, "fwanalysis")}
+    assert used and all(inside(m, "fwanalysis.artifacts") or m == VOCAB or inside(m, VOCAB) for m in used), used
 
 
 def test_vocab_is_a_leaf():

@@ -1,0 +1,454 @@
+"""Record a run in format v1 from any PyTorch training loop: :class:`Recorder`.
+
+A few lines turn a loop that prunes and regrows weights (with ``torch.nn.utils.prune`` or its own
+boolean masks) into a run every ``fwa`` command reads::
+
+    from fwanalysis.record import Recorder
+
+    with Recorder(model, "artifacts/mine", criterion="magnitude", growth="random", seed=0,
+                  steps_per_epoch=len(loader), shadow="all") as rec:      # masks found from prune's buffers
+        for step in range(1, total_steps + 1):
+            loss = train_step()                                           # forward, backward, optimizer step
+            if step % 100 == 0:
+                with rec.update(step):                                    # sees the state before ...
+                    prune_and_regrow(model)                               # ... and records what changed
+            rec.step(step)                                                # any other mask change, snapshots
+            rec.log(step, "train", "loss", loss)
+    # leaving the block writes the final mask and marks the run complete (failed on an exception)
+
+What is recorded (docs/format.md): the masks at step 0 (when the Recorder is made), every
+``mask_every`` updates and at :meth:`Recorder.close`; one update file per step at which the masks
+changed, with ``pruned`` = active before and not after and ``grown`` = active after and not before
+(the net change: a weight removed and regrown at the same update is in neither); with ``shadow``, the
+set each chosen built-in criterion would have removed from the weights and gradients seen by
+:meth:`Recorder.before_update`, with as many weights per layer as the loop removed; the metrics rows
+``density``, ``prune_fraction`` and ``itop`` at every update and ``itop`` at the end.
+
+This is the one module of fwanalysis written for PyTorch loops, and nothing else of the package imports
+it. It never imports torch itself: it calls the methods of the model and of the mask tensors it is
+given (``named_parameters``, ``named_buffers``, ``clone``, ``detach``), so the analysis stays installable
+without torch. It never imports the trainer either (fwanalysis never does): the shadow sets are scored by
+:func:`shadow_sets`, a numpy copy of the local selection rules of ``trainer/sparsity/criteria.py`` (about
+60 lines; ``tests/record`` checks that both choose the same weights on the same inputs, ties included).
+``random`` draws from numpy's generator, so its sets differ from the trainer's draws; any random set is a
+valid one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import zlib
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from fwanalysis.artifacts import RunWriter
+from fwanalysis.vocab import CRITERIA, STATE_DUMPS, check_choice
+
+__all__ = ["Recorder", "shadow_sets", "prune_masks", "EPS"]
+
+EPS = 1e-12
+"""Added to the denominator of ``sensitivity`` and ``rsensitivity`` (as in the trainer)."""
+
+_NEEDS_GRAD = ("mest", "sensitivity", "rsensitivity", "snip")
+
+
+# -- the built-in criteria, in numpy ----------------------------------------------------------------------
+def _lowest(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` entries of ``candidates`` (ascending flat indices) with the lowest ``scores``, ties by index."""
+    if k <= 0:
+        return candidates[:0]
+    return candidates[np.argsort(scores, kind="stable")[:k]]
+
+
+def _set_choice(values: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
+    """SET (Mocanu et al. 2018): ⌈k/2⌉ smallest θ ≥ 0 and ⌊k/2⌋ negative θ closest to zero, the rest from the other sign."""
+    pos, neg = values >= 0, values < 0
+    k_neg = min(k // 2, int(neg.sum()))
+    k_pos = min(k - k_neg, int(pos.sum()))
+    k_neg = min(k - k_pos, int(neg.sum()))
+    mag = np.abs(values)
+    return np.concatenate([_lowest(mag[pos], candidates[pos], k_pos), _lowest(mag[neg], candidates[neg], k_neg)])
+
+
+def _set_legacy_choice(values: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
+    """The authors' ``SET`` option, local scope: with h = ⌈k/2⌉, every positive weight up to the h-th smallest
+    positive, every negative weight from the h-th most negative up, and every zero (its own count, not k)."""
+    if k <= 0:
+        return candidates[:0]
+    h = -(-k // 2)
+    pos, neg = values > 0, values < 0
+    remove = ~(pos | neg)
+    if pos.any():
+        p = np.sort(values[pos])
+        remove |= pos & (values <= p[min(h, p.size) - 1])
+    if neg.any():
+        n = np.sort(values[neg])
+        remove |= neg & (values >= n[min(h, n.size) - 1])
+    return candidates[remove]
+
+
+def _scores(criterion: str, w: np.ndarray, g: np.ndarray | None, mest_lambda: float) -> np.ndarray:
+    """Scores of the score-based criteria (the lowest are removed), in float32 or wider as the trainer does."""
+    w = np.abs(w)
+    if criterion == "magnitude":
+        return w
+    g = np.abs(g)
+    if criterion == "mest":
+        return w + mest_lambda * g
+    if criterion == "sensitivity":
+        return g / (w + EPS)
+    if criterion == "rsensitivity":
+        return w / (g + EPS)
+    return w * g  # snip
+
+
+def shadow_sets(
+    criteria: Iterable[str],
+    weights: Mapping[str, np.ndarray],
+    grads: Mapping[str, np.ndarray | None],
+    masks: Mapping[str, np.ndarray],
+    counts: Mapping[str, int],
+    *,
+    mest_lambda: float = 1.0,
+    rng: np.random.Generator | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """What each built-in criterion would remove: per layer, ``counts[layer]`` of its active weights.
+
+    The rules of ``trainer/sparsity/criteria.select_prune`` (local scope): the lowest scores among the
+    active weights, ties by flat index; ``set`` balanced by sign, ``set-legacy`` its own count.
+
+    Parameters
+    ----------
+    criteria:
+        Built-in criterion names (``fwanalysis.vocab.CRITERIA``).
+    weights, grads:
+        Layer name -> weights θ and minibatch gradients ∇θ (numpy, the layer's shape); a gradient may be
+        None when no chosen criterion needs it.
+    masks:
+        Layer name -> boolean mask before the update (True = active; only active weights are chosen).
+    counts:
+        Layer name -> number of weights to remove (clipped to the active count).
+    mest_lambda:
+        λ of MEST's |θ| + λ|∇θ|.
+    rng:
+        numpy generator of ``random`` (default: a fixed seed).
+
+    Returns
+    -------
+    criterion -> layer -> boolean array of the layer's shape, True at the weights it would remove.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for crit in criteria:
+        if crit not in CRITERIA:
+            raise ValueError(f"shadow criterion {crit!r} is not one of: {', '.join(CRITERIA)}")
+        sets = {}
+        for name, mask in masks.items():
+            flat = np.asarray(mask, dtype=bool).reshape(-1)
+            active = np.flatnonzero(flat)
+            k = min(int(counts.get(name, 0)), active.size)
+            w = np.asarray(weights[name]).reshape(-1)
+            w = w.astype(np.promote_types(w.dtype, np.float32), copy=False)
+            if crit == "random":
+                chosen = active[rng.permutation(active.size)[:k]] if k else active[:0]
+            elif crit == "set":
+                chosen = _set_choice(w[active], active, k)
+            elif crit == "set-legacy":
+                chosen = _set_legacy_choice(w[active], active, k)
+            else:
+                g = None
+                if crit in _NEEDS_GRAD:
+                    if grads.get(name) is None:
+                        raise ValueError(f"shadow criterion {crit!r} needs the gradient of layer {name!r}: "
+                                         "call before_update after loss.backward()")
+                    g = np.asarray(grads[name]).reshape(-1)
+                    g = g.astype(np.promote_types(g.dtype, np.float32), copy=False)[active]
+                chosen = _lowest(_scores(crit, w[active], g, mest_lambda), active, k)
+            s = np.zeros(flat.size, dtype=bool)
+            s[chosen] = True
+            sets[name] = s.reshape(np.shape(mask))
+        out[crit] = sets
+    return out
+
+
+# -- reading a model's masks --------------------------------------------------------------------------------
+def prune_masks(model) -> dict[str, tuple[object, str]]:
+    """The layers pruned with ``torch.nn.utils.prune``: parameter name -> (module, tensor name), in model order.
+
+    A layer is a buffer ``<name>_mask`` next to a parameter ``<name>_orig`` in the same module. The
+    buffer is looked up again at every read, since pruning a layer again replaces it.
+    """
+    params = {n for n, _ in model.named_parameters()}
+    found = {}
+    for full, _ in model.named_buffers():
+        if not full.endswith("_mask") or f"{full[:-5]}_orig" not in params:
+            continue
+        module_name, _, attr = full[:-5].rpartition(".")
+        found[full[:-5]] = (model.get_submodule(module_name) if module_name else model, attr)
+    return found
+
+
+def _numpy(x) -> np.ndarray:
+    """A numpy copy of a tensor (any device) or array."""
+    if hasattr(x, "detach"):
+        x = x.detach()
+        if getattr(x, "dtype", None) is not None and str(x.dtype) in ("torch.bfloat16", "torch.float16"):
+            x = x.float()
+        return x.cpu().numpy().copy()
+    return np.array(x, copy=True)
+
+
+def _copy(x):
+    """A copy of a mask that stays where it is (a tensor on its device, or an array)."""
+    return x.detach().clone() if hasattr(x, "detach") else np.array(x, dtype=bool, copy=True)
+
+
+def _same(a, b) -> bool:
+    """Whether two masks of one layer hold the same values (compared on their device)."""
+    return not bool((a != b).any())
+
+
+class Recorder:
+    """Writes a run in format v1 (docs/format.md) from a PyTorch training loop, one call per step.
+
+    Parameters
+    ----------
+    model:
+        The ``torch.nn.Module`` being trained (read, never changed).
+    out:
+        The study directory; the run is written to ``<out>/<run_id>``.
+    masks:
+        Parameter name -> boolean mask tensor (True = active), read again at every call, so the loop may
+        change the tensors in place or replace the dict's entries. Default: the masks of
+        ``torch.nn.utils.prune`` (buffers ``<name>_mask`` of parameters ``<name>_orig``).
+    model_name, dataset, method, criterion, growth, density, update_period, seed:
+        Config fields of the run (docs/format.md, "config"). ``model_name`` defaults to the model's
+        class name in lower case, ``method`` to ``dst`` (which needs ``criterion``: a built-in name or any
+        ``[a-z0-9_-]+`` name), ``density`` to the density of the masks at step 0; the others to null.
+    shadow:
+        Built-in criteria whose would-be pruned sets go into every update: ``"all"``, ``"none"`` or a
+        list. Each update then needs :meth:`before_update` (or ``with rec.update(step):``).
+    mask_every:
+        Write a mask snapshot every this many updates (0: only at step 0 and at the end).
+    state:
+        ``none``, ``first`` or ``all``: also write the weights, gradients and mask seen by
+        :meth:`before_update` before the first or every update.
+    steps_per_epoch:
+        Optimizer steps per epoch, to fill the ``epoch`` column of metrics (NaN without it unless
+        :meth:`log` is given ``epoch``).
+    run_id:
+        The run's id; default: ``<dataset>-<model>-<method>-...-<hash of the config>`` (docs/artifacts.md).
+    exist:
+        What to do with a run of the same id already there: ``overwrite`` (default: rerunning the loop
+        replaces the run), ``resume-incomplete`` (replace it unless it is complete) or ``error``.
+    **config:
+        Any other config field (``epochs``, ``batch_size``, ``lr``, ``prune_fraction``, ...) or extra key.
+    """
+
+    def __init__(
+        self,
+        model,
+        out,
+        *,
+        masks: Mapping | None = None,
+        model_name: str | None = None,
+        dataset: str | None = None,
+        method: str = "dst",
+        criterion: str | None = None,
+        growth: str | None = None,
+        density: float | None = None,
+        update_period: int | None = None,
+        seed: int | None = None,
+        shadow: str | Iterable[str] = "none",
+        mask_every: int = 0,
+        state: str = "none",
+        steps_per_epoch: float | None = None,
+        run_id: str | None = None,
+        exist: str = "overwrite",
+        **config,
+    ):
+        check_choice(state, STATE_DUMPS, what="state")
+        if method == "dst" and criterion is None:
+            raise ValueError("a dst run needs criterion=: a built-in name (" + ", ".join(CRITERIA)
+                             + ") or any name of lowercase letters, digits, '-' and '_'")
+        if isinstance(shadow, str):
+            shadow = {"all": list(CRITERIA), "none": []}.get(shadow, [s.strip() for s in shadow.split(",") if s.strip()])
+        bad = [c for c in shadow if c not in CRITERIA]
+        if bad:
+            raise ValueError(f"shadow {', '.join(map(repr, bad))}: not one of: {', '.join(CRITERIA)} (or all, none)")
+        if int(mask_every) < 0:
+            raise ValueError(f"mask_every must be >= 0, got {mask_every!r}")
+        self.model = model
+        self.shadow = [c for c in CRITERIA if c in shadow]
+        self.mask_every = int(mask_every)
+        self.state = state
+        self.steps_per_epoch = steps_per_epoch
+        order = {n: i for i, (n, _) in enumerate(model.named_parameters())}
+        if masks is None:
+            self._pruned = prune_masks(model)
+            if not self._pruned:
+                raise ValueError("the model has no torch.nn.utils.prune masks (buffers <name>_mask): pass masks={name: bool tensor}")
+            self._masks = None
+        else:
+            self._pruned = None
+            self._masks = masks
+            unknown = [n for n in masks if n not in order]
+            if unknown:
+                raise ValueError(f"masks name parameters the model does not have: {unknown}")
+        current = self._read_masks()
+        self._names = sorted(current, key=lambda n: order.get(n, order.get(f"{n}_orig", len(order))))
+        total = sum(int(np.prod(tuple(current[n].shape))) for n in self._names)
+        active = sum(int(current[n].sum()) for n in self._names)
+        cfg = {"model": model_name or type(model).__name__.lower(), "dataset": dataset, "method": method,
+               "criterion": criterion, "growth": growth,
+               "density": density if density is not None else active / max(total, 1),
+               "update_period": update_period, "seed": seed, **config}
+        self._mest_lambda = float((cfg.get("criterion_params") or {}).get("mest_lambda", 1.0))
+        self.writer = RunWriter(out, cfg, {n: tuple(current[n].shape) for n in self._names},
+                                run_id=run_id, total_steps=0, exist=exist)
+        self.run_id, self.path = self.writer.run_id, self.writer.path
+        self._total = total
+        self._last = {n: _copy(current[n]) for n in self._names}
+        self._ever = {n: _numpy(current[n]).astype(bool) for n in self._names}  # ITOP: every weight ever active
+        self._step = 0
+        self._updates = 0
+        self._pending: tuple[int, dict, dict, dict] | None = None
+        self.writer.write_masks(0, {n: _numpy(current[n]) for n in self._names})
+        self._snapshot_at = 0
+
+    # -- reading the loop's state ------------------------------------------------------------------------
+    def _read_masks(self) -> dict:
+        if self._masks is not None:
+            return dict(self._masks)
+        return {name: getattr(module, f"{attr}_mask") for name, (module, attr) in self._pruned.items()}
+
+    def _param(self, name: str):
+        if self._pruned is not None:
+            module, attr = self._pruned[name]
+            return getattr(module, f"{attr}_orig")
+        return self.model.get_parameter(name)
+
+    def _check_step(self, step: int) -> int:
+        if isinstance(step, bool) or int(step) != step or step < self._step:
+            raise ValueError(f"step {step!r}: steps are integers that never decrease (last step {self._step})")
+        return int(step)
+
+    # -- the loop's calls ---------------------------------------------------------------------------------
+    def before_update(self, step: int) -> None:
+        """Keep the weights, gradients and masks as they are now, just before the loop changes the masks at ``step``.
+
+        The shadow sets of the update recorded at ``step`` are chosen from them (and the ``state``
+        dump written). Call it after the backward pass whose gradient should score the weights.
+        """
+        step = self._check_step(step)
+        masks = {n: _numpy(m).astype(bool) for n, m in self._read_masks().items()}
+        weights, grads = {}, {}
+        for n in self._names:
+            p = self._param(n)
+            weights[n] = _numpy(p)
+            grads[n] = _numpy(p.grad) if getattr(p, "grad", None) is not None else None
+        self._pending = (step, masks, weights, grads)
+        if self.state == "all" or (self.state == "first" and not self._updates and not self.writer.manifest["state_steps"]):
+            missing = [n for n in self._names if grads[n] is None]
+            if missing:
+                raise ValueError(f"state dumps need gradients; layers {missing} have none (call before_update after backward)")
+            self.writer.write_state(step, weights, grads, masks)
+
+    @contextlib.contextmanager
+    def update(self, step: int):
+        """``with rec.update(step): <change the masks>``: :meth:`before_update`, then :meth:`step` on leaving."""
+        self.before_update(step)
+        yield self
+        self.step(step)
+
+    def step(self, step: int) -> bool:
+        """Call once per optimizer step (after any mask change of that step); records the masks' change since the last call.
+
+        Returns whether an update was recorded. With ``shadow`` criteria, a change needs
+        :meth:`before_update` at the same step first.
+        """
+        step = self._check_step(step)
+        current = self._read_masks()
+        changed = [n for n in self._names if not _same(current[n], self._last[n])]
+        self._step = step
+        if not changed:
+            return False
+        if step in self.writer.manifest["update_steps"]:
+            raise ValueError(f"step {step}: the masks changed again after the update recorded at this step")
+        pending, self._pending = self._pending, None
+        before = {n: _numpy(self._last[n]).astype(bool) for n in self._names}
+        after = {n: (_numpy(current[n]).astype(bool) if n in changed else before[n]) for n in self._names}
+        pruned = {n: before[n] & ~after[n] for n in self._names}
+        grown = {n: after[n] & ~before[n] for n in self._names}
+        shadow = {}
+        if self.shadow:
+            if pending is None or pending[0] != step:
+                raise ValueError(f"step {step}: the masks changed but before_update({step}) was not called first; "
+                                 "with shadow criteria wrap the change in `with rec.update(step):`")
+            _, seen, weights, grads = pending
+            moved = [n for n in self._names if not np.array_equal(seen[n], before[n])]
+            if moved:
+                raise ValueError(f"step {step}: the masks of {moved} changed between the last step() and before_update({step})")
+            counts = {n: int(pruned[n].sum()) for n in self._names}
+            own = self.writer.config.get("criterion")
+            rng = np.random.default_rng([int(self.writer.config.get("seed") or 0) & 0xFFFFFFFF, step, zlib.crc32(b"random")])
+            others = [c for c in self.shadow if c != own]
+            shadow = shadow_sets(others, weights, grads, before, counts, mest_lambda=self._mest_lambda, rng=rng)
+            if own in self.shadow:
+                shadow[own] = pruned
+            shadow = {c: shadow[c] for c in self.shadow}
+        self.writer.write_update(step, pruned, grown, shadow)
+        self._updates += 1
+        n_before = sum(int(before[n].sum()) for n in self._names)
+        n_after = sum(int(after[n].sum()) for n in self._names)
+        for n in self._names:
+            self._ever[n] |= after[n]
+        self._metric(step, "", "prune_fraction", sum(int(p.sum()) for p in pruned.values()) / max(n_before, 1))
+        self._metric(step, "", "density", n_after / max(self._total, 1))
+        self._metric(step, "", "itop", self.itop())
+        self._last = {n: _copy(current[n]) for n in self._names}
+        if self.mask_every and self._updates % self.mask_every == 0:
+            self.writer.write_masks(step, after)
+            self._snapshot_at = step
+        return True
+
+    def itop(self) -> float:
+        """The ITOP ratio so far (Liu et al. 2021): weights ever active / weights of the masked layers."""
+        return sum(int(e.sum()) for e in self._ever.values()) / max(self._total, 1)
+
+    def _metric(self, step: int, split: str, name: str, value: float, epoch: float | None = None) -> None:
+        if epoch is None:
+            epoch = step / self.steps_per_epoch if self.steps_per_epoch else math.nan
+        self.writer.log(step, epoch, split, name, value)
+
+    def log(self, step: int, split: str, name: str, value: float, *, epoch: float | None = None) -> None:
+        """One measurement: ``split`` is ``train``, ``val``, ``test`` or ``""``; ``name`` e.g. ``loss``, ``acc``.
+
+        The last ``test``/``acc``, ``val``/``acc``, ... become the run's ``summary`` at :meth:`close`.
+        ``epoch`` defaults to ``step / steps_per_epoch``.
+        """
+        if hasattr(value, "item"):
+            value = value.item()
+        self._metric(int(step), split, name, float(value), epoch)
+
+    def close(self, status: str = "complete") -> None:
+        """Write the final mask (the masks last seen by :meth:`step`), the metrics and run.json with ``status``."""
+        if self.writer._closed:
+            return
+        try:
+            if status == "complete":
+                self._metric(self._step, "", "itop", self.itop())
+                if self._snapshot_at != self._step:
+                    self.writer.write_masks(self._step, {n: _numpy(self._last[n]) for n in self._names})
+        except BaseException:
+            self.writer.close("failed")
+            raise
+        self.writer.close(status, total_steps=self._step)
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close("complete" if exc_type is None else "failed")
