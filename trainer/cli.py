@@ -283,6 +283,13 @@ def tables(
 
 
 def main():
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:  # `pip install .` installs the analysis only (pyproject.toml)
+        err.print(Text.assemble(("error:", "red"), " fw-train needs PyTorch, which is not installed here: pip install torch, "
+                                "or install fwa with its train extra (pip install '.[train]' in the repository); "
+                                "fwa's analyses work without it"))
+        raise SystemExit(1)
     app()
 
 
