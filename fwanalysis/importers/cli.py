@@ -1,0 +1,235 @@
+"""``fwa import``: runs of other tools into run format v1 (docs/import.md). Parses, calls the importers, prints.
+
+    fwa import paper-code save/mlp-snip --out artifacts/imported --set criterion=snip model=mlp-large dataset=cifar10
+    fwa import torch-prune ckpt/step-*.pt --out artifacts/imported --set criterion=magnitude
+    fwa import tensorboard runs/exp1 --run artifacts/imported/<run> --map Loss/train=train:loss
+    fwa import wandb-csv history.csv --out artifacts/imported --set model=my-net seed=0
+
+torch is imported only when paper-code or torch-prune runs, tensorboard only when tensorboard runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Callable, Optional
+
+import typer
+
+app = typer.Typer(
+    help="Convert runs of other tools into fwa's run format (docs/import.md): paper-code, torch-prune, tensorboard, wandb-csv.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", metavar="KEY=VALUE",
+    help="A config value of the run (repeatable; several KEY=VALUE after one --set are fine too), e.g. --set model=resnet56 "
+         "density=0.1 seed=0. VALUE is read as JSON where it parses (numbers, true, null), else as text.")]
+ExtraSet = Annotated[Optional[list[str]], typer.Argument(hidden=True, show_default=False)]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="The study (directory) the new run goes into; made if missing.")]
+RunIdOpt = Annotated[Optional[str], typer.Option("--run-id", help="The run's id and directory name (default: <dataset>-<model>-...-<hash of the config>).")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace a complete run of the same id (default: refuse it; an incomplete one is always redone).")]
+MapOpt = Annotated[Optional[list[str]], typer.Option(
+    "--map", metavar="TAG=SPLIT:NAME",
+    help="Import TAG as the metric (SPLIT, NAME) (repeatable), e.g. --map Loss/train=train:loss, --map lr=:lr. Without it, "
+         "tags such as train/loss, val/acc, test_acc, Accuracy/validation, lr are recognised; others are listed and left out.")]
+RunOpt = Annotated[Optional[Path], typer.Option("--run", help="Add the metrics to this existing run directory (rows of the same split and name are replaced; summary updated).")]
+StepsPerEpochOpt = Annotated[Optional[int], typer.Option("--steps-per-epoch", min=1, help="Optimizer steps per epoch: gives each row its epoch (step / N).")]
+
+
+def _err(msg: str) -> None:
+    sys.stderr.write(msg + "\n")
+
+
+def _run(body: Callable[[], None]) -> None:
+    """Run a command body; bad input, a missing package or a locked run becomes one ``error:`` line, exit 1."""
+    from fwanalysis.artifacts import ArtifactError, RunLocked
+
+    try:
+        body()
+    except (ValueError, ArtifactError, RunLocked, FileExistsError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
+        _err(f"error: {e}")
+        raise typer.Exit(1)
+
+
+def _settings(set_: list[str] | None, extra: list[str] | None) -> dict:
+    from .common import parse_settings
+
+    return parse_settings([*(set_ or []), *(extra or [])])
+
+
+def _split_sources(sources: list[Path]) -> tuple[list[Path], list[str]]:
+    """The source paths, and the KEY=VALUE words that followed a --set (``--set a=1 b=2``: the shell hands
+    ``b=2`` over as one more argument). A word with ``=`` that names an existing file stays a source."""
+    paths, extra = [], []
+    for s in sources:
+        if "=" in str(s) and not s.exists():
+            extra.append(str(s))
+        else:
+            paths.append(s)
+    if not paths:
+        raise ValueError("give at least one source to import")
+    return paths, extra
+
+
+@app.command("paper-code")
+def paper_code(
+    sources: Annotated[list[Path], typer.Argument(help="Directories of the authors' runs (their save_dir), each holding jaccard-in-time-<step>.th files and maybe results.npy; one run each.", show_default=False)],
+    out: OutOpt = None,
+    set_: SetOpt = None,
+    trust_pickle: Annotated[bool, typer.Option(
+        "--trust-pickle",
+        help="Also read results.npy (train/val/test loss and accuracy, death rate). It is a pickled dict, and unpickling a "
+             "file can run any code in it, so it is read only when you say you trust where it came from; without this flag "
+             "the masks and sets are imported and the metrics left out (said in one line). The .th files are always read "
+             "with torch.load(weights_only=True), which runs no code.")] = False,
+    steps_per_epoch: Annotated[Optional[int], typer.Option("--steps-per-epoch", min=1, help="Batches per epoch of the authors' run (len(train_loader)): results.npy logs per epoch, fwa per optimizer step. Needed with --trust-pickle.")] = None,
+    run_id: RunIdOpt = None,
+    overwrite: OverwriteOpt = False,
+):
+    """The authors' Jaccard recordings (alooow/fantastic_weights_paper, --jaccard true) as format-v1 runs.
+
+    Each recording jaccard-in-time-<step>.th becomes the update at <step>: every recorded pruner's removed set (mask before & ~ mask after) is the shadow set of its fwa criterion (SNIPFixed snip, MESTFixed mest, ReciprocalSensitivityFixed rsensitivity, magnitude, SETFixed set, Random random), and the run's own criterion (--set criterion=..., required) gives the pruned set. Config comes from --set (method dst, local scope and the recorded density unless given). Needs PyTorch. Details and limits: docs/import.md.
+
+    Example: fwa import paper-code save/run1 --out artifacts/paper --set criterion=snip model=mlp-large dataset=cifar10 density=0.1 update_period=800 seed=0
+    """
+
+    def body():
+        from .paper_code import import_paper_code
+
+        paths, extra = _split_sources(sources)
+        settings = _settings(set_, extra)
+        if out is None:
+            raise ValueError("give the study the runs go into with --out STUDY")
+        if run_id is not None and len(paths) > 1:
+            raise ValueError("--run-id names one run: import one source at a time with it")
+        taken: set = set()
+        for src in paths:
+            path = import_paper_code(src, out, settings=settings, trust_pickle=trust_pickle, steps_per_epoch=steps_per_epoch,
+                                     run_id=run_id, overwrite=overwrite, taken=taken, note=_err)
+            typer.echo(f"imported {src} -> {path}")
+
+    _run(body)
+
+
+@app.command("torch-prune")
+def torch_prune(
+    checkpoints: Annotated[list[Path], typer.Argument(help="state_dicts saved with torch.save, of one model pruned with torch.nn.utils.prune (<name>_orig and <name>_mask entries), one training run.", show_default=False)],
+    out: OutOpt = None,
+    set_: SetOpt = None,
+    steps: Annotated[Optional[str], typer.Option("--steps", metavar="S1,S2,...", help="The optimizer step of each checkpoint, in the order given. Default: the last number in each file name (ckpt-800.pt is step 800).")] = None,
+    run_id: RunIdOpt = None,
+    overwrite: OverwriteOpt = False,
+):
+    """Checkpoints of a model pruned with torch.nn.utils.prune as one format-v1 run.
+
+    Masked layers are the <name> with both <name>_orig and <name>_mask. Every checkpoint gives a mask snapshot at its step; where the masks of two consecutive checkpoints differ, the later step gets an update: pruned = before & ~after, grown = after & ~before. Steps come from the file names unless --steps gives them. Needs PyTorch. Details: docs/import.md.
+
+    Example: fwa import torch-prune ckpt/step-0.pt ckpt/step-800.pt ckpt/step-1600.pt --out artifacts/pruned --set criterion=magnitude model=my-net seed=0
+    """
+
+    def body():
+        from .torch_prune import import_torch_prune
+
+        paths, extra = _split_sources(checkpoints)
+        settings = _settings(set_, extra)
+        if out is None:
+            raise ValueError("give the study the run goes into with --out STUDY")
+        step_list = None
+        if steps is not None:
+            try:
+                step_list = [int(s) for s in steps.replace(" ", "").split(",") if s]
+            except ValueError:
+                raise ValueError(f"--steps {steps!r}: expected whole numbers separated by commas, e.g. 0,800,1600") from None
+        path = import_torch_prune(paths, out, settings=settings, steps=step_list, run_id=run_id, overwrite=overwrite, note=_err)
+        typer.echo(f"imported {len(paths)} checkpoints -> {path}")
+
+    _run(body)
+
+
+def _write_metrics(series: dict, epochs, *, mapping: list[str] | None, run: Path | None, out: Path | None, settings: dict,
+                   steps_per_epoch: int | None, run_id: str | None, overwrite: bool, source: str) -> None:
+    from .common import add_metrics, metric_rows, parse_map, write_metrics_run
+
+    if (run is None) == (out is None):
+        raise ValueError("give either --run RUN_DIR (add to an existing run) or --out STUDY (a new run, its config from --set)")
+    if run is not None and (settings or run_id):
+        raise ValueError("--set and --run-id make a new run: use them with --out, not with --run")
+    rows, skipped = metric_rows(series, mapping=parse_map(mapping), epochs=epochs, steps_per_epoch=steps_per_epoch)
+    if skipped:
+        _err(f"note: not imported (no --map and no default name): {', '.join(skipped)}")
+    if not rows:
+        raise ValueError(f"{source}: no metric to import (tags found: {', '.join(series) or 'none'}); name them with --map TAG=SPLIT:NAME")
+    if run is not None:
+        path, replaced = add_metrics(run, rows)
+        typer.echo(f"added {len(rows)} metric rows to {path}" + (f" ({replaced} rows of the same metrics replaced)" if replaced else ""))
+    else:
+        path = write_metrics_run(out, settings, rows, run_id=run_id, overwrite=overwrite, source=source)
+        typer.echo(f"imported {len(rows)} metric rows -> {path}")
+
+
+@app.command("tensorboard")
+def tensorboard(
+    logdirs: Annotated[list[Path], typer.Argument(help="Directories holding events.out.tfevents.* files (or such files) of one run; their scalars go into one run.", show_default=False)],
+    run: RunOpt = None,
+    out: OutOpt = None,
+    set_: SetOpt = None,
+    map_: MapOpt = None,
+    steps_per_epoch: StepsPerEpochOpt = None,
+    run_id: RunIdOpt = None,
+    overwrite: OverwriteOpt = False,
+):
+    """TensorBoard scalars into metrics.parquet of an existing run (--run) or of a new one (--out with --set).
+
+    A tag's event step is the row's step; its epoch is step / --steps-per-epoch, else the last value of an "epoch" tag at or before that step, else empty (NaN). Needs the tensorboard package (pip install 'fwa[tensorboard]').
+
+    Example: fwa import tensorboard runs/exp1 --out artifacts/tb --set model=my-net dataset=cifar10 seed=0 --map Loss/train=train:loss
+    """
+
+    def body():
+        from .tensorboard import read_scalars
+
+        paths, extra = _split_sources(logdirs)
+        settings = _settings(set_, extra)
+        series: dict = {}
+        for p in paths:
+            series.update(read_scalars(p))
+        epochs = series.pop("epoch", None)
+        _write_metrics(series, epochs, mapping=map_, run=run, out=out, settings=settings, steps_per_epoch=steps_per_epoch,
+                       run_id=run_id, overwrite=overwrite, source=", ".join(map(str, paths)))
+
+    _run(body)
+
+
+@app.command("wandb-csv")
+def wandb_csv(
+    files: Annotated[list[Path], typer.Argument(help="One W&B run history exported as CSV (columns _step, _runtime, _timestamp, the logged keys, maybe epoch), or a one-run chart export (Step, '<run> - <key>').", show_default=False)],
+    run: RunOpt = None,
+    out: OutOpt = None,
+    set_: SetOpt = None,
+    map_: MapOpt = None,
+    step_column: Annotated[Optional[str], typer.Option("--step-column", help="The column holding the optimizer step (default _step, W&B's log counter, or a chart export's Step), e.g. a global_step you logged.")] = None,
+    steps_per_epoch: StepsPerEpochOpt = None,
+    run_id: RunIdOpt = None,
+    overwrite: OverwriteOpt = False,
+):
+    """A W&B history CSV into metrics.parquet of an existing run (--run) or of a new one (--out with --set).
+
+    Each non-empty cell of a metric column is one row at that line's step. The epoch comes from --steps-per-epoch, else from an epoch column, else it is empty (NaN). Columns starting with _ are W&B's own and are not imported.
+
+    Example: fwa import wandb-csv history.csv --run artifacts/mine/cifar10-my-net-dst-snip-random-d0.1-s0-1a2b3c4d --map val_accuracy=val:acc
+    """
+
+    def body():
+        from .wandb_csv import read_history
+
+        paths, extra = _split_sources(files)
+        if len(paths) > 1:
+            raise ValueError(f"give one CSV file (a run's history), got {len(paths)}")
+        series, epochs = read_history(paths[0], step_column=step_column)
+        _write_metrics(series, epochs, mapping=map_, run=run, out=out, settings=_settings(set_, extra), steps_per_epoch=steps_per_epoch,
+                       run_id=run_id, overwrite=overwrite, source=str(paths[0]))
+
+    _run(body)

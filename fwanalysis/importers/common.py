@@ -1,0 +1,243 @@
+"""What the importers share: ``--set`` and ``--map`` parsing, tag names to (split, name), torch files, metrics.
+
+Metrics go into ``metrics.parquet`` with exactly the columns of docs/format.md (``step`` int64, ``epoch``
+float64, ``split`` string, ``name`` string, ``value`` float64): either into a new run made through
+:class:`~fwanalysis.artifacts.RunWriter` (:func:`write_metrics_run`) or added to an existing run
+(:func:`add_metrics`), whose table and ``run.json`` summary are rewritten atomically under the run's lock.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from fwanalysis.vocab import METRICS, SPLITS
+
+__all__ = [
+    "MissingDependency", "parse_settings", "parse_map", "default_metric", "metric_rows", "to_bool", "torch_load",
+    "write_metrics_run", "add_metrics", "METRIC_COLUMNS",
+]
+
+#: The columns of metrics.parquet, in order (docs/format.md, "metrics.parquet").
+METRIC_COLUMNS = ("step", "epoch", "split", "name", "value")
+
+
+class MissingDependency(ValueError):
+    """An optional package an importer needs is not installed (one ``error:`` line naming how to get it)."""
+
+
+# -- the command line's KEY=VALUE and TAG=SPLIT:NAME ---------------------------------------------------
+def parse_settings(items: Iterable[str] | None) -> dict:
+    """``--set KEY=VALUE`` items as a dict; VALUE is read as JSON where it parses (numbers, true, null,
+    lists), else as text: ``density=0.1`` is a number, ``model=resnet56`` a string."""
+    out = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set density=0.1")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
+def parse_map(items: Iterable[str] | None) -> dict[str, tuple[str, str]]:
+    """``--map TAG=SPLIT:NAME`` items as ``{tag: (split, name)}``; SPLIT may be empty (``lr=:lr``)."""
+    out = {}
+    for item in items or ():
+        tag, sep, target = item.rpartition("=")
+        split, colon, name = target.partition(":")
+        if not sep or not tag or not colon or not name:
+            raise ValueError(f"--map {item!r}: expected TAG=SPLIT:NAME, e.g. --map train/loss=train:loss (SPLIT may be empty: lr=:lr)")
+        if split not in SPLITS:
+            raise ValueError(f"--map {item!r}: split {split!r} is not one of: {', '.join(repr(s) for s in SPLITS)}")
+        out[tag] = (split, name)
+    return out
+
+
+_SPLIT_WORDS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                "test": "test", "testing": "test"}
+_NAME_WORDS = {"loss": "loss", "acc": "acc", "accuracy": "acc", "top1": "acc", "acc1": "acc"}
+
+
+def default_metric(tag: str) -> tuple[str, str] | None:
+    """The (split, name) a tag gets without ``--map``, or None (not imported).
+
+    A tag made of one split word (train, training, val, valid, validation, test) and one name word
+    (loss; acc, accuracy, top1, acc1 as ``acc``) in either order, joined by ``/``, ``_``, ``-``, ``.`` or
+    a space, case ignored: ``train/loss``, ``val/acc``, ``test_acc``, ``Loss/train``,
+    ``validation accuracy``. ``lr`` and ``learning_rate`` (alone or after a ``train`` prefix) are the
+    run-level ``lr``."""
+    words = [w for w in re.split(r"[/_\-. ]+", tag.strip().lower()) if w]
+    if words in (["lr"], ["learning", "rate"], ["train", "lr"], ["train", "learning", "rate"]):
+        return ("", "lr")
+    if len(words) != 2:
+        return None
+    a, b = words
+    for s, n in ((a, b), (b, a)):
+        if s in _SPLIT_WORDS and n in _NAME_WORDS:
+            return (_SPLIT_WORDS[s], _NAME_WORDS[n])
+    return None
+
+
+def metric_rows(
+    series: Mapping[str, Sequence[tuple[int, float]]],
+    *,
+    mapping: Mapping[str, tuple[str, str]] | None = None,
+    epochs: Sequence[tuple[int, float]] | None = None,
+    steps_per_epoch: int | None = None,
+) -> tuple[list[tuple], list[str]]:
+    """Tidy rows ``(step, epoch, split, name, value)`` from ``{tag: [(step, value), ...]}``.
+
+    A tag named in ``mapping`` gets its (split, name); any other tag its :func:`default_metric`, or is
+    left out (returned in the second list). Non-finite values are left out. ``epoch``: ``step /
+    steps_per_epoch`` when given, else the last value of ``epochs`` (``[(step, epoch)]``, e.g. a logged
+    ``epoch`` series) at or before the step, else NaN. When two tags land on one (step, split, name),
+    the later tag in ``series`` wins. Rows come sorted by step."""
+    mapping = dict(mapping or {})
+    ep_steps = ep_values = None
+    if epochs:
+        ordered = sorted((int(s), float(v)) for s, v in epochs if math.isfinite(float(v)))
+        ep_steps = np.array([s for s, _ in ordered], dtype=np.int64)
+        ep_values = [v for _, v in ordered]
+
+    def epoch_at(step: int) -> float:
+        if steps_per_epoch:
+            return step / steps_per_epoch
+        if ep_steps is not None and len(ep_steps):
+            i = int(np.searchsorted(ep_steps, step, side="right")) - 1
+            return ep_values[i] if i >= 0 else math.nan
+        return math.nan
+
+    rows: dict[tuple, tuple] = {}
+    skipped = []
+    for tag, points in series.items():
+        target = mapping.get(tag) or default_metric(tag)
+        if target is None:
+            skipped.append(tag)
+            continue
+        split, name = target
+        for step, value in points:
+            value = float(value)
+            if not math.isfinite(value):
+                continue
+            step = int(step)
+            if step < 0:
+                raise ValueError(f"tag {tag!r} has a negative step ({step}); the run format counts optimizer steps from 0")
+            rows[(step, split, name)] = (step, epoch_at(step), split, name, value)
+    return sorted(rows.values(), key=lambda r: (r[0], r[2], r[3])), skipped
+
+
+# -- torch files -------------------------------------------------------------------------------------------
+def torch_load(path: Path, *, what: str):
+    """``torch.load(path, weights_only=True)`` on the CPU; one-line errors when torch is missing or the file
+    cannot be read that way (weights_only refuses anything but tensors, numbers, strings and containers)."""
+    try:
+        import torch  # only here: fwa's analyses never need torch (docs/import.md)
+    except ImportError:
+        raise MissingDependency(f"{what} reads files written by torch.save and needs PyTorch, which is not installed "
+                                "(pip install torch)") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError ... for a bad file
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{path}: cannot be read with torch.load(weights_only=True): {first}") from None
+
+
+def to_bool(x, *, where: str) -> np.ndarray:
+    """A mask (torch tensor or array of bool, 0/1 floats or integers) as a boolean numpy array: nonzero is True."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    a = np.asarray(x)
+    if a.dtype == object or not (a.dtype == bool or np.issubdtype(a.dtype, np.number)):
+        raise ValueError(f"{where}: expected a mask tensor, found {type(x).__name__} of dtype {a.dtype}")
+    return a != 0
+
+
+# -- writing metrics ---------------------------------------------------------------------------------------
+def _table(rows: Sequence[tuple]):
+    import pyarrow as pa
+
+    schema = pa.schema([("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())])
+    cols = list(zip(*rows)) if rows else [[] for _ in METRIC_COLUMNS]
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema)
+
+
+def write_metrics_run(study: Path, config: Mapping, rows: Sequence[tuple], *, run_id: str | None = None,
+                      overwrite: bool = False, source: str = "") -> Path:
+    """A new run holding only metrics: no masked layers, one (empty) mask snapshot at step 0, since a
+    complete run must list one (docs/format.md), and ``rows`` as its metrics.parquet. Returns its directory."""
+    from fwanalysis.artifacts import RunWriter
+
+    Path(study).mkdir(parents=True, exist_ok=True)
+    total = max((r[0] for r in rows), default=0)
+    with RunWriter(study, config, {}, run_id=run_id, total_steps=total, exist="overwrite" if overwrite else "resume-incomplete",
+                   extra={"imported_from": source} if source else None) as w:
+        w.write_masks(0, {})
+        for r in rows:
+            w.log(*r)
+    return w.path
+
+
+def _summary(df) -> dict:
+    """The final figures of ``summary`` from a metrics frame: per (split, name) the row of the largest step
+    (the last such row in the table when several share it)."""
+    out = {}
+    for key in METRICS:
+        split, _, name = key.rpartition("_") if key != "itop" else ("", "", "itop")
+        sel = df[(df["split"] == split) & (df["name"] == name)]
+        if len(sel):
+            last = sel.iloc[np.flatnonzero(sel["step"].to_numpy() == sel["step"].max())[-1]]
+            out[key] = float(last["value"])
+    return out
+
+
+def add_metrics(run_dir: Path, rows: Sequence[tuple]) -> tuple[Path, int]:
+    """Add ``rows`` to the metrics of the existing run at ``run_dir``, under the run's lock.
+
+    Rows already in the run with a (split, name) that ``rows`` bring are replaced; others are kept.
+    ``summary`` in run.json is updated for the final figures the new rows give. Both files are
+    rewritten atomically. Returns the run directory and the number of rows replaced."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from fwanalysis.artifacts import ArtifactError, RunLock, atomic_path, load_run, write_json
+
+    run = load_run(run_dir)  # the manifest checked like any other run's
+    lock = RunLock(run.path.parent, run.run_id)
+    lock.acquire()
+    try:
+        mp = run.path / "metrics.parquet"
+        if mp.exists():
+            old = run.metrics()
+        elif run.status == "complete":
+            raise ArtifactError(run.run_id, "metrics.parquet", "file missing")
+        else:
+            old = pd.DataFrame({c: [] for c in METRIC_COLUMNS})
+        new = pd.DataFrame(list(rows), columns=list(METRIC_COLUMNS))
+        brought = set(zip(new["split"], new["name"]))
+        keep = ~pd.Series([(s, n) in brought for s, n in zip(old["split"], old["name"])], index=old.index, dtype=bool)
+        merged = pd.concat([old[keep], new], ignore_index=True) if len(old) else new
+        merged = merged.sort_values("step", kind="stable").reset_index(drop=True)
+        table = _table(list(merged.itertuples(index=False, name=None)))
+        with atomic_path(mp, mkdir=False) as tmp:
+            pq.write_table(table, tmp)
+        manifest = json.loads((run.path / "run.json").read_text(encoding="utf-8"))
+        summary = dict(manifest.get("summary") or {})
+        fresh = _summary(new)
+        summary.update({k: v for k, v in _summary(merged).items() if k in fresh})
+        manifest["summary"] = summary
+        manifest["total_steps"] = max(int(manifest.get("total_steps") or 0), int(new["step"].max()) if len(new) else 0)
+        write_json(run.path / "run.json", manifest, mkdir=False)
+    finally:
+        lock.release()
+    return run.path, int((~keep).sum()) if len(old) else 0

@@ -1,0 +1,250 @@
+"""``fwa import paper-code``: the authors' recordings (``alooow/fantastic_weights_paper``) as a format-v1 run.
+
+With ``--jaccard true`` their ``sparselearning/core.py`` (``Masking.local_truncate_weights``) saves, every
+``save_every_jaccard`` steps at a topology update, ``<save_dir>/jaccard-in-time-<step>.th``::
+
+    {"other_masks": {pruner_name: {layer: mask after that pruner}}, "origs": {layer: mask before}}
+
+where every pruner of :data:`PRUNER_CRITERIA` pruned a copy of the same mask from the same weights and
+gradient. ``data_handling/logger.py`` (``WandbLogger.save``) writes ``results.npy``, a pickled dict of
+lists: one entry per epoch for each key given to ``log`` (``train_loss``, ``train_acc``, ``val_loss``,
+``val_acc``, ``running_death_rate``, ...; ``step`` the epoch's index from 0) and the values of
+``log_no_step`` (``test_loss``, ``test_acc`` once at the end). Accuracies are in percent.
+
+The conversion (docs/import.md): each file becomes the update at its step, with the set each pruner
+removed (``before & ~after``) as the shadow set of its fwa criterion and the run's own criterion's
+shadow set as ``pruned``; ``origs`` becomes the mask snapshot of the step before (the mask does not
+change between updates); ``grown`` is what the next file's ``origs`` holds beyond what this update kept.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from fwanalysis.vocab import criterion_order
+
+from .common import to_bool, torch_load
+
+__all__ = ["PRUNER_CRITERIA", "RESULT_METRICS", "jaccard_files", "read_jaccard_file", "read_results", "results_rows",
+           "import_paper_code"]
+
+#: The authors' pruner names in their Jaccard recordings (``local_truncate_weights``) -> fwa's criteria.
+#: ``SETFixed`` is ``SET_fixed``, the balanced rule of the paper, i.e. fwa's ``set`` (not ``set-legacy``,
+#: their ``--death SET``). Their recording has no sensitivity pruner; the two names a sensitivity one
+#: would carry in their naming are mapped in case a version of the code records one.
+PRUNER_CRITERIA = {
+    "magnitude": "magnitude",
+    "SETFixed": "set",
+    "MESTFixed": "mest",
+    "SensitivityFixed": "sensitivity",
+    "Sensitivity": "sensitivity",
+    "ReciprocalSensitivityFixed": "rsensitivity",
+    "SNIPFixed": "snip",
+    "Random": "random",
+}
+
+#: ``results.npy`` keys -> (split, name, divisor): accuracies are logged in percent, fwa keeps fractions.
+RESULT_METRICS = {
+    "train_loss": ("train", "loss", 1.0),
+    "train_acc": ("train", "acc", 100.0),
+    "val_loss": ("val", "loss", 1.0),
+    "val_acc": ("val", "acc", 100.0),
+    "test_loss": ("test", "loss", 1.0),
+    "test_acc": ("test", "acc", 100.0),
+    "running_death_rate": ("", "running_death_rate", 1.0),
+}
+
+_FILE = re.compile(r"jaccard-in-time-(\d+)\.th")
+
+
+@dataclass
+class JaccardFile:
+    """One ``jaccard-in-time-<step>.th``: the mask before the update and, per fwa criterion, the set removed."""
+
+    step: int
+    before: dict[str, np.ndarray]
+    removed: dict[str, dict[str, np.ndarray]]
+    unknown_pruners: list[str] = field(default_factory=list)
+
+
+def jaccard_files(source: Path) -> list[tuple[int, Path]]:
+    """``[(step, path)]`` of the ``jaccard-in-time-<step>.th`` files in ``source``, by step."""
+    found = []
+    for p in Path(source).iterdir():
+        m = _FILE.fullmatch(p.name)
+        if m and p.is_file():
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def read_jaccard_file(path: Path, step: int) -> JaccardFile:
+    """Read one recording with ``torch.load(weights_only=True)``; the masks as boolean arrays."""
+    obj = torch_load(path, what="fwa import paper-code")
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("origs"), Mapping) or not isinstance(obj.get("other_masks"), Mapping):
+        keys = sorted(map(str, obj)) if isinstance(obj, Mapping) else type(obj).__name__
+        raise ValueError(f"{path}: expected a dict with 'other_masks' and 'origs' (the authors' Jaccard recording), found {keys}")
+    before = {str(n): to_bool(t, where=f"{path.name}: origs[{n!r}]") for n, t in obj["origs"].items()}
+    removed: dict[str, dict[str, np.ndarray]] = {}
+    unknown = []
+    for pname, masks in obj["other_masks"].items():
+        crit = PRUNER_CRITERIA.get(str(pname))
+        if crit is None:
+            unknown.append(str(pname))
+            continue
+        if not isinstance(masks, Mapping):
+            raise ValueError(f"{path}: other_masks[{pname!r}] is not a dict of layer masks")
+        sets = {}
+        for n, b in before.items():
+            if n not in masks:
+                raise ValueError(f"{path}: other_masks[{pname!r}] has no mask for layer {n!r} (origs has it)")
+            after = to_bool(masks[n], where=f"{path.name}: other_masks[{pname!r}][{n!r}]")
+            if after.size != b.size:
+                raise ValueError(f"{path}: other_masks[{pname!r}][{n!r}] has {after.size} weights, origs has {b.size}")
+            sets[n] = b & ~after.reshape(b.shape)
+        removed[crit] = sets
+    return JaccardFile(step, before, removed, unknown)
+
+
+def read_results(path: Path) -> dict:
+    """The pickled dict of ``results.npy`` (unpickling runs code: call only for a file you trust)."""
+    obj = np.load(path, allow_pickle=True)
+    if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
+        obj = obj.item()
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"{path}: expected a pickled dict of logged lists (data_handling/logger.py), found {type(obj).__name__}")
+    return dict(obj)
+
+
+def results_rows(results: Mapping, *, steps_per_epoch: int | None, end_step: int) -> tuple[list[tuple], list[str]]:
+    """Tidy metric rows from ``results.npy``'s dict, and the keys left out.
+
+    Lists as long as ``step`` are per epoch: entry i is epoch i + 1, at optimizer step (i + 1) *
+    ``steps_per_epoch``. Other lists (``log_no_step``: the test figures) are measured at the end: step
+    epochs * ``steps_per_epoch`` (``end_step`` when no epoch was logged), epoch = epochs logged.
+    Accuracies are divided by 100; NaN (``val_*`` without a validation split) is left out."""
+    n_epochs = len(results["step"]) if "step" in results else 0
+    if n_epochs and not steps_per_epoch:
+        raise ValueError("results.npy logs once per epoch: give --steps-per-epoch N (batches per epoch, the authors' "
+                         "len(train_loader)) so that its rows get optimizer steps")
+    rows, left_out = [], []
+    end = n_epochs * steps_per_epoch if n_epochs else end_step
+    for key, values in results.items():
+        if key == "step":
+            continue
+        if key not in RESULT_METRICS:
+            left_out.append(str(key))
+            continue
+        split, name, div = RESULT_METRICS[key]
+        try:
+            values = [float(v) for v in values]
+        except (TypeError, ValueError):
+            raise ValueError(f"results.npy: {key!r} does not hold a list of numbers") from None
+        per_epoch = n_epochs and len(values) == n_epochs
+        for i, v in enumerate(values):
+            if not math.isfinite(v):
+                continue
+            if per_epoch:
+                rows.append(((i + 1) * steps_per_epoch, float(i + 1), split, name, v / div))
+            else:
+                rows.append((end, float(n_epochs) if n_epochs else math.nan, split, name, v / div))
+    rows.sort(key=lambda r: r[0])
+    return rows, left_out
+
+
+def import_paper_code(
+    source: Path,
+    study: Path,
+    *,
+    settings: Mapping,
+    trust_pickle: bool = False,
+    steps_per_epoch: int | None = None,
+    run_id: str | None = None,
+    overwrite: bool = False,
+    taken: set | None = None,
+    note: Callable[[str], None] = print,
+) -> Path:
+    """Convert one directory of the authors' recordings into a run of ``study``; returns the run directory.
+
+    ``settings``: config keys (``--set``); ``criterion`` (the run's own, an fwa name) is required and
+    must be among the recorded pruners. ``method`` defaults to ``dst``, ``pruning_scope`` to ``local``
+    (the authors record only local pruning), ``density`` to the first recorded mask's. ``results.npy``
+    is read only with ``trust_pickle``. ``taken``: run ids already written by this command (a second
+    source with the same id is refused instead of replacing the first)."""
+    from fwanalysis.artifacts import RunWriter, run_id_for
+
+    source = Path(source)
+    if not source.is_dir():
+        raise ValueError(f"{source}: not a directory (give the authors' save_dir holding jaccard-in-time-<step>.th)")
+    files = jaccard_files(source)
+    if not files:
+        raise ValueError(f"{source}: no jaccard-in-time-<step>.th files (the authors' code writes them with --jaccard true)")
+    criterion = settings.get("criterion")
+    if criterion is None:
+        raise ValueError("give the run's own criterion with --set criterion=NAME (an fwa name: magnitude, set, mest, "
+                         "rsensitivity, snip, random): the recordings hold every pruner's set but not which one trained")
+    cur = read_jaccard_file(files[0][1], files[0][0])
+    recorded = criterion_order(cur.removed)
+    if criterion not in cur.removed:
+        raise ValueError(f"criterion {criterion!r} is not among the recorded pruners ({', '.join(recorded)}); "
+                         "the authors' --death SET is set-legacy, which their recordings do not hold")
+    if cur.unknown_pruners:
+        note(f"note: pruners not imported (no fwa criterion for them): {', '.join(cur.unknown_pruners)}")
+    layers = {n: b.shape for n, b in cur.before.items()}
+    total = sum(b.size for b in cur.before.values())
+    config = {"method": "dst", "pruning_scope": "local",
+              "density": round(sum(int(b.sum()) for b in cur.before.values()) / max(total, 1), 6), **settings}
+    rid = run_id or run_id_for(config)
+    if taken is not None:
+        if rid in taken:
+            raise ValueError(f"{source}: its run id {rid} is that of a source imported before in this command (same config); "
+                             "import each run with its own --set (e.g. seed=...) or --run-id")
+        taken.add(rid)
+
+    rows: list[tuple] = []
+    results = source / "results.npy"
+    if results.is_file() and not trust_pickle:
+        note(f"note: {results} not read: it is a pickle, and unpickling can run code; pass --trust-pickle if you trust "
+             "where it came from (masks and sets imported, no metrics)")
+    elif results.is_file():
+        rows, left_out = results_rows(read_results(results), steps_per_epoch=steps_per_epoch, end_step=files[-1][0])
+        if left_out:
+            note(f"note: results.npy keys not imported: {', '.join(left_out)}")
+
+    period = settings.get("update_period")
+    gaps = {b - a for (a, _), (b, _) in zip(files, files[1:])}
+    if isinstance(period, int) and gaps - {period}:
+        note(f"note: recordings are {', '.join(map(str, sorted(gaps)))} steps apart but update_period is {period}: "
+             "each grown set spans the unrecorded updates in between (docs/import.md)")
+
+    study = Path(study)
+    study.mkdir(parents=True, exist_ok=True)
+    extra = {"imported_from": {"kind": "paper-code", "source": str(source), "files": len(files)}}
+    total_steps = max([files[-1][0], *(r[0] for r in rows)])
+    with RunWriter(study, config, layers, run_id=rid, total_steps=total_steps,
+                   exist="overwrite" if overwrite else "resume-incomplete", extra=extra) as w:
+        for k, (step, _) in enumerate(files):
+            nxt = read_jaccard_file(files[k + 1][1], files[k + 1][0]) if k + 1 < len(files) else None
+            if nxt is not None:
+                if {n: b.shape for n, b in nxt.before.items()} != layers:
+                    raise ValueError(f"{files[k + 1][1]}: its layers differ from those of {files[0][1].name}")
+                if set(nxt.removed) != set(cur.removed):
+                    raise ValueError(f"{files[k + 1][1]}: records the pruners {', '.join(criterion_order(nxt.removed))}, "
+                                     f"{files[0][1].name} records {', '.join(recorded)}")
+            first_is_first_update = k == 0 and isinstance(period, int) and step == period
+            w.write_masks(0 if first_is_first_update else max(step - 1, 0), cur.before)
+            pruned = cur.removed[criterion]
+            if nxt is not None:
+                grown = {n: nxt.before[n] & ~(cur.before[n] & ~pruned[n]) for n in layers}
+            else:  # what was regrown after the last recording is not in the files
+                grown = {n: np.zeros(shape, dtype=bool) for n, shape in layers.items()}
+            w.write_update(step, pruned, grown, shadow=cur.removed)
+            cur = nxt
+        for r in rows:
+            w.log(*r)
+    return w.path
