@@ -625,6 +625,10 @@ def report(
     run_command(body)
 
 
+from .importers.cli import app as import_app  # noqa: E402  (the sub-app imports neither torch nor tensorboard)
+app.add_typer(import_app, name="import", help="Convert runs of other tools into fwa's run format: paper-code, torch-prune, tensorboard, wandb-csv (docs/import.md).")
+
+
 def main():
     # the command line only writes files: never open a window (a library import leaves the backend alone)
     os.environ.setdefault("MPLBACKEND", "Agg")
