@@ -170,11 +170,9 @@ def draw_jaccard_time(df: pd.DataFrame):
     return fig
 
 
-def draw_cd(result):
-    k = len(result.methods)
-    fig, ax = plt.subplots(figsize=(7, 1.6 + 0.32 * math.ceil(k / 2) + 0.25 * len(result.cliques)))
-    plot_cd_diagram(result, ax=ax)
-    return fig
+def draw_cd(result, *, highlight: Sequence[str] = ()):
+    """Demšar's diagram on a figure sized to the methods (up to 20 without crowding); title: the omnibus decision."""
+    return plot_cd_diagram(result, highlight=tuple(highlight)).figure
 
 
 def draw_itop(df: pd.DataFrame):
@@ -231,6 +229,7 @@ def cd_table(res) -> pd.DataFrame:
         "avg_rank": [res.avg_ranks[m] for m in res.methods],
         "cd": res.cd, "alpha": res.alpha, "n_blocks": res.n_blocks,
         "friedman_p": res.friedman["pvalue"], "iman_davenport_p": res.iman_davenport["pvalue"],
+        "significant": res.significant,
     })
 
 

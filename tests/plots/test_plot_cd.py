@@ -132,3 +132,76 @@ def test_plot_module_computes_nothing():
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
     assert not imported & {"scipy", "pandas", "torch", "trainer"}
+
+
+# ----------------------------------------------------------------------------- omnibus gate, colours, size
+
+def _insignificant(allow: bool) -> CDResult:
+    from dataclasses import replace
+
+    return replace(nine_methods(), significant=False, allow_insignificant=allow,
+                   friedman={"statistic": 3.0, "pvalue": 0.41}, cliques=nine_methods().cliques if allow else [])
+
+
+def test_no_cliques_and_no_cd_bar_when_the_omnibus_test_does_not_reject(ax):
+    plot_cd_diagram(_insignificant(False), ax=ax)
+    assert not [ln for ln in ax.lines if ln.get_linewidth() >= 2.5]
+    assert "CD" not in texts(ax)
+    assert "p = 0.41 ≥ α = 0.05" in ax.get_title() and "ranks only" in ax.get_title()
+
+
+def test_allow_insignificant_draws_cliques_and_says_so(ax):
+    plot_cd_diagram(_insignificant(True), ax=ax)
+    assert len([ln for ln in ax.lines if ln.get_linewidth() >= 2.5]) == 3
+    assert "CD" in texts(ax) and "cliques drawn anyway" in ax.get_title()
+
+
+def test_default_title_is_the_omnibus_decision_on_one_line(ax):
+    plot_cd_diagram(DEMSAR, ax=ax)
+    title = ax.get_title()
+    assert title.startswith("Friedman p = 0.026 < α = 0.1; N = 14, CD = 1.12") and "\n" not in title
+
+
+def test_methods_take_their_criterion_colours_and_highlight_greys_the_rest(ax):
+    from matplotlib.colors import to_hex
+
+    from fwanalysis.plots.metrics import CRITERION_COLOURS
+
+    five = CDResult(methods=["snip", "mest", "magnitude", "set", "rsensitivity"],
+                    avg_ranks={"snip": 2.0, "mest": 2.42, "magnitude": 2.79, "set": 2.98, "rsensitivity": 4.69},
+                    n_blocks=26, alpha=0.05, cd=1.196, friedman={"statistic": 50.0, "pvalue": 6e-10},
+                    iman_davenport={"statistic": 20.0, "pvalue": 1e-12}, cliques=[["snip", "mest", "magnitude", "set"]],
+                    dropped_blocks=0)
+    plot_cd_diagram(five, ax=ax)
+    colour = {t.get_text(): to_hex(t.get_color()) for t in ax.texts}
+    assert all(colour[m] == CRITERION_COLOURS[m] for m in five.methods)
+    ax.clear()
+    plot_cd_diagram(five, ax=ax, highlight=["mest"])
+    colour = {t.get_text(): (to_hex(t.get_color()), t.get_fontweight()) for t in ax.texts}
+    assert colour["mest"] == (CRITERION_COLOURS["mest"], "bold")
+    assert colour["snip"][0] == to_hex("0.6")
+    with pytest.raises(ValueError, match="highlight 'nope' is not one of the methods"):
+        plot_cd_diagram(five, ax=ax, highlight=["nope"])
+
+
+@pytest.mark.parametrize("k", [12, 20])
+def test_up_to_twenty_methods_fit_without_overlapping_text(k):
+    names = [f"criterion-{i:02d}" for i in range(k)]
+    res = CDResult(methods=names, avg_ranks={m: 1.0 + (k - 1) * i / (k - 1) for i, m in enumerate(names)},
+                   n_blocks=40, alpha=0.05, cd=3.0, friedman={"statistic": 90.0, "pvalue": 1e-9},
+                   iman_davenport={"statistic": 9.0, "pvalue": 1e-9}, cliques=[names[:4], names[3:9]], dropped_blocks=0)
+    ax = plot_cd_diagram(res)
+    fig = ax.figure
+    try:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts]
+        boxes.append(("title", ax.title.get_window_extent(renderer)))
+        for i, (a, ba) in enumerate(boxes):
+            for b, bb in boxes[i + 1:]:
+                assert not ba.overlaps(bb), f"{a!r} overlaps {b!r}"
+        figbox = fig.bbox
+        for name, box in boxes:  # nothing cut off at the figure's edges
+            assert box.x0 >= figbox.x0 - 1 and box.x1 <= figbox.x1 + 1, name
+    finally:
+        plt.close(fig)
