@@ -197,8 +197,11 @@ def import_paper_code(
         note(f"note: pruners not imported (no fwa criterion for them): {', '.join(cur.unknown_pruners)}")
     layers = {n: b.shape for n, b in cur.before.items()}
     total = sum(b.size for b in cur.before.values())
-    config = {"method": "dst", "pruning_scope": "local",
-              "density": round(sum(int(b.sum()) for b in cur.before.values()) / max(total, 1), 6), **settings}
+    config = {"method": "dst", "pruning_scope": "local", **settings}
+    if config.get("density") is None:
+        config["density"] = round(sum(int(b.sum()) for b in cur.before.values()) / max(total, 1), 4)
+        note(f"note: no --set density=D: the run gets the density of its first recorded mask, {config['density']}; give the "
+             "nominal one so that runs of other seeds pair up")
     rid = run_id or run_id_for(config)
     if taken is not None:
         if rid in taken:

@@ -32,27 +32,38 @@ def step_from_name(path: Path) -> int:
     return int(digits[-1])
 
 
-def read_masks(path: Path) -> dict[str, np.ndarray]:
-    """``{layer: bool mask}`` of one checkpoint: every ``<name>_mask`` with a ``<name>_orig`` beside it, in
-    state_dict order. A dict holding the state_dict under ``state_dict``, ``model_state_dict`` or
-    ``model`` (a training checkpoint) is unwrapped."""
+def _state_dict(path: Path) -> Mapping:
+    """The state_dict of a checkpoint (unwrapped from ``state_dict``, ``model_state_dict`` or ``model`` of a
+    training checkpoint that holds one)."""
     sd = torch_load(path, what="fwa import torch-prune")
     if isinstance(sd, Mapping):
         for key in _WRAPPERS:
             inner = sd.get(key)
-            if isinstance(inner, Mapping) and any(str(k).endswith("_mask") for k in inner):
-                sd = inner
-                break
+            if isinstance(inner, Mapping) and any(str(k).endswith(("_mask", "_orig")) for k in inner):
+                return inner
     if not isinstance(sd, Mapping):
         raise ValueError(f"{path}: expected a state_dict (a dict of tensors), found {type(sd).__name__}")
+    return sd
+
+
+def read_masks(path: Path, layers: Mapping[str, tuple] | None = None) -> dict[str, np.ndarray] | None:
+    """``{layer: bool mask}`` of one checkpoint: every ``<name>_mask`` with a ``<name>_orig`` beside it, in
+    state_dict order. A checkpoint without any (saved before pruning) gives None, or, when ``layers`` are
+    known from another checkpoint, all-True masks for them, provided it holds each as a plain ``<name>``
+    of that shape."""
+    sd = _state_dict(path)
     masks = {}
     for k, v in sd.items():
         k = str(k)
         if k.endswith("_mask") and f"{k[:-5]}_orig" in sd:
             masks[k[:-5]] = to_bool(v, where=f"{path.name}: {k}")
-    if not masks:
-        raise ValueError(f"{path}: no <name>_mask buffer with a <name>_orig beside it; was the model pruned with "
-                         "torch.nn.utils.prune (and its state_dict saved before prune.remove)?")
+    if masks or layers is None:
+        return masks or None
+    for n, shape in layers.items():
+        v = sd.get(n)
+        if v is None or tuple(getattr(v, "shape", ())) != tuple(shape):
+            raise ValueError(f"{path}: neither {n}_mask nor a plain {n} of shape {tuple(shape)}")
+        masks[n] = np.ones(shape, dtype=bool)
     return masks
 
 
@@ -92,10 +103,23 @@ def import_torch_prune(
     if dup:
         raise ValueError(f"two checkpoints at step {dup[0]}: every checkpoint needs its own step (--steps to give them)")
 
-    cur = read_masks(pairs[0][1])
+    cur = None
+    for i, (_, p) in enumerate(pairs):  # the masked layers: those of the first pruned checkpoint
+        cur = read_masks(p)
+        if cur is not None:
+            break
+    if cur is None:
+        raise ValueError(f"no checkpoint holds a <name>_mask buffer with a <name>_orig beside it (e.g. {pairs[0][1]}); "
+                         "was the model pruned with torch.nn.utils.prune, and saved before prune.remove?")
+    if i:  # checkpoints saved before pruning: every weight of the layers active
+        cur = read_masks(pairs[0][1], {n: m.shape for n, m in cur.items()})
     layers = {n: m.shape for n, m in cur.items()}
     total = sum(m.size for m in cur.values())
-    config = {"method": "dst", "density": round(sum(int(m.sum()) for m in cur.values()) / max(total, 1), 6), **settings}
+    config = {"method": "dst", **settings}
+    if config.get("density") is None:
+        config["density"] = round(sum(int(m.sum()) for m in cur.values()) / max(total, 1), 4)
+        note(f"note: no --set density=D: the run gets the density of its first checkpoint, {config['density']}; give the "
+             "nominal one so that runs of other seeds pair up")
     if config.get("criterion") is None:
         note("note: no --set criterion=NAME: the run has no criterion, and the Jaccard analyses compare runs by criterion")
     study = Path(study)
@@ -106,7 +130,7 @@ def import_torch_prune(
                    exist="overwrite" if overwrite else "resume-incomplete", extra=extra) as w:
         w.write_masks(pairs[0][0], cur)
         for step, path in pairs[1:]:
-            nxt = read_masks(path)
+            nxt = read_masks(path, layers)
             if {n: m.shape for n, m in nxt.items()} != layers:
                 raise ValueError(f"{path}: its masked layers differ from those of {pairs[0][1].name} "
                                  f"({sorted(set(nxt) ^ set(layers)) or 'shapes differ'})")
