@@ -1,0 +1,88 @@
+"""fwa import tensorboard on event files written by torch.utils.tensorboard.SummaryWriter: tidy rows with the
+exact metrics.parquet schema, into a new run or added to an existing one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorboard")
+torch_tb = pytest.importorskip("torch.utils.tensorboard")
+
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from fwanalysis.artifacts import RunWriter, load_run  # noqa: E402
+
+SERIES = {  # tag -> {step: value}
+    "train/loss": {10: 2.0, 20: 1.5, 30: 1.25},
+    "val/acc": {10: 0.5, 20: 0.625, 30: 0.7},
+    "Accuracy/test": {30: 0.69},
+    "my/metric": {20: 7.0},
+    "weird_tag": {10: 1.0},
+}
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tb") / "run"
+    w = torch_tb.SummaryWriter(str(d))
+    for tag, points in SERIES.items():
+        for step, v in points.items():
+            w.add_scalar(tag, v, step, new_style=(tag == "val/acc"))  # new_style: a TF2 scalar tensor
+    for step in (10, 20, 30):
+        w.add_scalar("epoch", step / 10, step)
+    w.close()
+    return d
+
+
+def expected(tag, split, name):
+    return [(s, s / 10, split, name, float(np.float32(v))) for s, v in SERIES[tag].items()]
+
+
+def test_new_run_exact_schema(logdir, tmp_path, fwa):
+    r = fwa("import", "tensorboard", logdir, "--out", tmp_path / "s", "--set", "model=tb-net", "seed=0", "--map", "my/metric=:custom")
+    assert r.exit_code == 0, r.output
+    assert "weird_tag" in r.stderr and "epoch" not in r.stderr
+    run_dir = next((tmp_path / "s").rglob("run.json")).parent
+    table = pq.read_table(run_dir / "metrics.parquet")
+    assert table.schema.names == ["step", "epoch", "split", "name", "value"]
+    assert [f.type for f in table.schema] == [pa.int64(), pa.float64(), pa.string(), pa.string(), pa.float64()]
+    rows = set(zip(*(table.column(c).to_pylist() for c in table.schema.names)))
+    want = set(expected("train/loss", "train", "loss") + expected("val/acc", "val", "acc") + expected("Accuracy/test", "test", "acc")
+               + expected("my/metric", "", "custom"))
+    assert rows == want
+    run = load_run(run_dir)
+    assert run.config["model"] == "tb-net" and run.summary["test_acc"] == pytest.approx(0.69)
+    assert fwa("validate", tmp_path / "s").exit_code == 0
+
+
+def test_added_to_existing_run(logdir, tmp_path, fwa):
+    cfg = {"model": "m", "dataset": "d", "method": "dst", "criterion": "snip", "growth": "random", "density": 0.5, "seed": 0}
+    with RunWriter(tmp_path / "s", cfg, {"w": (2, 4)}) as w:
+        w.write_masks(0, {"w": np.array([[1, 0, 1, 0], [1, 1, 0, 0]], bool)})
+        w.log(10, 1.0, "train", "loss", 9.0)
+        w.log(30, 3.0, "train", "acc", 0.3)
+    r = fwa("import", "tensorboard", logdir, "--run", w.path, "--steps-per-epoch", 20)
+    assert r.exit_code == 0, r.output
+    m = load_run(w.path).metrics()
+    loss = m[(m.split == "train") & (m.name == "loss")]
+    assert list(zip(loss.step, loss.epoch, loss.value)) == [(s, s / 20, float(np.float32(v))) for s, v in SERIES["train/loss"].items()]
+    assert list(m[(m.split == "train") & (m.name == "acc")].value) == [0.3]  # other metrics kept
+    run = load_run(w.path)
+    assert run.summary["train_loss"] == pytest.approx(1.25) and run.summary["val_acc"] == pytest.approx(0.7)
+    assert fwa("validate", tmp_path / "s").exit_code == 0
+
+
+def test_bad_input_one_line(logdir, tmp_path, fwa, monkeypatch):
+    r = fwa("import", "tensorboard", logdir)
+    assert r.exit_code == 1 and r.stderr.startswith("error: ") and "--out" in r.stderr
+    r = fwa("import", "tensorboard", tmp_path, "--out", tmp_path / "s")
+    assert r.exit_code == 1 and r.stderr.startswith("error: ") and "tfevents" in r.stderr
+    import sys
+
+    for mod in [m for m in sys.modules if m == "tensorboard" or m.startswith("tensorboard.")]:  # as if not installed
+        monkeypatch.setitem(sys.modules, mod, None)
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    r = fwa("import", "tensorboard", logdir, "--out", tmp_path / "s")
+    assert r.exit_code == 1 and "pip install 'fwa[tensorboard]'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
