@@ -644,8 +644,10 @@ def itop_vs_update_period(rows: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def cd_result(scores: pd.DataFrame, *, alpha: float = 0.05, lower_is_better: bool = False, test: str = "nemenyi"):
+def cd_result(scores: pd.DataFrame, *, alpha: float = 0.05, lower_is_better: bool = False, test: str = "nemenyi",
+              omnibus: str = "friedman", control: str | None = None, allow_insignificant: bool = False):
     """Fig. 3: Friedman + post-hoc over blocks of a (block, method, score) table (``stats.cd``)."""
     from .stats.cd import cd_analysis
 
-    return cd_analysis(scores, alpha=alpha, lower_is_better=lower_is_better, test=test)
+    return cd_analysis(scores, alpha=alpha, lower_is_better=lower_is_better, test=test, omnibus=omnibus,
+                       control=control, allow_insignificant=allow_insignificant)

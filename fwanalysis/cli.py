@@ -28,7 +28,7 @@ from rich.text import Text
 from .artifacts import ArtifactError
 from .artifacts.io import json_ready
 from .artifacts.select import NoRunsError, RunFilter, drop_repeats, in_sweeps, profiles_of, select_runs
-from .vocab import FORMATS, JACCARD_AT, METRICS
+from .vocab import BASELINES, FORMATS, JACCARD_AT, LOWER_IS_BETTER, METRICS
 
 app = typer.Typer(
     help="Analyse Dynamic Sparse Training runs: where to prune (Jaccard, ITOP, critical differences, ...).",
@@ -54,7 +54,8 @@ SweepOpt = Annotated[Optional[list[str]], typer.Option("--sweep", help="Only run
 ConfigOpt = Annotated[Optional[list[str]], typer.Option("--config", metavar="KEY=VALUE", help="Only runs whose config KEY equals VALUE (repeatable), e.g. --config batch_size=128, --config mest_lambda=0.1; VALUE is read as JSON where it parses (numbers, true, null), else as text.")]
 IncompleteOpt = Annotated[bool, typer.Option("--include-incomplete", help="Also use runs that are running or failed.")]
 SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Go on past malformed runs, listing each on stderr.")]
-FormatOpt = Annotated[str, typer.Option("--format", help=f"{' | '.join(FORMATS)}. With json, stdout holds exactly one JSON document.")]
+TABLE_FORMATS = (*FORMATS, "latex")  # every analysis command's result is a table: latex prints it as booktabs
+FormatOpt = Annotated[str, typer.Option("--format", help=f"{' | '.join(TABLE_FORMATS)}. With json, stdout holds exactly one JSON document; latex is a booktabs table (\\usepackage{{booktabs}}).")]
 PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Write the figure to FILE (.png, .pdf or .svg).")]
 
 # (name, type, default) of the options every analysis command takes, after its own
@@ -163,24 +164,28 @@ def common(*, paths, model, dataset, growth, criterion, density, density_min, de
     return Common(list(paths or [Path("artifacts")]), flt, include_incomplete, skip_bad, fmt, plot)
 
 
-def analysis_command(name: str | None = None, *, incomplete_help: str | None = None, formats: tuple[str, ...] = FORMATS):
+def analysis_command(name: str | None = None, *, incomplete_help: str | None = None,
+                     formats: tuple[str, ...] = TABLE_FORMATS, plot: bool = True):
     """Register ``fn(c: Common, **own options)`` as an ``fwa`` command taking its own options and then
     the common ones (paths, filters, --format, --plot, ...), which arrive parsed as ``c``. ``formats``:
-    the --format choices (default table, csv, json)."""
+    the --format choices (default table, csv, json, latex); ``plot``: whether the command draws a figure
+    and so takes --plot (a command that draws nothing does not offer it)."""
+    common_opts = [o for o in _COMMON if plot or o[0] != "plot"]
+
     def register(fn):
         own = [p for p in inspect.signature(fn).parameters.values() if p.name != "c"]
         hints = {k: v for k, v in typing.get_type_hints(fn, include_extras=True).items() if k != "c"}
         shared = []
-        for pname, ann, default in _COMMON:
+        for pname, ann, default in common_opts:
             if pname == "include_incomplete" and incomplete_help:
                 ann = Annotated[bool, typer.Option("--include-incomplete", help=incomplete_help)]
-            if pname == "fmt" and formats != FORMATS:
+            if pname == "fmt" and formats != TABLE_FORMATS:
                 ann = Annotated[str, typer.Option("--format", help=f"{' | '.join(formats)}. With json, stdout holds exactly one JSON document.")]
             shared.append(inspect.Parameter(pname, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann))
             hints[pname] = ann
 
         def command(**kw):
-            c = common(**{pname: kw.pop(pname) for pname, _, _ in _COMMON}, formats=formats)
+            c = common(**{pname: kw.pop(pname, None) for pname, _, _ in _COMMON}, formats=formats)
             return fn(c, **kw)
 
         command.__name__, command.__doc__, command.__module__ = fn.__name__, fn.__doc__, fn.__module__
@@ -210,12 +215,19 @@ def _stdout_console() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=100_000)
 
 
-def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: str, title: str = "") -> None:
-    """Print ``doc`` as JSON, or ``rows`` (a list, or a function making it only when needed) as a rich table / CSV.
+def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: str, title: str = "",
+         latex: Callable[[], str] | None = None) -> None:
+    """Print ``doc`` as JSON, or ``rows`` (a list, or a function making it only when needed) as a rich
+    table, CSV or a booktabs LaTeX table (``latex`` makes a command's own, e.g. the paper's wide shape).
 
     Table cells and titles are plain text: a run id or config value holding ``[red]`` prints as written."""
     if fmt == "json":
         sys.stdout.write(json.dumps(json_ready(doc), indent=2, allow_nan=False) + "\n")
+        return
+    if fmt == "latex":
+        from .latex import latex_table
+
+        sys.stdout.write(latex() if latex is not None else latex_table(json_ready((rows() if callable(rows) else rows) or []), caption=title))
         return
     rows = (rows() if callable(rows) else rows) or []
     if fmt == "csv":
@@ -255,7 +267,7 @@ def _title(text: str, df) -> str:
 
 
 # -- commands --------------------------------------------------------------------------------------
-@analysis_command("ls")
+@analysis_command("ls", plot=False)
 def ls_(c: Common):
     """One row per run: run_id, model, dataset, method, criterion, growth, density, update_period, seed, status, test_acc."""
 
@@ -273,7 +285,7 @@ def ls_(c: Common):
     run_command(body)
 
 
-@analysis_command(incomplete_help="Accept runs that are running or failed when their files are sound (default: a run that is not complete is a problem).")
+@analysis_command(incomplete_help="Accept runs that are running or failed when their files are sound (default: a run that is not complete is a problem).", plot=False)
 def validate(c: Common):
     """Check each run against the artifact format (docs/format.md), reading every file it lists, and show its status.
 
@@ -354,6 +366,27 @@ def _matrix_rows(res) -> list[dict]:
     return rows
 
 
+def _matrix_latex(res, title: str) -> str:
+    """A Jaccard matrix as booktabs: one row per criterion, mean ± std over seeds in each cell."""
+    from .latex import MeanStd, latex_table
+
+    rows = [{"criterion": a, **{b: MeanStd(float(res.mean[i, j]), float(res.std[i, j])) for j, b in enumerate(res.criteria)}}
+            for i, a in enumerate(res.criteria)]
+    return latex_table(rows, caption=title)
+
+
+def _wide_latex(df, *, columns: str, title: str, higher_is_better: bool = True) -> str:
+    """A long mean/std table in the paper's shape: a row per criterion (and what separates it), a
+    column per value of ``columns``; the best criterion of each column and group in bold (baselines excluded)."""
+    from .latex import latex_table, wide_rows
+
+    rows = _records(df)
+    index = [k for k in df.columns if k not in (columns, "mean", "std", "n")]
+    wide, best = wide_rows(rows, index=index, columns=columns, group=[k for k in index if k != "criterion"], not_best=BASELINES,
+                           higher_is_better=higher_is_better)
+    return latex_table(wide, bold=best, caption=title)
+
+
 def _records(df) -> list[dict]:
     return [{k: json_ready(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
 
@@ -364,7 +397,7 @@ AtOpt = Annotated[str, typer.Option("--at", help="first: sets removed at the fir
 @analysis_command()
 def jaccard(
     c: Common, at: AtOpt = "first",
-    std: Annotated[bool, typer.Option("--std", help="With --plot, draw the std over seeds (Figs. 20-21) instead of the mean.")] = False,
+    std: Annotated[bool, typer.Option("--std", help="With --at first or end and --plot, draw the std over seeds (Figs. 20-21) instead of the mean. (--at time prints the std beside each mean.)")] = False,
 ):
     """Layer-averaged Jaccard index (paper Eq. 1) between what the criteria remove, or between final masks.
 
@@ -374,6 +407,9 @@ def jaccard(
     """
     if at not in JACCARD_AT:
         raise typer.BadParameter(f"{at!r} is not one of: {', '.join(JACCARD_AT)}", param_hint="--at")
+    if std and (at == "time" or c.plot is None):
+        why = "--at time already gives the std beside each mean" if at == "time" else "it chooses what --plot draws, and no --plot was given"
+        raise typer.BadParameter(f"--std applies to --at first or end with --plot (Figs. 20, 21); {why}", param_hint="--std")
 
     def body():
         from . import analyses as A
@@ -401,12 +437,14 @@ def jaccard(
             else:
                 for key, res in results.items():
                     where = ", ".join(f"{f}={_fmt_cell(v)}" for f, v in key)
-                    emit({}, _matrix_rows(res), fmt="table", title=f"Jaccard at {at}, {where} ({res.reference_name} = {res.reference_value:.3f})")
+                    title = f"Jaccard at {at}, {where} ({res.reference_name} = {res.reference_value:.3f})"
+                    emit({}, _matrix_rows(res), fmt=c.fmt, title=title, latex=lambda res=res, title=title: _matrix_latex(res, title))
             _plot_with(fid, results, c.plot)
             return
         res = c.compute(fn, runs)
         title = f"Jaccard at {at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
-        emit(res.to_json() | {"separated_by": []}, lambda: _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title)
+        emit(res.to_json() | {"separated_by": []}, lambda: _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title,
+             latex=lambda: _matrix_latex(res, title))
         _plot_with(fid, res, c.plot)
 
     run_command(body)
@@ -475,7 +513,9 @@ def accuracy(c: Common, metric: MetricOpt = "test_acc"):
         from . import analyses as A
 
         df = A.accuracy_table(c.runs(baselines=True), metric=metric)
-        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=_title(f"{metric} vs density", df))
+        title = _title(f"{metric} vs density", df)
+        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=title,
+             latex=lambda: _wide_latex(df, columns="density", title=title, higher_is_better=metric not in LOWER_IS_BETTER))
         _plot_with("fig01-accuracy-vs-density", df, c.plot)
 
     run_command(body)
@@ -489,7 +529,9 @@ def update_period_cmd(c: Common, metric: MetricOpt = "test_acc"):
         from . import analyses as A
 
         df = A.update_period_table(c.runs(), metric=metric)
-        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=_title(f"{metric} vs update period", df))
+        title = _title(f"{metric} vs update period", df)
+        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=title,
+             latex=lambda: _wide_latex(df, columns="update_period", title=title, higher_is_better=metric not in LOWER_IS_BETTER))
         _plot_with("fig05-update-period", df, c.plot)
 
     run_command(body)
@@ -498,27 +540,40 @@ def update_period_cmd(c: Common, metric: MetricOpt = "test_acc"):
 @analysis_command("cd-diagram")
 def cd_diagram(
     c: Common, metric: MetricOpt = "test_acc",
-    alpha: Annotated[float, typer.Option("--alpha", help="Significance level: 0.05 or 0.10 (any value scipy's studentized range supports).")] = 0.05,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the omnibus and post-hoc tests: 0.05 or 0.10 (any value scipy's studentized range supports).")] = 0.05,
     lower_is_better: Annotated[bool, typer.Option("--lower-is-better", help="Rank lower scores first (e.g. for losses).")] = False,
-    test: Annotated[str, typer.Option("--test", help="Post-hoc test: nemenyi (critical difference) | wilcoxon-holm.")] = "nemenyi",
-    input_file: Annotated[Optional[Path], typer.Option("--input", help="Rank a results table (CSV or parquet with columns block, method, score) instead of runs.")] = None,
+    test: Annotated[str, typer.Option("--test", help="Post-hoc test of every pair: nemenyi (critical difference) | wilcoxon-holm.")] = "nemenyi",
+    omnibus: Annotated[str, typer.Option("--omnibus", help="The test that must reject before cliques are drawn: friedman (chi-square) | iman-davenport (F, less conservative; Demšar 2006 recommends it).")] = "friedman",
+    control: Annotated[Optional[str], typer.Option("--control", metavar="METHOD", help="Also compare every method with METHOD (Bonferroni-Dunn, Demšar 2006 Sec. 3.2.2): the test for a paper proposing one new criterion.")] = None,
+    allow_insignificant: Annotated[bool, typer.Option("--allow-insignificant", help="Draw cliques and the CD bar even when the omnibus test does not reject (the title says so).")] = False,
+    highlight: Annotated[Optional[list[str]], typer.Option("--highlight", metavar="METHOD", help="With --plot, draw METHOD bold and the others grey (repeatable).")] = None,
+    input_file: Annotated[Optional[Path], typer.Option("--input", help="Rank a results table (CSV or parquet) instead of runs: long (columns block, method, score) or wide (one column per method, see --wide).")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="--input is wide: a row per block, a column per method; the first column names the blocks when it is not numeric. Detected (with a note) when the table lacks method/score columns.")] = False,
 ):
-    """Friedman test (+ Iman–Davenport F), Nemenyi post-hoc, average ranks and critical difference (Demšar 2006).
+    """Friedman test (+ Iman–Davenport F), post-hoc p-values of every pair, average ranks and critical difference (Demšar 2006).
 
-    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over seeds. Runs of one criterion in such a block that differ in any other field (Δt, batch size, ...) form blocks of their own, named with that field (JSON "separated_by"). Blocks missing a criterion are left out and counted. Ties get average ranks. The paper's low- and high-density diagrams are --density-max 0.2 and --density-gt 0.2. When the paths hold a study made by `fw-train sweep`, the runs of its accuracy spec are ranked (as the paper's Fig. 3 and `fwa report`); --sweep NAME ranks another spec's runs.
+    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over seeds. Runs of one criterion in such a block that differ in any other field (Δt, batch size, ...) form blocks of their own, named with that field (JSON "separated_by"). Blocks missing a criterion are left out and counted. Ties get average ranks. Cliques and the CD bar are drawn only when the omnibus test rejects at --alpha ("significant"); warnings (small N, dropped blocks, ties) go to stderr with a table and to "warnings" in JSON. --format csv gives tidy rows (kind = rank, clique, pairwise, control); --format latex a booktabs table of each method's score (mean ± std over blocks) and average rank, the best in bold. The paper's low- and high-density diagrams are --density-max 0.2 and --density-gt 0.2. When the paths hold a study made by `fw-train sweep`, the runs of its accuracy spec are ranked (as the paper's Fig. 3 and `fwa report`); --sweep NAME ranks another spec's runs.
 
-    Examples: fwa cd-diagram --density-max 0.2 --plot cd.pdf  (Fig. 3b of the study in artifacts/);  fwa cd-diagram --input results.csv --alpha 0.1
+    Examples: fwa cd-diagram --density-max 0.2 --plot cd.pdf  (Fig. 3b of the study in artifacts/);  fwa cd-diagram --control magnitude;  fwa cd-diagram --input results.csv --wide --alpha 0.1
     """
-    if test not in ("nemenyi", "wilcoxon-holm"):
-        raise typer.BadParameter(f"{test!r} is not one of: nemenyi, wilcoxon-holm", param_hint="--test")
+    from .stats.cd import OMNIBUS, TESTS
+
+    if test not in TESTS:
+        raise typer.BadParameter(f"{test!r} is not one of: {', '.join(TESTS)}", param_hint="--test")
+    if omnibus not in OMNIBUS:
+        raise typer.BadParameter(f"{omnibus!r} is not one of: {', '.join(OMNIBUS)}", param_hint="--omnibus")
     if not 0 < alpha < 1:
         raise typer.BadParameter(f"{alpha!r} must be between 0 and 1 (e.g. 0.05 or 0.10)", param_hint="--alpha")
+    if highlight and c.plot is None:
+        raise typer.BadParameter("it chooses what --plot draws, and no --plot was given", param_hint="--highlight")
+    if wide and input_file is None:
+        raise typer.BadParameter("describes an --input table, and no --input was given", param_hint="--wide")
 
     def body():
         from . import analyses as A
 
         if input_file is not None:
-            scores = _read_scores(input_file)
+            scores = _read_scores(input_file, wide=wide)
             groups, sep = int(scores["block"].nunique()), []
         else:
             def accuracy_study(runs):
@@ -532,20 +587,70 @@ def cd_diagram(
 
             scores = A.cd_scores(c.runs(keep=accuracy_study), metric=metric)
             groups, sep = scores.attrs["groups"], scores.attrs["separated_by"]
-        res = A.cd_result(scores, alpha=alpha, lower_is_better=lower_is_better, test=test)
-        rows = [{"method": m, "avg_rank": res.avg_ranks[m]} for m in res.methods]
-        emit(res.to_json() | {"groups": groups, "separated_by": sep}, rows, fmt=c.fmt,
-             title=f"{res.n_blocks} blocks ({res.dropped_blocks} dropped), CD = {res.cd:.3f} at α = {res.alpha}, Friedman p = {res.friedman['pvalue']:.3g}")
+        res = A.cd_result(scores, alpha=alpha, lower_is_better=lower_is_better, test=test, omnibus=omnibus,
+                          control=control, allow_insignificant=allow_insignificant)
+        title = f"N = {res.n_blocks}, CD = {res.cd:.3f}, {res.omnibus} p = {res.omnibus_pvalue:.2g}"  # one line over the table
+        emit(res.to_json() | {"groups": groups, "separated_by": sep}, lambda: _cd_rows(res, c.fmt), fmt=c.fmt, title=title,
+             latex=lambda: _cd_latex(res, metric if input_file is None else "score"))
         if c.fmt == "table":
+            if res.pairwise:
+                ms = res.pairwise["methods"]
+                emit({}, [{"method": a, **{b: res.pairwise["p"][i][j] for j, b in enumerate(ms)}} for i, a in enumerate(ms)],
+                     fmt="table", title=f"pairwise p ({res.test}{', Holm-adjusted' if res.test == 'wilcoxon-holm' else ''})")
             if sep:
                 err.print(f"blocks are also kept apart by: {', '.join(sep)}")
-            err.print("cliques: " + ("; ".join(", ".join(q) for q in res.cliques) or "none"))
-        _plot_with("fig03a-cd-all", res, c.plot)
+            decision = "rejects" if res.significant else "does not reject"
+            err.print(f"{res.omnibus} at α = {res.alpha} {decision} (p = {res.omnibus_pvalue:.3g}); cliques: "
+                      + ("; ".join(", ".join(q) for q in res.cliques) or "none"))
+            for w in res.warnings:
+                _warn(w)
+        if c.plot is not None:
+            from .figures import draw_cd
+
+            _plot_with("fig03a-cd-all", res, c.plot, draw=lambda r: draw_cd(r, highlight=tuple(highlight or ())))
 
     run_command(body)
 
 
-def _read_scores(path: Path):
+def _cd_rows(res, fmt: str) -> list[dict]:
+    """Rows of ``fwa cd-diagram``: one per method for a table; tidy ``kind, method, other, value`` rows for CSV
+    (rank: average rank; clique: the clique's number; pairwise: the pair's p; control: Bonferroni-Dunn p)."""
+    if fmt != "csv":
+        rows = []
+        for m in res.methods:
+            row = {"method": m, "avg_rank": res.avg_ranks[m], "score_mean": res.score_mean.get(m), "score_std": res.score_std.get(m)}
+            if res.control is not None:
+                row["p_vs_" + res.control["method"]] = res.control["p"].get(m)
+            rows.append(row)
+        return rows
+    rows = [{"kind": "rank", "method": m, "other": "", "value": res.avg_ranks[m]} for m in res.methods]
+    rows += [{"kind": "clique", "method": m, "other": "", "value": i} for i, q in enumerate(res.cliques, 1) for m in q]
+    rows += [{"kind": "pairwise", "method": r["method"], "other": r["other"], "value": r["p"]} for r in res.pairwise_rows()]
+    if res.control is not None:
+        rows += [{"kind": "control", "method": m, "other": res.control["method"], "value": p} for m, p in res.control["p"].items()]
+    return rows
+
+
+def _cd_latex(res, metric: str) -> str:
+    """Each method's score (mean ± std over blocks) and average rank, best of each in bold."""
+    from .latex import MeanStd, latex_table
+
+    rows = [{"method": m, metric: MeanStd(res.score_mean.get(m), res.score_std.get(m)), "avg. rank": res.avg_ranks[m]} for m in res.methods]
+    pick = min if res.lower_is_better else max
+    best_score = pick(res.score_mean.values())
+    best_rank = min(res.avg_ranks.values())
+    bold = {(i, metric) for i, m in enumerate(res.methods) if res.score_mean.get(m) == best_score}
+    bold |= {(i, "avg. rank") for i, m in enumerate(res.methods) if res.avg_ranks[m] == best_rank}
+    decision = "rejects" if res.significant else "does not reject"
+    caption = (f"{metric} over {res.n_blocks} blocks and average ranks; {res.omnibus} {decision} at alpha = {res.alpha} "
+               f"(p = {res.omnibus_pvalue:.3g})")
+    if math.isfinite(res.cd):
+        caption += f", Nemenyi CD = {res.cd:.3f}"
+    return latex_table(rows, bold=bold, caption=caption)
+
+
+def _read_scores(path: Path, *, wide: bool = False):
+    """The (block, method, score) table of --input: long as written, or melted from a wide table."""
     import pandas as pd
 
     if not path.exists():
@@ -554,13 +659,36 @@ def _read_scores(path: Path):
         df = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
     except Exception as e:  # noqa: BLE001 - any reader failure is a user input problem
         raise UserError(f"--input {path}: cannot read ({type(e).__name__}: {e})") from None
-    missing = [k for k in ("block", "method", "score") if k not in df.columns]
-    if missing:
-        raise UserError(f"--input {path}: missing columns {missing}; have {list(df.columns)}")
-    return df
+    long_cols = ("block", "method", "score")
+    if not wide and all(k in df.columns for k in long_cols):
+        return df
+    if not wide and any(k in df.columns for k in ("method", "score")):
+        missing = [k for k in long_cols if k not in df.columns]
+        raise UserError(f"--input {path}: missing columns {missing}; have {list(map(str, df.columns))} "
+                        "(a long table needs block, method, score; a wide one a column per method, with --wide)")
+    if df.shape[1] < 2:
+        raise UserError(f"--input {path}: a wide table needs a column per method; have {list(map(str, df.columns))}")
+    first = df.columns[0]
+    if pd.api.types.is_numeric_dtype(df[first]):
+        blocks, methods = [f"row {i + 1}" for i in range(len(df))], list(df.columns)
+        named = "its row numbers"
+    else:
+        blocks, methods = df[first].astype(str).tolist(), list(df.columns[1:])
+        named = f"column {first!r}"
+    text = [str(m) for m in methods if not pd.api.types.is_numeric_dtype(df[m])]
+    if text:
+        raise UserError(f"--input {path}: read as a wide table (a column per method), but column(s) {text} hold text, not scores")
+    if len(methods) < 2:
+        raise UserError(f"--input {path}: a wide table needs at least 2 method columns; have {list(map(str, methods))}")
+    if not wide:
+        err.print(f"note: --input {path} has no block/method/score columns: read as a wide table, blocks named by {named}, "
+                  f"methods {', '.join(map(str, methods))} (--wide says so and silences this note)")
+    return pd.DataFrame({"block": [b for b in blocks for _ in methods],
+                         "method": [str(m) for _ in blocks for m in methods],
+                         "score": df[methods].to_numpy(dtype=float).ravel()})
 
 
-@analysis_command(formats=(*FORMATS, "md"))
+@analysis_command(formats=(*TABLE_FORMATS, "md"), plot=False)
 def claims(c: Common):
     """Each finding of the paper as a quantity with a stated test, computed on the runs given (docs/claims.md).
 
@@ -572,8 +700,6 @@ def claims(c: Common):
     def body():
         from .claims import evaluate, rows, to_markdown
 
-        if c.plot is not None:
-            raise UserError("fwa claims draws no figure: --plot is not supported (fwa report draws the figures the claims rest on)")
         results = c.compute(evaluate, c.runs(baselines=True, repeats=True))
         if c.fmt == "md":
             sys.stdout.write(to_markdown(results) + "\n")

@@ -17,7 +17,7 @@ from typing import Iterable
 
 __all__ = [
     "CRITERIA", "GROWTH", "METHODS", "INITS", "SCHEDULES", "SCOPES", "STATUSES", "SPLITS",
-    "PAPER_CRITERIA", "STRUCTURAL_CRITERIA", "FORMATS", "JACCARD_AT", "METRICS", "STATE_DUMPS", "BASELINES", "LABEL_KEYS",
+    "PAPER_CRITERIA", "STRUCTURAL_CRITERIA", "FORMATS", "JACCARD_AT", "METRICS", "LOWER_IS_BETTER", "STATE_DUMPS", "BASELINES", "LABEL_KEYS",
     "is_criterion_name", "check_criterion_name", "criterion_order", "check_choice",
 ]
 
@@ -49,6 +49,8 @@ FORMATS = ("table", "csv", "json")
 JACCARD_AT = ("first", "end", "time")
 #: ``summary`` keys of ``run.json`` an analysis can use as its metric.
 METRICS = ("test_acc", "test_loss", "val_acc", "val_loss", "train_loss", "itop")
+#: Metrics where a smaller value is the better one (a table bolds the lowest).
+LOWER_IS_BETTER = ("test_loss", "val_loss", "train_loss")
 #: ``fw-train --state``: dump weights and gradients before no, the first, or every update.
 STATE_DUMPS = ("none", "first", "all")
 #: Series labels of the baselines in metric tables (they have no criterion).
