@@ -6,13 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorboard")
-torch_tb = pytest.importorskip("torch.utils.tensorboard")
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-
-from fwanalysis.artifacts import RunWriter, load_run  # noqa: E402
+from fwanalysis.artifacts import RunWriter, load_run
 
 SERIES = {  # tag -> {step: value}
     "train/loss": {10: 2.0, 20: 1.5, 30: 1.25},
@@ -25,6 +22,9 @@ SERIES = {  # tag -> {step: value}
 
 @pytest.fixture(scope="module")
 def logdir(tmp_path_factory):
+    """Events written by PyTorch's SummaryWriter (the tests that read events need tensorboard: pip install '.[tensorboard]')."""
+    pytest.importorskip("tensorboard")
+    torch_tb = pytest.importorskip("torch.utils.tensorboard")
     d = tmp_path_factory.mktemp("tb") / "run"
     w = torch_tb.SummaryWriter(str(d))
     for tag, points in SERIES.items():
@@ -74,15 +74,19 @@ def test_added_to_existing_run(logdir, tmp_path, fwa):
     assert fwa("validate", tmp_path / "s").exit_code == 0
 
 
-def test_bad_input_one_line(logdir, tmp_path, fwa, monkeypatch):
+def test_bad_input_one_line(logdir, tmp_path, fwa):
     r = fwa("import", "tensorboard", logdir)
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "--out" in r.stderr
     r = fwa("import", "tensorboard", tmp_path, "--out", tmp_path / "s")
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "tfevents" in r.stderr
+
+
+def test_without_tensorboard_one_line(tmp_path, fwa, monkeypatch):
+    """Runs without tensorboard installed too: the command says in one line how to get it."""
     import sys
 
     for mod in [m for m in sys.modules if m == "tensorboard" or m.startswith("tensorboard.")]:  # as if not installed
         monkeypatch.setitem(sys.modules, mod, None)
     monkeypatch.setitem(sys.modules, "tensorboard", None)
-    r = fwa("import", "tensorboard", logdir, "--out", tmp_path / "s")
+    r = fwa("import", "tensorboard", tmp_path, "--out", tmp_path / "s")
     assert r.exit_code == 1 and "pip install 'fwa[tensorboard]'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
