@@ -69,6 +69,18 @@ def test_plain_example_writes_a_valid_run(written):
         np.testing.assert_array_equal((before & ~upd.pruned[name]) | upd.grown[name], after)
 
 
+def test_plain_example_needs_only_numpy_pyarrow_and_the_standard_library():
+    """A stranger can follow it without fwa: its imports are numpy, pyarrow and standard modules, nothing else."""
+    import ast
+    import sys
+
+    tree = ast.parse(_example("plain"))
+    mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    mods |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    third_party = {m.split(".")[0] for m in mods} - set(sys.stdlib_module_names)
+    assert third_party == {"numpy", "pyarrow"}, mods
+
+
 def test_fwa_validate_accepts_the_example(written):
     _, plain, _ = written
     r = CliRunner().invoke(app, ["validate", str(plain), "--format", "json"])

@@ -166,3 +166,26 @@ def test_dict_masks_and_failure(tmp_path):
     assert load_run(tmp_path / "bad").status == "failed"
     with pytest.raises(ValueError, match="criterion="):
         Recorder(model, tmp_path, masks=masks)
+
+
+def test_readme_example_runs(tmp_path, monkeypatch):
+    """README's "Recording a run from your own training loop" program writes a run fwa validates and compares over time."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    found = re.findall(r"<!-- record-example -->\s*```python\n(.*?)```", readme, re.S)
+    assert len(found) == 1, "README.md must hold exactly one example marked record-example"
+    monkeypatch.chdir(tmp_path)
+    exec(compile(found[0], "README.md:record-example", "exec"), {"__name__": "__readme__"})
+    r = CliRunner().invoke(app, ["validate", "artifacts/mine", "--format", "json"])
+    assert r.exit_code == 0 and len(json.loads(r.stdout)["valid"]) == 1, r.output
+    r = CliRunner().invoke(app, ["jaccard", "--at", "time", "artifacts/mine", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["rows"]
+    assert sorted({row["step"] for row in rows}) == [50, 100, 150, 200]
+    run = load_run(next(Path("artifacts/mine").glob("*/run.json")).parent)
+    assert {row["other"] for row in rows} == set(CRITERIA) - {"magnitude"}
+    for row in rows:  # each figure is the layer-averaged Jaccard of the update file's sets, by numpy
+        upd = run.update(row["step"])
+        assert row["jaccard"] == pytest.approx(layer_jaccard(bools(run, upd.pruned), bools(run, upd.shadow[row["other"]])))
