@@ -76,7 +76,7 @@ def _split_sources(sources: list[Path]) -> tuple[list[Path], list[str]]:
 
 @app.command("paper-code")
 def paper_code(
-    sources: Annotated[list[Path], typer.Argument(help="Directories of the authors' runs (their save_dir), each holding jaccard-in-time-<step>.th files and maybe results.npy; one run each.", show_default=False)],
+    sources: Annotated[list[Path], typer.Argument(metavar="DIR", help="Directories of the authors' runs (their save_dir), each holding jaccard-in-time-<step>.th files and maybe results.npy; one run each.", show_default=False)],
     out: OutOpt = None,
     set_: SetOpt = None,
     trust_pickle: Annotated[bool, typer.Option(
@@ -116,7 +116,7 @@ def paper_code(
 
 @app.command("torch-prune")
 def torch_prune(
-    checkpoints: Annotated[list[Path], typer.Argument(help="state_dicts saved with torch.save, of one model pruned with torch.nn.utils.prune (<name>_orig and <name>_mask entries), one training run.", show_default=False)],
+    checkpoints: Annotated[list[Path], typer.Argument(metavar="CHECKPOINT", help="state_dicts saved with torch.save, of one model pruned with torch.nn.utils.prune (<name>_orig and <name>_mask entries), one training run.", show_default=False)],
     out: OutOpt = None,
     set_: SetOpt = None,
     steps: Annotated[Optional[str], typer.Option("--steps", metavar="S1,S2,...", help="The optimizer step of each checkpoint, in the order given. Default: the last number in each file name (ckpt-800.pt is step 800).")] = None,
@@ -172,7 +172,7 @@ def _write_metrics(series: dict, epochs, *, mapping: list[str] | None, run: Path
 
 @app.command("tensorboard")
 def tensorboard(
-    logdirs: Annotated[list[Path], typer.Argument(help="Directories holding events.out.tfevents.* files (or such files) of one run; their scalars go into one run.", show_default=False)],
+    logdirs: Annotated[list[Path], typer.Argument(metavar="LOGDIR", help="Directories holding events.out.tfevents.* files (or such files) of one run; their scalars go into one run.", show_default=False)],
     run: RunOpt = None,
     out: OutOpt = None,
     set_: SetOpt = None,
@@ -205,7 +205,7 @@ def tensorboard(
 
 @app.command("wandb-csv")
 def wandb_csv(
-    files: Annotated[list[Path], typer.Argument(help="One W&B run history exported as CSV (columns _step, _runtime, _timestamp, the logged keys, maybe epoch), or a one-run chart export (Step, '<run> - <key>').", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="One W&B run history exported as CSV (columns _step, _runtime, _timestamp, the logged keys, maybe epoch), or a one-run chart export (Step, '<run> - <key>').", show_default=False)],
     run: RunOpt = None,
     out: OutOpt = None,
     set_: SetOpt = None,
