@@ -55,9 +55,16 @@ def _run(body: Callable[[], None]) -> None:
 
 
 def _settings(set_: list[str] | None, extra: list[str] | None) -> dict:
+    """The --set values; keys that are not config keys of the format are kept (as extra config) and named."""
+    from fwanalysis.artifacts import CONFIG_KEYS
+
     from .common import parse_settings
 
-    return parse_settings([*(set_ or []), *(extra or [])])
+    settings = parse_settings([*(set_ or []), *(extra or [])])
+    unknown = [k for k in settings if k not in CONFIG_KEYS]
+    if unknown:
+        _err(f"note: not config keys of the run format, kept as extra config (runs pair only when they agree on them): {', '.join(unknown)}")
+    return settings
 
 
 def _split_sources(sources: list[Path]) -> tuple[list[Path], list[str]]:
@@ -189,6 +196,7 @@ def tensorboard(
     """
 
     def body():
+        from .common import EPOCH_TAGS
         from .tensorboard import read_scalars
 
         paths, extra = _split_sources(logdirs)
@@ -196,7 +204,7 @@ def tensorboard(
         series: dict = {}
         for p in paths:
             series.update(read_scalars(p))
-        epochs = series.pop("epoch", None)
+        epochs = next((series.pop(t) for t in EPOCH_TAGS if t in series), None)
         _write_metrics(series, epochs, mapping=map_, run=run, out=out, settings=settings, steps_per_epoch=steps_per_epoch,
                        run_id=run_id, overwrite=overwrite, source=", ".join(map(str, paths)))
 

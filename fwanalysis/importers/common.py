@@ -20,11 +20,13 @@ from fwanalysis.vocab import METRICS, SPLITS
 
 __all__ = [
     "MissingDependency", "parse_settings", "parse_map", "default_metric", "metric_rows", "to_bool", "torch_load",
-    "write_metrics_run", "add_metrics", "METRIC_COLUMNS",
+    "write_metrics_run", "add_metrics", "METRIC_COLUMNS", "EPOCH_TAGS",
 ]
 
 #: The columns of metrics.parquet, in order (docs/format.md, "metrics.parquet").
 METRIC_COLUMNS = ("step", "epoch", "split", "name", "value")
+#: Tags (TensorBoard) and columns (W&B) read as the epoch of each step rather than as a metric.
+EPOCH_TAGS = ("epoch", "Epoch", "trainer/epoch", "train/epoch")
 
 
 class MissingDependency(ValueError):

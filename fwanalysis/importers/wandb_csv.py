@@ -12,10 +12,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-__all__ = ["read_history", "EPOCH_COLUMNS"]
+from .common import EPOCH_TAGS
 
-#: Columns read as the epoch of each row rather than as a metric.
-EPOCH_COLUMNS = ("epoch", "Epoch", "trainer/epoch", "train/epoch")
+__all__ = ["read_history"]
 
 
 def read_history(path: Path, *, step_column: str | None = None) -> tuple[dict[str, list[tuple[int, float]]], list[tuple[int, float]]]:
@@ -62,7 +61,7 @@ def read_history(path: Path, *, step_column: str | None = None) -> tuple[dict[st
         if not keep.any():
             continue  # text, media or an empty column
         points = [(int(s), float(v)) for s, v in zip(steps[keep], values[keep]) if math.isfinite(float(v))]
-        if c in EPOCH_COLUMNS:
+        if c in EPOCH_TAGS:
             epochs = points
         else:
             series[c] = points

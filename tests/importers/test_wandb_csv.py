@@ -40,8 +40,9 @@ def test_history_new_run(tmp_path, fwa):
 def test_chart_export_and_steps_per_epoch(tmp_path, fwa):
     f = tmp_path / "chart.csv"
     f.write_text(CHART)
-    r = fwa("import", "wandb-csv", f, "--out", tmp_path / "s", "--set", "model=wb", "--steps-per-epoch", 100)
+    r = fwa("import", "wandb-csv", f, "--out", tmp_path / "s", "--set", "model=wb", "denisty=0.1", "--steps-per-epoch", 100)
     assert r.exit_code == 0, r.output
+    assert "denisty" in r.stderr and "model" not in r.stderr  # a key that is no config key is named
     m = load_run(next((tmp_path / "s").rglob("run.json")).parent).metrics()
     assert list(zip(m.step, m.epoch, m.split, m.name, m.value)) == [(100, 1.0, "val", "acc", 0.5), (200, 2.0, "val", "acc", 0.625)]
 
