@@ -36,7 +36,7 @@ def train(out, criterion: str, seed: int = 0, *, shadow="all"):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     removed = []  # what the loop pruned at each update, as numpy, for an independent check
     with Recorder(model, out, criterion=criterion, growth="random", dataset="toy", seed=seed, update_period=5,
-                  shadow=shadow, mask_every=2, steps_per_epoch=4) as rec:
+                  shadow=shadow, mask_every=2, steps_per_epoch=4, state="first") as rec:
         for step in range(1, 21):
             batch = slice(16 * (step % 4), 16 * (step % 4) + 16)
             opt.zero_grad()
@@ -89,7 +89,9 @@ def test_recorded_run_is_valid_and_complete(study):
     run = load_run(rec.path)
     assert run.status == "complete" and run.total_steps == 20
     assert run.update_steps == [5, 10, 15, 20] and run.mask_steps == [0, 10, 20]  # mask_every=2 updates
-    assert run.shadow_criteria == list(CRITERIA)
+    assert run.shadow_criteria == list(CRITERIA) and run.state_steps == [5]  # state="first"
+    for name in run.layer_names:  # the state before the first update holds the initial mask
+        np.testing.assert_array_equal(run.state(5).mask[name], run.initial_masks()[name])
     assert run.config["criterion"] == "magnitude" and run.config["dataset"] == "toy"
     assert run.config["density"] == pytest.approx(sum(m.sum() for m in bools(run, run.initial_masks()).values()) / (16 * 8 + 3 * 16))
     for name in run.layer_names:
