@@ -18,9 +18,20 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
+# The non-ASCII characters fwa's own texts use, as commands plain pdflatex knows (it stops at a raw λ or −).
+_UNICODE = {"Δ": r"\ensuremath{\Delta}", "λ": r"\ensuremath{\lambda}", "θ": r"\ensuremath{\theta}", "ρ": r"\ensuremath{\rho}",
+            "α": r"\ensuremath{\alpha}", "∇": r"\ensuremath{\nabla}", "−": r"\ensuremath{-}", "±": r"\ensuremath{\pm}",
+            "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}", "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}",
+            "∪": r"\ensuremath{\cup}", "∩": r"\ensuremath{\cap}", "⋂": r"\ensuremath{\bigcap}", "⊆": r"\ensuremath{\subseteq}",
+            "¬": r"\ensuremath{\neg}", "→": r"\ensuremath{\to}", "≈": r"\ensuremath{\approx}", "–": "--", "—": "---",
+            "§": r"\S{}", "š": r"\v{s}", "é": r"\'{e}", "ő": r"\H{o}", "⌈": r"\ensuremath{\lceil}", "⌉": r"\ensuremath{\rceil}",
+            "⌊": r"\ensuremath{\lfloor}", "⌋": r"\ensuremath{\rfloor}"}
+
+
 def escape(text: str) -> str:
-    """``text`` with LaTeX's special characters escaped, to be set as written."""
-    return "".join(_SPECIAL.get(ch, ch) for ch in str(text))
+    """``text`` with LaTeX's special characters escaped and fwa's Greek and math symbols as commands, to
+    be set as written by plain pdflatex (other non-ASCII characters pass through, for xelatex/lualatex)."""
+    return "".join(_SPECIAL.get(ch) or _UNICODE.get(ch, ch) for ch in str(text))
 
 
 def _number(v: float, digits: int) -> str:

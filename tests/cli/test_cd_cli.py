@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -147,6 +149,20 @@ def test_every_table_command_prints_parseable_latex(study, cmd):
     r = fwa(*cmd, study, "--format", "latex")
     assert r.exit_code in (0, 1), r.output  # validate exits 1 on problems; the table still prints
     check_latex(r.stdout)
+    assert r.stdout.isascii()  # plain pdflatex stops at a raw λ or −: fwa's symbols become commands
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (the LaTeX-free parse above still runs)")
+def test_latex_tables_compile_with_pdflatex(study, tmp_path):
+    for i, cmd in enumerate((["cd-diagram", "--control", CRITS[0]], ["accuracy"], ["jaccard"], ["claims"])):
+        (tmp_path / f"t{i}.tex").write_text(fwa(*cmd, study, "--format", "latex").stdout)
+    inputs = "\n".join(f"\\input{{t{i}.tex}}" for i in range(4))
+    (tmp_path / "doc.tex").write_text("\\documentclass{article}\\usepackage{booktabs}\\usepackage[paperwidth=30in,paperheight=30in]{geometry}"
+                                      f"\\begin{{document}}\n{inputs}\n\\end{{document}}\n")
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 0
 
 
 def test_accuracy_latex_is_wide_with_the_best_per_density_in_bold(study):
