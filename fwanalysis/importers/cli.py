@@ -93,6 +93,7 @@ def paper_code(
              "the masks and sets are imported and the metrics left out (said in one line). The .th files are always read "
              "with torch.load(weights_only=True), which runs no code.")] = False,
     steps_per_epoch: Annotated[Optional[int], typer.Option("--steps-per-epoch", min=1, help="Batches per epoch of the authors' run (len(train_loader)): results.npy logs per epoch, fwa per optimizer step. Needed with --trust-pickle.")] = None,
+    final: Annotated[Optional[Path], typer.Option("--final", help="The run's last checkpoint (the authors' model_last.pth, whose 'masks' hold the final mask), read with torch.load(weights_only=True): gives what the last recorded update regrew and a final mask snapshot. One source only.")] = None,
     run_id: RunIdOpt = None,
     overwrite: OverwriteOpt = False,
 ):
@@ -110,12 +111,14 @@ def paper_code(
         settings = _settings(set_, extra)
         if out is None:
             raise ValueError("give the study the runs go into with --out STUDY")
-        if run_id is not None and len(paths) > 1:
-            raise ValueError("--run-id names one run: import one source at a time with it")
+        if (run_id is not None or final is not None) and len(paths) > 1:
+            raise ValueError("--run-id and --final belong to one run: import one source at a time with them")
+        if final is not None and not final.is_file():
+            raise ValueError(f"--final {final}: no such file")
         taken: set = set()
         for src in paths:
             path = import_paper_code(src, out, settings=settings, trust_pickle=trust_pickle, steps_per_epoch=steps_per_epoch,
-                                     run_id=run_id, overwrite=overwrite, taken=taken, note=_err)
+                                     run_id=run_id, overwrite=overwrite, taken=taken, final=final, note=_err)
             typer.echo(f"imported {src} -> {path}")
 
     _run(body)

@@ -31,7 +31,7 @@ from fwanalysis.vocab import criterion_order
 
 from .common import to_bool, torch_load
 
-__all__ = ["PRUNER_CRITERIA", "RESULT_METRICS", "jaccard_files", "read_jaccard_file", "read_results", "results_rows",
+__all__ = ["PRUNER_CRITERIA", "RESULT_METRICS", "jaccard_files", "read_jaccard_file", "read_final_masks", "read_results", "results_rows",
            "import_paper_code"]
 
 #: The authors' pruner names in their Jaccard recordings (``local_truncate_weights``) -> fwa's criteria.
@@ -111,6 +111,24 @@ def read_jaccard_file(path: Path, step: int) -> JaccardFile:
     return JaccardFile(step, before, removed, unknown)
 
 
+def read_final_masks(path: Path, layers: Mapping[str, tuple]) -> dict[str, np.ndarray]:
+    """The final mask from the authors' last checkpoint (``trainer.py`` saves ``model_last.pth`` with
+    ``"masks": mask.masks``), read with ``torch.load(weights_only=True)``."""
+    obj = torch_load(Path(path), what="fwa import paper-code --final")
+    masks = obj.get("masks") if isinstance(obj, Mapping) else None
+    if not isinstance(masks, Mapping):
+        raise ValueError(f"{path}: no 'masks' dict (the authors' model_last.pth holds one)")
+    out = {}
+    for n, shape in layers.items():
+        if n not in masks:
+            raise ValueError(f"{path}: masks has no layer {n!r} (the recordings have it)")
+        m = to_bool(masks[n], where=f"{Path(path).name}: masks[{n!r}]")
+        if m.size != int(np.prod(shape)):
+            raise ValueError(f"{path}: masks[{n!r}] has {m.size} weights, the recordings {int(np.prod(shape))}")
+        out[n] = m.reshape(shape)
+    return out
+
+
 def read_results(path: Path) -> dict:
     """The pickled dict of ``results.npy`` (unpickling runs code: call only for a file you trust)."""
     obj = np.load(path, allow_pickle=True)
@@ -167,6 +185,7 @@ def import_paper_code(
     run_id: str | None = None,
     overwrite: bool = False,
     taken: set | None = None,
+    final: Path | None = None,
     note: Callable[[str], None] = print,
 ) -> Path:
     """Convert one directory of the authors' recordings into a run of ``study``; returns the run directory.
@@ -175,7 +194,9 @@ def import_paper_code(
     must be among the recorded pruners. ``method`` defaults to ``dst``, ``pruning_scope`` to ``local``
     (the authors record only local pruning), ``density`` to the first recorded mask's. ``results.npy``
     is read only with ``trust_pickle``. ``taken``: run ids already written by this command (a second
-    source with the same id is refused instead of replacing the first)."""
+    source with the same id is refused instead of replacing the first). ``final``: the run's last
+    checkpoint (their ``model_last.pth``, whose ``masks`` hold the final mask): it gives the last update's
+    grown set and a final mask snapshot."""
     from fwanalysis.artifacts import RunWriter, run_id_for
 
     source = Path(source)
@@ -229,6 +250,7 @@ def import_paper_code(
     study.mkdir(parents=True, exist_ok=True)
     extra = {"imported_from": {"kind": "paper-code", "source": str(source), "files": len(files)}}
     total_steps = max([files[-1][0], *(r[0] for r in rows)])
+    final_masks = read_final_masks(final, layers) if final is not None else None
     with RunWriter(study, config, layers, run_id=rid, total_steps=total_steps,
                    exist="overwrite" if overwrite else "resume-incomplete", extra=extra) as w:
         for k, (step, _) in enumerate(files):
@@ -244,10 +266,14 @@ def import_paper_code(
             pruned = cur.removed[criterion]
             if nxt is not None:
                 grown = {n: nxt.before[n] & ~(cur.before[n] & ~pruned[n]) for n in layers}
+            elif final_masks is not None:  # the final mask: what the last recorded update (and any after it) regrew
+                grown = {n: final_masks[n] & ~(cur.before[n] & ~pruned[n]) for n in layers}
             else:  # what was regrown after the last recording is not in the files
                 grown = {n: np.zeros(shape, dtype=bool) for n, shape in layers.items()}
             w.write_update(step, pruned, grown, shadow=cur.removed)
             cur = nxt
+        if final_masks is not None:
+            w.write_masks(total_steps, final_masks)
         for r in rows:
             w.log(*r)
     return w.path

@@ -59,6 +59,10 @@ def write_author_run(d, *, seed=0, own="SNIPFixed", results=True):
             new = kept.ravel().copy()
             new[grow] = True
             mask[n] = new.reshape(kept.shape)
+    truth["final"] = {n: m.copy() for n, m in mask.items()}
+    # trainer.py's model_last.pth: the state_dict, the optimizer's and the final masks (float tensors)
+    torch.save({"epoch": 3, "state_dict": {"fc2.bias": torch.zeros(10)}, "optimizer": {"state": {}, "param_groups": [{"lr": 0.1}]},
+                "masks": {n: torch.from_numpy(m.astype(np.float32)) for n, m in mask.items()}}, d / "model_last.pth")
     if results:
         data = defaultdict(list)
         for e in range(3):  # WandbLogger.log once per epoch, WandbLogger.log_no_step for the test figures
@@ -188,3 +192,27 @@ def test_without_torch_one_line(tmp_path, fwa, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "torch", None)  # `import torch` now raises ImportError
     r = fwa("import", "paper-code", src, "--out", tmp_path / "s", "--set", "criterion=snip")
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "needs PyTorch" in r.stderr
+
+
+def test_final_checkpoint_gives_last_growth_and_final_mask(tmp_path, fwa, jaccard_by_hand):
+    truths = {}
+    for seed in (0, 1):
+        src = tmp_path / f"save{seed}"
+        src.mkdir()
+        truths[seed] = write_author_run(src, seed=seed, results=False)
+        r = fwa("import", "paper-code", src, "--out", tmp_path / "s", "--final", src / "model_last.pth",
+                "--set", "criterion=snip", f"seed={seed}", "density=0.4", "update_period=100")
+        assert r.exit_code == 0, r.output
+    assert fwa("validate", tmp_path / "s").exit_code == 0
+    run = next(load_run(p.parent) for p in (tmp_path / "s").rglob("run.json") if load_run(p.parent).seed == 0)
+    assert run.mask_steps == [0, 199, 299, 300]
+    last, truth = run.update(STEPS[-1]), truths[0]
+    for n in LAYERS:
+        size = truth["final"][n].size
+        kept = truth[STEPS[-1]]["before"][n].ravel() & ~truth[STEPS[-1]]["snip"][n].ravel()
+        grown = np.unpackbits(last.grown[n], count=size).astype(bool)
+        np.testing.assert_array_equal(kept | grown, truth["final"][n].ravel())
+    doc = fwa.json("jaccard", "--at", "end", tmp_path / "s")
+    assert doc["criteria"] == ["snip", "init"]
+    hand = np.mean([jaccard_by_hand(truths[s]["final"], truths[s][STEPS[0]]["before"]) for s in (0, 1)])
+    assert doc["mean"][0][1] == pytest.approx(hand, abs=1e-12)
