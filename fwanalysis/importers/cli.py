@@ -27,7 +27,6 @@ SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", metavar="KEY=VALUE",
     help="A config value of the run (repeatable; several KEY=VALUE after one --set are fine too), e.g. --set model=resnet56 "
          "density=0.1 seed=0. VALUE is read as JSON where it parses (numbers, true, null), else as text.")]
-ExtraSet = Annotated[Optional[list[str]], typer.Argument(hidden=True, show_default=False)]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="The study (directory) the new run goes into; made if missing.")]
 RunIdOpt = Annotated[Optional[str], typer.Option("--run-id", help="The run's id and directory name (default: <dataset>-<model>-...-<hash of the config>).")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace a complete run of the same id (default: refuse it; an incomplete one is always redone).")]
@@ -49,7 +48,10 @@ def _run(body: Callable[[], None]) -> None:
 
     try:
         body()
-    except (ValueError, ArtifactError, RunLocked, FileExistsError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
+    except FileExistsError as e:  # RunWriter refusing a complete run of the same id
+        _err(f"error: {e}; --overwrite replaces it")
+        raise typer.Exit(1)
+    except (ValueError, ArtifactError, RunLocked, FileNotFoundError, NotADirectoryError, PermissionError) as e:
         _err(f"error: {e}")
         raise typer.Exit(1)
 

@@ -125,3 +125,12 @@ def test_not_pruned_one_line(tmp_path, fwa):
     r = fwa("import", "torch-prune", tmp_path / "ckpt-0.pt", "--out", tmp_path / "s")
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "torch.nn.utils.prune" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_existing_run_refused_unless_overwrite(study, fwa):
+    out, _ = study
+    src = sorted(p for p in out.parent.joinpath("magnitude").iterdir())
+    args = ("import", "torch-prune", *src, "--out", out, "--set", "criterion=magnitude", "model=tiny", "seed=0", "density=0.5")
+    r = fwa(*args)
+    assert r.exit_code == 1 and r.stderr.startswith("error: ") and "--overwrite" in r.stderr
+    assert fwa(*args, "--overwrite").exit_code == 0
