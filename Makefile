@@ -23,8 +23,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# test: starts the Slurm test cluster (tests/slurm/cluster.sh; root, Debian's packages) unless one is up,
+# runs the whole suite (the tests in tests/slurm against the cluster), and stops a cluster it started,
+# also when tests fail or make is interrupted. Where it cannot start one, the Slurm tests are skipped
+# with the reason (FWA_REQUIRE_SLURM=1 makes that a failure: CI).
+SLURM_DIR ?= /tmp/fwa-slurm
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	@export FWA_SLURM_DIR=$(SLURM_DIR) SLURM_CONF=$(SLURM_DIR)/slurm.conf; \
+	if tests/slurm/cluster.sh status >/dev/null 2>&1; then \
+	  echo "== Slurm test cluster already up ($$SLURM_CONF): using it, leaving it up"; \
+	else \
+	  echo "== starting the Slurm test cluster (tests/slurm/cluster.sh start)"; \
+	  if why=$$(tests/slurm/cluster.sh start 2>&1 >/dev/null); then \
+	    trap 'echo "== stopping the Slurm test cluster"; tests/slurm/cluster.sh stop' EXIT; trap 'exit 130' INT TERM; \
+	  else \
+	    export FWA_SLURM_DOWN="$$(echo "$$why" | tail -n 1 | sed 's/^cluster.sh: error: //')"; \
+	    echo "== no Slurm test cluster ($$FWA_SLURM_DOWN): the Slurm tests will be skipped"; \
+	  fi; \
+	fi; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 artifacts: $(STAMP)
 	@for spec in $(SPECS); do \

@@ -642,6 +642,109 @@ def _slurm_parameters(spec: Spec | None, slurm: dict) -> dict:
     return params
 
 
+# Slurm job states of a task that may still run (or run again); any other state is final
+_SLURM_LIVE = frozenset((
+    "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
+    "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "PREEMPTED", "RESV_DEL_HOLD", "READY",
+))
+
+
+class _SlurmStates:
+    """The state of each task of job arrays, read with ``sacct``; where ``sacct`` fails (Slurm's
+    accounting is off, as on many small clusters), with ``scontrol show job``, saying so once.
+
+    submitit's own watcher asks ``sacct`` only, warns at every failed call, and never learns that a
+    task ended without a result (cancelled, killed at its time limit, its node lost): a sweep
+    waiting on such a task would wait forever.
+    """
+
+    def __init__(self, array_ids):
+        self.array_ids = [str(i) for i in array_ids]
+        self.sacct = shutil.which("sacct") is not None
+        self.misses = 0
+
+    def read(self) -> dict:
+        """``{"<array>_<task>": "STATE"}``; the key ``""`` is present when the states could be read.
+
+        A task Slurm no longer knows (purged from ``scontrol`` after ``MinJobAge``, without
+        accounting) is missing; after three such reads in a row its state is ``GONE``.
+        """
+        import subprocess
+
+        out: dict = {}
+        if self.sacct:
+            cmd = ["sacct", "-X", "-n", "-P", "-o", "JobID,State"] + [a for i in self.array_ids for a in ("-j", i)]
+            r = self._call(cmd)
+            if r is not None and r.returncode == 0:
+                for line in r.stdout.splitlines():
+                    job, _, state = line.partition("|")
+                    self._put(out, job.strip(), state)
+                out[""] = "sacct"
+                return out
+            why = ((r.stderr or r.stdout).strip().splitlines() or ["exit status " + str(r.returncode)])[0] if r is not None else "no answer"
+            print(f"note: sacct failed ({why}); reading the tasks' states with scontrol instead", file=sys.stderr)
+            self.sacct = False
+        for array_id in self.array_ids:
+            r = self._call(["scontrol", "show", "job", "-o", array_id])
+            if r is None or r.returncode != 0:
+                continue
+            for line in r.stdout.splitlines():
+                fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+                job = fields.get("ArrayJobId", fields.get("JobId", ""))
+                if "ArrayTaskId" in fields:
+                    job = f"{job}_{fields['ArrayTaskId']}"
+                self._put(out, job, fields.get("JobState", ""))
+        self.misses = 0 if out else self.misses + 1
+        out[""] = "scontrol" if out or self.misses < 3 else "GONE"
+        return out
+
+    @staticmethod
+    def _call(cmd):
+        import subprocess
+
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    @staticmethod
+    def _put(out: dict, job: str, state: str) -> None:
+        """``123_4``, ``123_[5-7%2]`` or ``123_5-7`` (tasks not started yet) -> one key per task;
+        ``123`` (a single run is submitted as a plain job) -> itself."""
+        state = (state.split() or [""])[0].rstrip("+").upper()  # "CANCELLED by 0" -> CANCELLED
+        main, sep, tasks = job.partition("_")
+        if not state or not main:
+            return
+        if not sep:
+            out[main] = state
+            return
+        for part in tasks.strip("[]").split("%")[0].split(","):
+            lo, _, hi = part.partition("-")
+            if lo.isdigit() and (not hi or hi.isdigit()):
+                for t in range(int(lo), int(hi or lo) + 1):
+                    out[f"{main}_{t}"] = state
+
+
+def _slurm_ended(job, state: str | None, limit: str) -> str:
+    """Why a Slurm task ended without a result, in words (``state`` None: Slurm no longer knows it)."""
+    if state is None:
+        return f"Slurm job {job.job_id} ended without a result; Slurm no longer knows its state"
+    if state == "TIMEOUT":
+        return f"timed out: Slurm job {job.job_id} was killed at its time limit ({limit})"
+    if state == "CANCELLED":
+        return f"cancelled: Slurm job {job.job_id} was cancelled (scancel) before it finished"
+    return f"Slurm job {job.job_id} ended {state} without a result"
+
+
+def _job_error(e: BaseException, limit: str) -> str:
+    """A task's exception in one line; a run stopped by Slurm's warning signal before its time limit
+    (submitit raises in the task, the run is marked failed and its lock released) is called a timeout."""
+    line = _one_line(e)
+    if "timed-out" in line and "not requeued" in line.lower():
+        return f"timed out: Slurm's signal before its time limit ({limit}) stopped it and it was marked failed"
+    return line
+
+
 def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slurm: dict, title: str, outcomes: dict) -> list[tuple[str, str]]:
     import submitit
 
@@ -669,22 +772,37 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
     print(f"submitted {len(jobs)} runs as job{'s' if len(ids) > 1 else ''} {shown} (logs in {folder})", file=sys.stderr)
     failures = []
     pending = list(zip(todo, jobs))
+    states = _SlurmStates(ids) if executor == "slurm" else None
+    limit = f"--time {params['time']} min" if params.get("time") is not None else "submitit's default of 5 min"
+    started = time.monotonic()
     bar, task = _progress(len(todo), title)
     with bar:
         while pending:
             still = []
+            known = states.read() if states is not None else None
             for run, job in pending:
-                if not job.done():
+                if states is None and not job.done():
                     still.append((run, job))
                     continue
-                try:
-                    outcomes[run.run_id] = job.result()
-                except Exception as e:
-                    failures.append((run.run_id, f"{_one_line(e)} (log: {job.paths.stderr})"))
+                if states is not None and not job.paths.result_pickle.exists():
+                    state = known.get(str(job.job_id))
+                    if state is None and known.get("") != "GONE":  # no state of this task (yet)
+                        still.append((run, job))
+                        continue
+                    if state is not None and state in _SLURM_LIVE:
+                        still.append((run, job))
+                        continue
+                    failures.append((run.run_id, f"{_slurm_ended(job, state, limit)} (log: {job.paths.stderr})"))
+                else:
+                    try:
+                        outcomes[run.run_id] = job.result()
+                    except Exception as e:
+                        failures.append((run.run_id, f"{_job_error(e, limit)} (log: {job.paths.stderr})"))
                 bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
             pending = still
-            if pending:
-                time.sleep(1.0 if executor == "submitit-local" else 15.0)
+            if pending:  # Slurm: every second at first, then less often (at most every 15 s)
+                waited = time.monotonic() - started
+                time.sleep(1.0 if executor == "submitit-local" else min(15.0, 1.0 + waited / 10))
     return failures
 
 

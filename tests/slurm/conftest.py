@@ -1,0 +1,54 @@
+"""The Slurm tests run `fw-train sweep --executor slurm` against a real single-node Slurm cluster
+(tests/slurm/cluster.sh; `make test` starts one when it can). Without one they are skipped with the
+reason, or fail where ``FWA_REQUIRE_SLURM=1`` (CI)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+CLUSTER = HERE / "cluster.sh"
+HOOKS = HERE / "hooks"  # sitecustomize.py: counts trainings, stalls a chosen run (see there)
+DEFAULT_CONF = Path(os.environ.get("FWA_SLURM_DIR", "/tmp/fwa-slurm")) / "slurm.conf"
+BIN = Path(sys.executable).parent
+FW_TRAIN, FWA = str(BIN / "fw-train"), str(BIN / "fwa")
+PARTITION = "debug"
+
+
+def _down() -> tuple[str | None, str]:
+    """(why no cluster can be used, or None; the SLURM_CONF to use)."""
+    conf = os.environ.get("SLURM_CONF") or str(DEFAULT_CONF)
+    if os.environ.get("FWA_SLURM_DOWN"):  # make test tried to start one and says why it could not
+        return f"no Slurm test cluster: {os.environ['FWA_SLURM_DOWN']}", conf
+    hint = "start one with `tests/slurm/cluster.sh start` (as root), or run `make test` as root"
+    if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
+        return f"no Slurm test cluster: Slurm's commands are not installed; {hint}", conf
+    if not Path(conf).is_file():
+        return f"no Slurm test cluster: no {conf}; {hint}", conf
+    try:
+        r = subprocess.run(["sinfo", "-h", "-p", PARTITION, "-o", "%T"], capture_output=True, text=True, timeout=20,
+                           env={**os.environ, "SLURM_CONF": conf})
+    except subprocess.TimeoutExpired:
+        return f"no Slurm test cluster: sinfo did not answer in 20 s (SLURM_CONF={conf}); {hint}", conf
+    states = r.stdout.split()
+    if r.returncode != 0 or not any(s.rstrip("*").startswith(("idle", "mixed", "allocated")) for s in states):
+        why = (r.stderr.strip().splitlines() or [f"partition {PARTITION} has no usable node ({' '.join(states) or 'none'})"])[0]
+        return f"no Slurm test cluster ({why}; SLURM_CONF={conf}); {hint}", conf
+    return None, conf
+
+
+@pytest.fixture(scope="session")
+def slurm_conf() -> str:
+    """The SLURM_CONF of a running test cluster; skips (or fails, with FWA_REQUIRE_SLURM=1) without one."""
+    why, conf = _down()
+    if why is not None:
+        if os.environ.get("FWA_REQUIRE_SLURM") == "1":
+            pytest.fail(f"FWA_REQUIRE_SLURM=1 and {why}", pytrace=False)
+        pytest.skip(why)
+    return conf
