@@ -28,7 +28,9 @@ class Truth:
     updates: dict = field(default_factory=dict)     # (seed, crit) -> list of (step, pruned, grown)
     final: dict = field(default_factory=dict)       # (seed, crit) -> layer -> bool
     acc: dict = field(default_factory=dict)         # (seed, crit, density) -> test acc
-    run_ids: dict = field(default_factory=dict)
+    run_ids: dict = field(default_factory=dict)     # (seed, crit, density) -> run id of a DST run
+    baseline_ids: dict = field(default_factory=dict)  # (seed, method, density) -> run id of a dense or static run
+    losses: dict = field(default_factory=dict)      # (seed, crit or method, density) -> epoch -> (train loss, val loss)
 
 
 def _init(seed, density):
@@ -98,6 +100,7 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
                     w.log(10 * ep, ep, "train", "loss", 1.0 / ep)
                     w.log(10 * ep, ep, "val", "loss", 1.2 / ep + 0.01 * ci)
                     w.log(10 * ep, ep, "val", "acc", acc - 0.1 / ep)
+                    t.losses.setdefault((seed, crit, density), {})[ep] = (1.0 / ep, 1.2 / ep + 0.01 * ci)
                 w.log(40, 4, "test", "acc", acc)
                 w.log(40, 4, "test", "loss", 1 - acc)
                 union = {n: init[n].copy() for n in LAYERS}
@@ -116,6 +119,7 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
                 if sweep:
                     cfg["sweep"] = sweep
                 w = RunWriter(root, cfg, LAYERS, total_steps=40)
+                t.baseline_ids[(seed, method, dens)] = w.run_id
                 m = {n: np.ones(s, bool) if method == "dense" else t.init.get(seed, _init(seed, dens) if init_of is None else init_of(seed, dens))[n]
                      for n, s in LAYERS.items()}
                 w.write_masks(0, m)
@@ -124,6 +128,7 @@ def write_study(root, *, seeds=(0, 1, 2), densities=(0.5,), n_updates=3, baselin
                     w.log(10 * ep, ep, "train", "loss", 1.0 / ep)
                     w.log(10 * ep, ep, "val", "loss", 1.1 / ep)
                     w.log(10 * ep, ep, "val", "acc", 0.9 - 0.1 / ep)
+                    t.losses.setdefault((seed, method, dens), {})[ep] = (1.0 / ep, 1.1 / ep)
                 acc = (0.95 if method == "dense" else 0.6) + 0.01 * seed if baseline_acc is None else float(baseline_acc(method, dens, seed))
                 t.acc[(seed, method, dens)] = acc
                 w.log(40, 4, "test", "acc", acc)

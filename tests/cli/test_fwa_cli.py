@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import sys
@@ -37,6 +38,66 @@ def jdoc(*args):
     return json.loads(r.stdout)
 
 
+@contextlib.contextmanager
+def captured_figures():
+    """Collect every figure ``fwa ... --plot`` saves (``fwanalysis.figures.save_figure``), then save it as usual."""
+    from fwanalysis import figures
+
+    real, figs = figures.save_figure, []
+
+    def save(fig, path):
+        figs.append(fig)
+        real(fig, path)
+
+    figures.save_figure = save
+    try:
+        yield figs
+    finally:
+        figures.save_figure = real
+
+
+def _finite(a) -> np.ndarray:
+    a = np.ma.filled(np.ma.asarray(a, dtype=float), np.nan).ravel()
+    return a[np.isfinite(a)]
+
+
+def check_png(path: Path, fig) -> None:
+    """The PNG reads back as an RGBA picture at least as large as the figure's drawn area (less the margins
+    bbox_inches="tight" trims), with ink on it: not one colour."""
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(path)
+    w, h = fig.get_size_inches() * fig.dpi
+    assert img.ndim == 3 and img.shape[2] in (3, 4), img.shape
+    assert img.shape[0] >= 0.5 * h and img.shape[1] >= 0.5 * w, (img.shape, w, h)
+    rgb = img[..., :3].reshape(-1, 3)
+    ink = (np.abs(rgb - rgb[0]).sum(axis=1) > 0.05).mean()  # share of pixels unlike the corner (the background)
+    assert 0.01 < ink < 0.9, ink
+
+
+def check_vector(path: Path) -> None:
+    head = path.read_bytes()[:200]
+    assert head.startswith(b"%PDF") if path.suffix == ".pdf" else b"<svg" in path.read_bytes()[:2000], head
+
+
+def assert_drawn(values, fig, *, what: str) -> None:
+    """Every finite value is drawn: a point of a line, the top of a bar, a scatter point or a heatmap cell."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.patches import Rectangle
+
+    drawn = []
+    for ax in fig.axes:
+        drawn += [_finite(line.get_ydata()) for line in ax.lines]
+        drawn += [_finite([p.get_y() + p.get_height()]) for p in ax.patches if isinstance(p, Rectangle)]
+        drawn += [_finite(np.asarray(c.get_offsets())[:, 1]) for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets())]
+        drawn += [_finite(im.get_array()) for im in ax.images]
+    drawn = np.concatenate(drawn) if drawn else np.zeros(0)
+    values = _finite(values)
+    assert values.size, what
+    missing = [v for v in values if not np.isclose(drawn, v, rtol=1e-7, atol=1e-9).any()]
+    assert not missing, (what, missing[:5])
+
+
 def set_jaccard(a: dict, b: dict) -> float:
     """Layer-averaged Jaccard with python sets of flat indices (paper Eq. 1)."""
     vals = []
@@ -50,10 +111,11 @@ def set_jaccard(a: dict, b: dict) -> float:
 def test_ls(study):
     root, truth = study
     doc = jdoc("ls", root)
-    assert len(doc["runs"]) == 9 + 6
+    assert sorted(r["run_id"] for r in doc["runs"]) == sorted([*truth.run_ids.values(), *truth.baseline_ids.values()])
     keys = {"run_id", "model", "dataset", "method", "criterion", "growth", "density", "update_period", "seed", "status", "test_acc"}
     assert all(set(r) == keys for r in doc["runs"])
-    assert len(jdoc("ls", root, "--criterion", "snip", "--criterion", "random")["runs"]) == 6
+    picked = jdoc("ls", root, "--criterion", "snip", "--criterion", "random")["runs"]
+    assert sorted(r["run_id"] for r in picked) == sorted(v for (_, c, _), v in truth.run_ids.items() if c in ("snip", "random"))
 
 
 def test_validate_ok_and_damaged(tmp_path):
@@ -66,7 +128,7 @@ def test_validate_ok_and_damaged(tmp_path):
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert [(i["run"], i["file"]) for i in doc["invalid"]] == [(rid, "updates/step-00000020.npz")]
-    assert len(doc["valid"]) == 2
+    assert sorted(doc["valid"]) == sorted(set(truth.run_ids.values()) - {rid})
     assert "Traceback" not in r.output
 
 
@@ -109,7 +171,8 @@ def test_jaccard_over_time(study):
     root, t = study
     doc = jdoc("jaccard", "--at", "time", root)
     rows = {(r["step"], r["run_criterion"], r["other"]): r for r in doc["rows"]}
-    assert len(rows) == 3 * 3 * 2  # steps x run criteria x others
+    steps = {step for ups in t.updates.values() for step, _, _ in ups}
+    assert len(rows) == len(steps) * len(CRITS) * (len(CRITS) - 1)  # steps x run criteria x the others
     r = rows[(10, "snip", "magnitude")]
     assert r["jaccard"] == pytest.approx(np.mean([set_jaccard(t.first[(s, "snip")], t.first[(s, "magnitude")]) for s in (0, 1, 2)]))
     assert set(r) >= {"step", "run_criterion", "other", "jaccard", "std"}
@@ -118,7 +181,7 @@ def test_jaccard_over_time(study):
 def test_itop_rebuilt_equals_hand_union_and_logged(study):
     root, t = study
     doc = jdoc("itop", root)
-    assert len(doc["rows"]) == 9
+    assert sorted(r["run_id"] for r in doc["rows"]) == sorted(t.run_ids.values())  # DST runs only
     for row in doc["rows"]:
         assert row["itop"] == pytest.approx(row["itop_logged"])
         assert set(row) >= {"run_id", "criterion", "growth", "update_period", "density", "itop"}
@@ -176,18 +239,27 @@ def test_accuracy_with_baselines(study):
 def test_loss_gap(study):
     root, t = study
     doc = jdoc("loss-gap", root)
-    row = next(r for r in doc["rows"] if r["criterion"] == "snip" and r["epoch"] == 2)
-    assert row["gap_mean"] == pytest.approx(1.2 / 2 + 0.01 * 1 - 1.0 / 2)
+    seeds = sorted({s for s, _, _ in t.run_ids})
+    for crit in CRITS:
+        for epoch in (1, 2, 4):
+            gaps = [t.losses[(s, crit, 0.5)][epoch][1] - t.losses[(s, crit, 0.5)][epoch][0] for s in seeds]  # val - train, as logged
+            row = next(r for r in doc["rows"] if r["criterion"] == crit and r["epoch"] == epoch)
+            assert row["gap_mean"] == pytest.approx(np.mean(gaps)) and row["gap_std"] == pytest.approx(np.std(gaps), abs=1e-12)
     assert set(row) >= {"epoch", "method", "criterion", "gap_mean", "gap_std"}
 
 
 def test_cd_diagram_runs_and_input(tmp_path):
-    write_study(tmp_path / "two", seeds=(0, 1), densities=(0.3, 0.5), n_updates=1, baselines=False)
+    from scipy.stats import rankdata
+
+    t = write_study(tmp_path / "two", seeds=(0, 1), densities=(0.3, 0.5), n_updates=1, baselines=False)
     doc = jdoc("cd-diagram", tmp_path / "two")
     assert set(doc) >= {"methods", "avg_ranks", "n_blocks", "alpha", "cd", "friedman", "iman_davenport", "cliques", "dropped_blocks"}
-    # random has the highest synthetic accuracy in every block, magnitude the lowest
-    assert doc["n_blocks"] == 2 and doc["methods"] == ["random", "snip", "magnitude"]
-    assert doc["avg_ranks"] == {"random": 1.0, "snip": 2.0, "magnitude": 3.0}
+    # a block per density (accuracy averaged over seeds); rank 1 = the best accuracy of the block
+    blocks = [[np.mean([t.acc[(s, c, d)] for s in (0, 1)]) for c in CRITS] for d in (0.3, 0.5)]
+    want = dict(zip(CRITS, np.mean([rankdata([-a for a in b]) for b in blocks], axis=0)))
+    assert doc["n_blocks"] == len(blocks)
+    assert doc["avg_ranks"] == pytest.approx(want)
+    assert doc["methods"] == sorted(CRITS, key=want.get)
     # --input ranks any table; a block missing a method is dropped and counted
     import pandas as pd
 
@@ -199,21 +271,44 @@ def test_cd_diagram_runs_and_input(tmp_path):
     assert doc["n_blocks"] == 7 and doc["dropped_blocks"] == 1
     from scipy.stats import friedmanchisquare
 
-    assert fwa("cd-diagram", "--input", tmp_path / "scores.csv", "--plot", tmp_path / "cd.png").exit_code == 0
-    assert (tmp_path / "cd.png").stat().st_size > 1000
+    with captured_figures() as figs:
+        r = fwa("cd-diagram", "--input", tmp_path / "scores.csv", "--plot", tmp_path / "cd.png")
+    assert r.exit_code == 0, r.output
+    check_png(tmp_path / "cd.png", figs[0])
+    ranks = _finite(np.concatenate([line.get_xdata() for ax in figs[0].axes for line in ax.lines]))
+    assert all(np.isclose(ranks, v).any() for v in doc["avg_ranks"].values())  # each method placed at its rank
 
     piv = df[df["block"] != "b7"].pivot(index="block", columns="method", values="score")
     assert doc["friedman"]["statistic"] == pytest.approx(friedmanchisquare(*[piv[c] for c in piv]).statistic)
 
 
 def test_plots_written(study, tmp_path):
+    """Each --plot file is a real picture of the command's own numbers: the figure drawn (caught on its way
+    to the file) shows the values of the command's JSON, and the PNG read back is not blank."""
     root, _ = study
-    for args, name in [(("jaccard", "--at", "first"), "j.png"), (("jaccard", "--at", "end", "--std"), "j.svg"),
-                       (("jaccard", "--at", "time"), "t.pdf"), (("accuracy",), "a.png"), (("itop",), "i.png"),
-                       (("never-removed",), "n.png"), (("loss-gap",), "l.png")]:
-        r = fwa(*args, root, "--plot", tmp_path / name)
+    for args, name, key in [(("jaccard", "--at", "first"), "j.png", "mean"), (("jaccard", "--at", "end", "--std"), "j.svg", "std"),
+                            (("jaccard", "--at", "time"), "t.pdf", "jaccard"), (("accuracy",), "a.png", "mean"),
+                            (("itop",), "i.png", "itop"), (("never-removed",), "n.png", "retained_by_all"),
+                            (("loss-gap",), "l.png", "gap_mean")]:
+        with captured_figures() as figs:
+            r = fwa(*args, root, "--plot", tmp_path / name)
         assert r.exit_code == 0, r.output
-        assert (tmp_path / name).stat().st_size > 1000
+        assert len(figs) == 1, (args, figs)
+        check_png(tmp_path / name, figs[0]) if name.endswith(".png") else check_vector(tmp_path / name)
+        doc = jdoc(*[a for a in args if a != "--std"], root)  # --std only chooses what --plot draws
+        if "rows" in doc:
+            values = [row[key] for row in doc["rows"]]
+        else:  # a Jaccard matrix: drawn as a heatmap, cell for cell
+            values = np.array(doc[key], dtype=float)
+            cells = np.concatenate([_finite(im.get_array()) for ax in figs[0].axes for im in ax.images])
+            assert np.allclose(np.sort(cells), np.sort(_finite(values))), args
+        per_seed = {"itop": ("criterion", "density", "update_period"), "retained_by_all": ("model",)}
+        if key in per_seed:  # one row per run: drawn as the mean over seeds
+            by = {}
+            for row in doc["rows"]:
+                by.setdefault(tuple(row[k] for k in per_seed[key]), []).append(row[key])
+            values = [np.mean(v) for v in by.values()]
+        assert_drawn(values, figs[0], what=" ".join(args))
 
 
 def test_errors_are_one_line(tmp_path, study):
@@ -242,11 +337,17 @@ def test_bad_run_stops_or_is_skipped(tmp_path):
     assert "skipped" in r.stderr and "broken" in r.stderr
 
 
-def test_json_stdout_is_one_document(study):
+def test_json_stdout_is_one_document(study, tmp_path):
     root, _ = study
-    r = fwa("jaccard", root, "--format", "json", "--plot", "/tmp/fwa-test-plot.png")
-    json.loads(r.stdout)  # progress and notes went to stderr
-    assert "wrote" in r.stderr
+    png = tmp_path / "plot.png"
+    with captured_figures() as figs:
+        r = fwa("jaccard", root, "--format", "json", "--plot", png)
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)  # progress and notes went to stderr
+    assert f"wrote {png}" in r.stderr.replace("\n", "")
+    check_png(png, figs[0])
+    cells = np.concatenate([_finite(im.get_array()) for ax in figs[0].axes for im in ax.images])
+    assert np.allclose(np.sort(cells), np.sort(_finite(doc["mean"])))  # the plot is the document's matrix
 
 
 def test_damaged_update_stops_or_is_skipped(tmp_path):

@@ -8,7 +8,11 @@ from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.patches import Rectangle
 
 from fwanalysis.artifacts import find_runs
 from fwanalysis.figures import FIGURES, build
@@ -90,6 +94,87 @@ def test_registry_has_every_paper_figure():
     assert set(EMBEDDED_DIFFERS) == {f for f, e in FIGURES.items() if not e.absent}
 
 
+#: the table column each figure draws (its y values, a heatmap's cells, a CD diagram's rank positions)
+VALUE_COLUMNS = ("mean", "jaccard", "itop", "avg_rank", "retained_by_all", "local")
+
+
+#: figures with a critical-difference panel beside curves: their table holds average ranks, drawn along x
+CD_PANELS = ("figx1-set-defect",)
+
+
+def _value_column(fid: str, table) -> str:
+    if fid.endswith("-std"):  # Figs. 20-21 draw the standard deviation over seeds, not the mean
+        return "std"
+    return next(c for c in VALUE_COLUMNS if c in table.columns)
+
+
+def _numbers(table) -> np.ndarray:
+    """Every finite number of the table, whatever its column."""
+    out = []
+    for c in table.columns:
+        v = pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float)
+        out.append(v[np.isfinite(v)])
+    return np.concatenate(out)
+
+
+def _finite(a) -> np.ndarray:
+    a = np.asarray(a, dtype=float).ravel()
+    return a[np.isfinite(a)]
+
+
+def _drawn(fig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(y values of every line, bar top and scatter point; x values of every line; x values of every
+    scatter point (a scatter plot of one column against another, Fig. 15); every heatmap cell)."""
+    ys, xs, sx, cells = [], [], [], []
+    for ax in fig.axes:
+        for line in ax.lines:
+            ys.append(_finite(line.get_ydata()))
+            xs.append(_finite(line.get_xdata()))
+        for p in ax.patches:
+            if isinstance(p, Rectangle):
+                ys.append(_finite([p.get_y() + p.get_height()]))
+        for c in ax.collections:
+            if isinstance(c, PathCollection) and len(c.get_offsets()):
+                off = np.asarray(c.get_offsets(), dtype=float)
+                sx.append(_finite(off[:, 0]))
+                ys.append(_finite(off[:, 1]))
+        for im in ax.images:
+            cells.append(_finite(np.ma.filled(im.get_array().astype(float), np.nan)))
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0)  # noqa: E731
+    return cat(ys), cat(xs), cat(sx), cat(cells)
+
+
+def _within(values, pool) -> np.ndarray:
+    """Which of ``values`` occur in ``pool`` (to 1e-9)."""
+    pool = np.sort(np.asarray(pool, dtype=float))
+    if not pool.size:
+        return np.zeros(len(values), bool)
+    i = np.clip(np.searchsorted(pool, values), 1, len(pool) - 1)
+    return np.minimum(abs(pool[i - 1] - values), abs(pool[i] - values)) <= 1e-9 + 1e-7 * abs(values)
+
+
+def check_drawn_is_table(fid, b) -> None:
+    """What a figure draws is its data table: every labelled line's points are numbers of the table, each
+    value of the column it shows is drawn (a line point, bar, scatter point or heatmap cell; a CD
+    diagram places each average rank on its axis), and a heatmap's cells are exactly that column."""
+    col = _value_column(fid, b.table)
+    shown = _finite(b.table[col])
+    assert shown.size, (fid, col)
+    numbers = _numbers(b.table)
+    for ax in b.figure.axes:
+        for line in ax.lines:
+            if not line.get_label().startswith("_"):  # a data series (its legend entry); not a guide, whisker or cap
+                y = _finite(line.get_ydata())
+                assert _within(y, numbers).all(), (fid, line.get_label(), y[~_within(y, numbers)][:5])
+    ys, xs, sx, cells = _drawn(b.figure)
+    if cells.size:  # heatmaps: one cell per table row of every panel
+        assert np.allclose(np.sort(cells), np.sort(shown)), fid
+    ranks_on_x = col == "avg_rank" or fid in CD_PANELS
+    drawn = np.concatenate([ys, sx, cells, xs if ranks_on_x else np.zeros(0)])
+    missing = shown[~_within(shown, drawn)]
+    assert not missing.size, (fid, col, missing[:5])
+
+
 @pytest.mark.parametrize("fid", sorted(FIGURES))
 def test_every_figure_builds(study, fid):
     _, runs = study
@@ -100,6 +185,19 @@ def test_every_figure_builds(study, fid):
         assert b.runs and all(r.config.get("sweep") in FIGURES[fid].sweeps for r in b.runs)
         texts = [t.get_text() for ax in b.figure.axes for t in ax.texts + [ax.title, ax.xaxis.label, ax.yaxis.label]]
         assert any(texts), fid
+        check_drawn_is_table(fid, b)
+    finally:
+        plt.close(b.figure)
+
+
+def test_the_drawn_data_check_catches_a_wrong_table(study):
+    """The check above fails when the table and the drawing disagree (a value changed after drawing)."""
+    _, runs = study
+    b = build(FIGURES["fig01-accuracy-vs-density"], runs)
+    try:
+        b.table.loc[b.table.index[0], "mean"] += 0.0123
+        with pytest.raises(AssertionError):
+            check_drawn_is_table("fig01-accuracy-vs-density", b)
     finally:
         plt.close(b.figure)
 
