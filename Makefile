@@ -18,7 +18,7 @@ SPECS   := $(sort $(wildcard specs/*.toml))
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check "$(TORCH)"
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[train,dev]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[train,dev,tensorboard]'
 	touch $@
 
 install: $(STAMP)
