@@ -34,7 +34,7 @@ status() {
     local s
     alive "$DIR/slurmctld.pid" && alive "$DIR/slurmd.pid" || return 1
     s=$(node_state) || return 1
-    [[ "$s" == idle* || "$s" == mixed* || "$s" == allocated* ]]
+    [[ "$s" == idle* || "$s" == mixed* || "$s" == allocated* || "$s" == completing* ]]
 }
 
 install_packages() {

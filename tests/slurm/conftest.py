@@ -7,26 +7,24 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-CLUSTER = HERE / "cluster.sh"
-HOOKS = HERE / "hooks"  # sitecustomize.py: counts trainings, stalls a chosen run (see there)
-DEFAULT_CONF = Path(os.environ.get("FWA_SLURM_DIR", "/tmp/fwa-slurm")) / "slurm.conf"
-BIN = Path(sys.executable).parent
-FW_TRAIN, FWA = str(BIN / "fw-train"), str(BIN / "fwa")
 PARTITION = "debug"
 
 
 def _down() -> tuple[str | None, str]:
-    """(why no cluster can be used, or None; the SLURM_CONF to use)."""
-    conf = os.environ.get("SLURM_CONF") or str(DEFAULT_CONF)
+    """(why no cluster can be used, or None; the SLURM_CONF to use).
+
+    Only a cluster named by ``SLURM_CONF`` is used (``make test`` sets it; ``eval "$(cluster.sh start)"``
+    exports it): a suite run elsewhere never sends jobs to a test cluster it did not ask for."""
+    conf = os.environ.get("SLURM_CONF", "")
     if os.environ.get("FWA_SLURM_DOWN"):  # make test tried to start one and says why it could not
         return f"no Slurm test cluster: {os.environ['FWA_SLURM_DOWN']}", conf
-    hint = "start one with `tests/slurm/cluster.sh start` (as root), or run `make test` as root"
+    hint = 'start one with `eval "$(tests/slurm/cluster.sh start)"` (as root), or run `make test` as root'
+    if not conf:
+        return f"no Slurm test cluster: SLURM_CONF is not set; {hint}", conf
     if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
         return f"no Slurm test cluster: Slurm's commands are not installed; {hint}", conf
     if not Path(conf).is_file():
@@ -37,7 +35,7 @@ def _down() -> tuple[str | None, str]:
     except subprocess.TimeoutExpired:
         return f"no Slurm test cluster: sinfo did not answer in 20 s (SLURM_CONF={conf}); {hint}", conf
     states = r.stdout.split()
-    if r.returncode != 0 or not any(s.rstrip("*").startswith(("idle", "mixed", "allocated")) for s in states):
+    if r.returncode != 0 or not any(s.rstrip("*").startswith(("idle", "mixed", "allocated", "completing")) for s in states):
         why = (r.stderr.strip().splitlines() or [f"partition {PARTITION} has no usable node ({' '.join(states) or 'none'})"])[0]
         return f"no Slurm test cluster ({why}; SLURM_CONF={conf}); {hint}", conf
     return None, conf

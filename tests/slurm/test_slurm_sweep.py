@@ -22,11 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from typer.testing import CliRunner
+
+from fwanalysis.cli import app as fwa_app
 from trainer.sweep import expand, load_spec
 
 HOOKS = Path(__file__).resolve().parent / "hooks"
 BIN = Path(sys.executable).parent
-FW_TRAIN, FWA = str(BIN / "fw-train"), str(BIN / "fwa")
+FW_TRAIN = str(BIN / "fw-train")
 MODEL = "mlp-small"  # the smallest model; digits, 1 epoch: a run trains in about a second
 
 
@@ -72,11 +75,12 @@ class Sweep:
             args += ["--partition", "debug", "--slurm-folder", str(self.logs)]
         return args + list(extra)
 
-    def stall(self, run_id: str) -> Path:
-        """The first training of ``run_id`` stalls (after its first mask snapshot) until it is stopped;
-        returns the marker file that appears when it does."""
+    def stall(self, run_id: str, deaf: bool = False) -> Path:
+        """The first training of ``run_id`` stalls (after its first mask snapshot) until it is stopped
+        (``deaf``: deaf to submitit's warning signal before the time limit, so Slurm kills it at the
+        limit); returns the marker file that appears when it does."""
         marker = self.tmp / "stalled"
-        self.env["FWA_TEST_STALL"] = f"{run_id}:{marker}"
+        self.env["FWA_TEST_STALL"] = f"{run_id}:{marker}" + (":deaf" if deaf else "")
         return marker
 
     def run(self, *extra, executor="slurm", timeout=240) -> subprocess.CompletedProcess:
@@ -105,8 +109,9 @@ class Sweep:
         return hashlib.sha1((self.out / MODEL / run_id / "run.json").read_bytes()).hexdigest()
 
     def validate(self) -> dict:
-        r = subprocess.run([FWA, "validate", str(self.out), "--format", "json", "--include-incomplete"], capture_output=True, text=True)
-        assert r.stdout, r.stderr
+        """``fwa validate --format json`` of the study (in this process: no start-up to wait for)."""
+        r = CliRunner().invoke(fwa_app, ["validate", str(self.out), "--format", "json", "--include-incomplete"])
+        assert r.stdout.startswith("{"), r.output
         return json.loads(r.stdout)
 
     def assert_all_complete_once(self, output: str = "") -> None:
@@ -143,14 +148,18 @@ def wait_for(path: Path, proc: subprocess.Popen, log: Path, timeout: float = 90)
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def timed_out(slurm_conf, tmp_path_factory):
-    """A one-run sweep with `--time 1` whose run stalls, started in the background before the other
-    tests (by :func:`plain_sweep`): Slurm acts on time limits at its periodic check (every 30 s), and
-    that wait overlaps the other tests. Yields (sweep, process, its output file)."""
-    sw = Sweep(tmp_path_factory.mktemp("timeout"), slurm_conf, seeds=[0], name="slurm-timeout")
-    sw.stall(sw.run_ids[0])
-    proc, log = sw.start("--time", "1")
+# --time of the time-limit tests. Slurm acts on limits at a periodic check (every 30 s); submitit asks for
+# its warning signal 90 s before the limit, so with 1 min it may come before the task's Python has set its
+# handler (and kill it): the warned run gets 2 min (the signal comes 30 to 60 s in); the run deaf to it
+# gets 1 min (killed 60 to 95 s in).
+LIMIT = {False: "2", True: "1"}
+
+
+def _timeout_sweep(slurm_conf, tmp_path_factory, *, deaf: bool):
+    sw = Sweep(tmp_path_factory.mktemp("killed" if deaf else "timeout"), slurm_conf, seeds=[0],
+               name="slurm-killed" if deaf else "slurm-timeout")
+    sw.stall(sw.run_ids[0], deaf=deaf)
+    proc, log = sw.start("--time", LIMIT[deaf])
     yield sw, proc, log
     if proc.poll() is None:  # the test did not run or failed early: leave nothing behind
         proc.terminate()
@@ -161,8 +170,23 @@ def timed_out(slurm_conf, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def plain_sweep(slurm_conf, tmp_path_factory, timed_out):
-    """A two-run sweep through the cluster, run once and then again (``timed_out`` starts first)."""
+def timed_out(slurm_conf, tmp_path_factory):
+    """A one-run sweep with `--time 2` whose run stalls, started in the background before the other
+    tests (by :func:`plain_sweep`): Slurm acts on time limits at its periodic check (every 30 s), and
+    that wait overlaps the other tests. Yields (sweep, process, its output file)."""
+    yield from _timeout_sweep(slurm_conf, tmp_path_factory, deaf=False)
+
+
+@pytest.fixture(scope="module")
+def killed_at_limit(slurm_conf, tmp_path_factory):
+    """As :func:`timed_out`, but the run ignores the warning signal: Slurm kills it at the limit (about
+    60 to 95 s after it starts)."""
+    yield from _timeout_sweep(slurm_conf, tmp_path_factory, deaf=True)
+
+
+@pytest.fixture(scope="module")
+def plain_sweep(slurm_conf, tmp_path_factory, timed_out, killed_at_limit):
+    """A two-run sweep through the cluster, run once and then again (the time-limit sweeps start first)."""
     sw = Sweep(tmp_path_factory.mktemp("plain"), slurm_conf, seeds=[0, 1], name="slurm-plain")
     first = sw.run()
     again = sw.run()
@@ -251,7 +275,7 @@ def test_local_and_slurm_sweeps_at_once_train_each_run_once(slurm_conf, tmp_path
 
 @pytest.mark.slow
 def test_time_limit_is_reported_with_its_log_and_resumed(timed_out):
-    """A run that outlives `--time 1` (it stalls): Slurm's warning signal before the limit stops it, the
+    """A run that outlives `--time 2` (it stalls): Slurm's warning signal before the limit stops it, the
     summary says it timed out and names its log; the same command again finishes it."""
     sw, proc, log_file = timed_out
     run_id = sw.run_ids[0]
@@ -260,11 +284,34 @@ def test_time_limit_is_reported_with_its_log_and_resumed(timed_out):
     assert proc.returncode == 1, out
     m = re.search(rf"failed: {run_id}: timed out: (.*) \(log: (\S+)\)$", out, re.M)
     assert m, out
-    assert "--time 1 min" in m.group(1)
+    assert "--time 2 min" in m.group(1)
     log = Path(m.group(2))
     assert log.is_file() and log.parent == sw.logs and "timed-out" in log.read_text()
-    assert sw.status(run_id) in ("failed", "running"), "a timed-out run must not be complete"
+    assert sw.status(run_id) != "complete", "a timed-out run must not be complete"  # failed, or missing if warned while starting
     assert sw.trainings()[1][run_id] == 0
+
+    again = sw.run("--time", "2")
+    out2 = again.stdout + again.stderr
+    assert again.returncode == 0, out2
+    assert trained_here(out2) == 1
+    sw.assert_all_complete_once(out2)
+
+
+@pytest.mark.slow
+def test_task_killed_at_its_time_limit_is_reported_and_resumed(killed_at_limit):
+    """A run deaf to the warning signal outlives `--time 1`: Slurm kills it (state TIMEOUT). The summary
+    says so with its log; the run is left `running` with the lock of a dead process, which the same
+    command takes over to finish it."""
+    sw, proc, log_file = killed_at_limit
+    run_id = sw.run_ids[0]
+    proc.wait(timeout=300)
+    out = log_file.read_text()
+    assert proc.returncode == 1, out
+    m = re.search(rf"failed: {run_id}: timed out: Slurm job \d+ was killed at its time limit \(--time 1 min\) \(log: (\S+)\)$", out, re.M)
+    assert m, out
+    assert Path(m.group(1)).is_file()
+    assert sw.status(run_id) == "running"
+    assert list((sw.out / MODEL / ".locks").glob("*.lock")), "the killed task's lock should still be there"
 
     again = sw.run("--time", "1")
     out2 = again.stdout + again.stderr

@@ -5,9 +5,11 @@ Slurm tasks, which inherit the submitter's environment). Nothing here is part of
 - ``FWA_TEST_TRAIN_LOG=FILE``: each call of ``trainer.sweep._train_one`` appends ``start <run_id> <pid>``
   before training and ``done <run_id> <pid>`` after it returned: an account of trainings kept apart from
   what the sweep itself reports.
-- ``FWA_TEST_STALL=<run_id>:<marker file>``: the first training of that run (the one that creates the
-  marker file) sleeps for ten minutes once its run directory exists (after its first mask snapshot),
-  so that it can be cancelled or killed at its time limit midway; later trainings of it do not stall.
+- ``FWA_TEST_STALL=<run_id>:<marker file>[:deaf]``: the first training of that run (the one that creates
+  the marker file) sleeps for ten minutes once its run directory exists (after its first mask snapshot),
+  so that it can be cancelled or stopped at its time limit midway; later trainings of it do not stall.
+  ``deaf``: every Slurm task of that environment blocks SIGUSR2 (submitit's warning before the time
+  limit) from its start, so that Slurm kills the stalled run at the limit.
 """
 
 import os
@@ -26,6 +28,11 @@ if _sweep is not None:
     _log_path = os.environ["FWA_TEST_TRAIN_LOG"]
     _train_one = _sweep._train_one
     _stall_run, _, _marker = os.environ.get("FWA_TEST_STALL", "").partition(":")
+    _marker, _, _deaf = _marker.partition(":")
+    if _deaf and os.environ.get("SLURM_JOB_ID"):
+        import signal
+
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
 
     def _note(word: str, run_id: str) -> None:
         fd = os.open(_log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
