@@ -664,13 +664,9 @@ class _SlurmStates:
         self.misses = 0
 
     def read(self) -> dict:
-        """``{"<array>_<task>": "STATE"}``; the key ``""`` is present when the states could be read.
-
-        A task Slurm no longer knows (purged from ``scontrol`` after ``MinJobAge``, without
-        accounting) is missing; after three such reads in a row its state is ``GONE``.
-        """
-        import subprocess
-
+        """``{"<array>_<task>": "STATE"}``, and under the key ``""`` where they come from: ``sacct``,
+        ``scontrol``, or ``GONE`` when ``scontrol`` has known none of the jobs three reads in a row
+        (it forgets a job ``MinJobAge`` after its end). A task Slurm does not know is missing."""
         out: dict = {}
         if self.sacct:
             cmd = ["sacct", "-X", "-n", "-P", "-o", "JobID,State"] + [a for i in self.array_ids for a in ("-j", i)]
@@ -775,6 +771,7 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
     states = _SlurmStates(ids) if executor == "slurm" else None
     limit = f"--time {params['time']} min" if params.get("time") is not None else "submitit's default of 5 min"
     started = time.monotonic()
+    ended: dict = {}  # job id -> when Slurm was first seen to say COMPLETED without a result file here
     bar, task = _progress(len(todo), title)
     with bar:
         while pending:
@@ -790,6 +787,10 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
                         still.append((run, job))
                         continue
                     if state is not None and state in _SLURM_LIVE:
+                        still.append((run, job))
+                        continue
+                    # a task that completed wrote its result: on a network file system it may show late
+                    if state == "COMPLETED" and time.monotonic() - ended.setdefault(str(job.job_id), time.monotonic()) < 30:
                         still.append((run, job))
                         continue
                     failures.append((run.run_id, f"{_slurm_ended(job, state, limit)} (log: {job.paths.stderr})"))
