@@ -440,15 +440,41 @@ def _claim_and_train(run: PlannedRun) -> tuple[str, str | None]:
         if run.status() == "complete":
             return "complete", None
         return "trained", _train_one(run)
+    except _Stop as e:
+        # drop the stopped training's frames: a writer they still hold (stopped before the loop took
+        # charge of it) releases its part of the lock now, not at a garbage collection that never comes
+        e.__traceback__ = None
+        import gc
+
+        gc.collect()
+        _mark_stopped(run, str(e))
+        raise
     finally:
         lock.release()
 
 
+def _mark_stopped(run: PlannedRun, why: str) -> None:
+    """After a stop signal, still under the run's lock: a run.json left ``running`` (the signal came after
+    the writer wrote it, before the training loop took charge of the writer) is marked ``failed`` with
+    ``error`` = ``why``, as the writer marks a run it is stopped in. Left as it is where it cannot be."""
+    from fwanalysis.artifacts.io import write_json
+
+    path = run.path / "run.json"
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(m, dict) and m.get("status") == "running":
+            m.update(status="failed", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), error=why)
+            write_json(path, m, mkdir=False)
+    except (OSError, ValueError):
+        pass
+
+
 class _Stop(BaseException):
-    """SIGTERM or SIGINT: stop training (a BaseException, so that no ``except Exception`` swallows it)."""
+    """SIGTERM or SIGINT: stop training (a BaseException, so that no ``except Exception`` swallows it).
+    Its message, ``interrupted by SIGTERM``, is what the run writer records as the stopped run's ``error``."""
 
     def __init__(self, signum: int):
-        super().__init__(signum)
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.signum = signum
 
     @property
@@ -614,6 +640,7 @@ def _run_local(todo: list[PlannedRun], jobs: int, title: str, outcomes: dict) ->
         else:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures.process import BrokenProcessPool
 
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(jobs, os.getpid())) as pool:
@@ -623,6 +650,9 @@ def _run_local(todo: list[PlannedRun], jobs: int, title: str, outcomes: dict) ->
                         run = futures[fut]
                         try:
                             outcomes[run.run_id] = fut.result()
+                        except BrokenProcessPool:  # a worker was killed: the pool stops every run it had
+                            failures.append((run.run_id, "not done: a worker process died (killed by a signal, or out of memory), "
+                                             "which stopped every run of the pool"))
                         except Exception as e:
                             failures.append((run.run_id, _one_line(e)))
                         bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")

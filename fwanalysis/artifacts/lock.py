@@ -219,13 +219,20 @@ class RunLocked(BlockingIOError):
 
 
 def _write_new(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file ``path`` (mode 0o666 less the umask), synced; fails if it exists."""
+    """Write ``data`` to a new file ``path`` (mode 0o666 less the umask), synced; fails if it exists.
+    A write that fails (a full disk) removes the file it made: no empty record is left behind."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         os.write(fd, data)
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+    os.close(fd)
 
 
 def _create_exclusive(path: Path, data: bytes) -> bool:

@@ -115,6 +115,16 @@ def software_versions() -> dict:
     }
 
 
+def _reason(exc: BaseException) -> str:
+    """Why a run stopped, in one line, for run.json's ``error``: ``ValueError: <message>``; a stop that is
+    not an error (a ``BaseException`` such as a sweep's stop signal) by its message alone, e.g.
+    ``interrupted by SIGTERM``."""
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    if not isinstance(exc, Exception):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _release(lock, dir_fd: list) -> None:
     """Close the writer's handle on its directory and leave its lock (at close, or when it is dropped)."""
     while dir_fd:
@@ -359,7 +369,8 @@ class RunWriter:
                 return row[4]
         return None
 
-    def close(self, status: str = "complete", summary: Mapping | None = None, total_steps: int | None = None) -> None:
+    def close(self, status: str = "complete", summary: Mapping | None = None, total_steps: int | None = None,
+              *, error: str | None = None) -> None:
         """Write metrics and the final manifest: ``status`` and ``finished``; ``summary`` from the metrics.
 
         ``complete`` is written last, once every listed file is in place, and only by a writer that
@@ -367,7 +378,8 @@ class RunWriter:
         is marked ``failed`` where possible and the error raised. ``close("failed")`` never raises for
         a file it cannot write (a full disk): it tries the metrics, then run.json, each on its own (a
         run.json it cannot write stays ``running``, which readers skip too) and keeps what went wrong in
-        ``close_problems``. Either way the lock is released.
+        ``close_problems``. Either way the lock is released. ``error``: why a run that is not complete
+        stopped, kept as run.json's ``error`` (a key the format allows and readers ignore).
         """
         if self._closed:
             return
@@ -377,11 +389,11 @@ class RunWriter:
             if status == "complete":
                 try:
                     self._close_complete(summary, total_steps)
-                except BaseException:
-                    self._close_quietly("failed", summary, total_steps)
+                except BaseException as e:
+                    self._close_quietly("failed", summary, total_steps, error=_reason(e))
                     raise
             else:
-                self._close_quietly(status, summary, total_steps)
+                self._close_quietly(status, summary, total_steps, error=error)
         finally:
             self._closed = True
             self._release()
@@ -423,7 +435,7 @@ class RunWriter:
                             f"run {self.run_id}: this writer lost the run's lock; not marking it complete")
         self._write_manifest()
 
-    def _close_quietly(self, status: str, summary, total_steps) -> None:
+    def _close_quietly(self, status: str, summary, total_steps, error: str | None = None) -> None:
         """Mark the run ``status`` (not complete) as far as possible; never raise an ``Exception``."""
         self.manifest["status"] = "running"  # whatever happened before, never leave "complete" in memory
         if not self._lock.still_held():  # someone else owns the run now: touch nothing of it
@@ -435,6 +447,8 @@ class RunWriter:
             self.close_problems.append(e)
         try:
             self._finish_manifest(status, summary, total_steps)
+            if error:
+                self.manifest["error"] = error
             self._write_manifest()
         except Exception as e:  # run.json stays as last written ("running"): readers skip it too
             self.close_problems.append(e)
@@ -446,7 +460,7 @@ class RunWriter:
         if exc_type is None:
             self.close("complete")
             return
-        self.close("failed")
+        self.close("failed", error=_reason(exc))
         add_note = getattr(exc, "add_note", None)
         if add_note is not None:
             for p in self.close_problems:

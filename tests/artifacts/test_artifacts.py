@@ -129,14 +129,62 @@ def test_writer_context_marks_failed(tmp_path):
             raise RuntimeError("boom")
     assert load_run(w.path).status == "failed"
     assert find_runs(tmp_path) == [] and len(find_runs(tmp_path, include_incomplete=True)) == 1
+    assert json.loads((w.path / "run.json").read_text())["error"] == "RuntimeError: boom"  # why, in one line
 
 
-def test_writer_refuses_complete_and_redoes_incomplete(tmp_path):
-    w, *_ = write_run(tmp_path, status="running")
-    RunWriter(tmp_path, dict(CONFIG), LAYERS)  # a run left running is redone
-    w2, *_ = write_run(tmp_path)
-    with pytest.raises(FileExistsError):
+class _Stopped(BaseException):
+    """A stop that is not an error (as a sweep's SIGTERM handler raises)."""
+
+
+@pytest.mark.parametrize("exc, why", [(_Stopped("interrupted by SIGTERM"), "interrupted by SIGTERM"), (KeyboardInterrupt(), "KeyboardInterrupt"),
+                                      (ValueError("bad\nsecond line"), "ValueError: bad")])
+def test_a_stopped_run_says_why(tmp_path, exc, why):
+    with pytest.raises(type(exc)):
+        with RunWriter(tmp_path, CONFIG, LAYERS) as w:
+            raise exc
+    m = json.loads((w.path / "run.json").read_text())
+    assert m["status"] == "failed" and m["error"] == why and m["finished"]
+    assert load_run(w.path).status == "failed"  # the reader keeps the key and ignores it
+    assert list((tmp_path / ".locks").glob("*.lock")) == []
+
+
+def _files(run_dir) -> dict:
+    return {str(p.relative_to(run_dir)): (p.stat().st_ino, p.read_bytes()) for p in sorted(run_dir.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("left", ["running", "failed"])
+def test_writer_redoes_an_incomplete_run(tmp_path, left):
+    old, *_ = write_run(tmp_path, status=left)
+    before = _files(old.path)
+    assert {"masks/step-00000000.npz", "updates/step-00000010.npz", "state/step-00000010.npz"} <= set(before)
+    new = RunWriter(tmp_path, dict(CONFIG), LAYERS)  # a run left running (or failed) is started again
+    assert new.path == old.path and new.run_id == old.run_id
+    assert sorted(_files(new.path)) == ["run.json"]  # the old run's files are gone, not mixed into the new one
+    run = load_run(new.path)
+    assert run.status == "running" and run.mask_steps == [] and run.update_steps == [] and run.state_steps == []
+    if left == "running":  # the old writer (same thread) lost the run: it can neither write nor complete it
+        with pytest.raises(OSError):
+            old.write_masks(30, _masks(np.random.default_rng(1)))
+    m = _masks(np.random.default_rng(2))
+    new.write_masks(0, m)
+    new.log(0, 0.0, "test", "acc", 0.5)
+    new.close("complete")
+    run = load_run(new.path)
+    assert run.status == "complete" and run.mask_steps == [0] and run.summary["test_acc"] == 0.5
+    assert np.array_equal(unpack(run.masks(0)["fc1.weight"], m["fc1.weight"].size, m["fc1.weight"].shape), m["fc1.weight"])
+    if left == "running":
+        with pytest.raises(OSError, match="removed or replaced"):
+            old.close("complete")  # too late: the run is the new writer's; nothing of it changes
+        assert load_run(new.path).status == "complete" and load_run(new.path).mask_steps == [0]
+
+
+def test_writer_refuses_a_complete_run_and_leaves_it_untouched(tmp_path):
+    w, *_ = write_run(tmp_path)
+    before = _files(w.path)
+    with pytest.raises(FileExistsError, match="status complete"):
         RunWriter(tmp_path, dict(CONFIG), LAYERS)
+    assert _files(w.path) == before
+    assert list((tmp_path / ".locks").glob("*.lock")) == []  # the refused writer released its lock
 
 
 def test_writer_checks_layer_sizes(tmp_path):

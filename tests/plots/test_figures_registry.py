@@ -215,6 +215,7 @@ def _digest(folder: Path) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow  # every figure built and written twice (png, pdf, csv)
 def test_report_complete_and_byte_identical(study, tmp_path):
     root, runs = study
     only_here = [r for r in runs if r.config.get("sweep") not in ("imagenet", "roberta", "efficientnet") and r.config["dataset"] != "tinyimagenet"]
