@@ -390,12 +390,14 @@ def test_local_sweep_trains_resumes_and_reports_failures(tmp_path, monkeypatch, 
     assert runs[1].status() == "complete"
 
 
+@pytest.mark.slow  # a real process pool
 def test_local_pool_with_two_jobs(tmp_path):
     spec, runs = plan(tmp_path, TINY.replace("seed = [0, 1]", "seed = [2, 3]"))
     execute(runs, executor="local", jobs=2, dry_run=False, spec=spec, slurm={})
     assert [r.status() for r in runs] == ["complete", "complete"]
 
 
+@pytest.mark.slow  # every run a submitit subprocess
 def test_submitit_local_executor(tmp_path, capsys):
     spec, runs = plan(tmp_path, TINY.replace("seed = [0, 1]", "seed = 4"))
     bad = dataclasses.replace(runs[0], run_id="bad-run", cfg=dataclasses.replace(runs[0].cfg, dataset="no-such-data"))  # not a registry name: planned by hand

@@ -122,6 +122,7 @@ def trained_here(text: str, n: int) -> int:
 # -- two sweeps at once ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # two real sweeps of six runs at once
 def test_two_sweeps_on_one_study_train_every_run_exactly_once(tmp_path):
     n = 6
     spec, study = spec_file(tmp_path, range(n)), tmp_path / "study"
