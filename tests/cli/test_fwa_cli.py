@@ -18,12 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synthetic import CRITS, LAYERS, write_study  # noqa: E402
 
 runner = CliRunner()
+SEEDS = (0, 1, 2)  # the module study's seeds
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("study")
-    truth = write_study(root)
+    truth = write_study(root, seeds=SEEDS)
     return root, truth
 
 
@@ -138,11 +139,11 @@ def test_jaccard_first_matches_sets(study):
     assert doc["at"] == "first" and doc["criteria"] == list(CRITS) and doc["groups"] == 1
     for i, a in enumerate(CRITS):
         for j, b in enumerate(CRITS):
-            vals = [set_jaccard(t.first[(s, a)], t.first[(s, b)]) for s in (0, 1, 2)]
+            vals = [set_jaccard(t.first[(s, a)], t.first[(s, b)]) for s in SEEDS]
             assert doc["mean"][i][j] == pytest.approx(np.mean(vals))
             assert doc["std"][i][j] == pytest.approx(np.std(vals), abs=1e-12)
-            assert doc["n"][i][j] == 3
-    pairs = [set_jaccard(t.first[(s1, "random")], t.first[(s2, "random")]) for s1, s2 in itertools.combinations((0, 1, 2), 2)]
+            assert doc["n"][i][j] == len(SEEDS)
+    pairs = [set_jaccard(t.first[(s1, "random")], t.first[(s2, "random")]) for s1, s2 in itertools.combinations(SEEDS, 2)]
     assert doc["reference"] == {"name": "J_r", "value": pytest.approx(np.mean(pairs))}
 
 
@@ -162,8 +163,8 @@ def test_jaccard_end_with_init(study):
     sets = lambda s: {**{c: t.final[(s, c)] for c in CRITS}, "init": t.init[s]}  # noqa: E731
     for i, a in enumerate(doc["criteria"]):
         for j, b in enumerate(doc["criteria"]):
-            assert doc["mean"][i][j] == pytest.approx(np.mean([set_jaccard(sets(s)[a], sets(s)[b]) for s in (0, 1, 2)]))
-    ref = np.mean([set_jaccard(t.init[a], t.init[b]) for a, b in itertools.combinations((0, 1, 2), 2)])
+            assert doc["mean"][i][j] == pytest.approx(np.mean([set_jaccard(sets(s)[a], sets(s)[b]) for s in SEEDS]))
+    ref = np.mean([set_jaccard(t.init[a], t.init[b]) for a, b in itertools.combinations(SEEDS, 2)])
     assert doc["reference"]["value"] == pytest.approx(ref)
 
 
@@ -174,7 +175,7 @@ def test_jaccard_over_time(study):
     steps = {step for ups in t.updates.values() for step, _, _ in ups}
     assert len(rows) == len(steps) * len(CRITS) * (len(CRITS) - 1)  # steps x run criteria x the others
     r = rows[(10, "snip", "magnitude")]
-    assert r["jaccard"] == pytest.approx(np.mean([set_jaccard(t.first[(s, "snip")], t.first[(s, "magnitude")]) for s in (0, 1, 2)]))
+    assert r["jaccard"] == pytest.approx(np.mean([set_jaccard(t.first[(s, "snip")], t.first[(s, "magnitude")]) for s in SEEDS]))
     assert set(r) >= {"step", "run_criterion", "other", "jaccard", "std"}
 
 
@@ -211,7 +212,7 @@ def test_never_removed_uses_final_masks(study):
     """fwa never-removed computed the first update's sets; the paper's Fig. 19 uses the masks at the end."""
     root, t = study
     doc = jdoc("never-removed", root)
-    assert len(doc["rows"]) == 3 and doc["groups"] == 1
+    assert sorted(r["seed"] for r in doc["rows"]) == list(SEEDS) and doc["groups"] == 1  # one row per seed
     for row in doc["rows"]:
         kept, removed = _never_removed_truth(t, row["seed"], CRITS)
         assert row["criteria"] == len(CRITS)
@@ -224,12 +225,12 @@ def test_accuracy_with_baselines(study):
     doc = jdoc("accuracy", root)
     rows = {(r["criterion"], r["density"]): r for r in doc["rows"]}
     for c in CRITS:
-        vals = [t.acc[(s, c, 0.5)] for s in (0, 1, 2)]
+        vals = [t.acc[(s, c, 0.5)] for s in SEEDS]
         assert rows[(c, 0.5)]["mean"] == pytest.approx(np.mean(vals))
         assert rows[(c, 0.5)]["std"] == pytest.approx(np.std(vals))
-        assert rows[(c, 0.5)]["n"] == 3
-    assert rows[("dense", 1.0)]["mean"] == pytest.approx(np.mean([t.acc[(s, "dense", 1.0)] for s in (0, 1, 2)]))
-    assert rows[("static", 0.5)]["n"] == 3
+        assert rows[(c, 0.5)]["n"] == len(SEEDS)
+    assert rows[("dense", 1.0)]["mean"] == pytest.approx(np.mean([t.acc[(s, "dense", 1.0)] for s in SEEDS]))
+    assert rows[("static", 0.5)]["n"] == len(SEEDS)
     assert set(doc["rows"][0]) >= {"model", "dataset", "growth", "criterion", "density", "mean", "std", "n"}
     # a criterion filter keeps the baselines
     filt = jdoc("accuracy", root, "--criterion", "snip")
@@ -326,14 +327,14 @@ def test_errors_are_one_line(tmp_path, study):
 
 
 def test_bad_run_stops_or_is_skipped(tmp_path):
-    write_study(tmp_path, seeds=(0, 1), baselines=False)
+    t = write_study(tmp_path, seeds=(0, 1), baselines=False)
     bad = tmp_path / "broken"
     bad.mkdir()
     (bad / "run.json").write_text("{oops")
     r = fwa("ls", tmp_path)
     assert r.exit_code == 1 and "run.json" in r.stderr and "Traceback" not in r.output
     r = fwa("ls", tmp_path, "--skip-bad", "--format", "json")
-    assert r.exit_code == 0 and len(json.loads(r.stdout)["runs"]) == 6
+    assert r.exit_code == 0 and sorted(x["run_id"] for x in json.loads(r.stdout)["runs"]) == sorted(t.run_ids.values())
     assert "skipped" in r.stderr and "broken" in r.stderr
 
 
@@ -367,10 +368,11 @@ def test_damaged_update_stops_or_is_skipped(tmp_path):
 
 
 def test_sweep_filter(tmp_path):
-    write_study(tmp_path, seeds=(0,), baselines=False, sweep="a")
-    write_study(tmp_path, seeds=(0,), baselines=False, sweep="b", extra={"update_period": 20})
-    assert len(jdoc("ls", tmp_path)["runs"]) == 6
-    assert len(jdoc("ls", tmp_path, "--sweep", "b")["runs"]) == 3
+    a = write_study(tmp_path, seeds=(0,), baselines=False, sweep="a")
+    b = write_study(tmp_path, seeds=(0,), baselines=False, sweep="b", extra={"update_period": 20})
+    ids = lambda doc: sorted(r["run_id"] for r in doc["runs"])  # noqa: E731
+    assert ids(jdoc("ls", tmp_path)) == sorted([*a.run_ids.values(), *b.run_ids.values()])
+    assert ids(jdoc("ls", tmp_path, "--sweep", "b")) == sorted(b.run_ids.values())
     # two groups (Δt 10 and 20) are never averaged: each gets its own matrix, named by what separates them,
     # equal to what the filter that picks that group alone gives
     both = jdoc("jaccard", tmp_path)
