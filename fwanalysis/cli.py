@@ -27,7 +27,7 @@ from rich.text import Text
 
 from .artifacts import ArtifactError
 from .artifacts.io import json_ready
-from .artifacts.select import NoRunsError, RunFilter, drop_repeats, in_sweeps, profiles_of, select_runs
+from .artifacts.select import NoRunsError, RunFilter, drop_repeats, in_sweeps, key_values, profiles_of, select_runs
 from .vocab import BASELINES, FORMATS, JACCARD_AT, LOWER_IS_BETTER, METRICS
 
 app = typer.Typer(
@@ -137,17 +137,10 @@ class Common:
 
 
 def _parse_config(items: list[str] | None) -> dict:
-    out = {}
-    for item in items or ():
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{item!r}: expected KEY=VALUE, e.g. batch_size=128", param_hint="--config")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        out[key.strip()] = value
-    return out
+    try:
+        return key_values(items)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--config") from None
 
 
 def common(*, paths, model, dataset, growth, criterion, density, density_min, density_max, density_gt, density_lt,

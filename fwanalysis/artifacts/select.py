@@ -157,6 +157,22 @@ def filter_hint(field: str, value) -> str:
     return f"--config {field}={value if isinstance(value, str) else json.dumps(value)}"
 
 
+def key_values(items: Iterable[str] | None, *, option: str = "--config", example: str = "batch_size=128") -> dict:
+    """``KEY=VALUE`` command-line items (``--config`` filters, ``fwa import --set``) as a dict; VALUE is read
+    as JSON where it parses (numbers, true, null, lists), else as text. ValueError names the bad item."""
+    out = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{option} {item!r}: expected KEY=VALUE, e.g. {option} {example}")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
 @dataclass(frozen=True)
 class RunFilter:
     """Config filters; empty fields do not filter. Densities compare with a 1e-9 tolerance."""

@@ -16,6 +16,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from fwanalysis.artifacts.select import key_values
 from fwanalysis.vocab import METRICS, SPLITS
 
 __all__ = [
@@ -37,17 +38,7 @@ class MissingDependency(ValueError):
 def parse_settings(items: Iterable[str] | None) -> dict:
     """``--set KEY=VALUE`` items as a dict; VALUE is read as JSON where it parses (numbers, true, null,
     lists), else as text: ``density=0.1`` is a number, ``model=resnet56`` a string."""
-    out = {}
-    for item in items or ():
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set density=0.1")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        out[key.strip()] = value
-    return out
+    return key_values(items, option="--set", example="density=0.1")
 
 
 def parse_map(items: Iterable[str] | None) -> dict[str, tuple[str, str]]:
