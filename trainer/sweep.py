@@ -796,6 +796,8 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
     ids = sorted({str(j.job_id).split("_")[0] for j in jobs})  # one Slurm array; one id per run locally
     shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
     print(f"submitted {len(jobs)} runs as job{'s' if len(ids) > 1 else ''} {shown} (logs in {folder})", file=sys.stderr)
+    if executor == "slurm" and params.get("time") is None:
+        print("note: no --time (nor time in the spec's slurm table): submitit asked Slurm for 5 minutes per run", file=sys.stderr)
     failures = []
     pending = list(zip(todo, jobs))
     states = _SlurmStates(ids) if executor == "slurm" else None

@@ -200,6 +200,8 @@ def test_sweep_through_slurm_completes_every_run(plain_sweep):
     assert re.search(r"submitted 2 runs as job \d+", out), out
     assert trained_here(out) == 2
     sw.assert_all_complete_once(out)
+    # no --time: submitit's 5 minutes, said once
+    assert out.count("no --time") == 1 and "#SBATCH --time=5" in next(sw.logs.glob("*_submission.sh")).read_text()
     # every task ran in Slurm: one log per task, in the folder given
     assert len(list(sw.logs.glob("*_log.err"))) == 2
     # again: nothing to do, nothing submitted
