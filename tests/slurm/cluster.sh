@@ -115,9 +115,9 @@ start() {
     write_config
     munged --force --key-file="$DIR/munge/munge.key" --socket="$DIR/munge/munge.socket.2" \
         --pid-file="$DIR/munged.pid" --log-file="$DIR/log/munged.log" --seed-file="$DIR/munge/munged.seed" \
-        || die "munged did not start (see $DIR/log/munged.log)"
-    slurmctld -f "$CONF" -c || die "slurmctld did not start (see $DIR/log/slurmctld.log)"
-    slurmd -f "$CONF" || die "slurmd did not start (see $DIR/log/slurmd.log)"
+        && wait_pidfile munged || start_failed "munged did not start (see $DIR/log/munged.log)"
+    slurmctld -f "$CONF" -c && wait_pidfile slurmctld || start_failed "slurmctld did not start (see $DIR/log/slurmctld.log)"
+    slurmd -f "$CONF" && wait_pidfile slurmd || start_failed "slurmd did not start (see $DIR/log/slurmd.log)"
     local s=""
     for _ in $(seq 1 60); do
         s=$(node_state || true)
@@ -128,7 +128,20 @@ start() {
         fi
         sleep 0.5
     done
-    die "the node did not become idle within 30 s (state: ${s:-none}; logs in $DIR/log)"
+    start_failed "the node did not become idle within 30 s (state: ${s:-none}; logs in $DIR/log)"
+}
+
+wait_pidfile() {  # wait_pidfile NAME: a daemon writes its pid file after it forks; wait (10 s at most)
+    for _ in $(seq 1 100); do
+        alive "$DIR/$1.pid" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+start_failed() {  # a half-started cluster is stopped again: no daemon is left behind
+    stop_daemons quiet
+    die "$@"
 }
 
 cancel_jobs() {  # cancel every job of this cluster and wait (30 s at most) until none is left, so that no
