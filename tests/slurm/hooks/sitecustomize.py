@@ -8,11 +8,22 @@ Slurm tasks, which inherit the submitter's environment). Nothing here is part of
 - ``FWA_TEST_STALL=<run_id>:<marker file>[:deaf]``: the first training of that run (the one that creates
   the marker file) sleeps for ten minutes once its run directory exists (after its first mask snapshot),
   so that it can be cancelled or stopped at its time limit midway; later trainings of it do not stall.
-  ``deaf``: every Slurm task of that environment blocks SIGUSR2 (submitit's warning before the time
-  limit) from its start, so that Slurm kills the stalled run at the limit.
+
+  Time limits: submitit has Slurm send SIGUSR2 90 s before a task's limit, and Slurm sends it up to
+  30 s early, so with the shortest limit (1 min) it comes at once, maybe before the task's Python has
+  set submitit's handler (the signal would then kill the task outright). So every Slurm task of such
+  an environment blocks SIGUSR2 from its very start: the stalled training unblocks it when it begins
+  to stall (the warning, pending or still to come, then reaches submitit's handler in the middle of
+  the run), and any other training, the rerun of a timed-out run included, is never interrupted by
+  it. ``deaf``: the stalled training keeps it blocked, so that Slurm kills it at the limit.
 """
 
 import os
+
+if os.environ.get("FWA_TEST_STALL") and os.environ.get("SLURM_JOB_ID"):
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
 
 _sweep = None
 if os.environ.get("FWA_TEST_TRAIN_LOG"):
@@ -29,10 +40,6 @@ if _sweep is not None:
     _train_one = _sweep._train_one
     _stall_run, _, _marker = os.environ.get("FWA_TEST_STALL", "").partition(":")
     _marker, _, _deaf = _marker.partition(":")
-    if _deaf and os.environ.get("SLURM_JOB_ID"):
-        import signal
-
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
 
     def _note(word: str, run_id: str) -> None:
         fd = os.open(_log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -60,6 +67,10 @@ if _sweep is not None:
                 except FileExistsError:
                     return out
                 os.close(fd)
+                if not _deaf:
+                    import signal
+
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR2})
                 time.sleep(600)
             return out
 
