@@ -928,10 +928,22 @@ def execute(
     return _execute(runs, todo, statuses, held, summary, title, executor, jobs, spec, slurm)
 
 
+def _clear_stale_locks(runs: list[PlannedRun], statuses: list[str]) -> None:
+    """A complete run whose lock outlived its holder (killed after it marked the run complete, before it
+    removed the lock): the stale lock is taken over and released, so none is left beside a finished run."""
+    for r, s in zip(runs, statuses):
+        if s == "complete" and lock_path(r.study, r.run_id).exists() and r.holder() is None:
+            try:
+                claim_run(r.study, r.run_id).release()
+            except (RunLocked, OSError):
+                pass
+
+
 def _execute(runs, todo, statuses, held, summary, title, executor, jobs, spec, slurm) -> list[PlannedRun]:
     """:func:`execute` once the plan is made: train ``todo``, report, raise :class:`SweepFailed` on failures."""
     n_held = sum(h is not None for h in held)
     print(summary, file=sys.stderr)
+    _clear_stale_locks(runs, statuses)
     outcomes: dict[str, tuple[str, str | None]] = {}
     failures: list[tuple[str, str]] = []
     if todo:

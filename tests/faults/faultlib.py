@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
-FW_TRAIN, FWA = str(BIN / "fw-train"), str(BIN / "fwa")
+FW_TRAIN = str(BIN / "fw-train")
 MODEL = "mlp-small"
 SEEDS = (0, 1, 2, 3)
 JOBS = 2
@@ -169,8 +169,12 @@ def assert_finished_like(study: Path, ref: Path) -> None:
         assert_same_run(d, refs[name])
     assert not [p for p in (Path(study) / MODEL).rglob(".*") if p.name != ".locks"], "temporary files left"
     assert list((Path(study) / MODEL / ".locks").iterdir()) == [], "locks left"
-    res = subprocess.run([FWA, "validate", str(study)], capture_output=True, text=True, env=env())
-    assert res.returncode == 0, res.stdout + res.stderr
+    from typer.testing import CliRunner
+
+    from fwanalysis.cli import app
+
+    res = CliRunner().invoke(app, ["validate", str(study)])  # in process: no interpreter to start
+    assert res.exit_code == 0, res.output
 
 
 def assert_untouched(before: dict[str, dict], study: Path) -> None:

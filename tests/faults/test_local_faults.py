@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -93,7 +94,7 @@ def test_worker_sigkilled_at_a_random_moment(tmp_path, reference, seed):
 
 
 @pytest.mark.slow  # two real sweeps in subprocesses
-@pytest.mark.parametrize("seed", [3, 4])
+@pytest.mark.parametrize("seed", [4])
 def test_sweep_sigkilled_at_a_random_moment(tmp_path, reference, seed):
     spec, study, log = write_spec(tmp_path), tmp_path / "study", tmp_path / "faulty.log"
     p, workers = _start_and_wait(spec, study, log, reference, seed)
@@ -112,7 +113,7 @@ def test_sweep_sigkilled_at_a_random_moment(tmp_path, reference, seed):
 
 
 @pytest.mark.slow  # two real sweeps in subprocesses
-@pytest.mark.parametrize("seed", [5, 6])
+@pytest.mark.parametrize("seed", [6])
 def test_sigterm_marks_the_running_runs_failed_and_the_next_sweep_finishes(tmp_path, reference, seed):
     spec, study, log = write_spec(tmp_path), tmp_path / "study", tmp_path / "faulty.log"
     p, workers = _start_and_wait(spec, study, log, reference, seed)
@@ -223,3 +224,39 @@ def test_a_lock_or_a_run_on_a_full_disk_fails_and_leaves_no_file(tmp_path, tmpfs
     assert [p for p in disk.rglob(".*") if p.name != ".locks"] == []
     assert list((disk / ".locks").iterdir()) == []
     assert json.loads((w.path / "run.json").read_text())["status"] == "running"  # could not even be marked failed: skipped by readers
+
+
+def test_a_stale_lock_beside_a_complete_run_is_cleared_without_training(tmp_path, capsys):
+    """A worker killed after it marked its run complete, before it removed the lock (seen after a killed
+    sweep): the next sweep leaves the run alone and clears the lock."""
+    import socket
+    import sys
+
+    import numpy as np
+
+    from fwanalysis.artifacts import RunWriter
+    from trainer import sweep
+    from trainer.sweep import execute, expand, load_spec
+
+    spec = load_spec(write_spec(tmp_path))
+    runs = expand(spec, profile="quick", out=str(tmp_path / "study"))
+    done = runs[0]
+    w = RunWriter(done.study, {"model": MODEL, "dataset": "digits", "method": "dst", "criterion": "magnitude", "growth": "random",
+                               "density": 0.2, "seed": 0}, {"w": (2, 2)}, run_id=done.run_id, total_steps=1)
+    w.write_masks(0, {"w": np.ones((2, 2), bool)})
+    w.close("complete")
+    before = snapshot(done.path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock = Path(done.study) / ".locks" / f"{done.run_id}.lock"
+    lock.write_text(json.dumps({"run_id": done.run_id, "host": socket.gethostname(), "pid": dead.pid, "time": "2026-01-01T00:00:00Z",
+                                "token": "t" * 32}))
+    trained = []
+    real = sweep._train_one
+    sweep._train_one = lambda r: trained.append(r.run_id) or pytest.fail("trained a run")
+    try:
+        assert execute(runs[:1], jobs=1, spec=spec) == []
+    finally:
+        sweep._train_one = real
+    assert trained == [] and not lock.exists()
+    assert snapshot(done.path) == before
