@@ -170,7 +170,6 @@ def test_dict_masks_and_failure(tmp_path):
         Recorder(model, tmp_path, masks=masks)
 
 
-@pytest.mark.slow  # trains the README's example end to end
 def test_readme_example_runs(tmp_path, monkeypatch):
     """README's "Recording a run from your own training loop" program writes a run fwa validates and compares over time."""
     import re

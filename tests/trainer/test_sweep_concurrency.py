@@ -172,6 +172,7 @@ def test_killed_sweep_leaves_no_worker_and_the_next_sweep_finishes(tmp_path, one
     check_study(study, n)
 
 
+@pytest.mark.slow  # a real sweep in a subprocess
 def test_sigterm_stops_the_workers_and_leaves_no_run_complete_or_locked(tmp_path):
     n = 4
     spec, study = spec_file(tmp_path, range(n), epochs=2), tmp_path / "study"
