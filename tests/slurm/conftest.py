@@ -7,9 +7,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import slurmlib  # noqa: E402
 
 PARTITION = "debug"
 
@@ -50,3 +56,25 @@ def slurm_conf() -> str:
             pytest.fail(f"FWA_REQUIRE_SLURM=1 and {why}", pytrace=False)
         pytest.skip(why)
     return conf
+
+
+def pytest_collection_finish(session):
+    """Start the two time-limit sweeps as soon as the tests are collected, where tests that use them are
+    selected and a cluster is up: they mostly wait for Slurm (the killed one 60 to 95 s), and that wait
+    is then spent while the rest of the suite runs. A sweep no test took over is stopped at the end."""
+    wanted = [deaf for deaf, name in ((False, "timed_out"), (True, "killed_at_limit"))
+              if any(name in getattr(item, "fixturenames", ()) for item in session.items)]
+    if not wanted or session.config.option.collectonly or _down()[0] is not None:
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)  # pytest's tmp_path_factory
+    for deaf in wanted:
+        name = "killed" if deaf else "timeout"
+        directory = factory.mktemp(name) if factory is not None else Path(tempfile.mkdtemp(prefix=f"fwa-slurm-{name}-"))
+        slurmlib.EARLY[deaf] = slurmlib.start_time_limit_sweep(directory, _down()[1], deaf=deaf)
+
+    def stop_left():
+        for started in list(slurmlib.EARLY.values()):
+            slurmlib.stop_sweep(*started)
+        slurmlib.EARLY.clear()
+
+    session.config.add_cleanup(stop_left)

@@ -9,177 +9,41 @@ the sweep reports. The same hook stalls a chosen run once, so that it is cancell
 
 from __future__ import annotations
 
-import collections
-import hashlib
-import json
-import os
 import re
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from typer.testing import CliRunner
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fwanalysis.cli import app as fwa_app
-from trainer.sweep import expand, load_spec
-
-HOOKS = Path(__file__).resolve().parent / "hooks"
-BIN = Path(sys.executable).parent
-FW_TRAIN = str(BIN / "fw-train")
-MODEL = "mlp-small"  # the smallest model; digits, 1 epoch: a run trains in about a second
+from slurmlib import EARLY, MODEL, Sweep, array_id, start_time_limit_sweep, stop_sweep, trained_here, wait_for  # noqa: E402
 
 
-def spec_file(tmp_path: Path, seeds, name: str) -> Path:
-    p = tmp_path / f"{name}.toml"
-    p.write_text(textwrap.dedent(f"""
-        name = "{name}"
-        [base]
-        model = "{MODEL}"
-        dataset = "digits"
-        epochs = 1
-        method = "dst"
-        criterion = "magnitude"
-        density = 0.2
-        shadow = "none"
-        seed = {list(seeds)}
-        [profiles.quick]
-    """))
-    return p
-
-
-class Sweep:
-    """One study, one spec, one training log; the fw-train sweep commands over them."""
-
-    def __init__(self, tmp_path: Path, slurm_conf: str, seeds, name: str):
-        self.tmp = tmp_path
-        self.spec = spec_file(tmp_path, seeds, name)
-        self.out = tmp_path / "study"
-        self.logs = tmp_path / "slurm-logs"
-        self.train_log = tmp_path / "trainings.log"
-        self.env = {
-            **os.environ, "SLURM_CONF": slurm_conf, "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": os.pathsep.join([str(HOOKS)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
-            "FWA_TEST_TRAIN_LOG": str(self.train_log),
-        }
-        self.env.pop("FWA_TEST_STALL", None)
-        self.run_ids = [r.run_id for r in expand(load_spec(self.spec), profile="quick", out=str(self.out))]
-        assert len(self.run_ids) == len(list(seeds))
-
-    def args(self, *extra, executor="slurm") -> list[str]:
-        args = [FW_TRAIN, "sweep", str(self.spec), "--out", str(self.out), "--executor", executor]
-        if executor == "slurm":
-            args += ["--partition", "debug", "--slurm-folder", str(self.logs)]
-        return args + list(extra)
-
-    def stall(self, run_id: str, deaf: bool = False) -> Path:
-        """The first training of ``run_id`` stalls (after its first mask snapshot) until it is stopped
-        (``deaf``: deaf to submitit's warning signal before the time limit, so Slurm kills it at the
-        limit); returns the marker file that appears when it does."""
-        marker = self.tmp / "stalled"
-        self.env["FWA_TEST_STALL"] = f"{run_id}:{marker}" + (":deaf" if deaf else "")
-        return marker
-
-    def run(self, *extra, executor="slurm", timeout=240) -> subprocess.CompletedProcess:
-        return subprocess.run(self.args(*extra, executor=executor), capture_output=True, text=True, env=self.env, timeout=timeout)
-
-    def start(self, *extra, executor="slurm", log: str = "sweep.log") -> tuple[subprocess.Popen, Path]:
-        path = self.tmp / log
-        with open(path, "w") as f:
-            p = subprocess.Popen(self.args(*extra, executor=executor), stdout=f, stderr=subprocess.STDOUT, env=self.env)
-        return p, path
-
-    def trainings(self) -> tuple[collections.Counter, collections.Counter]:
-        """(trainings started, trainings finished) per run id, from the hook's log."""
-        started, done = collections.Counter(), collections.Counter()
-        if self.train_log.exists():
-            for line in self.train_log.read_text().splitlines():
-                word, run_id, _pid = line.split()
-                (started if word == "start" else done)[run_id] += 1
-        return started, done
-
-    def status(self, run_id: str) -> str:
-        p = self.out / MODEL / run_id / "run.json"
-        return json.loads(p.read_text())["status"] if p.exists() else "missing"
-
-    def manifest_hash(self, run_id: str) -> str:
-        return hashlib.sha1((self.out / MODEL / run_id / "run.json").read_bytes()).hexdigest()
-
-    def validate(self) -> dict:
-        """``fwa validate --format json`` of the study (in this process: no start-up to wait for)."""
-        r = CliRunner().invoke(fwa_app, ["validate", str(self.out), "--format", "json", "--include-incomplete"])
-        assert r.stdout.startswith("{"), r.output
-        return json.loads(r.stdout)
-
-    def assert_all_complete_once(self, output: str = "") -> None:
-        """Every run complete and valid, each finished by exactly one training."""
-        assert [self.status(r) for r in self.run_ids] == ["complete"] * len(self.run_ids), output
-        doc = self.validate()
-        assert sorted(doc["valid"]) == sorted(self.run_ids) and doc["invalid"] == [], doc
-        _, done = self.trainings()
-        assert {r: done[r] for r in self.run_ids} == {r: 1 for r in self.run_ids}, (done, output)
-        assert not list((self.out / MODEL / ".locks").glob("*.lock")), "a lock was left behind"
-
-
-def trained_here(output: str) -> int:
-    m = re.search(r"trained (\d+) of (\d+) runs here", output)
-    assert m, output
-    return int(m.group(1))
-
-
-def array_id(log: Path, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        m = re.search(r"submitted \d+ runs as job (\d+)", log.read_text())
-        if m:
-            return m.group(1)
-        time.sleep(0.2)
-    raise AssertionError(f"no job submitted within {timeout} s:\n{log.read_text()}")
-
-
-def wait_for(path: Path, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert proc.poll() is None, f"the sweep ended before {path.name} appeared:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"{path.name} did not appear within {timeout} s:\n{log.read_text()}"
-        time.sleep(0.2)
-
-
-def _timeout_sweep(slurm_conf, tmp_path_factory, *, deaf: bool):
-    sw = Sweep(tmp_path_factory.mktemp("killed" if deaf else "timeout"), slurm_conf, seeds=[0],
-               name="slurm-killed" if deaf else "slurm-timeout")
-    sw.stall(sw.run_ids[0], deaf=deaf)
-    proc, log = sw.start("--time", "1")
-    yield sw, proc, log
-    if proc.poll() is None:  # the test did not run or failed early: leave nothing behind
-        proc.terminate()
-        proc.wait(timeout=30)
-        m = re.search(r"submitted \d+ runs as job (\d+)", log.read_text())
-        if m:
-            subprocess.run(["scancel", m.group(1)], env=sw.env)
+def _time_limit_sweep(slurm_conf, tmp_path_factory, *, deaf: bool):
+    started = EARLY.pop(deaf, None)  # conftest.py started it when the tests were collected
+    if started is None:
+        started = start_time_limit_sweep(tmp_path_factory.mktemp("killed" if deaf else "timeout"), slurm_conf, deaf=deaf)
+    yield started
+    stop_sweep(*started)
 
 
 @pytest.fixture(scope="module")
 def timed_out(slurm_conf, tmp_path_factory):
-    """A one-run sweep with `--time 1` whose run stalls, started in the background before the other
-    tests (by :func:`plain_sweep`), so that waiting for Slurm overlaps them: submitit's warning signal
-    comes within the first 30 s (see hooks/sitecustomize.py). Yields (sweep, process, its output)."""
-    yield from _timeout_sweep(slurm_conf, tmp_path_factory, deaf=False)
+    """The `--time 1` sweep whose stalled run submitit's warning stops (started early, by conftest.py)."""
+    yield from _time_limit_sweep(slurm_conf, tmp_path_factory, deaf=False)
 
 
 @pytest.fixture(scope="module")
 def killed_at_limit(slurm_conf, tmp_path_factory):
-    """As :func:`timed_out`, but the run ignores the warning signal: Slurm kills it at the limit (60 to
-    95 s after it starts)."""
-    yield from _timeout_sweep(slurm_conf, tmp_path_factory, deaf=True)
+    """The `--time 1` sweep whose stalled run ignores the warning: Slurm kills it at the limit."""
+    yield from _time_limit_sweep(slurm_conf, tmp_path_factory, deaf=True)
 
 
 @pytest.fixture(scope="module")
-def plain_sweep(slurm_conf, tmp_path_factory, timed_out, killed_at_limit):
-    """A two-run sweep through the cluster, run once and then again (the time-limit sweeps start first)."""
+def plain_sweep(slurm_conf, tmp_path_factory):
+    """A two-run sweep through the cluster, run once and then again."""
     sw = Sweep(tmp_path_factory.mktemp("plain"), slurm_conf, seeds=[0, 1], name="slurm-plain")
     first = sw.run()
     again = sw.run()
