@@ -4,6 +4,7 @@ reason, or fail where ``FWA_REQUIRE_SLURM=1`` (CI)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import slurmlib  # noqa: E402
 PARTITION = "debug"
 
 
+@functools.lru_cache(maxsize=None)  # asked at collection and by the fixture: one sinfo (a dead controller takes ~20 s)
 def _down() -> tuple[str | None, str]:
     """(why no cluster can be used, or None; the SLURM_CONF to use).
 
