@@ -973,7 +973,7 @@ def _execute(runs, todo, statuses, held, summary, title, executor, jobs, spec, s
     n_locked = n_held + sum(k == "locked" for k, _ in outcomes.values())
     line = f"trained {len(trained)} of {len(runs)} runs here"
     if n_meanwhile:
-        line += f"; {n_meanwhile} were completed by another process meanwhile"
+        line += f"; {n_meanwhile} {'was' if n_meanwhile == 1 else 'were'} completed by another process meanwhile"
     if n_locked:
         line += (f"; {n_locked} {'run is' if n_locked == 1 else 'runs are'} being trained by another process: "
                  "run the sweep again later to pick up any that fail")
