@@ -14,30 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import scikit_posthocs as sp
-from typer.testing import CliRunner
 
-from fwanalysis.cli import app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synthetic import CRITS, write_study  # noqa: E402
+from clilib import fwa, jdoc, said  # noqa: E402
 
-runner = CliRunner()
 DENSITIES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
-
-
-def fwa(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def said(r) -> str:
-    """The output with rich's error box and line folds taken out."""
-    return re.sub(r"[│╭╮╰╯─\s]+", " ", r.output)
-
-
-def jdoc(*args):
-    r = fwa(*args, "--format", "json")
-    assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from fwanalysis.cli import app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synthetic import CRITS, LAYERS, write_study  # noqa: E402
+from clilib import fwa, jdoc  # noqa: E402
 
-runner = CliRunner()
 SEEDS = (0, 1, 2)  # the module study's seeds
 
 
@@ -26,17 +24,6 @@ def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("study")
     truth = write_study(root, seeds=SEEDS)
     return root, truth
-
-
-def fwa(*args):
-    r = runner.invoke(app, [str(a) for a in args])
-    return r
-
-
-def jdoc(*args):
-    r = fwa(*args, "--format", "json")
-    assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
 
 
 @contextlib.contextmanager

@@ -12,25 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from fwanalysis.cli import app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic import CRITS, LAYERS, write_study  # noqa: E402
+from synthetic import CRITS, write_study  # noqa: E402
+from clilib import fwa, jdoc  # noqa: E402
 
-runner = CliRunner()
 SEEDS = (0, 1, 2)
-
-
-def fwa(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def jdoc(*args):
-    r = fwa(*args, "--format", "json")
-    assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,12 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
-BIN = Path(sys.executable).parent
-FW_TRAIN = str(BIN / "fw-train")
-MODEL = "mlp-small"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sweeplib import FW_TRAIN, MODEL, gone, lock_pids, wait_for  # noqa: E402,F401  (the fault tests import them from here)
 SEEDS = (0, 1, 2, 3)
 JOBS = 2
 #: run.json keys that say when a run was written, not what it is
@@ -81,35 +78,6 @@ def trained_here(text: str) -> int:
 
 
 # -- processes ----------------------------------------------------------------------------------------
-
-
-def gone(pid: int) -> bool:
-    """Exited (a zombie not yet reaped counts as exited)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return text[text.rindex(")") + 2] in "ZXx"
-
-
-def lock_pids(study: Path) -> set[int]:
-    pids = set()
-    for f in (Path(study) / MODEL / ".locks").glob("*.lock"):
-        try:
-            pids.add(json.loads(f.read_text())["pid"])
-        except (OSError, ValueError, KeyError):
-            pass  # released while being read
-    return pids
-
-
-def wait_for(cond, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.01)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 # -- studies ------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -21,27 +20,13 @@ from fwanalysis.cli import app as fwa_app
 from trainer.sweep import expand, load_spec
 
 HOOKS = Path(__file__).resolve().parent / "hooks"
-BIN = Path(sys.executable).parent
-FW_TRAIN = str(BIN / "fw-train")
-MODEL = "mlp-small"  # the smallest model; digits, 1 epoch: a run trains in about a second
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import sweeplib  # noqa: E402
+from sweeplib import FW_TRAIN, MODEL  # noqa: E402,F401  (the Slurm tests import them from here)
 
 
 def spec_file(tmp_path: Path, seeds, name: str) -> Path:
-    p = tmp_path / f"{name}.toml"
-    p.write_text(textwrap.dedent(f"""
-        name = "{name}"
-        [base]
-        model = "{MODEL}"
-        dataset = "digits"
-        epochs = 1
-        method = "dst"
-        criterion = "magnitude"
-        density = 0.2
-        shadow = "none"
-        seed = {list(seeds)}
-        [profiles.quick]
-    """))
-    return p
+    return sweeplib.spec_file(tmp_path, seeds, name=name)
 
 
 class Sweep:

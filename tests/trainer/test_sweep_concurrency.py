@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -20,29 +19,11 @@ from trainer import sweep
 from trainer.cli import app
 from trainer.sweep import execute, expand, load_spec
 
-BIN = Path(sys.executable).parent
-MODEL = "mlp-small"  # the specs' model: the runs are <study>/mlp-small/<run_id>, their locks in <study>/mlp-small/.locks
-FW_TRAIN, FWA = str(BIN / "fw-train"), str(BIN / "fwa")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the specs' model: the runs are <study>/mlp-small/<run_id>, their locks in <study>/mlp-small/.locks
+from sweeplib import FW_TRAIN, FWA, MODEL, gone, lock_pids, spec_file, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks read /proc")
-
-
-def spec_file(tmp_path, seeds, epochs=1, name="conc") -> Path:
-    p = tmp_path / f"{name}.toml"
-    p.write_text(textwrap.dedent(f"""
-        name = "{name}"
-        [base]
-        model = "{MODEL}"
-        dataset = "digits"
-        epochs = {epochs}
-        method = "dst"
-        criterion = "magnitude"
-        density = 0.2
-        shadow = "none"
-        seed = {list(seeds)}
-        [profiles.quick]
-    """))
-    return p
 
 
 def start_sweep(spec, study, jobs, log: Path) -> subprocess.Popen:
@@ -51,15 +32,6 @@ def start_sweep(spec, study, jobs, log: Path) -> subprocess.Popen:
     p = subprocess.Popen([FW_TRAIN, "sweep", str(spec), "--out", str(study), "--jobs", str(jobs)], stdout=f, stderr=subprocess.STDOUT, env=env)
     f.close()
     return p
-
-
-def gone(pid: int) -> bool:
-    """Exited (a zombie not yet reaped by whoever adopted it counts as exited)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return text[text.rindex(")") + 2] in "ZXx"
 
 
 def children(pid: int) -> list[int]:
@@ -73,26 +45,6 @@ def children(pid: int) -> list[int]:
             if int(text[text.rindex(")") + 2:].split()[1]) == pid:
                 out.append(int(d.name))
     return out
-
-
-def lock_pids(study: Path) -> set[int]:
-    pids = set()
-    for f in (study / MODEL / ".locks").glob("*.lock"):
-        try:
-            pids.add(json.loads(f.read_text())["pid"])
-        except (OSError, ValueError, KeyError):
-            pass  # released while being read
-    return pids
-
-
-def wait_for(cond, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def check_study(study: Path, n: int) -> None:
