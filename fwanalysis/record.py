@@ -44,11 +44,11 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from fwanalysis.artifacts import RunWriter
-from fwanalysis.vocab import CRITERIA, STATE_DUMPS, check_choice
+from fwanalysis.vocab import CRITERIA, SCORE_EPS, STATE_DUMPS, check_choice, criterion_score
 
 __all__ = ["Recorder", "shadow_sets", "prune_masks", "EPS"]
 
-EPS = 1e-12
+EPS = SCORE_EPS
 """Added to the denominator of ``sensitivity`` and ``rsensitivity`` (as in the trainer)."""
 
 _NEEDS_GRAD = ("mest", "sensitivity", "rsensitivity", "snip")
@@ -91,17 +91,7 @@ def _set_legacy_choice(values: np.ndarray, candidates: np.ndarray, k: int) -> np
 
 def _scores(criterion: str, w: np.ndarray, g: np.ndarray | None, mest_lambda: float) -> np.ndarray:
     """Scores of the score-based criteria (the lowest are removed), in float32 or wider as the trainer does."""
-    w = np.abs(w)
-    if criterion == "magnitude":
-        return w
-    g = np.abs(g)
-    if criterion == "mest":
-        return w + mest_lambda * g
-    if criterion == "sensitivity":
-        return g / (w + EPS)
-    if criterion == "rsensitivity":
-        return w / (g + EPS)
-    return w * g  # snip
+    return criterion_score(criterion, np.abs(w), None if g is None else np.abs(g), mest_lambda=mest_lambda)
 
 
 def shadow_sets(

@@ -17,7 +17,7 @@ from typing import Iterable
 
 __all__ = [
     "CRITERIA", "GROWTH", "METHODS", "INITS", "SCHEDULES", "SCOPES", "STATUSES", "SPLITS",
-    "PAPER_CRITERIA", "STRUCTURAL_CRITERIA", "FORMATS", "JACCARD_AT", "METRICS", "LOWER_IS_BETTER", "STATE_DUMPS", "BASELINES", "LABEL_KEYS",
+    "PAPER_CRITERIA", "STRUCTURAL_CRITERIA", "SCORED_CRITERIA", "SCORE_EPS", "criterion_score", "FORMATS", "JACCARD_AT", "METRICS", "LOWER_IS_BETTER", "STATE_DUMPS", "BASELINES", "LABEL_KEYS",
     "is_criterion_name", "check_criterion_name", "criterion_order", "check_choice",
 ]
 
@@ -98,3 +98,29 @@ def check_choice(value, choices: Iterable[str], *, what: str):
     if value not in choices:
         raise ValueError(f"{what} {value!r} is not one of: {', '.join(choices)}")
     return value
+
+
+#: The criteria that rank weights by a score and remove the lowest (SET and random choose otherwise).
+SCORED_CRITERIA = ("magnitude", "mest", "sensitivity", "rsensitivity", "snip")
+#: Added to the denominator of sensitivity and rsensitivity so that scores stay finite.
+SCORE_EPS = 1e-12
+
+
+def criterion_score(criterion: str, w, g, *, mest_lambda: float = 1.0):
+    """The paper's score of each weight (Table 1; the lowest are removed), from ``w`` = |θ| and ``g`` = |∇θ|.
+
+    Plain arithmetic, so the trainer (torch tensors) and ``fwanalysis.record`` (numpy arrays) share one
+    definition: magnitude |θ|, mest |θ| + λ|∇θ|, sensitivity |∇θ| / (|θ| + EPS), rsensitivity
+    |θ| / (|∇θ| + EPS), snip |θ|·|∇θ|. ``g`` may be None for magnitude.
+    """
+    if criterion == "magnitude":
+        return w
+    if criterion == "mest":
+        return w + mest_lambda * g
+    if criterion == "sensitivity":
+        return g / (w + SCORE_EPS)
+    if criterion == "rsensitivity":
+        return w / (g + SCORE_EPS)
+    if criterion == "snip":
+        return w * g
+    raise ValueError(f"criterion {criterion!r} is not one of the scored criteria: {', '.join(SCORED_CRITERIA)}")

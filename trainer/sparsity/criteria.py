@@ -48,12 +48,11 @@ __all__ = [
 ]
 
 from fwanalysis.vocab import CRITERIA  # the built-in criteria, each implemented below
+from fwanalysis.vocab import SCORE_EPS as EPS  # noqa: F401  (added to the denominators of (r)sensitivity)
+from fwanalysis.vocab import SCORED_CRITERIA as _SCORED
+from fwanalysis.vocab import criterion_score  # the scores' formulas, shared with fwanalysis.record
 
-_SCORED = ("magnitude", "mest", "sensitivity", "rsensitivity", "snip")
 _NEEDS_GRAD = ("mest", "sensitivity", "rsensitivity", "snip")
-
-EPS = 1e-12
-"""Added to the denominator of ``sensitivity`` and ``rsensitivity`` so that scores stay finite."""
 
 
 def _check_criterion(criterion: str, allowed: tuple[str, ...] = CRITERIA) -> None:
@@ -102,14 +101,7 @@ def prune_scores(
         raise ValueError(f"criterion {criterion!r} needs the gradient, got grad=None")
     if tuple(grad.shape) != tuple(weight.shape):
         raise ValueError(f"grad has shape {tuple(grad.shape)}, weight has {tuple(weight.shape)}")
-    g = _as_float(grad).abs()
-    if criterion == "mest":
-        return w + mest_lambda * g
-    if criterion == "sensitivity":
-        return g / (w + EPS)
-    if criterion == "rsensitivity":
-        return w / (g + EPS)
-    return w * g  # snip
+    return criterion_score(criterion, w, _as_float(grad).abs(), mest_lambda=mest_lambda)
 
 
 def prune_counts(masks: dict[str, torch.Tensor], fraction: float) -> dict[str, int]:
