@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["escape", "latex_table", "merge_mean_std", "wide_rows"]
+__all__ = ["MeanStd", "escape", "latex_table", "merge_mean_std", "wide_rows"]
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
