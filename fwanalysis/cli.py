@@ -140,7 +140,7 @@ def _parse_config(items: list[str] | None) -> dict:
     try:
         return key_values(items)
     except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--config") from None
+        raise typer.BadParameter(str(e)) from None  # the message names --config and the item
 
 
 def common(*, paths, model, dataset, growth, criterion, density, density_min, density_max, density_gt, density_lt,
