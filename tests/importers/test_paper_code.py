@@ -4,7 +4,9 @@ data_handling/logger.py): the imported runs give the Jaccard indices computed by
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from fwanalysis.artifacts import load_run  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clilib import fwa, jdoc  # noqa: E402
 
 LAYERS = {"conv1.weight": (4, 3, 3, 3), "fc1.weight": (16, 36), "fc2.weight": (10, 16)}
 PRUNERS = ("SNIPFixed", "MESTFixed", "ReciprocalSensitivityFixed", "magnitude", "SETFixed", "Random")
@@ -77,7 +82,7 @@ def write_author_run(d, *, seed=0, own="SNIPFixed", results=True):
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory, fwa):
+def imported(tmp_path_factory):
     """Two seeds of a SNIP run imported with their metrics."""
     root = tmp_path_factory.mktemp("paper")
     study = root / "study"
@@ -92,7 +97,7 @@ def imported(tmp_path_factory, fwa):
     return study, truths
 
 
-def test_valid_and_shaped_as_recorded(imported, fwa):
+def test_valid_and_shaped_as_recorded(imported):
     study, truths = imported
     r = fwa("validate", study)
     assert r.exit_code == 0, r.output
@@ -117,9 +122,9 @@ def test_valid_and_shaped_as_recorded(imported, fwa):
                 np.testing.assert_array_equal(after, truth[STEPS[i + 1]]["before"][n].ravel())
 
 
-def test_jaccard_first_update_matches_hand(imported, fwa, jaccard_by_hand):
+def test_jaccard_first_update_matches_hand(imported, jaccard_by_hand):
     study, truths = imported
-    doc = fwa.json("jaccard", "--at", "first", study)
+    doc = jdoc("jaccard", "--at", "first", study)
     crits = doc["criteria"]
     assert set(crits) == set(FWA.values())
     for i, a in enumerate(crits):
@@ -128,9 +133,9 @@ def test_jaccard_first_update_matches_hand(imported, fwa, jaccard_by_hand):
             assert doc["mean"][i][j] == pytest.approx(hand, abs=1e-12), (a, b)
 
 
-def test_jaccard_over_time_matches_hand(imported, fwa, jaccard_by_hand):
+def test_jaccard_over_time_matches_hand(imported, jaccard_by_hand):
     study, truths = imported
-    doc = fwa.json("jaccard", "--at", "time", study)
+    doc = jdoc("jaccard", "--at", "time", study)
     rows = {(r["other"], r["step"]): r["jaccard"] for r in doc["rows"]}
     assert len(rows) == 5 * len(STEPS)
     for (other, step), got in rows.items():
@@ -149,7 +154,7 @@ def test_metrics_from_results_npy(imported):
     assert run.summary["test_acc"] == pytest.approx(0.715) and run.summary["train_loss"] == pytest.approx(1.0)
 
 
-def test_pickle_untrusted_masks_only(tmp_path, fwa):
+def test_pickle_untrusted_masks_only(tmp_path):
     src = tmp_path / "save"
     src.mkdir()
     write_author_run(src)
@@ -166,7 +171,7 @@ def test_pickle_untrusted_masks_only(tmp_path, fwa):
     (("--set", "criterion=set-legacy"), "not among the recorded pruners"),
     (("--set", "criterion=snip", "--trust-pickle"), "--steps-per-epoch"),
 ])
-def test_bad_input_one_line(tmp_path, fwa, args, says):
+def test_bad_input_one_line(tmp_path, args, says):
     src = tmp_path / "save"
     src.mkdir()
     write_author_run(src)
@@ -176,7 +181,7 @@ def test_bad_input_one_line(tmp_path, fwa, args, says):
     assert "Traceback" not in r.output
 
 
-def test_same_run_twice_refused(tmp_path, fwa):
+def test_same_run_twice_refused(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for d in (a, b):
         d.mkdir()
@@ -185,7 +190,7 @@ def test_same_run_twice_refused(tmp_path, fwa):
     assert r.exit_code == 1 and "imported before" in r.stderr
 
 
-def test_without_torch_one_line(tmp_path, fwa, monkeypatch):
+def test_without_torch_one_line(tmp_path, monkeypatch):
     src = tmp_path / "save"
     src.mkdir()
     (src / "jaccard-in-time-100.th").write_bytes(b"x")
@@ -194,7 +199,7 @@ def test_without_torch_one_line(tmp_path, fwa, monkeypatch):
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "needs PyTorch" in r.stderr
 
 
-def test_final_checkpoint_gives_last_growth_and_final_mask(tmp_path, fwa, jaccard_by_hand):
+def test_final_checkpoint_gives_last_growth_and_final_mask(tmp_path, jaccard_by_hand):
     truths = {}
     for seed in (0, 1):
         src = tmp_path / f"save{seed}"
@@ -212,7 +217,7 @@ def test_final_checkpoint_gives_last_growth_and_final_mask(tmp_path, fwa, jaccar
         kept = truth[STEPS[-1]]["before"][n].ravel() & ~truth[STEPS[-1]]["snip"][n].ravel()
         grown = np.unpackbits(last.grown[n], count=size).astype(bool)
         np.testing.assert_array_equal(kept | grown, truth["final"][n].ravel())
-    doc = fwa.json("jaccard", "--at", "end", tmp_path / "s")
+    doc = jdoc("jaccard", "--at", "end", tmp_path / "s")
     assert doc["criteria"] == ["snip", "init"]
     hand = np.mean([jaccard_by_hand(truths[s]["final"], truths[s][STEPS[0]]["before"]) for s in (0, 1)])
     assert doc["mean"][0][1] == pytest.approx(hand, abs=1e-12)

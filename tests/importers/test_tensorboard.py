@@ -3,6 +3,9 @@ exact metrics.parquet schema, into a new run or added to an existing one."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,6 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fwanalysis.artifacts import RunWriter, load_run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clilib import fwa  # noqa: E402
 
 SERIES = {  # tag -> {step: value}
     "train/loss": {10: 2.0, 20: 1.5, 30: 1.25},
@@ -40,7 +46,7 @@ def expected(tag, split, name):
     return [(s, s / 10, split, name, float(np.float32(v))) for s, v in SERIES[tag].items()]
 
 
-def test_new_run_exact_schema(logdir, tmp_path, fwa):
+def test_new_run_exact_schema(logdir, tmp_path):
     r = fwa("import", "tensorboard", logdir, "--out", tmp_path / "s", "--set", "model=tb-net", "seed=0", "--map", "my/metric=:custom")
     assert r.exit_code == 0, r.output
     assert "weird_tag" in r.stderr and "epoch" not in r.stderr
@@ -57,7 +63,7 @@ def test_new_run_exact_schema(logdir, tmp_path, fwa):
     assert fwa("validate", tmp_path / "s").exit_code == 0
 
 
-def test_added_to_existing_run(logdir, tmp_path, fwa):
+def test_added_to_existing_run(logdir, tmp_path):
     cfg = {"model": "m", "dataset": "d", "method": "dst", "criterion": "snip", "growth": "random", "density": 0.5, "seed": 0}
     with RunWriter(tmp_path / "s", cfg, {"w": (2, 4)}) as w:
         w.write_masks(0, {"w": np.array([[1, 0, 1, 0], [1, 1, 0, 0]], bool)})
@@ -74,14 +80,14 @@ def test_added_to_existing_run(logdir, tmp_path, fwa):
     assert fwa("validate", tmp_path / "s").exit_code == 0
 
 
-def test_bad_input_one_line(logdir, tmp_path, fwa):
+def test_bad_input_one_line(logdir, tmp_path):
     r = fwa("import", "tensorboard", logdir)
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "--out" in r.stderr
     r = fwa("import", "tensorboard", tmp_path, "--out", tmp_path / "s")
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "tfevents" in r.stderr
 
 
-def test_without_tensorboard_one_line(tmp_path, fwa, monkeypatch):
+def test_without_tensorboard_one_line(tmp_path, monkeypatch):
     """Runs without tensorboard installed too: the command says in one line how to get it."""
     import sys
 

@@ -3,6 +3,9 @@ mask changes, and the Jaccard indices equal those computed by hand from the chec
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,6 +14,9 @@ from torch import nn  # noqa: E402
 from torch.nn.utils import prune  # noqa: E402
 
 from fwanalysis.artifacts import load_run  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clilib import fwa, jdoc  # noqa: E402
 
 STEPS = (0, 100, 200)
 
@@ -62,7 +68,7 @@ def custom_run(d, seed=0):
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory, fwa):
+def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("tp")
     out = root / "study"
     truth = {}
@@ -76,7 +82,7 @@ def study(tmp_path_factory, fwa):
     return out, truth
 
 
-def test_valid_with_updates_from_mask_changes(study, fwa):
+def test_valid_with_updates_from_mask_changes(study):
     out, truth = study
     assert fwa("validate", out).exit_code == 0
     runs = {load_run(p.parent).criterion: load_run(p.parent) for p in out.rglob("run.json")}
@@ -93,18 +99,18 @@ def test_valid_with_updates_from_mask_changes(study, fwa):
     assert runs["random"].update(100).grown["2.weight"].any()
 
 
-def test_jaccard_first_and_end_match_hand(study, fwa, jaccard_by_hand):
+def test_jaccard_first_and_end_match_hand(study, jaccard_by_hand):
     out, truth = study
     removed = {c: {n: truth[c][0][n] & ~truth[c][100][n] for n in truth[c][0]} for c in truth}
-    doc = fwa.json("jaccard", "--at", "first", out)
+    doc = jdoc("jaccard", "--at", "first", out)
     assert doc["criteria"] == ["magnitude", "random"]
     assert doc["mean"][0][1] == pytest.approx(jaccard_by_hand(removed["magnitude"], removed["random"]), abs=1e-12)
-    doc = fwa.json("jaccard", "--at", "end", out)
+    doc = jdoc("jaccard", "--at", "end", out)
     i, j = doc["criteria"].index("magnitude"), doc["criteria"].index("random")
     assert doc["mean"][i][j] == pytest.approx(jaccard_by_hand(truth["magnitude"][200], truth["random"][200]), abs=1e-12)
 
 
-def test_steps_option_and_names_without_numbers(tmp_path, fwa):
+def test_steps_option_and_names_without_numbers(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     l1_run(src)
@@ -120,14 +126,14 @@ def test_steps_option_and_names_without_numbers(tmp_path, fwa):
     assert run.update_steps == [500, 1000] and run.total_steps == 1000
 
 
-def test_not_pruned_one_line(tmp_path, fwa):
+def test_not_pruned_one_line(tmp_path):
     torch.save(model(0).state_dict(), tmp_path / "ckpt-0.pt")
     r = fwa("import", "torch-prune", tmp_path / "ckpt-0.pt", "--out", tmp_path / "s")
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "torch.nn.utils.prune" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_existing_run_refused_unless_overwrite(study, fwa):
+def test_existing_run_refused_unless_overwrite(study):
     out, _ = study
     src = sorted(p for p in out.parent.joinpath("magnitude").iterdir())
     args = ("import", "torch-prune", *src, "--out", out, "--set", "criterion=magnitude", "model=tiny", "seed=0", "density=0.5")

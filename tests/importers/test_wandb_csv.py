@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from fwanalysis.artifacts import load_run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clilib import fwa  # noqa: E402
 
 HISTORY = """_step,_runtime,_timestamp,train/loss,val/acc,epoch,test_acc,lr,media,_wandb.runtime
 0,1.5,1796160000.1,2.3,,0,,0.1,,
@@ -19,7 +25,7 @@ CHART = """Step,my-run - val/acc,my-run - val/acc__MIN,my-run - val/acc__MAX
 """
 
 
-def test_history_new_run(tmp_path, fwa):
+def test_history_new_run(tmp_path):
     f = tmp_path / "history.csv"
     f.write_text(HISTORY)
     r = fwa("import", "wandb-csv", f, "--out", tmp_path / "s", "--set", "model=wb", "seed=3", "--map", "test_acc=test:acc")
@@ -37,7 +43,7 @@ def test_history_new_run(tmp_path, fwa):
     assert fwa("validate", tmp_path / "s").exit_code == 0
 
 
-def test_chart_export_and_steps_per_epoch(tmp_path, fwa):
+def test_chart_export_and_steps_per_epoch(tmp_path):
     f = tmp_path / "chart.csv"
     f.write_text(CHART)
     r = fwa("import", "wandb-csv", f, "--out", tmp_path / "s", "--set", "model=wb", "denisty=0.1", "--steps-per-epoch", 100)
@@ -47,7 +53,7 @@ def test_chart_export_and_steps_per_epoch(tmp_path, fwa):
     assert list(zip(m.step, m.epoch, m.split, m.name, m.value)) == [(100, 1.0, "val", "acc", 0.5), (200, 2.0, "val", "acc", 0.625)]
 
 
-def test_bad_input_one_line(tmp_path, fwa):
+def test_bad_input_one_line(tmp_path):
     f = tmp_path / "h.csv"
     f.write_text("a,b\n1,2\n")
     r = fwa("import", "wandb-csv", f, "--out", tmp_path / "s")
