@@ -6,11 +6,11 @@ Cheap: a 8-16-3 MLP, 20 steps, 4 topology updates, two runs.
 
 from __future__ import annotations
 
-import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
@@ -19,9 +19,11 @@ from torch.nn.utils import prune  # noqa: E402
 
 from fwanalysis.artifacts import load_run  # noqa: E402
 from fwanalysis.artifacts.bitset import unpack  # noqa: E402
-from fwanalysis.cli import app  # noqa: E402
 from fwanalysis.record import Recorder, shadow_sets  # noqa: E402
 from fwanalysis.vocab import CRITERIA  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clilib import jdoc  # noqa: E402
 
 
 def train(out, criterion: str, seed: int = 0, *, shadow="all"):
@@ -82,9 +84,7 @@ def layer_jaccard(a: dict, b: dict) -> float:
 
 def test_recorded_run_is_valid_and_complete(study):
     out, runs = study
-    r = CliRunner().invoke(app, ["validate", str(out), "--format", "json"])
-    assert r.exit_code == 0, r.output
-    assert sorted(json.loads(r.stdout)["valid"]) == sorted(rec.run_id for rec, _, _ in runs.values())
+    assert sorted(jdoc("validate", out)["valid"]) == sorted(rec.run_id for rec, _, _ in runs.values())
     rec, removed, final = runs["magnitude"]
     run = load_run(rec.path)
     assert run.status == "complete" and run.total_steps == 20
@@ -120,9 +120,7 @@ def test_shadow_sets_match_the_other_run(study):
 
 def test_fwa_jaccard_agrees_with_numpy(study):
     out, runs = study
-    r = CliRunner().invoke(app, ["jaccard", str(out), "--at", "first", "--format", "json"])
-    assert r.exit_code == 0, r.output
-    got = json.loads(r.stdout)
+    got = jdoc("jaccard", out, "--at", "first")
     i, j = got["criteria"].index("magnitude"), got["criteria"].index("snip")
     want = layer_jaccard(runs["magnitude"][1][0], runs["snip"][1][0])
     assert 0 < want < 1
@@ -173,18 +171,14 @@ def test_dict_masks_and_failure(tmp_path):
 def test_readme_example_runs(tmp_path, monkeypatch):
     """README's "Recording a run from your own training loop" program writes a run fwa validates and compares over time."""
     import re
-    from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     found = re.findall(r"<!-- record-example -->\s*```python\n(.*?)```", readme, re.S)
     assert len(found) == 1, "README.md must hold exactly one example marked record-example"
     monkeypatch.chdir(tmp_path)
     exec(compile(found[0], "README.md:record-example", "exec"), {"__name__": "__readme__"})
-    r = CliRunner().invoke(app, ["validate", "artifacts/mine", "--format", "json"])
-    assert r.exit_code == 0 and len(json.loads(r.stdout)["valid"]) == 1, r.output
-    r = CliRunner().invoke(app, ["jaccard", "--at", "time", "artifacts/mine", "--format", "json"])
-    assert r.exit_code == 0, r.output
-    rows = json.loads(r.stdout)["rows"]
+    assert len(jdoc("validate", "artifacts/mine")["valid"]) == 1
+    rows = jdoc("jaccard", "--at", "time", "artifacts/mine")["rows"]
     assert sorted({row["step"] for row in rows}) == [50, 100, 150, 200]
     run = load_run(next(Path("artifacts/mine").glob("*/run.json")).parent)
     assert {row["other"] for row in rows} == set(CRITERIA) - {"magnitude"}
