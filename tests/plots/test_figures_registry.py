@@ -20,6 +20,7 @@ from fwanalysis.report import write_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synthetic import write_study  # noqa: E402
+from clilib import fwa  # noqa: E402
 
 PAPER_IDS = [
     "fig01-accuracy-vs-density", "fig02-imagenet", "fig03a-cd-all", "fig03b-cd-low-density", "fig03c-cd-high-density",
@@ -268,20 +269,16 @@ def test_jaccard_figures_have_one_panel_per_model(tmp_path):
 
 def test_profiles_are_never_mixed_in_a_figure(tmp_path):
     """A study holding quick and paper runs: a figure refuses to mix them; `fwa report --profile` picks one."""
-    from typer.testing import CliRunner
-
-    from fwanalysis.cli import app
-
     for profile in ("quick", "paper"):
         write_study(tmp_path / profile, sweep="jaccard", seeds=(0, 1), n_updates=4, baselines=False, extra={"profile": profile})
     runs = find_runs(tmp_path)
     with pytest.raises(ValueError, match="profiles paper, quick would be mixed"):
         build(FIGURES["fig06b-jaccard-end"], runs)
-    r = CliRunner().invoke(app, ["report", str(tmp_path), "--out", str(tmp_path / "rep"), "--profile", "quick", "--only", "fig06b"])
+    r = fwa("report", tmp_path, "--out", tmp_path / "rep", "--profile", "quick", "--only", "fig06b")
     assert r.exit_code == 0, r.output
     b = build(FIGURES["fig06b-jaccard-end"], [x for x in runs if x.config["profile"] == "quick"])
     plt.close(b.figure)
     csv = (tmp_path / "rep" / "fig06b-jaccard-end.csv").read_text()
     assert csv == b.table.to_csv(index=False, lineterminator="\n", float_format="%.6g")
-    r = CliRunner().invoke(app, ["report", str(tmp_path), "--out", str(tmp_path / "rep2"), "--profile", "nope"])
+    r = fwa("report", tmp_path, "--out", tmp_path / "rep2", "--profile", "nope")
     assert r.exit_code == 1 and "profiles found: paper, quick" in r.output
