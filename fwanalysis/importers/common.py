@@ -12,7 +12,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from fwanalysis.artifacts.select import key_values
 from fwanalysis.vocab import METRICS, SPLITS
 
 __all__ = [
-    "MissingDependency", "parse_settings", "parse_map", "default_metric", "metric_rows", "to_bool", "torch_load",
+    "MissingDependency", "parse_settings", "parse_map", "default_metric", "metric_rows", "to_bool", "torch_load", "run_config",
     "write_metrics_run", "add_metrics", "METRIC_COLUMNS", "EPOCH_TAGS",
 ]
 
@@ -126,6 +126,20 @@ def metric_rows(
                 raise ValueError(f"tag {tag!r} has a negative step ({step}); the run format counts optimizer steps from 0")
             rows[(step, split, name)] = (step, epoch_at(step), split, name, value)
     return sorted(rows.values(), key=lambda r: (r[0], r[2], r[3])), skipped
+
+
+def run_config(settings: Mapping, masks: Mapping[str, np.ndarray], *, defaults: Mapping, where: str,
+               note: Callable[[str], None]) -> dict:
+    """The config of an imported run: ``defaults``, then the ``--set`` values. Without ``--set density=D``
+    the run gets the measured density of ``masks`` (4 decimals), and a note says so, naming ``where`` the
+    masks come from: a measured density differs a little between seeds, so their runs would not pair up."""
+    config = {**defaults, **settings}
+    if config.get("density") is None:
+        total = sum(m.size for m in masks.values())
+        config["density"] = round(sum(int(m.sum()) for m in masks.values()) / max(total, 1), 4)
+        note(f"note: no --set density=D: the run gets the density of {where}, {config['density']}; give the "
+             "nominal one so that runs of other seeds pair up")
+    return config
 
 
 # -- torch files -------------------------------------------------------------------------------------------

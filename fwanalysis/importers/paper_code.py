@@ -29,7 +29,7 @@ import numpy as np
 
 from fwanalysis.vocab import criterion_order
 
-from .common import to_bool, torch_load
+from .common import run_config, to_bool, torch_load
 
 __all__ = ["PRUNER_CRITERIA", "RESULT_METRICS", "jaccard_files", "read_jaccard_file", "read_final_masks", "read_results", "results_rows",
            "import_paper_code"]
@@ -217,12 +217,8 @@ def import_paper_code(
     if cur.unknown_pruners:
         note(f"note: pruners not imported (no fwa criterion for them): {', '.join(cur.unknown_pruners)}")
     layers = {n: b.shape for n, b in cur.before.items()}
-    total = sum(b.size for b in cur.before.values())
-    config = {"method": "dst", "pruning_scope": "local", **settings}
-    if config.get("density") is None:
-        config["density"] = round(sum(int(b.sum()) for b in cur.before.values()) / max(total, 1), 4)
-        note(f"note: no --set density=D: the run gets the density of its first recorded mask, {config['density']}; give the "
-             "nominal one so that runs of other seeds pair up")
+    config = run_config(settings, cur.before, defaults={"method": "dst", "pruning_scope": "local"},
+                        where="its first recorded mask", note=note)
     rid = run_id or run_id_for(config)
     if taken is not None:
         if rid in taken:

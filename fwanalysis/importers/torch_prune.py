@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .common import to_bool, torch_load
+from .common import run_config, to_bool, torch_load
 
 __all__ = ["step_from_name", "read_masks", "import_torch_prune"]
 
@@ -114,12 +114,7 @@ def import_torch_prune(
     if i:  # checkpoints saved before pruning: every weight of the layers active
         cur = read_masks(pairs[0][1], {n: m.shape for n, m in cur.items()})
     layers = {n: m.shape for n, m in cur.items()}
-    total = sum(m.size for m in cur.values())
-    config = {"method": "dst", **settings}
-    if config.get("density") is None:
-        config["density"] = round(sum(int(m.sum()) for m in cur.values()) / max(total, 1), 4)
-        note(f"note: no --set density=D: the run gets the density of its first checkpoint, {config['density']}; give the "
-             "nominal one so that runs of other seeds pair up")
+    config = run_config(settings, cur, defaults={"method": "dst"}, where="its first checkpoint", note=note)
     if config.get("criterion") is None:
         note("note: no --set criterion=NAME: the run has no criterion, and the Jaccard analyses compare runs by criterion")
     study = Path(study)
