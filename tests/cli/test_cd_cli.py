@@ -44,7 +44,7 @@ def test_json_has_pairwise_warnings_and_the_omnibus_decision(study):
     assert isinstance(d["warnings"], list)
     assert d["pairwise"]["test"] == "nemenyi" and d["pairwise"]["methods"] == d["methods"]
     # the p matrix is scikit-posthocs' Nemenyi on the blocks x methods table of this study's scores
-    rows = json.loads(fwa("accuracy", study, "--format", "json").stdout)["rows"]
+    rows = jdoc("accuracy", study)["rows"]
     table = pd.DataFrame(rows).pivot(index="density", columns="criterion", values="mean")[d["methods"]]
     ref = sp.posthoc_nemenyi_friedman(table.to_numpy())
     np.testing.assert_allclose(np.array(d["pairwise"]["p"]), ref.to_numpy(), atol=1e-9)
@@ -153,7 +153,7 @@ def test_accuracy_latex_is_wide_with_the_best_per_density_in_bold(study):
     check_latex(r.stdout)
     header = next(ln for ln in r.stdout.splitlines() if ln.startswith("model"))
     assert header.count("density=") == len(DENSITIES)
-    rows = json.loads(fwa("accuracy", study, "--format", "json").stdout)["rows"]
+    rows = jdoc("accuracy", study)["rows"]
     best = pd.DataFrame(rows).loc[lambda f: f.groupby("density")["mean"].idxmax()]
     bold = r.stdout.count(r"\mathbf")
     assert bold == len(best)  # one per density (no ties in noisy scores)
