@@ -161,15 +161,17 @@ def analysis_command(name: str | None = None, *, incomplete_help: str | None = N
                      formats: tuple[str, ...] = TABLE_FORMATS, plot: bool = True):
     """Register ``fn(c: Common, **own options)`` as an ``fwa`` command taking its own options and then
     the common ones (paths, filters, --format, --plot, ...), which arrive parsed as ``c``. ``formats``:
-    the --format choices (default table, csv, json, latex); ``plot``: whether the command draws a figure
-    and so takes --plot (a command that draws nothing does not offer it)."""
-    common_opts = [o for o in _COMMON if plot or o[0] != "plot"]
+    the --format choices (default table, csv, json, latex); ``plot``: whether the command draws a figure.
+    Every command accepts --plot, as the command-line contract has it; one that draws nothing hides it
+    from --help and refuses it with a usage error rather than ignoring it."""
 
     def register(fn):
         own = [p for p in inspect.signature(fn).parameters.values() if p.name != "c"]
         hints = {k: v for k, v in typing.get_type_hints(fn, include_extras=True).items() if k != "c"}
         shared = []
-        for pname, ann, default in common_opts:
+        for pname, ann, default in _COMMON:
+            if pname == "plot" and not plot:
+                ann = Annotated[Optional[Path], typer.Option("--plot", hidden=True)]
             if pname == "include_incomplete" and incomplete_help:
                 ann = Annotated[bool, typer.Option("--include-incomplete", help=incomplete_help)]
             if pname == "fmt" and formats != TABLE_FORMATS:
@@ -178,7 +180,11 @@ def analysis_command(name: str | None = None, *, incomplete_help: str | None = N
             hints[pname] = ann
 
         def command(**kw):
-            c = common(**{pname: kw.pop(pname, None) for pname, _, _ in _COMMON}, formats=formats)
+            if not plot and kw["plot"] is not None:
+                raise typer.BadParameter(f"fwa {name or fn.__name__} draws no figure; the commands that draw one "
+                                         "(jaccard, never-removed, itop, loss-gap, accuracy, update-period, cd-diagram) "
+                                         "take it", param_hint="--plot")
+            c = common(**{pname: kw.pop(pname) for pname, _, _ in _COMMON}, formats=formats)
             return fn(c, **kw)
 
         command.__name__, command.__doc__, command.__module__ = fn.__name__, fn.__doc__, fn.__module__

@@ -219,9 +219,10 @@ def test_highlight_draws_and_needs_plot(study, tmp_path):
 # ------------------------------------------------------------------ options only where they act
 
 @pytest.mark.parametrize("cmd", ["ls", "validate", "claims"])
-def test_commands_that_draw_nothing_do_not_take_plot(study, tmp_path, cmd):
+def test_commands_that_draw_nothing_refuse_plot(study, tmp_path, cmd):
+    # the contract gives every analysis command --plot: these accept the name and refuse it, never ignore it
     r = fwa(cmd, study, "--plot", tmp_path / "x.png")
-    assert r.exit_code == 2 and "No such option" in said(r)
+    assert r.exit_code == 2 and f"fwa {cmd} draws no figure" in said(r)
     assert not (tmp_path / "x.png").exists()
 
 
