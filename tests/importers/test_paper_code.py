@@ -194,7 +194,7 @@ def test_without_torch_one_line(tmp_path, monkeypatch):
     src = tmp_path / "save"
     src.mkdir()
     (src / "jaccard-in-time-100.th").write_bytes(b"x")
-    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # `import torch` now raises ImportError
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     r = fwa("import", "paper-code", src, "--out", tmp_path / "s", "--set", "criterion=snip")
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "needs PyTorch" in r.stderr
 

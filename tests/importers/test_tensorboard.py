@@ -89,8 +89,6 @@ def test_bad_input_one_line(logdir, tmp_path):
 
 def test_without_tensorboard_one_line(tmp_path, monkeypatch):
     """Runs without tensorboard installed too: the command says in one line how to get it."""
-    import sys
-
     for mod in [m for m in sys.modules if m == "tensorboard" or m.startswith("tensorboard.")]:  # as if not installed
         monkeypatch.setitem(sys.modules, mod, None)
     monkeypatch.setitem(sys.modules, "tensorboard", None)
