@@ -457,13 +457,13 @@ def _mark_stopped(run: PlannedRun, why: str) -> None:
     """After a stop signal, still under the run's lock: a run.json left ``running`` (the signal came after
     the writer wrote it, before the training loop took charge of the writer) is marked ``failed`` with
     ``error`` = ``why``, as the writer marks a run it is stopped in. Left as it is where it cannot be."""
-    from fwanalysis.artifacts.io import write_json
+    from fwanalysis.artifacts.io import utc_now, write_json
 
     path = run.path / "run.json"
     try:
         m = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(m, dict) and m.get("status") == "running":
-            m.update(status="failed", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), error=why)
+            m.update(status="failed", finished=utc_now(), error=why)
             write_json(path, m, mkdir=False)
     except (OSError, ValueError):
         pass

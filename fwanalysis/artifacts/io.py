@@ -18,6 +18,13 @@ from pathlib import Path
 import numpy as np
 
 
+def utc_now() -> str:
+    """The time now as the run format writes it: ISO 8601 UTC to the second, e.g. ``2026-12-01T21:45:17Z``."""
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 def json_ready(v):
     """JSON-ready values: numpy arrays and scalars -> python, NaN/inf -> None, tuples -> lists, keys -> str."""
     import math

@@ -31,7 +31,6 @@ thread is respected.
 
 from __future__ import annotations
 
-import datetime as _dt
 import errno
 import json
 import os
@@ -42,6 +41,7 @@ import uuid
 from pathlib import Path
 
 from .io import fsync_dir as _fsync_dir
+from .io import utc_now
 
 __all__ = ["RunLock", "RunLocked", "claim_run", "lock_path", "read_lock", "lock_holder", "LOCK_DIR"]
 
@@ -100,10 +100,6 @@ def _me() -> dict:
     pid = os.getpid()
     st = _proc_stat(pid)
     return {"host": _HOST, "pid": pid, "boot_id": _BOOT, "pid_ns": _PIDNS, "pid_start": st[1] if st else None}
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 # -- reading a lock --------------------------------------------------------------------------------
@@ -374,7 +370,7 @@ class RunLock:
         return self
 
     def _record(self, token: str) -> bytes:
-        record = {"run_id": self.run_id, **_me(), "time": _now(), "token": token}
+        record = {"run_id": self.run_id, **_me(), "time": utc_now(), "token": token}
         return (json.dumps(record, indent=1) + "\n").encode("utf-8")
 
     def _take_over(self, stale: dict, data: bytes) -> bool:

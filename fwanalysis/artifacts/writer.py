@@ -25,7 +25,6 @@ Masks and sets may be boolean numpy arrays or torch tensors; torch is never impo
 
 from __future__ import annotations
 
-import datetime as _dt
 import errno
 import hashlib
 import json
@@ -44,15 +43,11 @@ from fwanalysis.vocab import check_criterion_name, criterion_order
 
 from . import schema
 from .bitset import as_bool, pack, popcount
-from .io import atomic_path, write_json, write_npz
+from .io import atomic_path, utc_now, write_json, write_npz
 from .lock import RunLock, RunLocked
 from .reader import _check_config, _check_manifest
 
 __all__ = ["RunWriter", "run_id_for", "canonical_config", "software_versions"]
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _jsonable(v):
@@ -222,7 +217,7 @@ class RunWriter:
             "format_version": schema.FORMAT_VERSION,
             "run_id": self.run_id,
             "status": "running",
-            "created": _now(),
+            "created": utc_now(),
             "finished": None,
             "config": self.config,
             "layers": self.layers,
@@ -413,7 +408,7 @@ class RunWriter:
         if total_steps is not None:
             self.manifest["total_steps"] = int(total_steps)
         self.manifest["status"] = status
-        self.manifest["finished"] = _now()
+        self.manifest["finished"] = utc_now()
 
     def _close_complete(self, summary, total_steps) -> None:
         self.flush()
