@@ -25,16 +25,12 @@ import sweeplib  # noqa: E402
 from sweeplib import FW_TRAIN, MODEL  # noqa: E402,F401  (the Slurm tests import them from here)
 
 
-def spec_file(tmp_path: Path, seeds, name: str) -> Path:
-    return sweeplib.spec_file(tmp_path, seeds, name=name)
-
-
 class Sweep:
     """One study, one spec, one training log; the fw-train sweep commands over them."""
 
     def __init__(self, tmp_path: Path, slurm_conf: str, seeds, name: str):
         self.tmp = tmp_path
-        self.spec = spec_file(tmp_path, seeds, name)
+        self.spec = sweeplib.spec_file(tmp_path, seeds, name=name)
         self.out = tmp_path / "study"
         self.logs = tmp_path / "slurm-logs"
         self.train_log = tmp_path / "trainings.log"
@@ -91,6 +87,16 @@ class Sweep:
         r = CliRunner().invoke(fwa_app, ["validate", str(self.out), "--format", "json", "--include-incomplete"])
         assert r.stdout.startswith("{"), r.output
         return json.loads(r.stdout)
+
+    def finish(self, *extra, trained: int) -> str:
+        """The same command again: it exits 0 having trained ``trained`` runs, and every run is complete,
+        finished by exactly one training. Returns its output."""
+        again = self.run(*extra)
+        out = again.stdout + again.stderr
+        assert again.returncode == 0, out
+        assert trained_here(out) == trained
+        self.assert_all_complete_once(out)
+        return out
 
     def assert_all_complete_once(self, output: str = "") -> None:
         """Every run complete and valid, each finished by exactly one training."""

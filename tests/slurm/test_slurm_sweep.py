@@ -104,12 +104,8 @@ def test_cancelled_array_is_finished_by_the_same_command(slurm_conf, tmp_path):
     hashes = {r: sw.manifest_hash(r) for r in done_before}
     started_before, _ = sw.trainings()
 
-    again = sw.run("--array-parallelism", "1")
-    out2 = again.stdout + again.stderr
-    assert again.returncode == 0, out2
+    out2 = sw.finish("--array-parallelism", "1", trained=3 - len(done_before))
     assert f"3 runs: {len(done_before)} complete, {3 - len(done_before)} to train" in out2, out2
-    assert trained_here(out2) == 3 - len(done_before)
-    sw.assert_all_complete_once(out2)
     started, _ = sw.trainings()
     for r in done_before:  # not trained again: no new training, run.json untouched
         assert started[r] == started_before[r] == 1 and sw.manifest_hash(r) == hashes[r]
@@ -149,11 +145,7 @@ def test_time_limit_is_reported_with_its_log_and_resumed(timed_out):
     assert sw.status(run_id) == "failed", "a run stopped by the warning is marked failed (never complete)"
     assert sw.trainings()[1][run_id] == 0
 
-    again = sw.run("--time", "1")
-    out2 = again.stdout + again.stderr
-    assert again.returncode == 0, out2
-    assert trained_here(out2) == 1
-    sw.assert_all_complete_once(out2)
+    sw.finish("--time", "1", trained=1)
 
 
 @pytest.mark.slow
@@ -172,8 +164,4 @@ def test_task_killed_at_its_time_limit_is_reported_and_resumed(killed_at_limit):
     assert sw.status(run_id) == "running"
     assert list((sw.out / MODEL / ".locks").glob("*.lock")), "the killed task's lock should still be there"
 
-    again = sw.run("--time", "1")
-    out2 = again.stdout + again.stderr
-    assert again.returncode == 0, out2
-    assert trained_here(out2) == 1
-    sw.assert_all_complete_once(out2)
+    sw.finish("--time", "1", trained=1)
