@@ -1,9 +1,13 @@
 """What the sweep tests share (tests/trainer, tests/faults, tests/slurm): a tiny spec on the embedded data,
-the fw-train executable, and the process and lock checks that read /proc and the study's .locks."""
+the fw-train executable and a sweep started with it, the count of runs it trained, and the process and
+lock checks that read /proc and the study's .locks."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 import sys
 import textwrap
 import time
@@ -33,6 +37,40 @@ def spec_file(tmp_path: Path, seeds, *, epochs: int = 1, name: str = "conc") -> 
         [profiles.quick]
     """))
     return p
+
+
+def sweep_env() -> dict:
+    """The environment of a sweep in a subprocess: one thread per run (tiny runs: fastest, and it spares
+    the test machine)."""
+    return {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def start_sweep(spec: Path, study: Path, log: Path, *, jobs: int) -> subprocess.Popen:
+    """``fw-train sweep SPEC --out STUDY --jobs JOBS`` in the background, its output (stdout and stderr) in ``log``."""
+    with open(log, "w") as f:
+        return subprocess.Popen([FW_TRAIN, "sweep", str(spec), "--out", str(study), "--jobs", str(jobs)],
+                                stdout=f, stderr=subprocess.STDOUT, env=sweep_env())
+
+
+def trained_here(text: str, n: int) -> int:
+    """How many of the ``n`` runs the sweep whose output is ``text`` trained itself (its one summary line)."""
+    m = re.findall(rf"^trained (\d+) of {n} runs here", text, re.M)
+    assert len(m) == 1, text
+    return int(m[0])
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid``."""
+    out = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                text = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+                out.add(int(d.name))
+    return out
 
 
 def gone(pid: int) -> bool:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
-import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -20,7 +17,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sweeplib import FW_TRAIN, MODEL, gone, lock_pids, wait_for  # noqa: E402,F401  (the fault tests import them from here)
+from sweeplib import FW_TRAIN, MODEL, children, gone, lock_pids, start_sweep, sweep_env, trained_here, wait_for  # noqa: E402,F401  (the fault tests import them from here)
 SEEDS = (0, 1, 2, 3)
 JOBS = 2
 #: run.json keys that say when a run was written, not what it is
@@ -55,29 +52,10 @@ def write_spec(directory: Path) -> Path:
     return p
 
 
-def env() -> dict:
-    return {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def start_sweep(spec: Path, study: Path, log: Path, **popen) -> subprocess.Popen:
-    with open(log, "w") as f:
-        return subprocess.Popen([FW_TRAIN, "sweep", str(spec), "--out", str(study), "--jobs", str(JOBS)],
-                                stdout=f, stderr=subprocess.STDOUT, env=env(), **popen)
-
-
 def run_sweep(spec: Path, study: Path, log: Path, timeout: float = 240) -> tuple[int, str]:
-    p = start_sweep(spec, study, log)
+    p = start_sweep(spec, study, log, jobs=JOBS)
     rc = p.wait(timeout)
     return rc, log.read_text()
-
-
-def trained_here(text: str) -> int:
-    m = re.findall(rf"^trained (\d+) of {len(SEEDS)} runs here", text, re.M)
-    assert len(m) == 1, text
-    return int(m[0])
-
-
-# -- processes ----------------------------------------------------------------------------------------
 
 
 # -- studies ------------------------------------------------------------------------------------------
@@ -158,6 +136,6 @@ def finish(spec: Path, study: Path, ref: Path, log: Path) -> None:
     rc, out = run_sweep(spec, study, log)
     assert rc == 0 and "Traceback" not in out, out
     assert "being trained by another process" not in out, out
-    assert trained_here(out) == len(SEEDS) - len(before), out  # nothing trained twice
+    assert trained_here(out, len(SEEDS)) == len(SEEDS) - len(before), out  # nothing trained twice
     assert_untouched(before, study)
     assert_finished_like(study, ref)

@@ -22,22 +22,9 @@ from pathlib import Path
 import pytest
 
 from faultlib import (
-    FW_TRAIN, MODEL, SEEDS, assert_same_run, assert_untouched, complete_runs, env, finish, gone, lock_pids,
-    run_dirs, run_sweep, snapshot, start_sweep, status, wait_for, write_spec,
+    FW_TRAIN, JOBS, MODEL, SEEDS, assert_same_run, assert_untouched, children, complete_runs, finish, gone, lock_pids,
+    run_dirs, run_sweep, snapshot, start_sweep, status, sweep_env, wait_for, write_spec,
 )
-
-
-def _children(pid: int) -> set[int]:
-    out = set()
-    for d in os.scandir("/proc"):
-        if d.name.isdigit():
-            try:
-                text = open(f"/proc/{d.name}/stat").read()
-            except OSError:
-                continue
-            if int(text[text.rindex(")") + 2:].split()[1]) == pid:
-                out.add(int(d.name))
-    return out
 
 
 def _files(study) -> int:
@@ -51,9 +38,9 @@ def _start_and_wait(spec, study, log, reference, seed: int):
     machine sees the same spread of moments. Return the process and the workers seen."""
     rng = random.Random(seed)
     target = rng.randint(0, int(0.7 * reference.files))
-    p = start_sweep(spec, study, log)
+    p = start_sweep(spec, study, log, jobs=JOBS)
     wait_for(lambda: lock_pids(study) - {p.pid}, 60, "a worker to claim a run")
-    workers = _children(p.pid)  # the pool's workers (and multiprocessing's resource tracker)
+    workers = children(p.pid)  # the pool's workers (and multiprocessing's resource tracker)
     wait_for(lambda: _files(study) >= target or p.poll() is not None, 120, f"{target} files to be written")
     time.sleep(rng.uniform(0.0, 0.05))
     assert p.poll() is None, "the sweep ended before the fault"
@@ -171,7 +158,7 @@ def test_read_only_study_fails_each_run_in_one_line_and_changes_nothing(tmp_path
     ro = tmpfs.bind_ro(study)  # root ignores permission bits, not a read-only mount
     with pytest.raises(OSError):
         (ro / "probe").write_text("x")
-    dry = subprocess.run([FW_TRAIN, "sweep", str(spec), "--out", str(ro), "--dry-run"], capture_output=True, text=True, env=env())
+    dry = subprocess.run([FW_TRAIN, "sweep", str(spec), "--out", str(ro), "--dry-run"], capture_output=True, text=True, env=sweep_env())
     assert dry.returncode == 0 and "4 runs: 2 complete, 2 to train" in dry.stdout, dry.stdout + dry.stderr
     rc, out = run_sweep(spec, ro, tmp_path / "faulty.log")
     assert rc == 1 and "Traceback" not in out, out

@@ -21,30 +21,9 @@ from trainer.sweep import execute, expand, load_spec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # the specs' model: the runs are <study>/mlp-small/<run_id>, their locks in <study>/mlp-small/.locks
-from sweeplib import FW_TRAIN, FWA, MODEL, gone, lock_pids, spec_file, wait_for  # noqa: E402
+from sweeplib import FWA, MODEL, children, gone, lock_pids, spec_file, start_sweep, trained_here, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks read /proc")
-
-
-def start_sweep(spec, study, jobs, log: Path) -> subprocess.Popen:
-    f = open(log, "w")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # tiny runs: one thread each is fastest, and spares the test machine
-    p = subprocess.Popen([FW_TRAIN, "sweep", str(spec), "--out", str(study), "--jobs", str(jobs)], stdout=f, stderr=subprocess.STDOUT, env=env)
-    f.close()
-    return p
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                text = (d / "stat").read_text()
-            except OSError:
-                continue
-            if int(text[text.rindex(")") + 2:].split()[1]) == pid:
-                out.append(int(d.name))
-    return out
 
 
 def check_study(study: Path, n: int) -> None:
@@ -65,12 +44,6 @@ def check_study(study: Path, n: int) -> None:
     assert list((study / MODEL / ".locks").glob("*")) == []
 
 
-def trained_here(text: str, n: int) -> int:
-    m = re.findall(rf"^trained (\d+) of {n} runs here", text, re.M)
-    assert len(m) == 1, text
-    return int(m[0])
-
-
 # -- two sweeps at once ---------------------------------------------------------------------------
 
 
@@ -78,8 +51,8 @@ def trained_here(text: str, n: int) -> int:
 def test_two_sweeps_on_one_study_train_every_run_exactly_once(tmp_path):
     n = 6
     spec, study = spec_file(tmp_path, range(n)), tmp_path / "study"
-    a = start_sweep(spec, study, 2, tmp_path / "a.log")  # a pool of two workers
-    b = start_sweep(spec, study, 2, tmp_path / "b.log")  # and another, started at the same moment
+    a = start_sweep(spec, study, tmp_path / "a.log", jobs=2)  # a pool of two workers
+    b = start_sweep(spec, study, tmp_path / "b.log", jobs=2)  # and another, started at the same moment
     assert a.wait(240) == 0 and b.wait(240) == 0
     out_a, out_b = (tmp_path / "a.log").read_text(), (tmp_path / "b.log").read_text()
     assert "Traceback" not in out_a + out_b and "failed" not in out_a + out_b
@@ -106,10 +79,10 @@ def one_torch_thread():
 def test_killed_sweep_leaves_no_worker_and_the_next_sweep_finishes(tmp_path, one_torch_thread):
     n = 4
     spec, study = spec_file(tmp_path, range(n), epochs=2), tmp_path / "study"
-    p = start_sweep(spec, study, 2, tmp_path / "a.log")
+    p = start_sweep(spec, study, tmp_path / "a.log", jobs=2)
     try:
         wait_for(lambda: lock_pids(study) - {p.pid}, 60, "a worker to claim a run")
-        workers = set(children(p.pid)) | lock_pids(study)
+        workers = children(p.pid) | lock_pids(study)
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait(30)
@@ -128,10 +101,10 @@ def test_killed_sweep_leaves_no_worker_and_the_next_sweep_finishes(tmp_path, one
 def test_sigterm_stops_the_workers_and_leaves_no_run_complete_or_locked(tmp_path):
     n = 4
     spec, study = spec_file(tmp_path, range(n), epochs=2), tmp_path / "study"
-    p = start_sweep(spec, study, 2, tmp_path / "a.log")
+    p = start_sweep(spec, study, tmp_path / "a.log", jobs=2)
     try:
         wait_for(lambda: list(study.glob(f"{MODEL}/*/run.json")), 60, "a run directory")
-        workers = set(children(p.pid)) | lock_pids(study)
+        workers = children(p.pid) | lock_pids(study)
     finally:
         p.send_signal(signal.SIGTERM)
         rc = p.wait(60)
