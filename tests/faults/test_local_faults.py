@@ -213,7 +213,7 @@ def test_a_lock_or_a_run_on_a_full_disk_fails_and_leaves_no_file(tmp_path, tmpfs
     assert json.loads((w.path / "run.json").read_text())["status"] == "running"  # could not even be marked failed: skipped by readers
 
 
-def test_a_stale_lock_beside_a_complete_run_is_cleared_without_training(tmp_path, capsys):
+def test_a_stale_lock_beside_a_complete_run_is_cleared_without_training(tmp_path, monkeypatch):
     """A worker killed after it marked its run complete, before it removed the lock (seen after a killed
     sweep): the next sweep leaves the run alone and clears the lock."""
     import socket
@@ -239,11 +239,7 @@ def test_a_stale_lock_beside_a_complete_run_is_cleared_without_training(tmp_path
     lock.write_text(json.dumps({"run_id": done.run_id, "host": socket.gethostname(), "pid": dead.pid, "time": "2026-01-01T00:00:00Z",
                                 "token": "t" * 32}))
     trained = []
-    real = sweep._train_one
-    sweep._train_one = lambda r: trained.append(r.run_id) or pytest.fail("trained a run")
-    try:
-        assert execute(runs[:1], jobs=1, spec=spec) == []
-    finally:
-        sweep._train_one = real
+    monkeypatch.setattr(sweep, "_train_one", lambda r: trained.append(r.run_id) or pytest.fail("trained a run"))
+    assert execute(runs[:1], jobs=1, spec=spec) == []
     assert trained == [] and not lock.exists()
     assert snapshot(done.path) == before
