@@ -17,6 +17,7 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clilib import fwa  # noqa: E402
 from sweeplib import FW_TRAIN, MODEL, children, gone, lock_pids, start_sweep, sweep_env, trained_here, wait_for  # noqa: E402,F401  (the fault tests import them from here)
 SEEDS = (0, 1, 2, 3)
 JOBS = 2
@@ -115,11 +116,7 @@ def assert_finished_like(study: Path, ref: Path) -> None:
         assert_same_run(d, refs[name])
     assert not [p for p in (Path(study) / MODEL).rglob(".*") if p.name != ".locks"], "temporary files left"
     assert list((Path(study) / MODEL / ".locks").iterdir()) == [], "locks left"
-    from typer.testing import CliRunner
-
-    from fwanalysis.cli import app
-
-    res = CliRunner().invoke(app, ["validate", str(study)])  # in process: no interpreter to start
+    res = fwa("validate", study)  # in process: no interpreter to start
     assert res.exit_code == 0, res.output
 
 
