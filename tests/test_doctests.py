@@ -11,19 +11,16 @@ import pytest
 PACKAGES = ("trainer.models", "trainer.data")
 
 
-def _modules() -> list[str]:
-    out = []
-    for name in PACKAGES:
-        pkg = importlib.import_module(name)
-        out.append(name)
-        out += [f"{name}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)]
-    return out
+def _modules(package: str) -> list[str]:
+    """The package and the modules directly inside it."""
+    pkg = importlib.import_module(package)
+    return [package] + [f"{package}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_docstring_examples(package):
     attempted = 0
-    for name in [m for m in _modules() if m == package or m.startswith(package + ".")]:
+    for name in _modules(package):
         result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, report=True)
         assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} docstring examples failed (printed above)"
         attempted += result.attempted
