@@ -762,12 +762,15 @@ def _slurm_ended(job, state: str | None, limit: str) -> str:
     return f"Slurm job {job.job_id} ended {state} without a result"
 
 
-def _job_error(e: BaseException, limit: str) -> str:
+def _job_error(e: BaseException, limit: str, run: PlannedRun) -> str:
     """A task's exception in one line; a run stopped by Slurm's warning signal before its time limit
-    (submitit raises in the task, the run is marked failed and its lock released) is called a timeout."""
+    (submitit raises in the task, the run writer marks the run failed and its lock is released) is
+    called a timeout, with the status its run.json was left in (read now, not assumed)."""
     line = _one_line(e)
     if "timed-out" in line and "not requeued" in line.lower():
-        return f"timed out: Slurm's signal before its time limit ({limit}) stopped it and it was marked failed"
+        status = run.status()
+        left = "it was marked failed" if status == "failed" else f"its run.json was left {status!r}"
+        return f"timed out: Slurm's signal before its time limit ({limit}) stopped it and {left}"
     return line
 
 
@@ -830,7 +833,7 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
                     try:
                         outcomes[run.run_id] = job.result()
                     except Exception as e:
-                        failures.append((run.run_id, f"{_job_error(e, limit)} (log: {job.paths.stderr})"))
+                        failures.append((run.run_id, f"{_job_error(e, limit, run)} (log: {job.paths.stderr})"))
                 bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
             pending = still
             if pending:  # Slurm: every second at first, then less often (at most every 15 s)

@@ -62,7 +62,7 @@ def slurm_conf() -> str:
 
 def pytest_collection_finish(session):
     """Start the two time-limit sweeps as soon as the tests are collected, where tests that use them are
-    selected and a cluster is up: they mostly wait for Slurm (the killed one 60 to 95 s), and that wait
+    selected and a cluster is up: they mostly wait for Slurm (up to 150 s; slurmlib.TIME_LIMIT), and that wait
     is then spent while the rest of the suite runs. A sweep no test took over is stopped at the end."""
     wanted = [deaf for deaf, name in ((False, "timed_out"), (True, "killed_at_limit"))
               if any(name in getattr(item, "fixturenames", ()) for item in session.items)]

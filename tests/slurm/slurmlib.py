@@ -132,14 +132,25 @@ def wait_for(path: Path, proc: subprocess.Popen, log: Path, timeout: float = 90)
         time.sleep(0.2)
 
 
+# The time limits (minutes) of the two time-limit sweeps. Slurm kills a task at its limit (to within its
+# 30 s timer; KillWait=5 in cluster.sh), and the stalled run must be inside its stall long before that,
+# also when the suite keeps both cores busy and the task's start (Python, torch, the data) is slow. With a
+# 1-minute limit, CI once found the warned run left `running`: most likely it reached its stall so late that
+# Slurm killed it at the limit before its writer had marked it failed.
+# - warned: submitit asks for SIGUSR2 90 s before the limit, which Slurm sends 60 to 90 s after the start;
+#   the limit itself is 3 minutes away;
+# - deaf: killed at 2 minutes, 120 to 150 s after the start.
+TIME_LIMIT = {False: "3", True: "2"}
+
+
 def start_time_limit_sweep(directory: Path, slurm_conf: str, *, deaf: bool) -> tuple[Sweep, subprocess.Popen, Path]:
-    """A one-run sweep with `--time 1` whose run stalls, started in the background: submitit's warning
-    signal stops it within the first 30 s, or (``deaf``) Slurm kills it at the limit, 60 to 95 s after
-    it starts (see hooks/sitecustomize.py). Returns (sweep, process, its output file)."""
+    """A one-run sweep with `--time TIME_LIMIT[deaf]` whose run stalls, started in the background:
+    submitit's warning signal stops it, or (``deaf``) Slurm kills it at the limit (see TIME_LIMIT and
+    hooks/sitecustomize.py). Returns (sweep, process, its output file)."""
     directory.mkdir(parents=True, exist_ok=True)
     sw = Sweep(directory, slurm_conf, seeds=[0], name="slurm-killed" if deaf else "slurm-timeout")
     sw.stall(sw.run_ids[0], deaf=deaf)
-    proc, log = sw.start("--time", "1")
+    proc, log = sw.start("--time", TIME_LIMIT[deaf])
     return sw, proc, log
 
 

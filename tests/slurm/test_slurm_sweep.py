@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from slurmlib import EARLY, MODEL, Sweep, array_id, start_time_limit_sweep, stop_sweep, trained_here, wait_for  # noqa: E402
+from slurmlib import EARLY, MODEL, TIME_LIMIT, Sweep, array_id, start_time_limit_sweep, stop_sweep, trained_here, wait_for  # noqa: E402
 
 
 def _time_limit_sweep(slurm_conf, tmp_path_factory, *, deaf: bool):
@@ -31,13 +31,13 @@ def _time_limit_sweep(slurm_conf, tmp_path_factory, *, deaf: bool):
 
 @pytest.fixture(scope="module")
 def timed_out(slurm_conf, tmp_path_factory):
-    """The `--time 1` sweep whose stalled run submitit's warning stops (started early, by conftest.py)."""
+    """The `--time 3` sweep whose stalled run submitit's warning stops (started early, by conftest.py)."""
     yield from _time_limit_sweep(slurm_conf, tmp_path_factory, deaf=False)
 
 
 @pytest.fixture(scope="module")
 def killed_at_limit(slurm_conf, tmp_path_factory):
-    """The `--time 1` sweep whose stalled run ignores the warning: Slurm kills it at the limit."""
+    """The `--time 2` sweep whose stalled run ignores the warning: Slurm kills it at the limit."""
     yield from _time_limit_sweep(slurm_conf, tmp_path_factory, deaf=True)
 
 
@@ -130,7 +130,7 @@ def test_local_and_slurm_sweeps_at_once_train_each_run_once(slurm_conf, tmp_path
 
 @pytest.mark.slow
 def test_time_limit_is_reported_with_its_log_and_resumed(timed_out):
-    """A run that outlives `--time 1` (it stalls): Slurm's warning signal before the limit stops it, the
+    """A run that outlives its `--time` (it stalls): Slurm's warning signal before the limit stops it, the
     summary says it timed out and names its log; the same command again finishes it."""
     sw, proc, log_file = timed_out
     run_id = sw.run_ids[0]
@@ -139,18 +139,18 @@ def test_time_limit_is_reported_with_its_log_and_resumed(timed_out):
     assert proc.returncode == 1, out
     m = re.search(rf"failed: {run_id}: timed out: (.*) \(log: (\S+)\)$", out, re.M)
     assert m, out
-    assert "--time 1 min" in m.group(1)
+    assert f"--time {TIME_LIMIT[False]} min" in m.group(1)
     log = Path(m.group(2))
     assert log.is_file() and log.parent == sw.logs and "timed-out" in log.read_text()
     assert sw.status(run_id) == "failed", "a run stopped by the warning is marked failed (never complete)"
     assert sw.trainings()[1][run_id] == 0
 
-    sw.finish("--time", "1", trained=1)
+    sw.finish("--time", TIME_LIMIT[False], trained=1)
 
 
 @pytest.mark.slow
 def test_task_killed_at_its_time_limit_is_reported_and_resumed(killed_at_limit):
-    """A run deaf to the warning signal outlives `--time 1`: Slurm kills it (state TIMEOUT). The summary
+    """A run deaf to the warning signal outlives its `--time`: Slurm kills it (state TIMEOUT). The summary
     says so with its log; the run is left `running` with the lock of a dead process, which the same
     command takes over to finish it."""
     sw, proc, log_file = killed_at_limit
@@ -158,10 +158,10 @@ def test_task_killed_at_its_time_limit_is_reported_and_resumed(killed_at_limit):
     proc.wait(timeout=300)
     out = log_file.read_text()
     assert proc.returncode == 1, out
-    m = re.search(rf"failed: {run_id}: timed out: Slurm job \d+ was killed at its time limit \(--time 1 min\) \(log: (\S+)\)$", out, re.M)
+    m = re.search(rf"failed: {run_id}: timed out: Slurm job \d+ was killed at its time limit \(--time {TIME_LIMIT[True]} min\) \(log: (\S+)\)$", out, re.M)
     assert m, out
     assert Path(m.group(1)).is_file()
     assert sw.status(run_id) == "running"
     assert list((sw.out / MODEL / ".locks").glob("*.lock")), "the killed task's lock should still be there"
 
-    sw.finish("--time", "1", trained=1)
+    sw.finish("--time", TIME_LIMIT[True], trained=1)

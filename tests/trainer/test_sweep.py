@@ -301,6 +301,20 @@ def test_status_missing_complete_running_failed(tmp_path):
     assert runs[1].status() == "missing"
 
 
+
+def test_time_limit_warning_is_reported_with_the_status_left(tmp_path):
+    """A Slurm task stopped by submitit's warning before its time limit: the summary line says what its
+    run.json says now, "marked failed" only when it is."""
+    _, runs = plan(tmp_path, TINY)
+    run = runs[0]
+    warned = RuntimeError("Job not requeued because: timed-out and not checkpointable.")
+    _fake_run(run, "failed")
+    assert sweep._job_error(warned, "--time 3 min", run) == (
+        "timed out: Slurm's signal before its time limit (--time 3 min) stopped it and it was marked failed")
+    _fake_run(run, "running")  # killed before its writer could mark it
+    assert sweep._job_error(warned, "--time 3 min", run).endswith("stopped it and its run.json was left 'running'")
+    assert sweep._job_error(ValueError("bad lr"), "--time 3 min", run) == "ValueError: bad lr"
+
 def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path, capsys, monkeypatch):
     spec, runs = plan(tmp_path, SPEC)
     _fake_run(runs[2], "complete")

@@ -10,8 +10,8 @@ Slurm tasks, which inherit the submitter's environment). Nothing here is part of
   so that it can be cancelled or stopped at its time limit midway; later trainings of it do not stall.
 
   Time limits: submitit has Slurm send SIGUSR2 90 s before a task's limit, and Slurm sends it up to
-  30 s early, so with the shortest limit (1 min) it comes at once, maybe before the task's Python has
-  set submitit's handler (the signal would then kill the task outright). So every Slurm task of such
+  30 s early, so with a short limit it comes early, maybe before the task's Python has set submitit's
+  handler (the signal would then kill the task outright). So every Slurm task of such
   an environment blocks SIGUSR2 from its very start: the stalled training unblocks it when it begins
   to stall (the warning, pending or still to come, then reaches submitit's handler in the middle of
   the run), and any other training, the rerun of a timed-out run included, is never interrupted by
