@@ -124,7 +124,7 @@ def array_id(log: Path, timeout: float = 60) -> str:
     raise AssertionError(f"no job submitted within {timeout} s:\n{log.read_text()}")
 
 
-def wait_for(path: Path, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+def wait_for(path: Path, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert proc.poll() is None, f"the sweep ended before {path.name} appeared:\n{log.read_text()}"
