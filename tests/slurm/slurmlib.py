@@ -114,7 +114,7 @@ def trained_here(output: str) -> int:
     return int(m.group(1))
 
 
-def array_id(log: Path, timeout: float = 60) -> str:
+def array_id(log: Path, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         m = re.search(r"submitted \d+ runs as job (\d+)", log.read_text())
