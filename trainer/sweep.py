@@ -566,23 +566,6 @@ class _StopOnSignals:
             signal.signal(s, h if h is not None else signal.SIG_DFL)
 
 
-def _stop_pool(pool, grace: float = 10.0) -> None:
-    """Cancel what has not started; SIGTERM the workers (each marks its run failed and releases its
-    lock), SIGKILL any still alive after ``grace`` seconds."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    deadline = time.monotonic() + grace
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-    for p in procs:
-        if p.is_alive():
-            p.kill()
-            p.join(2.0)
-
-
 def _one_line(e: BaseException) -> str:
     """An exception as one line; for a submitit job, the last line of the remote traceback."""
     text = str(e)
@@ -638,27 +621,21 @@ def _run_local(todo: list[PlannedRun], jobs: int, title: str, outcomes: dict) ->
                     failures.append((run.run_id, _one_line(e)))
                 bar.advance(task)
         else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-            from concurrent.futures.process import BrokenProcessPool
+            from .pool import WorkerPool
 
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(jobs, os.getpid())) as pool:
-                try:
-                    futures = {pool.submit(_worker_run, run): run for run in todo}
-                    for fut in as_completed(futures):
-                        run = futures[fut]
-                        try:
-                            outcomes[run.run_id] = fut.result()
-                        except BrokenProcessPool:  # a worker was killed: the pool stops every run it had
-                            failures.append((run.run_id, "not done: a worker process died (killed by a signal, or out of memory), "
-                                             "which stopped every run of the pool"))
-                        except Exception as e:
-                            failures.append((run.run_id, _one_line(e)))
-                        bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
-                except BaseException:  # a stop signal (or anything else): no worker trains on without us
-                    _stop_pool(pool)
-                    raise
+            with WorkerPool(_worker_run, jobs=jobs, init=_init_worker, initargs=(jobs, os.getpid()), describe=_one_line) as pool:
+                for run, kind, value in pool.map(todo):
+                    if kind == "ok":
+                        outcomes[run.run_id] = value
+                    elif kind == "died" and run.status() == "complete":  # killed after marking it complete
+                        _clear_stale_locks([run], ["complete"])
+                        outcomes[run.run_id] = ("trained", str(run.path))
+                    elif kind == "died":  # its run is left `running` with a stale lock; the other workers go on
+                        hint = " (the out-of-memory killer, or kill -9)" if value == "killed by SIGKILL" else ""
+                        failures.append((run.run_id, f"not done: its worker process died, {value}{hint}; the other runs went on"))
+                    else:
+                        failures.append((run.run_id, value))
+                    bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
     return failures
 
 

@@ -1,7 +1,8 @@
 """Fault injection on ``fw-train sweep --executor local --jobs 2`` (docs/sweeps.md, "Faults").
 
 Each test breaks a sweep of four tiny runs on the embedded digits data (a worker or the sweep killed
-at a random moment, a stop signal, a full disk, a read-only study), checks what the fault leaves,
+at a random moment, a stop signal, a full disk, a read-only study), checks what the fault leaves (a
+killed worker loses its own run only: the sweep trains the others),
 then runs the same sweep again and checks that it finishes the study: every run complete, ``fwa
 validate`` clean, each run's files byte-equal to the fault-free reference (run.json but for its
 times), and the runs that were complete before the fault untouched (never trained twice).
@@ -69,11 +70,17 @@ def test_worker_sigkilled_at_a_random_moment(tmp_path, reference, seed):
         _reap(p)
     out = log.read_text()
     assert gone(victim)
-    # the sweep notices, names the dead worker, tells to run it again, exits 1, no traceback
-    assert rc == 1 and "Traceback" not in out, out
-    assert re.search(r"^failed: \S+: not done: a worker process died", out, re.M), out
-    assert re.search(r"^error: .*run the sweep again", out, re.M), out
-    assert len(complete_runs(study)) < len(SEEDS)
+    # only the victim's run is lost: the other worker and a new one in the victim's place finish the rest
+    failed = re.findall(r"^failed: (\S+): not done: its worker process died, killed by SIGKILL \(the out-of-memory killer", out, re.M)
+    assert "Traceback" not in out, out
+    assert len(re.findall(r"^failed:", out, re.M)) == len(failed) <= 1, out
+    complete = complete_runs(study)
+    assert len(complete) == len(SEEDS) - len(failed), out
+    if failed:  # the usual case; with none, the victim was killed after marking its run complete
+        assert rc == 1 and re.search(r"^error: 1 of \d+ runs failed .*run the sweep again", out, re.M), out
+        assert failed[0] not in complete
+    else:
+        assert rc == 0, out
     finish(spec, study, reference.study, tmp_path / "finish.log")
 
 
