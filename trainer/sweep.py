@@ -625,18 +625,23 @@ def _run_local(todo: list[PlannedRun], jobs: int, title: str, outcomes: dict) ->
 
             with WorkerPool(_worker_run, jobs=jobs, init=_init_worker, initargs=(jobs, os.getpid()), describe=_one_line) as pool:
                 for run, kind, value in pool.map(todo):
-                    if kind == "ok":
-                        outcomes[run.run_id] = value
-                    elif kind == "died" and run.status() == "complete":  # killed after marking it complete
-                        _clear_stale_locks([run], ["complete"])
-                        outcomes[run.run_id] = ("trained", str(run.path))
-                    elif kind == "died":  # its run is left `running` with a stale lock; the other workers go on
-                        hint = " (the out-of-memory killer, or kill -9)" if value == "killed by SIGKILL" else ""
-                        failures.append((run.run_id, f"not done: its worker process died, {value}{hint}; the other runs went on"))
-                    else:
-                        failures.append((run.run_id, value))
+                    _pool_answer(run, kind, value, outcomes, failures)
                     bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
     return failures
+
+
+def _pool_answer(run: PlannedRun, kind: str, value, outcomes: dict, failures: list) -> None:
+    """One answer of the :class:`~trainer.pool.WorkerPool` into ``outcomes`` or ``failures``."""
+    if kind == "ok":
+        outcomes[run.run_id] = value
+    elif kind == "died" and run.status() == "complete":  # killed after it marked the run complete
+        _clear_stale_locks([run], ["complete"])
+        outcomes[run.run_id] = ("trained", str(run.path))
+    elif kind == "died":  # its run is left `running` with a stale lock; the other workers go on
+        hint = " (the out-of-memory killer, or kill -9)" if value == "killed by SIGKILL" else ""
+        failures.append((run.run_id, f"not done: its worker process died, {value}{hint}; the other runs went on"))
+    else:
+        failures.append((run.run_id, value))
 
 
 def _slurm_parameters(spec: Spec | None, slurm: dict) -> dict:

@@ -315,6 +315,38 @@ def test_time_limit_warning_is_reported_with_the_status_left(tmp_path):
     assert sweep._job_error(warned, "--time 3 min", run).endswith("stopped it and its run.json was left 'running'")
     assert sweep._job_error(ValueError("bad lr"), "--time 3 min", run) == "ValueError: bad lr"
 
+
+def test_pool_answers_a_dead_worker_fails_its_run_unless_it_was_complete(tmp_path):
+    """What the local sweep makes of the pool's answers: a worker that died holding a run fails that run
+    (with how it died), except a run it had already marked complete, whose stale lock goes at once."""
+    import socket
+    import subprocess
+    import sys
+
+    _, runs = plan(tmp_path, TINY.replace("seed = [0, 1]", "seed = [0, 1, 2, 3]"))
+    outcomes, failures = {}, []
+    sweep._pool_answer(runs[0], "ok", ("trained", "somewhere"), outcomes, failures)
+    sweep._pool_answer(runs[1], "error", "ValueError: bad lr", outcomes, failures)
+    _fake_run(runs[2], "running")
+    sweep._pool_answer(runs[2], "died", "killed by SIGKILL", outcomes, failures)
+    assert outcomes == {runs[0].run_id: ("trained", "somewhere")}
+    assert failures == [
+        (runs[1].run_id, "ValueError: bad lr"),
+        (runs[2].run_id, "not done: its worker process died, killed by SIGKILL (the out-of-memory killer, or kill -9); "
+                         "the other runs went on"),
+    ]
+    # killed between marking its run complete and removing its lock
+    _fake_run(runs[3], "complete")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock = Path(runs[3].study) / ".locks" / f"{runs[3].run_id}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(json.dumps({"run_id": runs[3].run_id, "host": socket.gethostname(), "pid": dead.pid,
+                                "time": "2026-01-01T00:00:00Z", "token": "t" * 32}))
+    sweep._pool_answer(runs[3], "died", "killed by SIGKILL", outcomes, failures)
+    assert outcomes[runs[3].run_id] == ("trained", str(runs[3].path)) and len(failures) == 2
+    assert not lock.exists()
+
 def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path, capsys, monkeypatch):
     spec, runs = plan(tmp_path, SPEC)
     _fake_run(runs[2], "complete")
