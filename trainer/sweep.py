@@ -145,10 +145,11 @@ class PlannedRun:
     def holder(self) -> dict | None:
         """The lock record (``host``, ``pid``, ``time``) of the process training this run now, or None.
 
-        A lock of another host counts as held (its process cannot be checked from here); a lock whose
-        process is gone from this host does not (the next claim takes it over).
+        A lock of another host counts as held (its process cannot be checked from here), unless it was
+        taken inside a Slurm job that Slurm says has ended (:func:`slurm_job_ended`); a lock whose process
+        is gone from this host does not (the next claim takes it over).
         """
-        return lock_holder(self.study, self.run_id)
+        return lock_holder(self.study, self.run_id, gone=slurm_job_ended)
 
     def config(self) -> dict:
         """The run's config as its ``run.json`` will record it, as far as it is known without data, plus
@@ -424,6 +425,49 @@ def _train_one(run: PlannedRun) -> str:
     return str(path)
 
 
+_slurm_cluster_name: list = []  # this machine's Slurm cluster, once asked
+
+
+def _scontrol(*args: str):
+    import subprocess
+
+    if shutil.which("scontrol") is None:
+        return None
+    try:
+        return subprocess.run(["scontrol", *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def slurm_job_ended(info: dict) -> bool:
+    """Whether the holder of a lock of another host has ended for sure: the lock was taken inside a
+    Slurm job (its record names ``slurm_job`` and ``slurm_cluster``), the cluster is the one this
+    machine's Slurm commands talk to, and its controller says the job has ended (``TIMEOUT``,
+    ``CANCELLED``, ``NODE_FAIL``, ``OUT_OF_MEMORY``, ...) or no longer knows it (``Invalid job id``:
+    it ended longer ago than ``MinJobAge``). Anything else (no Slurm here, another cluster, no answer,
+    a job still running) is False: the lock is respected."""
+    job, cluster = info.get("slurm_job"), info.get("slurm_cluster")
+    if not isinstance(job, str) or not job.isdigit() or not isinstance(cluster, str) or not cluster:
+        return False
+    if not _slurm_cluster_name:
+        r = _scontrol("show", "config")
+        names = [line.split("=", 1)[1].strip() for line in (r.stdout.splitlines() if r is not None and r.returncode == 0 else [])
+                 if line.split("=", 1)[0].strip() == "ClusterName" and "=" in line]
+        if not names:
+            return False  # not asked again: maybe the controller answers next time
+        _slurm_cluster_name.append(names[0])
+    if _slurm_cluster_name[0] != cluster:
+        return False
+    r = _scontrol("show", "job", "-o", job)
+    if r is None:
+        return False
+    if r.returncode != 0:
+        return "invalid job id" in (r.stderr + r.stdout).lower()
+    fields = dict(f.split("=", 1) for f in r.stdout.split() if "=" in f)
+    state = (fields.get("JobState") or "").split()[0].rstrip("+").upper() if fields.get("JobState") else ""
+    return state in _SLURM_ENDED
+
+
 def _claim_and_train(run: PlannedRun) -> tuple[str, str | None]:
     """What a pool worker, a Slurm task or a ``--jobs 1`` sweep runs for one run: claim the run's lock,
     check its status again under the lock, train it if it is not complete.
@@ -433,7 +477,7 @@ def _claim_and_train(run: PlannedRun) -> tuple[str, str | None]:
     A failed training raises, as :func:`_train_one` does; the lock is released either way.
     """
     try:
-        lock = claim_run(run.study, run.run_id)
+        lock = claim_run(run.study, run.run_id, gone=slurm_job_ended)
     except RunLocked as e:
         return "locked", describe(e.holder)
     try:
@@ -658,6 +702,12 @@ def _slurm_parameters(spec: Spec | None, slurm: dict) -> dict:
 _SLURM_LIVE = frozenset((
     "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
     "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "PREEMPTED", "RESV_DEL_HOLD", "READY",
+))
+# Slurm job states after which a job's processes are gone for good: what lets a sweep take over a lock
+# that such a job left on another host (listed, not "any state but the live ones": a state a later Slurm
+# adds never breaks a lock)
+_SLURM_ENDED = frozenset((
+    "BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "TIMEOUT",
 ))
 
 

@@ -14,7 +14,10 @@ it is not shared between the hosts of an NFS-mounted study.
 A lock is stale when its holder is known to be gone: same host (and same pid namespace), and the pid
 does not exist, is a zombie, or is another process now (other start time), or the machine rebooted
 since (other boot id). A stale lock is taken over; a lock of a live process, of another host (whose
-processes cannot be checked from here) or one that cannot be read is respected.
+processes cannot be checked from here) or one that cannot be read is respected, unless the caller
+passes ``gone``: a judge of such records (the sweep asks Slurm whether the job named in a record,
+``slurm_job``, has ended; a record made inside a Slurm job carries its ``SLURM_JOB_ID`` and
+``SLURM_CLUSTER_NAME``).
 
 Taking over is atomic: the taker first creates a marker ``<run_id>.lock.takeover-<token>`` named
 after the stale lock's token, exclusively, so of several processes that saw the same stale lock only
@@ -39,6 +42,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from .io import fsync_dir as _fsync_dir
 from .io import utc_now
@@ -99,7 +103,11 @@ _PIDNS = _pid_ns()
 def _me() -> dict:
     pid = os.getpid()
     st = _proc_stat(pid)
-    return {"host": _HOST, "pid": pid, "boot_id": _BOOT, "pid_ns": _PIDNS, "pid_start": st[1] if st else None}
+    me = {"host": _HOST, "pid": pid, "boot_id": _BOOT, "pid_ns": _PIDNS, "pid_start": st[1] if st else None}
+    if os.environ.get("SLURM_JOB_ID"):  # inside a Slurm job: who can tell, from any host, when it has ended
+        me["slurm_job"] = os.environ["SLURM_JOB_ID"]
+        me["slurm_cluster"] = os.environ.get("SLURM_CLUSTER_NAME")
+    return me
 
 
 # -- reading a lock --------------------------------------------------------------------------------
@@ -169,11 +177,20 @@ def describe(info: dict | None) -> str:
     return f"pid {info['pid']} on host {info['host']}{since}"
 
 
-def lock_holder(study_dir, run_id: str) -> dict | None:
+def _judged(info: dict, gone: Callable[[dict], bool] | None) -> str:
+    """:func:`_state`, where ``gone`` may call a holder this host cannot check (``unknown``) dead."""
+    state = _state(info)
+    if state == "unknown" and gone is not None and not info.get("unreadable") and gone(info):
+        return "dead"
+    return state
+
+
+def lock_holder(study_dir, run_id: str, *, gone: Callable[[dict], bool] | None = None) -> dict | None:
     """The record of whoever holds the lock of the run, if it is held by a live process, another host
-    (which cannot be checked from here) or is unreadable; None if the run is not locked or its lock is stale."""
+    (which cannot be checked from here, unless ``gone`` says it has ended) or is unreadable; None if the
+    run is not locked or its lock is stale."""
     info = read_lock(lock_path(study_dir, run_id))
-    if info is None or _state(info) == "dead":
+    if info is None or _judged(info, gone) == "dead":
         return None
     return info
 
@@ -298,14 +315,16 @@ class RunLock:
     process (or another object of this process) holds it; ``release()`` removes the lock file.
 
     ``joinable=True`` (what :func:`claim_run` makes) lets one later ``RunLock`` of the same run, in the
-    same thread, take part in this claim instead of being refused.
+    same thread, take part in this claim instead of being refused. ``gone``: called with the record of
+    a holder this host cannot check (another host or pid namespace); True takes that lock over as stale.
     """
 
-    def __init__(self, study_dir, run_id: str, *, joinable: bool = False):
+    def __init__(self, study_dir, run_id: str, *, joinable: bool = False, gone: Callable[[dict], bool] | None = None):
         self.study_dir = Path(study_dir)
         self.run_id = str(run_id)
         self.path = lock_path(study_dir, run_id)
         self.joinable = joinable
+        self.gone = gone
         self._held: _Held | None = None
         self._key = str(self.path.absolute())
 
@@ -353,7 +372,7 @@ class RunLock:
             info = read_lock(self.path)
             if info is None:
                 continue  # released meanwhile: try again
-            if _state(info) != "dead":
+            if _judged(info, self.gone) != "dead":
                 raise RunLocked(self.run_id, self.path, info)
             if self._take_over(info, data):
                 break
@@ -436,7 +455,8 @@ def _safe(token: str) -> str:
     return "".join(ch for ch in str(token) if ch.isalnum())[:64] or "x"
 
 
-def claim_run(study_dir, run_id: str) -> RunLock:
+def claim_run(study_dir, run_id: str, *, gone: Callable[[dict], bool] | None = None) -> RunLock:
     """Take the run's lock (raises :class:`RunLocked`) so that the next ``RunWriter`` of this run in
-    this thread joins it: claim, re-check the run's status, then write it, with no gap in between."""
-    return RunLock(study_dir, run_id, joinable=True).acquire()
+    this thread joins it: claim, re-check the run's status, then write it, with no gap in between.
+    ``gone``: see :class:`RunLock`."""
+    return RunLock(study_dir, run_id, joinable=True, gone=gone).acquire()

@@ -146,6 +146,44 @@ def test_a_lock_of_another_host_is_respected(tmp_path):
     assert read_lock(path)["host"] == "gpu-node-17.cluster"
 
 
+
+def test_a_lock_of_another_host_is_taken_over_only_when_the_judge_says_it_ended(tmp_path, sleeper):
+    """``gone`` judges the holders this host cannot check (another host), and only those: never a live
+    process of this host, never an unreadable lock. It sees the whole record."""
+    from fwanalysis.artifacts.lock import lock_holder
+
+    path = lock_path(tmp_path, "r1")
+    seen = []
+    write_lock(path, host="gpu-node-17.cluster", pid=4242, slurm_job="345", slurm_cluster="c1")
+    with pytest.raises(RunLocked):
+        RunLock(tmp_path, "r1", gone=lambda info: seen.append(info) or False).acquire()
+    assert seen[0]["slurm_job"] == "345" and seen[0]["host"] == "gpu-node-17.cluster"
+    assert lock_holder(tmp_path, "r1", gone=lambda info: False)["pid"] == 4242
+    assert lock_holder(tmp_path, "r1", gone=lambda info: True) is None
+    lock = claim_run(tmp_path, "r1", gone=lambda info: True)
+    assert read_lock(path)["token"] == lock.token and read_lock(path)["host"] == socket.gethostname()
+    lock.release()
+    # the judge is never asked about a live process of this host, nor about an unreadable lock
+    asked = []
+    write_lock(path, pid=sleeper.pid)
+    with pytest.raises(RunLocked):
+        RunLock(tmp_path, "r1", gone=lambda info: asked.append(info) or True).acquire()
+    path.write_text("garbage")
+    with pytest.raises(RunLocked, match="unknown holder"):
+        RunLock(tmp_path, "r1", gone=lambda info: asked.append(info) or True).acquire()
+    assert asked == []
+
+
+def test_a_lock_taken_inside_a_slurm_job_names_the_job(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLURM_JOB_ID", "345")
+    monkeypatch.setenv("SLURM_CLUSTER_NAME", "c1")
+    with RunLock(tmp_path, "r1"):
+        rec = read_lock(lock_path(tmp_path, "r1"))
+    assert (rec["slurm_job"], rec["slurm_cluster"]) == ("345", "c1")
+    monkeypatch.delenv("SLURM_JOB_ID")
+    with RunLock(tmp_path, "r2"):
+        assert "slurm_job" not in read_lock(lock_path(tmp_path, "r2"))
+
 def test_an_unreadable_lock_is_respected(tmp_path):
     path = lock_path(tmp_path, "r1")
     path.parent.mkdir(parents=True)

@@ -9,6 +9,7 @@ the sweep reports. The same hook stalls a chosen run once, so that it is cancell
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -151,8 +152,9 @@ def test_time_limit_is_reported_with_its_log_and_resumed(timed_out):
 @pytest.mark.slow
 def test_task_killed_at_its_time_limit_is_reported_and_resumed(killed_at_limit):
     """A run deaf to the warning signal outlives its `--time`: Slurm kills it (state TIMEOUT). The summary
-    says so with its log; the run is left `running` with the lock of a dead process, which the same
-    command takes over to finish it."""
+    says so with its log; the run is left `running` with the lock of a dead process, which names its
+    Slurm job. Made to look like another node's lock (whose pid cannot be checked from here), it is
+    still taken over by the same command, which asks Slurm, and the run is finished."""
     sw, proc, log_file = killed_at_limit
     run_id = sw.run_ids[0]
     proc.wait(timeout=300)
@@ -162,6 +164,13 @@ def test_task_killed_at_its_time_limit_is_reported_and_resumed(killed_at_limit):
     assert m, out
     assert Path(m.group(1)).is_file()
     assert sw.status(run_id) == "running"
-    assert list((sw.out / MODEL / ".locks").glob("*.lock")), "the killed task's lock should still be there"
+    (lock,) = (sw.out / MODEL / ".locks").glob("*.lock")  # the killed task's lock is still there
+    record = json.loads(lock.read_text())
+    job = re.search(r"Slurm job (\d+) was killed", out).group(1)
+    cluster = re.search(r"^ClusterName=(\S+)", Path(sw.env["SLURM_CONF"]).read_text(), re.M).group(1)
+    assert (record["slurm_job"], record["slurm_cluster"]) == (job, cluster), record
+    # as if the task had run on another node, whose processes this host cannot see: only Slurm's word
+    # (the job ended, TIMEOUT) lets the same command take the lock over
+    lock.write_text(json.dumps({**record, "host": "another-node", "pid": 1}))
 
     sw.finish("--time", TIME_LIMIT[True], trained=1)

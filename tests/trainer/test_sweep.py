@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -346,6 +347,62 @@ def test_pool_answers_a_dead_worker_fails_its_run_unless_it_was_complete(tmp_pat
     sweep._pool_answer(runs[3], "died", "killed by SIGKILL", outcomes, failures)
     assert outcomes[runs[3].run_id] == ("trained", str(runs[3].path)) and len(failures) == 2
     assert not lock.exists()
+
+
+def _fake_scontrol(tmp_path, monkeypatch, *, cluster="c1", jobs=None):
+    """A ``scontrol`` on PATH answering ``show config`` with ClusterName and ``show job -o ID`` from ``jobs``
+    (id -> state; an id not there: "Invalid job id specified", exit 1)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    lines = ["#!/bin/sh",
+             f'if [ "$1 $2" = "show config" ]; then echo "ClusterName             = {cluster}"; exit 0; fi',
+             'case "$4" in',
+             *(f'{job}) echo "JobId={job} JobName=fw ArrayJobId=340 ArrayTaskId=0 JobState={state} Reason=None";;'
+               for job, state in (jobs or {}).items()),
+             '*) echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1;;',
+             "esac"]
+    script = bin_dir / "scontrol"
+    script.write_text("\n".join(lines) + "\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(sweep, "_slurm_cluster_name", [])
+
+
+@pytest.mark.parametrize("state, ended", [("TIMEOUT", True), ("CANCELLED+", True), ("NODE_FAIL", True), ("OUT_OF_MEMORY", True),
+                                          ("RUNNING", False), ("COMPLETING", False), ("PENDING", False), ("SUSPENDED", False)])
+def test_slurm_job_ended_asks_the_controller(tmp_path, monkeypatch, state, ended):
+    _fake_scontrol(tmp_path, monkeypatch, jobs={"345": state})
+    assert sweep.slurm_job_ended({"host": "node7", "pid": 1, "slurm_job": "345", "slurm_cluster": "c1"}) is ended
+
+
+def test_slurm_job_ended_only_for_a_job_of_this_cluster_that_it_knows_has_ended(tmp_path, monkeypatch):
+    _fake_scontrol(tmp_path, monkeypatch, jobs={"345": "RUNNING"})
+    rec = {"host": "node7", "pid": 1, "slurm_job": "345", "slurm_cluster": "c1"}
+    assert sweep.slurm_job_ended({**rec, "slurm_job": "999"})  # forgotten by the controller: ended long ago
+    assert not sweep.slurm_job_ended({**rec, "slurm_job": "999", "slurm_cluster": "other"})  # another cluster's job
+    assert not sweep.slurm_job_ended({"host": "node7", "pid": 1})  # not taken in a Slurm job
+    assert not sweep.slurm_job_ended({**rec, "slurm_job": "345; rm -rf /"})
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))  # no Slurm here at all
+    monkeypatch.setattr(sweep, "_slurm_cluster_name", [])
+    assert not sweep.slurm_job_ended({**rec, "slurm_job": "999"})
+
+
+def test_a_sweep_takes_over_the_lock_a_killed_slurm_task_left_on_another_host(tmp_path, monkeypatch):
+    """Multi-node: a task killed at its time limit on node7 left its lock; Slurm says TIMEOUT, so the
+    next sweep (here, on another host) trains the run; a lock of a job still running is respected."""
+    _fake_scontrol(tmp_path, monkeypatch, jobs={"345": "TIMEOUT", "346": "RUNNING"})
+    spec, runs = plan(tmp_path, TINY)
+    for run, job in zip(runs, ("345", "346")):
+        lock = Path(run.study) / ".locks" / f"{run.run_id}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        lock.write_text(json.dumps({"run_id": run.run_id, "host": "node7", "pid": 4242, "time": "2026-01-01T00:00:00Z",
+                                    "token": "t" * 32, "slurm_job": job, "slurm_cluster": "c1"}))
+    assert runs[0].holder() is None and runs[1].holder()["slurm_job"] == "346"
+    trained = []
+    monkeypatch.setattr(sweep, "_train_one", lambda r: trained.append(r.run_id) or str(r.path))
+    execute(runs, jobs=1, spec=spec)
+    assert trained == [runs[0].run_id]
+    assert not (Path(runs[0].study) / ".locks" / f"{runs[0].run_id}.lock").exists()
 
 def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path, capsys, monkeypatch):
     spec, runs = plan(tmp_path, SPEC)
