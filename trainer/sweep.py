@@ -428,13 +428,12 @@ def _train_one(run: PlannedRun) -> str:
 _slurm_cluster_name: list = []  # this machine's Slurm cluster, once asked
 
 
-def _scontrol(*args: str):
+def _slurm_command(cmd: list[str]):
+    """A Slurm command's completed process, or None where it could not run (not installed, no answer in 60 s)."""
     import subprocess
 
-    if shutil.which("scontrol") is None:
-        return None
     try:
-        return subprocess.run(["scontrol", *args], capture_output=True, text=True, timeout=30)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -450,7 +449,7 @@ def slurm_job_ended(info: dict) -> bool:
     if not isinstance(job, str) or not job.isdigit() or not isinstance(cluster, str) or not cluster:
         return False
     if not _slurm_cluster_name:
-        r = _scontrol("show", "config")
+        r = _slurm_command(["scontrol", "show", "config"])
         names = [line.split("=", 1)[1].strip() for line in (r.stdout.splitlines() if r is not None and r.returncode == 0 else [])
                  if line.split("=", 1)[0].strip() == "ClusterName" and "=" in line]
         if not names:
@@ -458,14 +457,22 @@ def slurm_job_ended(info: dict) -> bool:
         _slurm_cluster_name.append(names[0])
     if _slurm_cluster_name[0] != cluster:
         return False
-    r = _scontrol("show", "job", "-o", job)
+    r = _slurm_command(["scontrol", "show", "job", "-o", job])
     if r is None:
         return False
     if r.returncode != 0:
         return "invalid job id" in (r.stderr + r.stdout).lower()
-    fields = dict(f.split("=", 1) for f in r.stdout.split() if "=" in f)
-    state = (fields.get("JobState") or "").split()[0].rstrip("+").upper() if fields.get("JobState") else ""
-    return state in _SLURM_ENDED
+    return _slurm_state(_scontrol_fields(r.stdout).get("JobState", "")) in _SLURM_ENDED
+
+
+def _scontrol_fields(line: str) -> dict:
+    """``scontrol show job -o``'s ``Key=Value`` words as a dict."""
+    return dict(f.split("=", 1) for f in line.split() if "=" in f)
+
+
+def _slurm_state(state: str) -> str:
+    """A job state as sacct or scontrol writes it, bare: ``CANCELLED by 0`` and ``CANCELLED+`` -> ``CANCELLED``."""
+    return (state.split() or [""])[0].rstrip("+").upper()
 
 
 def _claim_and_train(run: PlannedRun) -> tuple[str, str | None]:
@@ -732,7 +739,7 @@ class _SlurmStates:
         out: dict = {}
         if self.sacct:
             cmd = ["sacct", "-X", "-n", "-P", "-o", "JobID,State"] + [a for i in self.array_ids for a in ("-j", i)]
-            r = self._call(cmd)
+            r = _slurm_command(cmd)
             if r is not None and r.returncode == 0:
                 for line in r.stdout.splitlines():
                     job, _, state = line.partition("|")
@@ -743,11 +750,11 @@ class _SlurmStates:
             print(f"note: sacct failed ({why}); reading the tasks' states with scontrol instead", file=sys.stderr)
             self.sacct = False
         for array_id in self.array_ids:
-            r = self._call(["scontrol", "show", "job", "-o", array_id])
+            r = _slurm_command(["scontrol", "show", "job", "-o", array_id])
             if r is None or r.returncode != 0:
                 continue
             for line in r.stdout.splitlines():
-                fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+                fields = _scontrol_fields(line)
                 job = fields.get("ArrayJobId", fields.get("JobId", ""))
                 if "ArrayTaskId" in fields:
                     job = f"{job}_{fields['ArrayTaskId']}"
@@ -757,19 +764,10 @@ class _SlurmStates:
         return out
 
     @staticmethod
-    def _call(cmd):
-        import subprocess
-
-        try:
-            return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.SubprocessError):
-            return None
-
-    @staticmethod
     def _put(out: dict, job: str, state: str) -> None:
         """``123_4``, ``123_[5-7%2]`` or ``123_5-7`` (tasks not started yet) -> one key per task;
         ``123`` (a single run is submitted as a plain job) -> itself."""
-        state = (state.split() or [""])[0].rstrip("+").upper()  # "CANCELLED by 0" -> CANCELLED
+        state = _slurm_state(state)
         main, sep, tasks = job.partition("_")
         if not state or not main:
             return

@@ -780,3 +780,17 @@ def test_setups_pair_keys_instead_of_multiplying_them(tmp_path):
         q = write_spec(tmp_path, f'name = "x"\n[profiles.quick]\n{bad}\n', name="bad.toml")
         with pytest.raises(SpecError, match=re.escape(msg)):
             load_spec(q)
+
+
+def test_slurm_task_states_are_read_per_task_and_bare():
+    """sacct/scontrol lines: an array's pending range is one key per task, a plain job its id, and a state
+    is bare (``CANCELLED by 0``, ``COMPLETED+``)."""
+    out: dict = {}
+    put = sweep._SlurmStates._put
+    put(out, "123_4", "CANCELLED by 0")
+    put(out, "123_[5-7%2]", "PENDING")
+    put(out, "124", "COMPLETED+")
+    put(out, "125_1", "")  # no state: nothing
+    assert out == {"123_4": "CANCELLED", "123_5": "PENDING", "123_6": "PENDING", "123_7": "PENDING", "124": "COMPLETED"}
+    fields = sweep._scontrol_fields("JobId=345 ArrayJobId=340 ArrayTaskId=0 JobState=TIMEOUT Reason=TimeLimit")
+    assert (fields["JobId"], fields["ArrayTaskId"], sweep._slurm_state(fields["JobState"])) == ("345", "0", "TIMEOUT")
