@@ -11,6 +11,7 @@ torch is imported only when paper-code or torch-prune runs, tensorboard only whe
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
@@ -184,7 +185,7 @@ def _write_metrics(series: dict, epochs, *, mapping: list[str] | None, run: Path
 
 @app.command("tensorboard")
 def tensorboard(
-    logdirs: Annotated[list[Path], typer.Argument(metavar="LOGDIR", help="Directories holding events.out.tfevents.* files (or such files) of one run; their scalars go into one run.", show_default=False)],
+    logdirs: Annotated[list[Path], typer.Argument(metavar="LOGDIR", help="Directories of one run's events.out.tfevents.* files (read with every folder below them that holds some), or such files; their scalars go into one run.", show_default=False)],
     run: RunOpt = None,
     out: OutOpt = None,
     set_: SetOpt = None,
@@ -195,7 +196,7 @@ def tensorboard(
 ):
     """TensorBoard scalars into metrics.parquet of an existing run (--run) or of a new one (--out with --set).
 
-    A tag's event step is the row's step; its epoch is step / --steps-per-epoch, else the last value of an "epoch" tag at or before that step, else empty (NaN). Needs the tensorboard package (pip install 'fwa[tensorboard]').
+    A tag's event step is the row's step; its epoch is step / --steps-per-epoch, else the last value of an "epoch" tag at or before that step, else empty (NaN). A tag of a folder below LOGDIR is named FOLDER/TAG (Keras' train/epoch_loss and validation/epoch_loss; SummaryWriter.add_scalars' Loss_train/Loss), and a tag found in more than one LOGDIR is named after its LOGDIR's folder the same way. Needs the tensorboard package (pip install 'fwa\\[tensorboard]').
 
     Example: fwa import tensorboard runs/exp1 --out artifacts/tb --set model=my-net dataset=cifar10 seed=0 --map Loss/train=train:loss
     """
@@ -206,9 +207,12 @@ def tensorboard(
 
         paths, extra = _split_sources(logdirs)
         settings = _settings(set_, extra)
+        read = [(p, read_scalars(p)) for p in paths]
+        seen = Counter(tag for _, tags in read for tag in tags)
         series: dict = {}
-        for p in paths:
-            series.update(read_scalars(p))
+        for p, tags in read:  # a tag of several LOGDIRs (train/ and validation/ given apart) keeps its folder's name
+            for tag, points in tags.items():
+                series[f"{p.name}/{tag}" if seen[tag] > 1 and tag not in EPOCH_TAGS else tag] = points
         epochs = next((series.pop(t) for t in EPOCH_TAGS if t in series), None)
         _write_metrics(series, epochs, mapping=map_, run=run, out=out, settings=settings, steps_per_epoch=steps_per_epoch,
                        run_id=run_id, overwrite=overwrite, source=", ".join(map(str, paths)))

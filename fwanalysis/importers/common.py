@@ -66,9 +66,12 @@ def default_metric(tag: str) -> tuple[str, str] | None:
     A tag made of one split word (train, training, val, valid, validation, test) and one name word
     (loss; acc, accuracy, top1, acc1 as ``acc``) in either order, joined by ``/``, ``_``, ``-``, ``.`` or
     a space, case ignored: ``train/loss``, ``val/acc``, ``test_acc``, ``Loss/train``,
-    ``validation accuracy``. ``lr`` and ``learning_rate`` (alone or after a ``train`` prefix) are the
+    ``validation accuracy``. The word ``epoch`` and a word said twice count once or not at all, for
+    TensorBoard's folder-named tags: Keras' ``validation/epoch_accuracy``, ``SummaryWriter.add_scalars``'
+    ``Loss_train/Loss``. ``lr`` and ``learning_rate`` (alone or after a ``train`` prefix) are the
     run-level ``lr``."""
     words = [w for w in re.split(r"[/_\-. ]+", tag.strip().lower()) if w]
+    words = [w for i, w in enumerate(words) if w != "epoch" and w not in words[:i]]
     if words in (["lr"], ["learning", "rate"], ["train", "lr"], ["train", "learning", "rate"]):
         return ("", "lr")
     if len(words) != 2:

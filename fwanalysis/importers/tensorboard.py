@@ -16,27 +16,47 @@ __all__ = ["read_scalars"]
 
 
 def read_scalars(logdir: Path) -> dict[str, list[tuple[int, float]]]:
-    """``{tag: [(step, value), ...]}`` of every scalar in the event files of ``logdir`` (a directory holding
-    ``events.out.tfevents.*`` files, or one such file). Subdirectories are not read."""
+    """``{tag: [(step, value), ...]}`` of every scalar under ``logdir``: the event files in it and in every
+    folder below it that holds some, as TensorBoard shows them (each folder one of its "runs"), or one
+    event file. A tag of a folder below is named ``<folder>/<tag>``, the folder relative to ``logdir``:
+    Keras' ``train/epoch_loss`` and ``validation/epoch_loss``, ``SummaryWriter.add_scalars``'
+    ``Loss_train/Loss``."""
+    _reader()  # without tensorboard, say so before anything else
+    logdir = Path(logdir)
+    if logdir.is_file():
+        return _read_events(logdir)
+    if not logdir.is_dir():
+        raise ValueError(f"{logdir}: no such directory or event file")
+    folders = sorted({p.parent for p in logdir.rglob("*tfevents*") if p.is_file()})
+    if not folders:
+        raise ValueError(f"{logdir}: no events.out.tfevents.* file in this directory or below it")
+    out: dict[str, list[tuple[int, float]]] = {}
+    for folder in folders:
+        prefix = "" if folder == logdir else folder.relative_to(logdir).as_posix() + "/"
+        for tag, points in _read_events(folder).items():
+            out[prefix + tag] = points
+    return out
+
+
+def _reader():
+    """TensorBoard's event accumulator and tensor utilities (an optional dependency)."""
     try:
         from tensorboard.backend.event_processing import event_accumulator as ea
         from tensorboard.util import tensor_util
     except ImportError:
         raise MissingDependency("fwa import tensorboard needs the tensorboard package, which is not installed: "
                                 "pip install 'fwa[tensorboard]' (or pip install tensorboard)") from None
-    logdir = Path(logdir)
-    if logdir.is_dir():
-        if not any(p.is_file() and "tfevents" in p.name for p in logdir.iterdir()):
-            subs = sorted(str(p.parent) for p in logdir.rglob("*tfevents*"))[:3]
-            hint = f" (subdirectories that have some: {', '.join(subs)})" if subs else ""
-            raise ValueError(f"{logdir}: no events.out.tfevents.* file in this directory{hint}")
-    elif not logdir.is_file():
-        raise ValueError(f"{logdir}: no such directory or event file")
-    acc = ea.EventAccumulator(str(logdir), size_guidance={ea.SCALARS: 0, ea.TENSORS: 0})
+    return ea, tensor_util
+
+
+def _read_events(path: Path) -> dict[str, list[tuple[int, float]]]:
+    """The scalars of one event file, or of the event files directly in one folder (not below it)."""
+    ea, tensor_util = _reader()
+    acc = ea.EventAccumulator(str(path), size_guidance={ea.SCALARS: 0, ea.TENSORS: 0})
     try:
         acc.Reload()
     except Exception as e:  # a damaged or foreign file: one line, not a traceback
-        raise ValueError(f"{logdir}: cannot be read as TensorBoard events ({type(e).__name__}: {e})") from None
+        raise ValueError(f"{path}: cannot be read as TensorBoard events ({type(e).__name__}: {e})") from None
     tags = acc.Tags()
     out: dict[str, list[tuple[int, float]]] = {}
     for tag in tags.get("scalars", []):

@@ -94,3 +94,69 @@ def test_without_tensorboard_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)
     r = fwa("import", "tensorboard", tmp_path, "--out", tmp_path / "s")
     assert r.exit_code == 1 and "pip install 'fwa[tensorboard]'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+KERAS = {  # folder -> tag -> {step: value}: what Keras' TensorBoard callback writes
+    "train": {"epoch_loss": {0: 1.5, 1: 1.0}, "epoch_accuracy": {0: 0.5, 1: 0.75}},
+    "validation": {"epoch_loss": {0: 1.75, 1: 1.25}, "epoch_accuracy": {0: 0.25, 1: 0.5}},
+}
+
+
+@pytest.fixture(scope="module")
+def keras_logdir(tmp_path_factory):
+    pytest.importorskip("tensorboard")
+    torch_tb = pytest.importorskip("torch.utils.tensorboard")
+    d = tmp_path_factory.mktemp("keras") / "logs"
+    for folder, tags in KERAS.items():
+        w = torch_tb.SummaryWriter(str(d / folder))
+        for tag, points in tags.items():
+            for step, v in points.items():
+                w.add_scalar(tag, v, step)
+        w.close()
+    return d
+
+
+def _rows(study):
+    run_dir = next(Path(study).rglob("run.json")).parent
+    m = load_run(run_dir).metrics()
+    return sorted(zip(m.step, m.split, m.name, m.value))
+
+
+KERAS_ROWS = sorted((step, {"train": "train", "validation": "val"}[folder], {"epoch_loss": "loss", "epoch_accuracy": "acc"}[tag], v)
+                    for folder, tags in KERAS.items() for tag, points in tags.items() for step, v in points.items())
+
+
+def test_folders_below_the_logdir_are_read_with_their_names(keras_logdir, tmp_path):
+    """Keras' layout: logs/train and logs/validation, each with epoch_loss and epoch_accuracy."""
+    r = fwa("import", "tensorboard", keras_logdir, "--out", tmp_path / "s", "--set", "model=k", "seed=0")
+    assert r.exit_code == 0, r.output
+    assert _rows(tmp_path / "s") == KERAS_ROWS
+
+
+def test_a_tag_of_several_logdirs_is_named_after_its_folder(keras_logdir, tmp_path):
+    """The same folders given as two LOGDIRs: epoch_loss of both is kept apart, not overwritten."""
+    r = fwa("import", "tensorboard", keras_logdir / "train", keras_logdir / "validation", "--out", tmp_path / "s", "--set", "model=k", "seed=0")
+    assert r.exit_code == 0, r.output
+    assert _rows(tmp_path / "s") == KERAS_ROWS
+
+
+def test_add_scalars_folders(tmp_path):
+    """SummaryWriter.add_scalars("Loss", {"train": ..., "val": ...}) writes folders Loss_train and Loss_val
+    holding the tag Loss."""
+    pytest.importorskip("tensorboard")
+    torch_tb = pytest.importorskip("torch.utils.tensorboard")
+    w = torch_tb.SummaryWriter(str(tmp_path / "run"))
+    for step in (1, 2):
+        w.add_scalars("Loss", {"train": 1.0 / step, "val": 2.0 / step}, step)
+    w.close()
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.is_dir()) == ["Loss_train", "Loss_val"]
+    r = fwa("import", "tensorboard", tmp_path / "run", "--out", tmp_path / "s", "--set", "model=k", "seed=0")
+    assert r.exit_code == 0, r.output
+    assert _rows(tmp_path / "s") == [(1, "train", "loss", 1.0), (1, "val", "loss", 2.0), (2, "train", "loss", 0.5), (2, "val", "loss", 1.0)]
+
+
+def test_help_names_the_extra_and_the_folder_rule():
+    r = fwa("import", "tensorboard", "--help")
+    assert r.exit_code == 0
+    text = " ".join(r.stdout.split())
+    assert "pip install 'fwa[tensorboard]'" in text and "FOLDER/TAG" in text
