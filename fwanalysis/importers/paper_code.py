@@ -99,15 +99,8 @@ def read_jaccard_file(path: Path, step: int) -> JaccardFile:
             continue
         if not isinstance(masks, Mapping):
             raise ValueError(f"{path}: other_masks[{pname!r}] is not a dict of layer masks")
-        sets = {}
-        for n, b in before.items():
-            if n not in masks:
-                raise ValueError(f"{path}: other_masks[{pname!r}] has no mask for layer {n!r} (origs has it)")
-            after = to_bool(masks[n], where=f"{path.name}: other_masks[{pname!r}][{n!r}]")
-            if after.size != b.size:
-                raise ValueError(f"{path}: other_masks[{pname!r}][{n!r}] has {after.size} weights, origs has {b.size}")
-            sets[n] = b & ~after.reshape(b.shape)
-        removed[crit] = sets
+        after = _layer_masks(path, f"other_masks[{pname!r}]", masks, {n: b.shape for n, b in before.items()}, "origs")
+        removed[crit] = {n: b & ~after[n] for n, b in before.items()}
     return JaccardFile(step, before, removed, unknown)
 
 
@@ -118,13 +111,20 @@ def read_final_masks(path: Path, layers: Mapping[str, tuple]) -> dict[str, np.nd
     masks = obj.get("masks") if isinstance(obj, Mapping) else None
     if not isinstance(masks, Mapping):
         raise ValueError(f"{path}: no 'masks' dict (the authors' model_last.pth holds one)")
+    return _layer_masks(Path(path), "masks", masks, layers, "the recordings")
+
+
+def _layer_masks(path: Path, label: str, masks: Mapping, shapes: Mapping[str, tuple], other: str) -> dict[str, np.ndarray]:
+    """``masks[n]`` as a boolean array of ``shapes[n]``, for every layer ``n`` that ``other`` (where the
+    shapes come from) has; a missing layer or another number of weights is a one-line error."""
     out = {}
-    for n, shape in layers.items():
+    for n, shape in shapes.items():
+        size = int(np.prod(shape))
         if n not in masks:
-            raise ValueError(f"{path}: masks has no layer {n!r} (the recordings have it)")
-        m = to_bool(masks[n], where=f"{Path(path).name}: masks[{n!r}]")
-        if m.size != int(np.prod(shape)):
-            raise ValueError(f"{path}: masks[{n!r}] has {m.size} weights, the recordings {int(np.prod(shape))}")
+            raise ValueError(f"{path}: {label} has no mask for layer {n!r} (it is in {other})")
+        m = to_bool(masks[n], where=f"{path.name}: {label}[{n!r}]")
+        if m.size != size:
+            raise ValueError(f"{path}: {label}[{n!r}] has {m.size} weights, {size} in {other}")
         out[n] = m.reshape(shape)
     return out
 
