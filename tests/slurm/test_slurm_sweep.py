@@ -129,15 +129,20 @@ def test_local_and_slurm_sweeps_at_once_train_each_run_once(slurm_conf, tmp_path
     assert sum(started.values()) == 4  # no training was begun twice either
 
 
+def _failed_run(started) -> tuple:
+    """A time-limit sweep once it has ended: (sweep, its run, its output); it must have exited 1."""
+    sw, proc, log_file = started
+    proc.wait(timeout=300)
+    out = log_file.read_text()
+    assert proc.returncode == 1, out
+    return sw, sw.run_ids[0], out
+
+
 @pytest.mark.slow
 def test_time_limit_is_reported_with_its_log_and_resumed(timed_out):
     """A run that outlives its `--time` (it stalls): Slurm's warning signal before the limit stops it, the
     summary says it timed out and names its log; the same command again finishes it."""
-    sw, proc, log_file = timed_out
-    run_id = sw.run_ids[0]
-    proc.wait(timeout=300)
-    out = log_file.read_text()
-    assert proc.returncode == 1, out
+    sw, run_id, out = _failed_run(timed_out)
     m = re.search(rf"failed: {run_id}: timed out: (.*) \(log: (\S+)\)$", out, re.M)
     assert m, out
     assert f"--time {TIME_LIMIT[False]} min" in m.group(1)
@@ -155,11 +160,7 @@ def test_task_killed_at_its_time_limit_is_reported_and_resumed(killed_at_limit):
     says so with its log; the run is left `running` with the lock of a dead process, which names its
     Slurm job. Made to look like another node's lock (whose pid cannot be checked from here), it is
     still taken over by the same command, which asks Slurm, and the run is finished."""
-    sw, proc, log_file = killed_at_limit
-    run_id = sw.run_ids[0]
-    proc.wait(timeout=300)
-    out = log_file.read_text()
-    assert proc.returncode == 1, out
+    sw, run_id, out = _failed_run(killed_at_limit)
     m = re.search(rf"failed: {run_id}: timed out: Slurm job \d+ was killed at its time limit \(--time {TIME_LIMIT[True]} min\) \(log: (\S+)\)$", out, re.M)
     assert m, out
     assert Path(m.group(1)).is_file()
