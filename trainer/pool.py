@@ -128,11 +128,14 @@ class WorkerPool:
                         self._give(self._start(), queue.popleft())
 
     def _close(self) -> None:
-        """After :meth:`map`: every worker was told to end; wait for them."""
-        for conn, (process, _) in list(self._workers.items()):
+        """Leaving the block normally: the workers still there (none once :meth:`map` has ended; a
+        ``break`` out of it leaves some) are told to end after what they hold, waited for up to ``grace``
+        seconds in all, then stopped."""
+        for conn in list(self._workers):
             self._give(conn, None)
-        for conn, (process, _) in list(self._workers.items()):
-            process.join(self.grace)
+        deadline = time.monotonic() + self.grace
+        for process, _ in list(self._workers.values()):
+            process.join(max(0.0, deadline - time.monotonic()))
         self.stop()
 
     def stop(self) -> None:
