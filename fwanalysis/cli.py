@@ -26,8 +26,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .artifacts import ArtifactError
-from .artifacts.io import json_ready
+from .artifacts.io import json_ready, open_regular
 from .artifacts.select import NoRunsError, RunFilter, drop_repeats, in_sweeps, key_values, profiles_of, select_runs
+from .console import UserError, csv_cell, err, printable, run_command
 from .vocab import BASELINES, FORMATS, JACCARD_AT, LOWER_IS_BETTER, METRICS
 
 app = typer.Typer(
@@ -36,7 +37,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 # -- common options, declared once (every analysis command takes them) ---------------------------------
 Paths = Annotated[Optional[list[Path]], typer.Argument(help="Studies or run directories, searched recursively for run.json. Default: artifacts/.", show_default=False)]
@@ -67,10 +67,6 @@ _COMMON = (
     ("include_incomplete", IncompleteOpt, False), ("skip_bad", SkipBadOpt, False), ("fmt", FormatOpt, "table"),
     ("plot", PlotOpt, None),
 )
-
-
-class UserError(Exception):
-    """A mistake in the command line or its input: one line on stderr, exit 1."""
 
 
 def _report_bad(e: ArtifactError) -> None:
@@ -197,15 +193,6 @@ def analysis_command(name: str | None = None, *, incomplete_help: str | None = N
     return register
 
 
-def run_command(fn: Callable[[], None]) -> None:
-    """Run a command body; user mistakes and bad artifacts become one ``error:`` line and exit 1."""
-    try:
-        fn()
-    except (UserError, NoRunsError, ArtifactError, ValueError, FileNotFoundError) as e:
-        err.print(f"error: {e}")
-        raise typer.Exit(1)
-
-
 # -- output ----------------------------------------------------------------------------------------
 def _stdout_console() -> Console:
     """A console for tables on stdout. On a terminal rich fits the table to the width and folds long
@@ -234,13 +221,13 @@ def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: 
             buf = io.StringIO()
             w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
             w.writeheader()
-            w.writerows(json_ready(rows))
+            w.writerows({k: csv_cell(printable(v)) if isinstance(v, str) else v for k, v in r.items()} for r in json_ready(rows))
             sys.stdout.write(buf.getvalue())
         return
-    t = Table(title=Text(title) if title else None)
+    t = Table(title=Text(printable(title)) if title else None)
     cols = list(rows[0]) if rows else []
     for c in cols:
-        t.add_column(Text(str(c)), overflow="fold")
+        t.add_column(Text(printable(c)), overflow="fold")
     for r in rows:
         t.add_row(*(Text(_fmt_cell(r.get(c))) for c in cols))
     _stdout_console().print(t)
@@ -251,7 +238,7 @@ def _fmt_cell(v) -> str:
         return "–"
     if isinstance(v, float):
         return "–" if not math.isfinite(v) else f"{v:.4g}"
-    return str(v)
+    return printable(v)
 
 
 def _frame_doc(df, key: str = "rows") -> dict:
@@ -332,7 +319,10 @@ def _why_incomplete(run) -> str:
 
     if run.status == "failed":
         return "training failed"
-    holder = lock_holder(run.path.parent, run.run_id)
+    try:  # the lock is named after the run's directory, as fwa's writer names both; never after run.json's run_id
+        holder = lock_holder(run.path.parent, run.path.name)
+    except ValueError:  # a directory name that cannot be a run id of fwa's: no lock of fwa's can be there
+        holder = None
     if holder is not None:
         return f"being trained by {describe(holder)}"
     return "no live process holds its lock, so it was interrupted (killed or crashed); train it again"
@@ -648,14 +638,20 @@ def _cd_latex(res, metric: str) -> str:
     return latex_table(rows, bold=bold, caption=caption)
 
 
+MAX_INPUT_BYTES = 256 * 2**20  # cd-diagram --input: a results table, never gigabytes
+
+
 def _read_scores(path: Path, *, wide: bool = False):
     """The (block, method, score) table of --input: long as written, or melted from a wide table."""
     import pandas as pd
 
-    if not path.exists():
-        raise UserError(f"--input {path}: no such file")
     try:
-        df = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+        f = open_regular(path, max_bytes=MAX_INPUT_BYTES)  # a FIFO is refused, never waited on
+    except FileNotFoundError:
+        raise UserError(f"--input {path}: no such file") from None
+    try:
+        with f:
+            df = pd.read_parquet(f) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(f)
     except Exception as e:  # noqa: BLE001 - any reader failure is a user input problem
         raise UserError(f"--input {path}: cannot read ({type(e).__name__}: {e})") from None
     long_cols = ("block", "method", "score")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import tempfile
 import zipfile
@@ -48,6 +49,70 @@ class ArtifactError(Exception):
         self.file = str(file)
         self.problem = str(problem)
         super().__init__(f"run {self.run}: {self.file}: {self.problem}")
+
+
+# -- reading what a user can name ---------------------------------------------------------------------------
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"))
+
+
+class NotRegularFile(ValueError):
+    """A path that is to be read is not a regular file (a FIFO, socket, device or directory), or is larger
+    than the bound its reader sets. A ``ValueError``: the commands print it as one ``error:`` line."""
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def open_regular(path, *, max_bytes: int | None = None, follow_symlinks: bool = True):
+    """``path`` opened for binary reading, if it is a regular file of at most ``max_bytes`` bytes.
+
+    The one way fwa opens a file a user can name (docs/artifacts.md, "Reading"). It is opened with
+    ``O_NONBLOCK``, so a FIFO never makes the caller wait for a writer; its type is checked on the open
+    handle (no race with a rename), and a FIFO, socket, device or directory raises :class:`NotRegularFile`
+    naming what it is, as does a file larger than ``max_bytes``. ``follow_symlinks=False`` refuses a
+    symbolic link itself (``O_NOFOLLOW``). ``FileNotFoundError`` and other ``OSError`` pass through.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if not follow_symlinks and os.path.islink(path):
+            raise NotRegularFile(f"{path}: a symbolic link, not followed") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"{path}: not a regular file ({_kind(st.st_mode)})")
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise NotRegularFile(f"{path}: {st.st_size} bytes, more than the {max_bytes} bytes such a file may have here")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path, *, max_bytes: int, follow_symlinks: bool = True) -> bytes:
+    """The bytes of the regular file ``path`` (:func:`open_regular`), at most ``max_bytes`` of them: a file
+    that grows past the bound while it is read is refused too."""
+    with open_regular(path, max_bytes=max_bytes, follow_symlinks=follow_symlinks) as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise NotRegularFile(f"{path}: more than the {max_bytes} bytes such a file may have here")
+    return data
+
+
+def is_regular(path) -> bool:
+    """Whether ``path`` is a regular file (symlinks followed), without opening it: never blocks."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _umask_from_proc() -> int | None:

@@ -44,8 +44,9 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from .io import NotRegularFile, read_regular, utc_now
 from .io import fsync_dir as _fsync_dir
-from .io import utc_now
+from .schema import run_id_problem
 
 __all__ = ["RunLock", "RunLocked", "claim_run", "lock_path", "read_lock", "lock_holder", "LOCK_DIR"]
 
@@ -56,7 +57,11 @@ _NO_LINK = {errno.EPERM, errno.ENOSYS, errno.EXDEV, errno.EMLINK,
 
 
 def lock_path(study_dir, run_id: str) -> Path:
-    """Where the lock of run ``run_id`` of study ``study_dir`` is: ``<study>/.locks/<run_id>.lock``."""
+    """Where the lock of run ``run_id`` of study ``study_dir`` is: ``<study>/.locks/<run_id>.lock``.
+    ``ValueError`` for a run id that cannot name a file there (``/``, ``..``, a leading ``.``, too long)."""
+    problem = run_id_problem(run_id)
+    if problem:
+        raise ValueError(problem)
     return Path(study_dir) / LOCK_DIR / f"{run_id}.lock"
 
 
@@ -116,15 +121,15 @@ def _me() -> dict:
 def read_lock(path) -> dict | None:
     """The record in lock file ``path``; None if there is no such file.
 
-    A file that is not a lock record (empty, garbled, too large) gives ``{"unreadable": True}``:
+    A file that is not a lock record (empty, garbled, too large, a FIFO or anything but a regular file)
+    gives ``{"unreadable": True}``:
     its holder is unknown and the lock is respected.
     """
     try:
-        with open(path, "rb") as f:
-            data = f.read(_MAX_LOCK_BYTES + 1)
+        data = read_regular(path, max_bytes=_MAX_LOCK_BYTES)  # a FIFO in its place is refused, never waited on
     except FileNotFoundError:
         return None
-    except OSError:
+    except (OSError, NotRegularFile):
         return {"unreadable": True}
     try:
         info = json.loads(data.decode("utf-8")) if len(data) <= _MAX_LOCK_BYTES else None

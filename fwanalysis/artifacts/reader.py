@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from . import schema
 from fwanalysis.vocab import is_criterion_name
 
 from .bitset import check_packed, packed_length
-from .io import ArtifactError
+from .io import ArtifactError, open_regular, read_regular
 
 __all__ = ["Run", "LayerInfo", "UpdateSets", "StateDump", "load_run", "find_runs", "validate_run"]
 
@@ -67,21 +65,6 @@ def _is_num(v) -> bool:
 
 class _MemberError(Exception):
     """An npz member whose header or data is not what the run says it should be."""
-
-
-def _open_regular(path: Path):
-    """``path`` opened for binary reading if it is a regular file (symlinks followed); ``ValueError`` if it
-    is a FIFO, device or directory. Opened without blocking, so a FIFO never hangs the reader."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError("not a regular file")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def _read_member(zf: zipfile.ZipFile, key: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
@@ -166,7 +149,7 @@ class Run:
         """
         p = self.path / rel
         try:
-            f = _open_regular(p)
+            f = open_regular(p)
         except FileNotFoundError:
             raise self.error(rel, "file is listed in run.json but missing on disk") from None
         except (OSError, ValueError) as e:
@@ -247,14 +230,20 @@ class Run:
 
         rel = "metrics.parquet"
         try:
-            f = _open_regular(self.path / rel)
+            f = open_regular(self.path / rel)
         except FileNotFoundError:
             raise self.error(rel, "file missing") from None
         except (OSError, ValueError) as e:
             raise self.error(rel, f"cannot read ({e})") from None
         try:
             with f:
-                table = pq.read_table(f)
+                pf = pq.ParquetFile(f)
+                limit = max_metric_rows(self.total_steps)
+                rows, size = pf.metadata.num_rows, sum(pf.metadata.row_group(i).total_byte_size for i in range(pf.metadata.num_row_groups))
+                if rows > limit or size > METRIC_ROW_BYTES * limit:
+                    raise self.error(rel, f"holds {rows} rows ({size} bytes decoded), more than the {limit} rows a run of "
+                                          f"{self.total_steps} steps may have (docs/format.md, \"Size bounds\")")
+                table = pf.read()
         except (pa.ArrowException, OSError, ValueError) as e:
             raise self.error(rel, f"cannot read parquet ({type(e).__name__}: {e})") from None
         names = set(table.column_names)
@@ -296,10 +285,19 @@ class Run:
 # -- run.json ------------------------------------------------------------------------------------------
 MAX_MANIFEST_BYTES = 64 * 2**20   # run.json larger than this is refused (a 10^5-update run's is ~2 MB)
 MAX_NUMEL = 2**48                  # weights per layer and per model; far above any real model, far below int64
+METRIC_ROWS_PER_STEP = 100         # metrics.parquet: rows per optimizer step (a run logs a few per step at most) ...
+METRIC_ROWS_FLOOR = 10**6          # ... but at least this many, whatever total_steps says (a running run's may be 0) ...
+METRIC_ROWS_CAP = 2 * 10**7        # ... and never more than this (~1.5 GB in memory), whatever total_steps says
+METRIC_ROW_BYTES = 256             # decoded bytes per row allowed (long names or splits count)
+
+
+def max_metric_rows(total_steps: int) -> int:
+    """The most rows ``metrics.parquet`` of a run of ``total_steps`` steps may hold (docs/format.md, "Size bounds")."""
+    return min(max(METRIC_ROWS_FLOOR, METRIC_ROWS_PER_STEP * (int(total_steps) + 1)), METRIC_ROWS_CAP)
 
 
 def _is_str(v) -> bool:
-    return isinstance(v, str)
+    return isinstance(v, str) and schema.text_problem(v) is None
 
 
 def _num_in(lo=None, hi=None, *, lo_open=False):
@@ -316,26 +314,35 @@ def _int_min(lo):
     return lambda v: _is_int(v) and v >= lo
 
 
+def _step_min(lo):
+    return lambda v: _is_int(v) and lo <= v <= schema.MAX_STEP
+
+
 def _one_of(choices):
     return lambda v: isinstance(v, str) and v in choices
 
 
 def _int_list(v) -> bool:
-    return isinstance(v, list) and all(_is_int(x) for x in v)
+    return isinstance(v, list) and len(v) <= schema.MAX_LIST and all(_is_int(x) and abs(x) <= schema.MAX_STEP for x in v)
+
+
+def _plain(x) -> bool:
+    """A plain config value: null, a number, a boolean, or a string within the text bounds."""
+    return x is None or isinstance(x, (int, float, bool)) or _is_str(x)
 
 
 def _scalar_list(v) -> bool:
-    return isinstance(v, list) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v)
+    return isinstance(v, list) and len(v) <= schema.MAX_LIST and all(_plain(x) for x in v)
 
 
 def _scalar_dict(v) -> bool:
-    return isinstance(v, dict) and all(isinstance(x, (str, int, float, bool)) or x is None for x in v.values())
+    return isinstance(v, dict) and len(v) <= schema.MAX_LIST and all(_is_str(k) and _plain(x) for k, x in v.items())
 
 
 # config key -> (test of a non-null value, what it should be); every key may be null ("does not apply").
 _CONFIG_TYPES = {
-    "model": (_is_str, "a string"),
-    "dataset": (_is_str, "a string"),
+    "model": (_is_str, f"a string of at most {schema.MAX_TEXT} characters without control characters"),
+    "dataset": (_is_str, f"a string of at most {schema.MAX_TEXT} characters without control characters"),
     "method": (_one_of(schema.METHODS), f"one of {list(schema.METHODS)}"),
     "criterion": (is_criterion_name, "a criterion name (lowercase letters, digits, '-', '_')"),
     "criterion_params": (_scalar_dict, "an object of numbers, strings or booleans"),
@@ -344,8 +351,8 @@ _CONFIG_TYPES = {
     "init": (_one_of(schema.INITS), f"one of {list(schema.INITS)}"),
     "prune_fraction": (_num_in(0, 1), "a number in [0, 1]"),
     "prune_schedule": (_one_of(schema.SCHEDULES), f"one of {list(schema.SCHEDULES)}"),
-    "update_period": (_int_min(1), "an integer >= 1 (steps)"),
-    "update_end": (_int_min(0), "an integer >= 0 (steps)"),
+    "update_period": (_step_min(1), "an integer >= 1 (steps, at most 2^63 - 1)"),
+    "update_end": (_step_min(0), "an integer >= 0 (steps, at most 2^63 - 1)"),
     "pruning_scope": (_one_of(schema.SCOPES), f"one of {list(schema.SCOPES)}"),
     "global_regrowth": (_one_of(schema.GLOBAL_REGROWTH), f"one of {list(schema.GLOBAL_REGROWTH)}"),
     "update_order": (_one_of(schema.UPDATE_ORDERS), f"one of {list(schema.UPDATE_ORDERS)}"),
@@ -371,8 +378,9 @@ def _check_config(c: dict) -> str | None:
         if v is not None and not ok(v):
             return f"config.{key} is {_show(v)}: expected {want} or null"
     for key, v in c.items():  # extra keys (e.g. a sweep's name) are kept; they must be plain JSON values
-        if key not in _CONFIG_TYPES and not (v is None or isinstance(v, (str, int, float, bool)) or _scalar_list(v) or _scalar_dict(v)):
-            return f"config.{key} is {_show(v)}: extra config keys must be numbers, strings, booleans or flat lists/objects"
+        if key not in _CONFIG_TYPES and not (_is_str(key) and (_plain(v) or _scalar_list(v) or _scalar_dict(v))):
+            return (f"config.{key[:60]} is {_show(v)}: extra config keys must be numbers, strings (at most "
+                    f"{schema.MAX_TEXT} characters, no control characters), booleans or flat lists/objects of them")
     return None
 
 
@@ -391,6 +399,8 @@ def _check_layers(layers) -> str | None:
             return f"layers[{i}] must be an object with name, shape, numel"
         if not isinstance(l["name"], str) or not l["name"] or l["name"] in seen:
             return f"layers[{i}].name is missing, empty or repeated"
+        if schema.text_problem(l["name"]):
+            return f"layers[{i}].name {schema.text_problem(l['name'])}"
         seen.add(l["name"])
         shape = l["shape"]
         if not isinstance(shape, list) or not all(_is_int(s) and s >= 0 for s in shape):
@@ -427,6 +437,8 @@ def _check_manifest(run: str, m) -> str | None:
         return f"missing keys {missing}"
     if not isinstance(m["run_id"], str) or not m["run_id"]:
         return "run_id must be a non-empty string"
+    if schema.text_problem(m["run_id"]):
+        return f"run_id {_show(m['run_id'])} {schema.text_problem(m['run_id'])}"
     if m["status"] not in schema.STATUSES:
         return f"status {_show(m['status'])}: expected one of {list(schema.STATUSES)}"
     if not isinstance(m["created"], str) or not (m["finished"] is None or isinstance(m["finished"], str)):
@@ -438,8 +450,8 @@ def _check_manifest(run: str, m) -> str | None:
         return problem
     for key in ("mask_steps", "update_steps", "state_steps"):
         steps = m[key]
-        if not isinstance(steps, list) or not all(_is_int(s) and s >= 0 for s in steps):
-            return f"{key} must be a list of non-negative integers"
+        if not isinstance(steps, list) or not all(_is_int(s) and 0 <= s <= schema.MAX_STEP for s in steps):
+            return f"{key} must be a list of integers in [0, 2^63 - 1] (steps)"
         if any(a >= b for a, b in zip(steps, steps[1:])):
             return f"{key} must be sorted without repeats"
     if m["status"] == "complete" and not m["mask_steps"]:
@@ -447,8 +459,8 @@ def _check_manifest(run: str, m) -> str | None:
     shadows = m["shadow_criteria"]
     if not isinstance(shadows, list) or not all(is_criterion_name(c) for c in shadows) or len(set(shadows)) != len(shadows):
         return "shadow_criteria must be a list of distinct criterion names (lowercase letters, digits, '-', '_')"
-    if not _is_int(m["total_steps"]) or m["total_steps"] < 0:
-        return "total_steps must be a non-negative integer"
+    if not _is_int(m["total_steps"]) or not 0 <= m["total_steps"] <= schema.MAX_STEP:
+        return "total_steps must be an integer in [0, 2^63 - 1]"
     summary = m["summary"]
     if summary is not None:
         if not isinstance(summary, dict):
@@ -468,11 +480,7 @@ def _read_manifest_text(mp: Path) -> str:
     A FIFO named run.json is refused instead of waited on, and a device such as /dev/zero instead of
     read until memory runs out.
     """
-    with _open_regular(mp) as f:
-        data = f.read(MAX_MANIFEST_BYTES + 1)
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise ValueError(f"larger than the {MAX_MANIFEST_BYTES} bytes a run.json may have")
-    return data.decode("utf-8")
+    return read_regular(mp, max_bytes=MAX_MANIFEST_BYTES).decode("utf-8")
 
 
 def load_run(path) -> Run:

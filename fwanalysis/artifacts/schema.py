@@ -82,6 +82,48 @@ SUMMARY_KEYS = METRICS  # the summary object of run.json: one final figure per m
 METRICS_COLUMNS = {"step": "int64", "epoch": "float64", "split": "string", "name": "string", "value": "float64"}
 
 
+#: Bounds that keep a hostile run.json from costing more than a real one (docs/format.md, "Size bounds").
+MAX_STEP = 2**63 - 1          # steps are int64 everywhere they are stored (metrics.parquet's step column)
+MAX_TEXT = 256                # characters of a config string (a model or data set name, a label)
+MAX_LIST = 4096               # entries of a config list (lr_milestones)
+MAX_RUN_ID_BYTES = 200        # a run id names a directory and its lock file (.locks/<run_id>.lock, 255 bytes at most)
+#: Names below a study that are never a run: the lock folder. Run ids may not start with ``.`` at all
+#: (temporary files and fwa's own folders do).
+RESERVED_NAMES = (".locks",)
+#: What a run directory written by fwa holds (docs/format.md, "What fwa removes"): these files, these
+#: folders of ``step-N.npz`` files, and temporary files ``.<name>.<random>.tmp`` of either.
+RUN_FILES = ("run.json", "metrics.parquet")
+RUN_FOLDERS = ("masks", "updates", "state")
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029" for ch in text)
+
+
+def run_id_problem(run_id) -> str | None:
+    """Why ``run_id`` cannot name a run directory, or None: it must be a non-empty string of at most
+    MAX_RUN_ID_BYTES bytes (UTF-8) without ``/``, ``\\``, control characters or a leading ``.``."""
+    if not isinstance(run_id, str) or not run_id:
+        return "a run id must be a non-empty string"
+    if run_id in (".", "..") or any(ch in run_id for ch in "/\\") or _has_control(run_id):
+        return f"run id {run_id[:60]!r} cannot name a directory (no '/', '\\', control characters, '.' or '..')"
+    if run_id.startswith("."):
+        what = "is reserved: the study's lock folder" if run_id in RESERVED_NAMES else "starts with '.', as fwa's temporary files do"
+        return f"run id {run_id[:60]!r} {what}"
+    if len(run_id.encode("utf-8")) > MAX_RUN_ID_BYTES:
+        return f"run id {run_id[:40]!r}... is {len(run_id.encode('utf-8'))} bytes long, more than {MAX_RUN_ID_BYTES}"
+    return None
+
+
+def text_problem(value: str) -> str | None:
+    """Why a config string is refused (too long, or holding control characters), or None."""
+    if len(value) > MAX_TEXT:
+        return f"is {len(value)} characters long, more than {MAX_TEXT}"
+    if _has_control(value):
+        return "holds a control character"
+    return None
+
+
 def step_file(step: int) -> str:
     """File name of a step: ``step-00000800.npz``."""
     return f"step-{int(step):08d}.npz"

@@ -169,6 +169,8 @@ def key_values(items: Iterable[str] | None, *, option: str = "--config", example
             value = json.loads(raw)
         except ValueError:
             value = raw
+        except RecursionError:
+            raise ValueError(f"{option} {item[:40]!r}...: VALUE is nested too deeply") from None
         out[key.strip()] = value
     return out
 

@@ -31,7 +31,8 @@ import json
 import math
 import os
 import platform
-import shutil
+import re
+import stat
 import sys
 import weakref
 from pathlib import Path
@@ -74,18 +75,31 @@ def canonical_config(config: Mapping) -> dict:
     return out
 
 
-def run_id_for(config: Mapping) -> str:
+RUN_ID_DIGITS = 16  # hex digits of the hash: 64 bits, so a grid of 10^6 runs of one prefix collides with odds ~3e-8
+
+
+def _id_part(value) -> str:
+    """One part of a run id's prefix: characters other than letters, digits, ``.``, ``+``, ``=``, ``_`` and
+    ``-`` become ``_``, and at most 40 of them are kept (the hash tells long names apart)."""
+    text = re.sub(r"[^A-Za-z0-9.+=_-]", "_", str(value))
+    return text[:40]
+
+
+def run_id_for(config: Mapping, *, digits: int = RUN_ID_DIGITS) -> str:
     """``<prefix>-<hash>``, the same for the same mapping (docs/artifacts.md, "Run ids").
 
     ``prefix``: ``dataset-model-method``, then ``-criterion-growth`` for a dst run, ``-d<density>`` and
-    ``-s<seed>``, each part left out where it is null. ``hash``: the first 8 hex digits of the SHA-1
-    of the mapping as JSON with sorted keys, after every config key of the format was added as null
-    where missing; every key of the mapping counts, also keys that are not config keys. A
-    ``RunWriter`` without ``run_id`` hashes its run's config; ``fw-train sweep`` hashes the planned,
-    unresolved config plus the spec's name and what is recorded (``trainer.sweep.expand``).
+    ``-s<seed>``, each part left out where it is null, each cut to 40 characters with any character
+    but letters, digits, ``.+=_-`` written ``_`` (and a leading ``.`` too). ``hash``: the first
+    ``digits`` (16) hex digits of the SHA-1 of the mapping as JSON with sorted keys, after every config
+    key of the format was added as null where missing; every key of the mapping counts, also keys that
+    are not config keys. A ``RunWriter`` without ``run_id`` hashes its run's config; ``fw-train sweep``
+    hashes the planned, unresolved config plus the spec's name and what is recorded
+    (``trainer.sweep.expand``). ``digits=8`` gives the ids of fwa before 0.3 (the same prefix, the
+    first 8 digits of the same hash).
     """
     cfg = canonical_config(config)
-    digest = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8]
+    digest = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:digits]
     parts = [cfg.get("dataset"), cfg.get("model"), cfg.get("method")]
     if cfg.get("method") == "dst":
         parts += [cfg.get("criterion"), cfg.get("growth")]
@@ -93,7 +107,9 @@ def run_id_for(config: Mapping) -> str:
         parts.append(f"d{float(cfg['density']):g}")
     if cfg.get("seed") is not None:
         parts.append(f"s{cfg['seed']}")
-    prefix = "-".join(str(p) for p in parts if p is not None) or "run"
+    prefix = "-".join(_id_part(p) for p in parts if p is not None) or "run"
+    if prefix.startswith("."):
+        prefix = "_" + prefix[1:]
     return f"{prefix}-{digest}"
 
 
@@ -108,6 +124,77 @@ def software_versions() -> dict:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
+
+
+def _fwa_temporary(name: str) -> bool:
+    """Whether ``name`` is a temporary file of fwa's atomic writes (``.<name>.<random>.tmp``)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _run_entries(path: Path) -> tuple[list[str], list[str]]:
+    """The entries of directory ``path`` (relative names) a run directory of fwa's may hold, and those it may
+    not (docs/format.md, "What fwa removes"). The first list is in the order they can be removed: files,
+    then the folders that held them, ``run.json`` last, so a removal stopped half way leaves a directory
+    that is still recognisably fwa's (or an empty one)."""
+    owned, folders, foreign = [], [], []
+    for name in sorted(os.listdir(path)):
+        if name in schema.RUN_FOLDERS and stat.S_ISDIR(os.lstat(path / name).st_mode):
+            for n in sorted(os.listdir(path / name)):
+                ok = (re.fullmatch(r"step-\d{8,}\.npz", n) or _fwa_temporary(n)) and stat.S_ISREG(os.lstat(path / name / n).st_mode)
+                (owned if ok else foreign).append(f"{name}/{n}")
+            folders.append(name)
+        elif (name in schema.RUN_FILES or _fwa_temporary(name)) and stat.S_ISREG(os.lstat(path / name).st_mode):
+            owned.append(name)
+        else:
+            foreign.append(name)
+    last = ["run.json"] if "run.json" in owned else []
+    return [n for n in owned if n != "run.json"] + folders + last, foreign
+
+
+def _old_run_status(path: Path, run_id: str) -> str | None:
+    """The status of the run directory ``path`` that a writer of ``run_id`` is about to replace, if fwa wrote
+    it; else ``ValueError`` naming what is in the way (docs/format.md, "What fwa removes").
+
+    fwa wrote a directory when it is a real directory (not a symbolic link) whose ``run.json`` is a regular
+    file naming the format, this run id and fwanalysis as its writer, and which holds nothing but the
+    files and folders of a run (:func:`_run_entries`). An empty directory, or one holding only temporary
+    files, is what a writer killed before its first ``run.json`` leaves: status None."""
+    from .io import read_regular
+
+    def refuse(why: str):
+        return ValueError(f"run {run_id}: {path} {why}, which fwa did not write: it is left as it is "
+                          "(choose another run id, or move it away yourself)")
+
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise refuse("is a symbolic link" if stat.S_ISLNK(st.st_mode) else "is a file, not a run directory")
+    owned, foreign = _run_entries(path)
+    if foreign:
+        raise refuse(f"holds {foreign[0]!r}" + (f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""))
+    if "run.json" not in owned:
+        if any(not _fwa_temporary(n) for n in owned):
+            raise refuse("holds run files but no run.json")
+        return None
+    try:
+        manifest = json.loads(read_regular(path / "run.json", max_bytes=64 * 2**20).decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as e:
+        raise refuse(f"has a run.json that cannot be read ({e})") from None
+    software = manifest.get("software") if isinstance(manifest, dict) else None
+    if not (isinstance(manifest, dict) and manifest.get("format") == schema.FORMAT and manifest.get("run_id") == run_id
+            and isinstance(software, dict) and isinstance(software.get("fwanalysis"), str)):
+        raise refuse("has a run.json that is not this run's as fwa writes it")
+    status = manifest.get("status")
+    return status if isinstance(status, str) else None
+
+
+def _remove_run_dir(path: Path) -> None:
+    """Remove a run directory that :func:`_old_run_status` found to be fwa's: the entries it may hold, each
+    by name, then the directory. Never a tree walk: anything else put there meanwhile stays, and the
+    directory's removal then fails (``OSError``: directory not empty)."""
+    owned, _ = _run_entries(path)
+    for rel in owned:
+        (os.rmdir if rel in schema.RUN_FOLDERS else os.unlink)(path / rel)
+    os.rmdir(path)
 
 
 def _reason(exc: BaseException) -> str:
@@ -166,8 +253,9 @@ class RunWriter:
         if problem:
             raise ValueError(problem)
         self.run_id = run_id or run_id_for(self.config)
-        if not isinstance(self.run_id, str) or self.run_id in ("", ".", "..") or any(ch in self.run_id for ch in "/\\\0"):
-            raise ValueError(f"run_id {self.run_id!r} cannot name a directory (no '/', '\\', NUL, '.' or '..')")
+        problem = schema.run_id_problem(self.run_id)
+        if problem:
+            raise ValueError(problem)
         self.path = Path(study_dir) / self.run_id
         items = layers.items() if isinstance(layers, Mapping) else layers
         self.layers = []
@@ -194,20 +282,11 @@ class RunWriter:
 
     def _start(self, exist: str, total_steps, extra) -> None:
         """Under the lock: check what is there, remove an old run if allowed, make the run directory."""
-        manifest_path = self.path / "run.json"
-        if self.path.exists() or self.path.is_symlink():
-            status = None
-            if manifest_path.exists():
-                try:
-                    status = json.loads(manifest_path.read_text(encoding="utf-8")).get("status")
-                except (ValueError, OSError, AttributeError):
-                    status = None
+        if os.path.lexists(self.path):
+            status = _old_run_status(self.path, self.run_id)  # ValueError: not a run of fwa's, left alone
             if exist == "error" or (exist == "resume-incomplete" and status == "complete"):
                 raise FileExistsError(f"run {self.run_id}: {self.path} already exists (status {status})")
-            if self.path.is_dir() and not self.path.is_symlink():
-                shutil.rmtree(self.path)
-            else:
-                self.path.unlink()
+            _remove_run_dir(self.path)
         self.path.mkdir()  # the study directory exists (it holds the lock); never made again below a removed run
         self._dir_fd.append(os.open(self.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
         st = os.fstat(self._dir_fd[0])

@@ -10,12 +10,13 @@ torch is imported only when paper-code or torch-prune runs, tensorboard only whe
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
 import typer
+
+from fwanalysis.console import err, fail, run_command
 
 app = typer.Typer(
     help="Convert runs of other tools into fwa's run format (docs/import.md): paper-code, torch-prune, tensorboard, wandb-csv.",
@@ -40,21 +41,22 @@ StepsPerEpochOpt = Annotated[Optional[int], typer.Option("--steps-per-epoch", mi
 
 
 def _err(msg: str) -> None:
-    sys.stderr.write(msg + "\n")
+    err.print(msg)
 
 
 def _run(body: Callable[[], None]) -> None:
-    """Run a command body; bad input, a missing package or a locked run becomes one ``error:`` line, exit 1."""
-    from fwanalysis.artifacts import ArtifactError, RunLocked
+    """Run a command body (fwa's :func:`~fwanalysis.console.run_command`): bad input, a missing package, a locked
+    run or a file system error becomes one ``error:`` line, exit 1; a complete run in the way says how to replace it."""
 
-    try:
-        body()
-    except FileExistsError as e:  # RunWriter refusing a complete run of the same id
-        _err(f"error: {e}; --overwrite replaces it")
-        raise typer.Exit(1)
-    except (ValueError, ArtifactError, RunLocked, FileNotFoundError, NotADirectoryError, PermissionError) as e:
-        _err(f"error: {e}")
-        raise typer.Exit(1)
+    def guarded():
+        try:
+            body()
+        except FileExistsError as e:  # RunWriter refusing a complete run of the same id
+            if e.strerror is None:
+                fail(e, hint="; --overwrite replaces it")
+            raise
+
+    run_command(guarded)
 
 
 def _settings(set_: list[str] | None, extra: list[str] | None) -> dict:

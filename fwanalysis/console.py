@@ -1,0 +1,94 @@
+"""What fwa's command lines (``fwa`` and ``fwa import``) share: the stderr console, text made safe to print,
+and the one way a command's failure becomes one ``error:`` line (docs/cli.md, "Errors").
+
+Text from runs and files (run ids, config values, file names, messages quoting them) is shown with its
+control characters escaped (:func:`printable`), so no value can start a line of its own, forge an
+``error:`` line or move the terminal's cursor; CSV cells that a spreadsheet would run as a formula are
+quoted (:func:`csv_cell`).
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+from typing import Callable
+
+import typer
+from rich.console import Console
+
+__all__ = ["err", "UserError", "printable", "csv_cell", "error_text", "fail", "run_command"]
+
+class _Stderr(Console):
+    """The stderr console: every line printed with :func:`printable` text (a run id holding a newline cannot
+    start a line of its own there)."""
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+class UserError(Exception):
+    """A mistake in the command line or its input: one line on stderr, exit 1."""
+
+
+# C0 and C1 control characters, the Unicode line and paragraph separators, and the bidirectional overrides
+# and isolates (which reorder what a terminal shows)
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text) -> str:
+    """``text`` with every control character written as its escape (``\\n``, ``\\x1b``, ``\\u202e``): one line
+    that shows exactly what the value holds."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def csv_cell(value):
+    """A value as a CSV cell: text that a spreadsheet would read as a formula (starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) gets a leading ``'``, as OWASP's CSV-injection advice has it;
+    numbers and other text are unchanged."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+err = _Stderr(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def error_text(e: BaseException) -> str:
+    """One line saying what went wrong, for any error a command can meet: an ``OSError`` as ``<file>: <what
+    the system said>`` (e.g. ``reports/fig01.png: No space left on device``), a number too large as such,
+    anything else by its message."""
+    if isinstance(e, OSError) and type(e).__str__ is OSError.__str__ and e.strerror:
+        where = ": ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+        what = e.strerror
+        if e.errno == errno.EROFS:
+            what += " (a read-only file system)"
+        return f"{where}: {what}" if where else what
+    if isinstance(e, OverflowError):
+        return f"a number is too large ({e})"
+    if isinstance(e, RecursionError):
+        return "the input is nested too deeply"
+    if isinstance(e, MemoryError):
+        return "out of memory (the input is larger than this machine can hold)"
+    return str(e) or type(e).__name__
+
+
+def fail(e: BaseException | str, *, hint: str = "") -> None:
+    """Print ``error: <one line>`` on stderr and exit 1."""
+    text = e if isinstance(e, str) else error_text(e)
+    err.print("error: " + text + hint)
+    raise typer.Exit(1)
+
+
+def run_command(fn: Callable[[], None], *, expected: tuple[type[BaseException], ...] = ()) -> None:
+    """Run a command body: a user mistake, bad input or artifacts, any file system error (a full disk, a
+    read-only folder, a path under a file) and a number too large become one ``error:`` line and exit 1.
+
+    ``expected``: further exception types that mean bad input (the importers add the locked run)."""
+    from .artifacts import ArtifactError
+    from .artifacts.select import NoRunsError
+
+    try:
+        fn()
+    except (UserError, NoRunsError, ArtifactError, ValueError, OSError, OverflowError, RecursionError, MemoryError,
+            *expected) as e:
+        fail(e)
