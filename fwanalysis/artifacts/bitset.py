@@ -22,11 +22,53 @@ __all__ = [
 _POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
+#: A tensor that claims this many times more values than its storage holds is a broadcast view (stride 0)
+#: of a few bytes posing as a large mask: refused before anything of its claimed size is allocated.
+MAX_VIEW_RATIO = 8
+#: The most values a sparse tensor may expand to.
+MAX_SPARSE_NUMEL = 2**28
+
+
+def _tensor_bool(x) -> np.ndarray:
+    """A torch tensor (any dtype, layout or device) as a boolean numpy array, nonzero is True; torch not imported.
+
+    bfloat16, float8 and quantized tensors are compared with zero in torch (numpy has no such dtypes);
+    a sparse tensor is made dense up to MAX_SPARSE_NUMEL values; a meta tensor (no values) and a view
+    that claims far more values than its storage holds are refused with ``ValueError``, before anything
+    of their claimed size is allocated."""
+    x = x.detach()
+    numel = int(x.numel())
+    if getattr(x, "is_meta", False):
+        raise ValueError(f"a meta tensor of shape {list(x.shape)} holds no values")
+    if getattr(x, "is_quantized", False):
+        x = x.dequantize()
+    layout = str(getattr(x, "layout", "torch.strided"))
+    if layout != "torch.strided":
+        if numel > MAX_SPARSE_NUMEL:
+            raise ValueError(f"a {layout.removeprefix('torch.')} tensor of {numel} values, more than the {MAX_SPARSE_NUMEL} "
+                             "a mask may expand to here")
+        x = x.to_dense()
+    else:
+        stored = x.untyped_storage().nbytes() // max(x.element_size(), 1)
+        if numel > MAX_VIEW_RATIO * stored + 1024:
+            raise ValueError(f"a tensor of shape {list(x.shape)} ({numel} values) whose storage holds {stored}: a broadcast "
+                             "view (stride 0), not a mask")
+    if str(x.dtype) != "torch.bool":
+        try:
+            x = x != 0
+        except (RuntimeError, TypeError):  # a dtype without comparisons on this device (float8 on some builds)
+            x = x.float() != 0
+    return x.cpu().numpy()
+
+
 def as_bool(x) -> np.ndarray:
-    """A boolean numpy array from a numpy array, torch tensor or nested sequence (torch not imported)."""
+    """A boolean numpy array from a numpy array, torch tensor (any dtype, layout or device; see
+    :func:`_tensor_bool`) or nested sequence, nonzero is True (torch not imported)."""
     if hasattr(x, "detach"):  # torch.Tensor, without importing torch
-        x = x.detach().cpu().numpy()
+        return _tensor_bool(x)
     arr = np.asarray(x)
+    if arr.dtype == object:
+        raise ValueError(f"expected a mask (an array of booleans or numbers), got {type(x).__name__} of Python objects")
     if arr.dtype != np.bool_:
         arr = arr != 0
     return arr

@@ -154,23 +154,29 @@ def torch_load(path: Path, *, what: str):
     except ImportError:
         raise MissingDependency(f"{what} reads files written by torch.save and needs PyTorch, which is not installed "
                                 "(pip install torch)") from None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError ... for a bad file
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{path}: cannot be read with torch.load(weights_only=True): {first}") from None
+    from fwanalysis.artifacts.io import open_regular
+
+    with open_regular(path) as f:  # a FIFO or device is refused here, never waited on
+        try:
+            return torch.load(f, map_location="cpu", weights_only=True)
+        except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError ... for a bad file
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(f"{path}: cannot be read with torch.load(weights_only=True): {first}") from None
 
 
 def to_bool(x, *, where: str) -> np.ndarray:
-    """A mask (torch tensor or array of bool, 0/1 floats or integers) as a boolean numpy array: nonzero is True."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    a = np.asarray(x)
-    if a.dtype == object or not (a.dtype == bool or np.issubdtype(a.dtype, np.number)):
+    """A mask (torch tensor of any dtype, layout or device, or an array of bool, 0/1 floats or integers) as a
+    boolean numpy array: nonzero is True (:func:`fwanalysis.artifacts.as_bool`); ``ValueError`` naming
+    ``where`` for anything else (a meta tensor, a broadcast view posing as a large mask, text)."""
+    from fwanalysis.artifacts import as_bool
+
+    a = np.asarray(x) if not hasattr(x, "detach") else None
+    if a is not None and not (a.dtype == bool or np.issubdtype(a.dtype, np.number)):
         raise ValueError(f"{where}: expected a mask tensor, found {type(x).__name__} of dtype {a.dtype}")
-    return a != 0
+    try:
+        return as_bool(x)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
 
 
 # -- writing metrics ---------------------------------------------------------------------------------------
@@ -223,7 +229,9 @@ def add_metrics(run_dir: Path, rows: Sequence[tuple]) -> tuple[Path, int]:
     from fwanalysis.artifacts import ArtifactError, RunLock, atomic_path, load_run, write_json
 
     run = load_run(run_dir)  # the manifest checked like any other run's
-    lock = RunLock(run.path.parent, run.run_id)
+    # the lock of the run's directory, named as fwa's writer names it: the run_id inside run.json never
+    # decides a path (a run_id of "../../x" would make the lock's folder elsewhere)
+    lock = RunLock(run.path.parent, run.path.name)
     lock.acquire()
     try:
         mp = run.path / "metrics.parquet"
