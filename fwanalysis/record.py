@@ -43,7 +43,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from fwanalysis.artifacts import RunWriter
+from fwanalysis.artifacts import RunWriter, as_bool
 from fwanalysis.vocab import CRITERIA, SCORE_EPS, STATE_DUMPS, check_choice, criterion_score
 
 __all__ = ["Recorder", "shadow_sets", "prune_masks", "EPS"]
@@ -190,6 +190,11 @@ def _numpy(x) -> np.ndarray:
     return np.array(x, copy=True)
 
 
+def _bool(x) -> np.ndarray:
+    """A boolean numpy copy of a mask: any tensor dtype (bfloat16, float8, quantized, sparse) or array, nonzero is True."""
+    return np.array(as_bool(x), dtype=bool, copy=True)
+
+
 def _copy(x):
     """A copy of a mask that stays where it is (a tensor on its device, or an array)."""
     return x.detach().clone() if hasattr(x, "detach") else np.array(x, dtype=bool, copy=True)
@@ -301,18 +306,27 @@ class Recorder:
         self.run_id, self.path = self.writer.run_id, self.writer.path
         self._total = total
         self._last = {n: _copy(current[n]) for n in self._names}
-        self._ever = {n: _numpy(current[n]).astype(bool) for n in self._names}  # ITOP: every weight ever active
+        self._ever = {n: _bool(current[n]) for n in self._names}  # ITOP: every weight ever active
         self._step = 0
         self._updates = 0
         self._pending: tuple[int, dict, dict, dict] | None = None
-        self.writer.write_masks(0, {n: _numpy(current[n]) for n in self._names})
+        self.writer.write_masks(0, {n: _bool(current[n]) for n in self._names})
         self._snapshot_at = 0
 
     # -- reading the loop's state ------------------------------------------------------------------------
     def _read_masks(self) -> dict:
+        """The masks as the loop holds them now, each checked to have its parameter's shape (a mask of another
+        shape, even of the same size, would record the wrong weights)."""
         if self._masks is not None:
-            return dict(self._masks)
-        return {name: getattr(module, f"{attr}_mask") for name, (module, attr) in self._pruned.items()}
+            masks = dict(self._masks)
+        else:
+            masks = {name: getattr(module, f"{attr}_mask") for name, (module, attr) in self._pruned.items()}
+        for name, mask in masks.items():
+            want = tuple(self._param(name).shape)
+            got = tuple(getattr(mask, "shape", np.shape(mask)))
+            if got != want:
+                raise ValueError(f"the mask of {name!r} has shape {list(got)}, its parameter {list(want)}")
+        return masks
 
     def _param(self, name: str):
         if self._pruned is not None:
@@ -333,7 +347,7 @@ class Recorder:
         dump written). Call it after the backward pass whose gradient should score the weights.
         """
         step = self._check_step(step)
-        masks = {n: _numpy(m).astype(bool) for n, m in self._read_masks().items()}
+        masks = {n: _bool(m) for n, m in self._read_masks().items()}
         weights, grads = {}, {}
         for n in self._names:
             p = self._param(n)
@@ -368,8 +382,8 @@ class Recorder:
         if step in self.writer.manifest["update_steps"]:
             raise ValueError(f"step {step}: the masks changed again after the update recorded at this step")
         pending, self._pending = self._pending, None
-        before = {n: _numpy(self._last[n]).astype(bool) for n in self._names}
-        after = {n: (_numpy(current[n]).astype(bool) if n in changed else before[n]) for n in self._names}
+        before = {n: _bool(self._last[n]) for n in self._names}
+        after = {n: (_bool(current[n]) if n in changed else before[n]) for n in self._names}
         pruned = {n: before[n] & ~after[n] for n in self._names}
         grown = {n: after[n] & ~before[n] for n in self._names}
         shadow = {}
@@ -431,7 +445,7 @@ class Recorder:
             if status == "complete":
                 self._metric(self._step, "", "itop", self.itop())
                 if self._snapshot_at != self._step:
-                    self.writer.write_masks(self._step, {n: _numpy(self._last[n]) for n in self._names})
+                    self.writer.write_masks(self._step, {n: _bool(self._last[n]) for n in self._names})
         except BaseException:
             self.writer.close("failed")
             raise

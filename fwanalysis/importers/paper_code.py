@@ -20,6 +20,7 @@ change between updates); ``grown`` is what the next file's ``origs`` holds beyon
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,13 +75,24 @@ class JaccardFile:
 
 
 def jaccard_files(source: Path) -> list[tuple[int, Path]]:
-    """``[(step, path)]`` of the ``jaccard-in-time-<step>.th`` files in ``source``, by step."""
+    """``[(step, path)]`` of the ``jaccard-in-time-<step>.th`` files in ``source``, by step: every entry so named,
+    whatever it is (a FIFO or a directory with that name is refused when it is read, never waited on)."""
     found = []
     for p in Path(source).iterdir():
         m = _FILE.fullmatch(p.name)
-        if m and p.is_file():
-            found.append((int(m.group(1)), p))
+        if m:
+            found.append((_step(m.group(1), p), p))
     return sorted(found)
+
+
+def _step(digits: str, path: Path) -> int:
+    """The step named in a file name, checked to be an optimizer step the run format can hold (int64)."""
+    from fwanalysis.artifacts.schema import MAX_STEP
+
+    step = int(digits)
+    if step > MAX_STEP:
+        raise ValueError(f"{path}: step {digits[:30]}{'...' if len(digits) > 30 else ''} is larger than 2^63 - 1, the largest step the run format holds")
+    return step
 
 
 def read_jaccard_file(path: Path, step: int) -> JaccardFile:
@@ -90,6 +102,8 @@ def read_jaccard_file(path: Path, step: int) -> JaccardFile:
         keys = sorted(map(str, obj)) if isinstance(obj, Mapping) else type(obj).__name__
         raise ValueError(f"{path}: expected a dict with 'other_masks' and 'origs' (the authors' Jaccard recording), found {keys}")
     before = {str(n): to_bool(t, where=f"{path.name}: origs[{n!r}]") for n, t in obj["origs"].items()}
+    if not before:
+        raise ValueError(f"{path}: origs holds no layer mask")
     removed: dict[str, dict[str, np.ndarray]] = {}
     unknown = []
     for pname, masks in obj["other_masks"].items():
@@ -116,22 +130,66 @@ def read_final_masks(path: Path, layers: Mapping[str, tuple]) -> dict[str, np.nd
 
 def _layer_masks(path: Path, label: str, masks: Mapping, shapes: Mapping[str, tuple], other: str) -> dict[str, np.ndarray]:
     """``masks[n]`` as a boolean array of ``shapes[n]``, for every layer ``n`` that ``other`` (where the
-    shapes come from) has; a missing layer or another number of weights is a one-line error."""
+    shapes come from) has; a missing layer or another shape (a transposed mask of the right size too) is a
+    one-line error, raised before the mask is converted."""
     out = {}
     for n, shape in shapes.items():
-        size = int(np.prod(shape))
         if n not in masks:
             raise ValueError(f"{path}: {label} has no mask for layer {n!r} (it is in {other})")
-        m = to_bool(masks[n], where=f"{path.name}: {label}[{n!r}]")
-        if m.size != size:
-            raise ValueError(f"{path}: {label}[{n!r}] has {m.size} weights, {size} in {other}")
-        out[n] = m.reshape(shape)
+        got = tuple(int(d) for d in getattr(masks[n], "shape", np.shape(masks[n])))
+        if got != tuple(shape):
+            raise ValueError(f"{path}: {label}[{n!r}] has shape {list(got)}, {list(shape)} in {other}")
+        out[n] = to_bool(masks[n], where=f"{path.name}: {label}[{n!r}]")
     return out
+
+
+def _matching(rec: JaccardFile, path: Path, first: JaccardFile, first_path: Path) -> JaccardFile:
+    """``rec`` (read from ``path``) if it records the layers, with their shapes, and the pruners of the first
+    recording; else ValueError naming both files."""
+    if {n: b.shape for n, b in rec.before.items()} != {n: b.shape for n, b in first.before.items()}:
+        raise ValueError(f"{path}: its layers or their shapes differ from those of {first_path.name}")
+    if set(rec.removed) != set(first.removed):
+        raise ValueError(f"{path}: records the pruners {', '.join(criterion_order(rec.removed))}, "
+                         f"{first_path.name} records {', '.join(criterion_order(first.removed))}")
+    return rec
+
+
+def _checked_recordings(files: list[tuple[int, Path]], *, skip_bad: bool, note: Callable[[str], None]):
+    """Read every recording once: ``(the readable, matching ones, the first of them read, the paths left out)``.
+
+    A recording that cannot be read or does not match the first readable one is an error naming it and
+    why, unless ``skip_bad`` (then it is left out and named in a note)."""
+    good, first, skipped = [], None, []
+    for step, path in files:
+        try:
+            rec = read_jaccard_file(path, step)
+            if first is None:
+                first = rec
+            else:
+                _matching(rec, path, first, good[0][1])
+        except ValueError as e:
+            text = str(e)
+            if not text.startswith(str(path)):
+                text = f"{path}: {text}"
+            if not skip_bad:
+                raise ValueError(text + " (--skip-bad leaves such a recording out)") from None
+            skipped.append(path)
+            note(f"note: skipped {text}")
+            continue
+        good.append((step, path))
+    if first is None:
+        raise ValueError(f"{files[0][1].parent}: none of its {len(files)} recordings could be read")
+    if skipped:
+        note(f"note: {len(skipped)} of {len(files)} recordings skipped (--skip-bad); recorded in run.json's imported_from.skipped")
+    return good, first, skipped
 
 
 def read_results(path: Path) -> dict:
     """The pickled dict of ``results.npy`` (unpickling runs code: call only for a file you trust)."""
-    obj = np.load(path, allow_pickle=True)
+    from fwanalysis.artifacts.io import open_regular
+
+    with open_regular(path) as f:  # a FIFO named results.npy is refused, never waited on
+        obj = np.load(f, allow_pickle=True)
     if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
         obj = obj.item()
     if not isinstance(obj, Mapping):
@@ -186,6 +244,7 @@ def import_paper_code(
     overwrite: bool = False,
     taken: set | None = None,
     final: Path | None = None,
+    skip_bad: bool = False,
     note: Callable[[str], None] = print,
 ) -> Path:
     """Convert one directory of the authors' recordings into a run of ``study``; returns the run directory.
@@ -196,7 +255,12 @@ def import_paper_code(
     is read only with ``trust_pickle``. ``taken``: run ids already written by this command (a second
     source with the same id is refused instead of replacing the first). ``final``: the run's last
     checkpoint (their ``model_last.pth``, whose ``masks`` hold the final mask): it gives the last update's
-    grown set and a final mask snapshot."""
+    grown set and a final mask snapshot.
+
+    Every recording is read and checked before the run is written: one that cannot be read, or whose
+    layers, shapes or pruners differ from the first one's, is an error naming it, unless ``skip_bad``:
+    then it is left out (the grown set before it spans the gap), said in a note and counted in
+    ``imported_from.skipped`` of run.json."""
     from fwanalysis.artifacts import RunWriter, run_id_for
 
     source = Path(source)
@@ -209,7 +273,7 @@ def import_paper_code(
     if criterion is None:
         raise ValueError("give the run's own criterion with --set criterion=NAME (an fwa name: magnitude, set, mest, "
                          "rsensitivity, snip, random): the recordings hold every pruner's set but not which one trained")
-    cur = read_jaccard_file(files[0][1], files[0][0])
+    files, cur, skipped = _checked_recordings(files, skip_bad=skip_bad, note=note)
     recorded = criterion_order(cur.removed)
     if criterion not in cur.removed:
         raise ValueError(f"criterion {criterion!r} is not among the recorded pruners ({', '.join(recorded)}); "
@@ -228,10 +292,10 @@ def import_paper_code(
 
     rows: list[tuple] = []
     results = source / "results.npy"
-    if results.is_file() and not trust_pickle:
+    if os.path.lexists(results) and not trust_pickle:
         note(f"note: {results} not read: it is a pickle, and unpickling can run code; pass --trust-pickle if you trust "
              "where it came from (masks and sets imported, no metrics)")
-    elif results.is_file():
+    elif os.path.lexists(results):
         rows, left_out = results_rows(read_results(results), steps_per_epoch=steps_per_epoch, end_step=files[-1][0])
         if left_out:
             note(f"note: results.npy keys not imported: {', '.join(left_out)}")
@@ -245,18 +309,16 @@ def import_paper_code(
     study = Path(study)
     study.mkdir(parents=True, exist_ok=True)
     extra = {"imported_from": {"kind": "paper-code", "source": str(source), "files": len(files)}}
+    if skipped:
+        extra["imported_from"]["skipped"] = {"recordings": len(skipped), "files": [p.name for p in skipped]}
     total_steps = max([files[-1][0], *(r[0] for r in rows)])
     final_masks = read_final_masks(final, layers) if final is not None else None
     with RunWriter(study, config, layers, run_id=rid, total_steps=total_steps,
                    exist="overwrite" if overwrite else "resume-incomplete", extra=extra) as w:
-        for k, (step, _) in enumerate(files):
-            nxt = read_jaccard_file(files[k + 1][1], files[k + 1][0]) if k + 1 < len(files) else None
-            if nxt is not None:
-                if {n: b.shape for n, b in nxt.before.items()} != layers:
-                    raise ValueError(f"{files[k + 1][1]}: its layers differ from those of {files[0][1].name}")
-                if set(nxt.removed) != set(cur.removed):
-                    raise ValueError(f"{files[k + 1][1]}: records the pruners {', '.join(criterion_order(nxt.removed))}, "
-                                     f"{files[0][1].name} records {', '.join(recorded)}")
+        for k, (step, _) in enumerate(files):  # read again (checked above): one recording in memory at a time
+            nxt = None
+            if k + 1 < len(files):
+                nxt = _matching(read_jaccard_file(files[k + 1][1], files[k + 1][0]), files[k + 1][1], cur, files[0][1])
             first_is_first_update = k == 0 and isinstance(period, int) and step == period
             w.write_masks(0 if first_is_first_update else max(step - 1, 0), cur.before)
             pruned = cur.removed[criterion]
