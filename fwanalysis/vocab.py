@@ -60,18 +60,18 @@ BASELINES = ("static", "dense")
 #: experiment recorded twice.
 LABEL_KEYS = ("sweep", "profile")
 
-_CRITERION_NAME = re.compile(r"[a-z0-9_-]+")
+_CRITERION_NAME = re.compile(r"[a-z0-9_-]{1,64}")
 
 
 def is_criterion_name(name) -> bool:
-    """Whether ``name`` is a valid criterion: a non-empty string of lowercase letters, digits, ``-`` and ``_``."""
+    """Whether ``name`` is a valid criterion: 1 to 64 lowercase letters, digits, ``-`` and ``_``."""
     return isinstance(name, str) and _CRITERION_NAME.fullmatch(name) is not None
 
 
 def check_criterion_name(name, *, what: str = "criterion") -> str:
     """``name`` if valid, else ``ValueError`` quoting it back and saying what a name may hold."""
     if not is_criterion_name(name):
-        raise ValueError(f"{what} {name!r} is not a valid criterion name: use lowercase letters, digits, '-' and '_' "
+        raise ValueError(f"{what} {name!r} is not a valid criterion name: use 1 to 64 lowercase letters, digits, '-' and '_' "
                          f"(built-in: {', '.join(CRITERIA)})")
     return name
 
