@@ -165,7 +165,9 @@ def torch_prune(
 
 
 def _write_metrics(series: dict, epochs, *, mapping: list[str] | None, run: Path | None, out: Path | None, settings: dict,
-                   steps_per_epoch: int | None, run_id: str | None, overwrite: bool, source: str) -> None:
+                   steps_per_epoch: int | None, run_id: str | None, overwrite: bool, imported_from: dict) -> None:
+    """Metric rows of ``series`` into a new run (``out``) or an existing one (``run``), ``imported_from`` (kind,
+    source, what ``--skip-bad`` skipped) recorded in its run.json."""
     from .common import add_metrics, metric_rows, parse_map, write_metrics_run
 
     if (run is None) == (out is None):
@@ -174,15 +176,39 @@ def _write_metrics(series: dict, epochs, *, mapping: list[str] | None, run: Path
         raise ValueError("--set and --run-id make a new run: use them with --out, not with --run")
     rows, skipped = metric_rows(series, mapping=parse_map(mapping), epochs=epochs, steps_per_epoch=steps_per_epoch)
     if skipped:
-        _err(f"note: not imported (no --map and no default name): {', '.join(skipped)}")
+        _err(f"note: not imported (no --map and no default name): {_some(skipped)}")
     if not rows:
-        raise ValueError(f"{source}: no metric to import (tags found: {', '.join(series) or 'none'}); name them with --map TAG=SPLIT:NAME")
+        source = imported_from["source"]
+        raise ValueError(f"{', '.join(source) if isinstance(source, list) else source}: no metric to import (tags found: "
+                         f"{_some(list(series)) or 'none'}); name them with --map TAG=SPLIT:NAME")
     if run is not None:
-        path, replaced = add_metrics(run, rows)
+        path, replaced = add_metrics(run, rows, imported_from=imported_from)
         typer.echo(f"added {len(rows)} metric rows to {path}" + (f" ({replaced} rows of the same metrics replaced)" if replaced else ""))
     else:
-        path = write_metrics_run(out, settings, rows, run_id=run_id, overwrite=overwrite, source=source)
+        path = write_metrics_run(out, settings, rows, run_id=run_id, overwrite=overwrite, imported_from=imported_from)
         typer.echo(f"imported {len(rows)} metric rows -> {path}")
+
+
+def _some(names: list[str], shown: int = 50) -> str:
+    """The first ``shown`` names, then how many more (a CSV of 200,000 columns makes no readable line)."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f", ... ({more} more)" if more > 0 else "")
+
+
+def _provenance(kind: str, source, skip_bad: bool, skipped: dict[str, int], said: str) -> dict:
+    """run.json's record of an import: its kind and source and, with ``--skip-bad``, the counts of what was
+    skipped, which a note (``said``: the counts in words) also prints."""
+    if not skip_bad:
+        return {"kind": kind, "source": source}
+    _err(f"note: --skip-bad skipped {said}; recorded in run.json")
+    return {"kind": kind, "source": source, "skipped": dict(skipped)}
+
+
+SkipBadOpt = Annotated[bool, typer.Option(
+    "--skip-bad",
+    help="Leave out what cannot be read (a damaged or truncated record, a ragged line, a bad step, a FIFO named like "
+         "an input) instead of stopping at it; how much was left out is said in a note and recorded in run.json. "
+         "Without it such input is an error naming the file and the record, and nothing is written.")]
 
 
 @app.command("tensorboard")
@@ -195,6 +221,7 @@ def tensorboard(
     steps_per_epoch: StepsPerEpochOpt = None,
     run_id: RunIdOpt = None,
     overwrite: OverwriteOpt = False,
+    skip_bad: SkipBadOpt = False,
 ):
     """TensorBoard scalars into metrics.parquet of an existing run (--run) or of a new one (--out with --set).
 
@@ -205,19 +232,24 @@ def tensorboard(
 
     def body():
         from .common import EPOCH_TAGS
-        from .tensorboard import read_scalars
+        from .tensorboard import read_scalars, skipped_note
 
         paths, extra = _split_sources(logdirs)
         settings = _settings(set_, extra)
-        read = [(p, read_scalars(p)) for p in paths]
+        read, lost = [], Counter()
+        for p in paths:  # every file read and checked before anything is written
+            tags, skipped = read_scalars(p, skip_bad=skip_bad)
+            read.append((p, tags))
+            lost.update(skipped)
         seen = Counter(tag for _, tags in read for tag in tags)
         series: dict = {}
         for p, tags in read:  # a tag of several LOGDIRs (train/ and validation/ given apart) keeps its folder's name
             for tag, points in tags.items():
                 series[f"{p.name}/{tag}" if seen[tag] > 1 and tag not in EPOCH_TAGS else tag] = points
         epochs = next((series.pop(t) for t in EPOCH_TAGS if t in series), None)
+        imported_from = _provenance("tensorboard", [str(p) for p in paths], skip_bad, lost, skipped_note(lost))
         _write_metrics(series, epochs, mapping=map_, run=run, out=out, settings=settings, steps_per_epoch=steps_per_epoch,
-                       run_id=run_id, overwrite=overwrite, source=", ".join(map(str, paths)))
+                       run_id=run_id, overwrite=overwrite, imported_from=imported_from)
 
     _run(body)
 
@@ -233,6 +265,7 @@ def wandb_csv(
     steps_per_epoch: StepsPerEpochOpt = None,
     run_id: RunIdOpt = None,
     overwrite: OverwriteOpt = False,
+    skip_bad: SkipBadOpt = False,
 ):
     """A W&B history CSV into metrics.parquet of an existing run (--run) or of a new one (--out with --set).
 
@@ -242,13 +275,16 @@ def wandb_csv(
     """
 
     def body():
-        from .wandb_csv import read_history
+        from .wandb_csv import read_history, skipped_note
 
         paths, extra = _split_sources(files)
         if len(paths) > 1:
             raise ValueError(f"give one CSV file (a run's history), got {len(paths)}")
-        series, epochs = read_history(paths[0], step_column=step_column)
-        _write_metrics(series, epochs, mapping=map_, run=run, out=out, settings=_settings(set_, extra), steps_per_epoch=steps_per_epoch,
-                       run_id=run_id, overwrite=overwrite, source=str(paths[0]))
+        h = read_history(paths[0], step_column=step_column, skip_bad=skip_bad)  # every line checked before anything is written
+        if h.stepless:
+            _err(f"note: {h.stepless} lines have no value in the step column and are left out")
+        imported_from = _provenance("wandb-csv", str(paths[0]), skip_bad, h.skipped, skipped_note(h.skipped))
+        _write_metrics(h.series, h.epochs, mapping=map_, run=run, out=out, settings=_settings(set_, extra),
+                       steps_per_epoch=steps_per_epoch, run_id=run_id, overwrite=overwrite, imported_from=imported_from)
 
     _run(body)

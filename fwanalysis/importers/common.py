@@ -189,15 +189,16 @@ def _table(rows: Sequence[tuple]):
 
 
 def write_metrics_run(study: Path, config: Mapping, rows: Sequence[tuple], *, run_id: str | None = None,
-                      overwrite: bool = False, source: str = "") -> Path:
+                      overwrite: bool = False, imported_from: Mapping | None = None) -> Path:
     """A new run holding only metrics: no masked layers, one (empty) mask snapshot at step 0, since a
-    complete run must list one (docs/format.md), and ``rows`` as its metrics.parquet. Returns its directory."""
+    complete run must list one (docs/format.md), and ``rows`` as its metrics.parquet. ``imported_from``
+    (what was read, what ``--skip-bad`` left out) becomes run.json's ``imported_from``. Returns its directory."""
     from fwanalysis.artifacts import RunWriter
 
     Path(study).mkdir(parents=True, exist_ok=True)
     total = max((r[0] for r in rows), default=0)
     with RunWriter(study, config, {}, run_id=run_id, total_steps=total, exist="overwrite" if overwrite else "resume-incomplete",
-                   extra={"imported_from": source} if source else None) as w:
+                   extra={"imported_from": dict(imported_from)} if imported_from else None) as w:
         w.write_masks(0, {})
         for r in rows:
             w.log(*r)
@@ -217,16 +218,20 @@ def _summary(df) -> dict:
     return out
 
 
-def add_metrics(run_dir: Path, rows: Sequence[tuple]) -> tuple[Path, int]:
+def add_metrics(run_dir: Path, rows: Sequence[tuple], *, imported_from: Mapping | None = None) -> tuple[Path, int]:
     """Add ``rows`` to the metrics of the existing run at ``run_dir``, under the run's lock.
 
     Rows already in the run with a (split, name) that ``rows`` bring are replaced; others are kept.
-    ``summary`` in run.json is updated for the final figures the new rows give. Both files are
-    rewritten atomically. Returns the run directory and the number of rows replaced."""
+    ``summary`` in run.json is updated for the final figures the new rows give; ``imported_from`` (what was
+    read, what ``--skip-bad`` left out), with the number of rows and the time, is appended to run.json's
+    ``imported_metrics`` list. Both files are rewritten atomically. Returns the run directory and the
+    number of rows replaced."""
     import pandas as pd
     import pyarrow.parquet as pq
 
     from fwanalysis.artifacts import ArtifactError, RunLock, atomic_path, load_run, write_json
+    from fwanalysis.artifacts.io import read_regular, utc_now
+    from fwanalysis.artifacts.reader import MAX_MANIFEST_BYTES
 
     run = load_run(run_dir)  # the manifest checked like any other run's
     # the lock of the run's directory, named as fwa's writer names it: the run_id inside run.json never
@@ -249,12 +254,16 @@ def add_metrics(run_dir: Path, rows: Sequence[tuple]) -> tuple[Path, int]:
         table = _table(list(merged.itertuples(index=False, name=None)))
         with atomic_path(mp, mkdir=False) as tmp:
             pq.write_table(table, tmp)
-        manifest = json.loads((run.path / "run.json").read_text(encoding="utf-8"))
+        manifest = json.loads(read_regular(run.path / "run.json", max_bytes=MAX_MANIFEST_BYTES).decode("utf-8"))
         summary = dict(manifest.get("summary") or {})
         fresh = _summary(new)
         summary.update({k: v for k, v in _summary(merged).items() if k in fresh})
         manifest["summary"] = summary
         manifest["total_steps"] = max(int(manifest.get("total_steps") or 0), int(new["step"].max()) if len(new) else 0)
+        if imported_from:
+            history = manifest.get("imported_metrics")
+            manifest["imported_metrics"] = [*(history if isinstance(history, list) else []),
+                                            {**imported_from, "rows": len(new), "at": utc_now()}]
         write_json(run.path / "run.json", manifest, mkdir=False)
     finally:
         lock.release()

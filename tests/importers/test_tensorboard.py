@@ -3,6 +3,8 @@ exact metrics.parquet schema, into a new run or added to an existing one."""
 
 from __future__ import annotations
 
+import json
+import struct
 import sys
 from pathlib import Path
 
@@ -160,3 +162,112 @@ def test_help_names_the_extra_and_the_folder_rule():
     assert r.exit_code == 0
     text = " ".join(r.stdout.split())
     assert "pip install 'fwa[tensorboard]'" in text and "FOLDER/TAG" in text
+
+
+# -- fwa's own reader of the TFRecord framing ------------------------------------------------------------------
+def _frames(data: bytes) -> list[tuple[int, int]]:
+    """``(byte offset, data length)`` of each record of an event file."""
+    out, o = [], 0
+    while o < len(data):
+        (n,) = struct.unpack_from("<Q", data, o)
+        out.append((o, n))
+        o += n + 16
+    return out
+
+
+def _scalars(folder: Path, n: int) -> Path:
+    """An event file of train/loss at steps 0..n-1 (record 1: file_version, record k + 2: step k)."""
+    pytest.importorskip("tensorboard")
+    torch_tb = pytest.importorskip("torch.utils.tensorboard")
+    w = torch_tb.SummaryWriter(str(folder))
+    for step in range(n):
+        w.add_scalar("train/loss", float(step), step)
+    w.close()
+    return next(folder.glob("events.out.tfevents.*"))
+
+
+def _steps(study: Path) -> list[int]:
+    return sorted(load_run(next(Path(study).rglob("run.json")).parent).metrics().step.tolist())
+
+
+def test_masked_crc32c_is_tensorboards():
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as theirs
+
+    from fwanalysis.importers.tensorboard import masked_crc32c
+
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 7, 8, 9, 100, 4097):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert masked_crc32c(data) == theirs(data), n
+
+
+def test_an_undecodable_event_is_skipped_alone(tmp_path):
+    """A record whose checksums hold but whose data is no Event: an error; --skip-bad loses that record only."""
+    from fwanalysis.importers.tensorboard import masked_crc32c
+
+    f = _scalars(tmp_path / "run", 6)
+    data = f.read_bytes()
+    offset, _ = _frames(data)[4]  # record 5 (step 3) replaced by a framed record of garbage
+    garbage = b"\xff\xff\xff\xff"
+    record = struct.pack("<Q", len(garbage)) + struct.pack("<I", masked_crc32c(struct.pack("<Q", len(garbage))))
+    record += garbage + struct.pack("<I", masked_crc32c(garbage))
+    end = offset + _frames(data)[4][1] + 16
+    f.write_bytes(data[:offset] + record + data[end:])
+    r = fwa("import", "tensorboard", f.parent, "--out", tmp_path / "s", "--set", "model=m")
+    assert r.exit_code == 1 and "record 5" in r.stderr and "not a TensorBoard Event" in r.stderr
+    assert not (tmp_path / "s").exists()
+    r = fwa("import", "tensorboard", f.parent, "--out", tmp_path / "s", "--set", "model=m", "--skip-bad")
+    assert r.exit_code == 0, r.output
+    assert _steps(tmp_path / "s") == [0, 1, 2, 4, 5]
+
+
+def test_a_bad_length_checksum_loses_the_rest_of_the_file(tmp_path):
+    f = _scalars(tmp_path / "run", 6)
+    data = bytearray(f.read_bytes())
+    offset, _ = _frames(bytes(data))[4]
+    data[offset] ^= 0x01  # the length of record 5: where the next record starts is unknown now
+    f.write_bytes(bytes(data))
+    r = fwa("import", "tensorboard", f.parent, "--out", tmp_path / "s", "--set", "model=m")
+    assert r.exit_code == 1 and f"record 5 (byte offset {offset})" in r.stderr and "length" in r.stderr
+    r = fwa("import", "tensorboard", f.parent, "--out", tmp_path / "s", "--set", "model=m", "--skip-bad")
+    assert r.exit_code == 0, r.output
+    assert _steps(tmp_path / "s") == [0, 1, 2]
+    skipped = json.loads(next((tmp_path / "s").rglob("run.json")).read_text())["imported_from"]["skipped"]
+    assert skipped == {"bad_records": 1, "bytes": len(data) - offset, "files": 0}
+
+
+def test_a_negative_step_names_the_record(tmp_path):
+    pytest.importorskip("tensorboard")
+    torch_tb = pytest.importorskip("torch.utils.tensorboard")
+    w = torch_tb.SummaryWriter(str(tmp_path / "run"))
+    w.add_scalar("train/loss", 1.0, 0)
+    w.add_scalar("train/loss", 2.0, -3)
+    w.close()
+    r = fwa("import", "tensorboard", tmp_path / "run", "--out", tmp_path / "s", "--set", "model=m")
+    assert r.exit_code == 1 and "record 3" in r.stderr and "step -3" in r.stderr
+
+
+def test_an_event_file_above_the_bound_is_refused(tmp_path, monkeypatch):
+    from fwanalysis.importers import tensorboard as tb
+
+    f = _scalars(tmp_path / "run", 3)
+    monkeypatch.setattr(tb, "MAX_EVENT_FILE_BYTES", 50)
+    r = fwa("import", "tensorboard", f, "--out", tmp_path / "s", "--set", "model=m")
+    assert r.exit_code == 1 and f.name in r.stderr and "more than the 50 bytes" in r.stderr
+
+
+def test_provenance_of_a_new_run_and_of_an_added_import(logdir, tmp_path):
+    """imported_from of a new run: kind and LOGDIRs (no skipped without --skip-bad); --run appends to the
+    run's imported_metrics, with --skip-bad's counts."""
+    r = fwa("import", "tensorboard", logdir, "--out", tmp_path / "s", "--set", "model=m")
+    assert r.exit_code == 0, r.output
+    run_json = next((tmp_path / "s").rglob("run.json"))
+    assert json.loads(run_json.read_text())["imported_from"] == {"kind": "tensorboard", "source": [str(logdir)]}
+    for _ in range(2):
+        r = fwa("import", "tensorboard", logdir, "--run", run_json.parent, "--skip-bad")
+        assert r.exit_code == 0, r.output
+    history = json.loads(run_json.read_text())["imported_metrics"]
+    assert len(history) == 2 and {k: v for k, v in history[1].items() if k != "at"} == {
+        "kind": "tensorboard", "source": [str(logdir)], "skipped": {"bad_records": 0, "bytes": 0, "files": 0}, "rows": 7}
+    assert fwa("validate", tmp_path / "s").exit_code == 0

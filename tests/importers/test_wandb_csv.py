@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import pytest
 
-from fwanalysis.artifacts import load_run
+from fwanalysis.artifacts import RunWriter, load_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clilib import fwa  # noqa: E402
@@ -64,3 +65,82 @@ def test_bad_input_one_line(tmp_path):
     f.write_text(CHART)
     r = fwa("import", "wandb-csv", f, "--out", tmp_path / "s", "--map", "x=bogus:loss")
     assert r.exit_code == 1 and "bogus" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+# -- every line checked before anything is written --------------------------------------------------------------
+def _import(tmp_path, text: str, *args):
+    f = tmp_path / "h.csv"
+    f.write_bytes(text.encode() if isinstance(text, str) else text)
+    return f, fwa("import", "wandb-csv", f, "--out", tmp_path / "s", "--set", "model=wb", *args)
+
+
+def _rows(study):
+    m = load_run(next(Path(study).rglob("run.json")).parent).metrics()
+    return sorted(zip(m.step.tolist(), m.split, m.name, m.value.tolist()))
+
+
+def test_a_long_line_in_the_middle_names_it(tmp_path):
+    f, r = _import(tmp_path, "_step,train/loss\n0,1.0\n1,0.5\n2,0.4,9\n3,0.3\n")
+    assert r.exit_code == 1 and f"{f}: line 4: 3 fields, the header has 2" in r.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_line_numbers_count_the_lines_of_a_quoted_cell(tmp_path):
+    _, r = _import(tmp_path, '_step,train/loss,note\n0,1.0,"two\nlines"\n1,0.5,x,extra\n')
+    assert r.exit_code == 1 and "line 4: 4 fields" in r.stderr
+
+
+@pytest.mark.parametrize("step", ["-1", "2.5", "nan", "abc", "9223372036854775808"])
+def test_a_bad_step_names_file_column_and_line(step, tmp_path):
+    f, r = _import(tmp_path, f"_step,train/loss\n0,1.0\n{step},0.5\n")
+    assert r.exit_code == 1 and f"{f}: line 3: column '_step' holds {step!r}, not a step" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "s").exists()
+
+
+def test_step_forms_and_empty_steps(tmp_path):
+    """Whole numbers written as floats (pandas writes a column with gaps so) are steps; the largest int64 is
+    one; a line with an empty step cell is left out and said so."""
+    _, r = _import(tmp_path, "_step,train/loss\n12.0,1.0\n 1.3e3 ,0.5\n,0.25\n9223372036854775807,0.125\n")
+    assert r.exit_code == 0, r.output
+    assert "1 lines have no value in the step column" in r.stderr
+    assert _rows(tmp_path / "s") == [(12, "train", "loss", 1.0), (1300, "train", "loss", 0.5),
+                                     (2**63 - 1, "train", "loss", 0.125)]
+
+
+def test_skip_bad_into_an_existing_run_is_recorded(tmp_path):
+    cfg = {"model": "m", "dataset": "d", "method": "dst", "criterion": "snip", "growth": "random", "density": 0.5, "seed": 0}
+    with RunWriter(tmp_path / "study", cfg, {}) as w:
+        w.write_masks(0, {})
+    f = tmp_path / "h.csv"
+    f.write_text("_step,train/loss\n0,1.0\n1,0.5,7\ninf,0.4\n3,0.25\n")
+    r = fwa("import", "wandb-csv", f, "--run", w.path, "--skip-bad")
+    assert r.exit_code == 0, r.output
+    assert "note: --skip-bad skipped 1 lines with more or fewer fields than the header, 1 lines whose step" in r.stderr
+    (entry,) = json.loads((w.path / "run.json").read_text())["imported_metrics"]
+    assert entry["kind"] == "wandb-csv" and entry["source"] == str(f) and entry["rows"] == 2
+    assert entry["skipped"] == {"ragged_lines": 1, "bad_step_lines": 1} and entry["at"].endswith("Z")
+    assert [(s, v) for s, v in zip(load_run(w.path).metrics().step, load_run(w.path).metrics().value)] == [(0, 1.0), (3, 0.25)]
+
+
+def test_the_index_column_of_to_csv_is_not_a_metric(tmp_path):
+    """DataFrame.to_csv writes its index as a first column without a name: named 'Unnamed: 0', as pandas names it."""
+    _, r = _import(tmp_path, ",_step,train/loss\n0,0,1.0\n1,1,0.5\n")
+    assert r.exit_code == 0, r.output
+    assert "Unnamed: 0" in r.stderr and _rows(tmp_path / "s") == [(0, "train", "loss", 1.0), (1, "train", "loss", 0.5)]
+
+
+def test_files_that_are_no_history(tmp_path, monkeypatch):
+    from fwanalysis.importers import wandb_csv
+
+    _, r = _import(tmp_path, b"_step,train/loss\n0,1.0\n1,\xff\n")
+    assert r.exit_code == 1 and "line 3: not UTF-8" in r.stderr
+    _, r = _import(tmp_path, "_step,loss,loss\n0,1,2\n")
+    assert r.exit_code == 1 and "column 'loss' appears twice" in r.stderr
+    _, r = _import(tmp_path, "")
+    assert r.exit_code == 1 and "empty" in r.stderr
+    monkeypatch.setattr(wandb_csv, "MAX_CSV_BYTES", 10)
+    f, r = _import(tmp_path, HISTORY)
+    assert r.exit_code == 1 and str(f) in r.stderr and "more than the 10 bytes" in r.stderr
+    r = fwa("import", "wandb-csv", tmp_path, "--out", tmp_path / "s")
+    assert r.exit_code == 1 and "a directory" in r.stderr
+    assert not (tmp_path / "s").exists()
