@@ -1,9 +1,10 @@
-"""Fixtures shared by several test modules."""
+"""Fixtures shared by several test modules: a live process, and file systems mounted for disk faults."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,3 +16,54 @@ def sleeper():
     yield p
     p.kill()
     p.wait()
+
+
+def _mount(*args: str) -> str | None:
+    """Run ``mount``; the reason it failed, or None."""
+    try:
+        res = subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return str(e)
+    return None if res.returncode == 0 else (res.stderr.strip() or f"mount exited {res.returncode}")
+
+
+def _umount(path: Path) -> None:
+    subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """``mount(size)``: a tmpfs of ``size`` (e.g. ``"200k"``) at a new directory; ``resize(size)`` grows it.
+    Skips where mounting is not permitted (not root, or a container without CAP_SYS_ADMIN)."""
+    mounted = []
+
+    class Tmpfs:
+        def mount(self, size: str) -> Path:
+            d = tmp_path / f"tmpfs{len(mounted)}"
+            d.mkdir()
+            why = _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(d))
+            if why:
+                pytest.skip(f"cannot mount a tmpfs here ({why}): needs root with CAP_SYS_ADMIN")
+            mounted.append(d)
+            return d
+
+        def remount(self, d: Path, options: str) -> None:
+            why = _mount("-o", f"remount,{options}", str(d))
+            assert why is None, why
+
+        def bind_ro(self, src: Path) -> Path:
+            """A read-only view of ``src`` (a bind mount remounted read-only)."""
+            d = tmp_path / f"ro{len(mounted)}"
+            d.mkdir()
+            why = _mount("--bind", str(src), str(d))
+            if why:
+                pytest.skip(f"cannot bind-mount here ({why}): needs root with CAP_SYS_ADMIN")
+            mounted.append(d)
+            why = _mount("-o", "remount,bind,ro", str(d))
+            if why:
+                pytest.skip(f"cannot remount a bind mount read-only here ({why})")
+            return d
+
+    yield Tmpfs()
+    for d in reversed(mounted):
+        _umount(d)

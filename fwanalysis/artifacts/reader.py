@@ -375,9 +375,13 @@ assert set(_CONFIG_TYPES) == set(schema.CONFIG_KEYS)
 def _check_config(c: dict) -> str | None:
     for key, (ok, want) in _CONFIG_TYPES.items():
         v = c.get(key)
+        if isinstance(v, str) and schema.text_problem(v):
+            return f"config.{key} {schema.text_problem(v)}"
         if v is not None and not ok(v):
             return f"config.{key} is {_show(v)}: expected {want} or null"
     for key, v in c.items():  # extra keys (e.g. a sweep's name) are kept; they must be plain JSON values
+        if isinstance(v, str) and schema.text_problem(v):
+            return f"config.{key[:60]} {schema.text_problem(v)}"
         if key not in _CONFIG_TYPES and not (_is_str(key) and (_plain(v) or _scalar_list(v) or _scalar_dict(v))):
             return (f"config.{key[:60]} is {_show(v)}: extra config keys must be numbers, strings (at most "
                     f"{schema.MAX_TEXT} characters, no control characters), booleans or flat lists/objects of them")

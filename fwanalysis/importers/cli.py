@@ -38,6 +38,11 @@ MapOpt = Annotated[Optional[list[str]], typer.Option(
          "tags such as train/loss, val/acc, test_acc, Accuracy/validation, lr are recognised; others are listed and left out.")]
 RunOpt = Annotated[Optional[Path], typer.Option("--run", help="Add the metrics to this existing run directory (rows of the same split and name are replaced; summary updated).")]
 StepsPerEpochOpt = Annotated[Optional[int], typer.Option("--steps-per-epoch", min=1, help="Optimizer steps per epoch: gives each row its epoch (step / N).")]
+SkipBadOpt = Annotated[bool, typer.Option(
+    "--skip-bad",
+    help="Leave out what cannot be read (a damaged or truncated record, a ragged line, a bad step, a FIFO named like "
+         "an input) instead of stopping at it; how much was left out is said in a note and recorded in run.json. "
+         "Without it such input is an error naming the file and the record, and nothing is written.")]
 
 
 def _err(msg: str) -> None:
@@ -101,6 +106,7 @@ def paper_code(
     final: Annotated[Optional[Path], typer.Option("--final", help="The run's last checkpoint (the authors' model_last.pth, whose 'masks' hold the final mask), read with torch.load(weights_only=True): gives what the last recorded update regrew and a final mask snapshot. One source only.")] = None,
     run_id: RunIdOpt = None,
     overwrite: OverwriteOpt = False,
+    skip_bad: SkipBadOpt = False,
 ):
     """The authors' Jaccard recordings (alooow/fantastic_weights_paper, --jaccard true) as format-v1 runs.
 
@@ -123,7 +129,7 @@ def paper_code(
         taken: set = set()
         for src in paths:
             path = import_paper_code(src, out, settings=settings, trust_pickle=trust_pickle, steps_per_epoch=steps_per_epoch,
-                                     run_id=run_id, overwrite=overwrite, taken=taken, final=final, note=_err)
+                                     run_id=run_id, overwrite=overwrite, taken=taken, final=final, skip_bad=skip_bad, note=_err)
             typer.echo(f"imported {src} -> {path}")
 
     _run(body)
@@ -137,6 +143,7 @@ def torch_prune(
     steps: Annotated[Optional[str], typer.Option("--steps", metavar="S1,S2,...", help="The optimizer step of each checkpoint, in the order given. Default: the last number in each file name (ckpt-800.pt is step 800).")] = None,
     run_id: RunIdOpt = None,
     overwrite: OverwriteOpt = False,
+    skip_bad: SkipBadOpt = False,
 ):
     """Checkpoints of a model pruned with torch.nn.utils.prune as one format-v1 run.
 
@@ -158,7 +165,8 @@ def torch_prune(
                 step_list = [int(s) for s in steps.replace(" ", "").split(",") if s]
             except ValueError:
                 raise ValueError(f"--steps {steps!r}: expected whole numbers separated by commas, e.g. 0,800,1600") from None
-        path = import_torch_prune(paths, out, settings=settings, steps=step_list, run_id=run_id, overwrite=overwrite, note=_err)
+        path = import_torch_prune(paths, out, settings=settings, steps=step_list, run_id=run_id, overwrite=overwrite,
+                                  skip_bad=skip_bad, note=_err)
         typer.echo(f"imported {len(paths)} checkpoints -> {path}")
 
     _run(body)
@@ -202,13 +210,6 @@ def _provenance(kind: str, source, skip_bad: bool, skipped: dict[str, int], said
         return {"kind": kind, "source": source}
     _err(f"note: --skip-bad skipped {said}; recorded in run.json")
     return {"kind": kind, "source": source, "skipped": dict(skipped)}
-
-
-SkipBadOpt = Annotated[bool, typer.Option(
-    "--skip-bad",
-    help="Leave out what cannot be read (a damaged or truncated record, a ragged line, a bad step, a FIFO named like "
-         "an input) instead of stopping at it; how much was left out is said in a note and recorded in run.json. "
-         "Without it such input is an error naming the file and the record, and nothing is written.")]
 
 
 @app.command("tensorboard")
