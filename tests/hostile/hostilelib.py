@@ -8,11 +8,15 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+#: How long a command may take on input that holds a FIFO (issue 18: no FIFO makes a command wait longer).
+BOUND = 2.0
+
 
 def one_error(r, *words: str) -> str:
     """The one ``error:`` line of a failed command (exit 1, no traceback), which holds every word of ``words``."""
     errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
     assert r.exit_code == 1, r.output
+    assert isinstance(r.exception, SystemExit), repr(r.exception)  # not an exception escaping the command
     assert len(errors) == 1, r.output
     assert "Traceback" not in r.output, r.output
     for w in words:

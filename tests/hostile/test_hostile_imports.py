@@ -11,7 +11,6 @@ import json
 import os
 import struct
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,42 +18,14 @@ import pytest
 from fwanalysis.artifacts import load_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clilib import fwa  # noqa: E402
+from hostilelib import BOUND, ends_within, one_error  # noqa: E402
 
 NEW_RUN = ("--set", "model=hostile", "seed=0")
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
-def one_error(r, *words: str) -> str:
-    """The one ``error:`` line of a failed command (exit 1, no traceback), holding every one of ``words``."""
-    assert r.exit_code == 1, r.output
-    assert isinstance(r.exception, SystemExit), repr(r.exception)  # not an exception escaping the command
-    assert "Traceback" not in r.output, r.output
-    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, r.output
-    for w in words:
-        assert w in errors[0], errors[0]
-    return errors[0]
-
-
-def within(seconds: float, fifos: list[Path], *args):
-    """``fwa ARGS`` in a daemon thread that must end within ``seconds``; if it does not, the FIFOs are opened
-    for writing (which frees a reader waiting on one) and the test fails."""
-    box = {}
-    t = threading.Thread(target=lambda: box.setdefault("r", fwa(*args)), daemon=True)
-    t.start()
-    t.join(seconds)
-    if t.is_alive():
-        for f in fifos:
-            try:
-                os.close(os.open(f, os.O_WRONLY | os.O_NONBLOCK))
-            except OSError:
-                pass
-        t.join(5)
-        pytest.fail(f"fwa {' '.join(map(str, args[:2]))} was still waiting after {seconds} s (blocked on a FIFO)")
-    return box["r"]
-
-
 def event_file(folder: Path, n: int) -> Path:
     """An event file of ``n`` scalars ``train/loss`` at steps 0..n-1 (value 1/(step+1)), by SummaryWriter:
     record 1 is its file_version event, record k + 2 the scalar of step k."""
@@ -200,13 +171,13 @@ def fifo_beside(tmp_path):
 
 
 def test_fifo_event_file_is_refused_at_once(fifo_beside, tmp_path):
-    r = within(5, [fifo_beside], "import", "tensorboard", fifo_beside.parent, "--out", tmp_path / "s", *NEW_RUN)
+    r = ends_within(lambda: fwa("import", "tensorboard", fifo_beside.parent, "--out", tmp_path / "s", *NEW_RUN), BOUND, [fifo_beside])
     one_error(r, fifo_beside.name, "FIFO")
     assert not (tmp_path / "s").exists()
 
 
 def test_fifo_event_file_skip_bad_counts_it(fifo_beside, tmp_path):
-    r = within(5, [fifo_beside], "import", "tensorboard", fifo_beside.parent, "--out", tmp_path / "s", *NEW_RUN, "--skip-bad")
+    r = ends_within(lambda: fwa("import", "tensorboard", fifo_beside.parent, "--out", tmp_path / "s", *NEW_RUN, "--skip-bad"), BOUND, [fifo_beside])
     assert r.exit_code == 0, r.output
     assert "1 event files" in skip_note(r)
     assert [s for s, *_ in rows(tmp_path / "s")] == list(range(20))
@@ -218,7 +189,7 @@ def test_fifo_event_file_skip_bad_counts_it(fifo_beside, tmp_path):
 def test_fifo_csv_is_refused_at_once(tmp_path):
     fifo = tmp_path / "history.csv"
     os.mkfifo(fifo)
-    r = within(5, [fifo], "import", "wandb-csv", fifo, "--out", tmp_path / "s", *NEW_RUN)
+    r = ends_within(lambda: fwa("import", "wandb-csv", fifo, "--out", tmp_path / "s", *NEW_RUN), BOUND, [fifo])
     one_error(r, str(fifo), "not a regular file", "FIFO")
 
 
