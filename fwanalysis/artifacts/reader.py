@@ -134,7 +134,7 @@ class Run:
         """sha256 of ``run.json`` as on disk (provenance in reports)."""
         import hashlib
 
-        return hashlib.sha256((self.path / "run.json").read_bytes()).hexdigest()
+        return hashlib.sha256(read_regular(self.path / "run.json", max_bytes=MAX_MANIFEST_BYTES)).hexdigest()
 
     def error(self, file: str, problem: str) -> ArtifactError:
         return ArtifactError(self.run_id, file, problem)
