@@ -21,6 +21,7 @@ from . import analyses as A
 from .artifacts import Run
 from .artifacts.io import json_ready
 from .artifacts.select import RunFilter, in_sweeps, profiles_of
+from .markdown import md_text
 from .vocab import PAPER_CRITERIA, STRUCTURAL_CRITERIA
 
 __all__ = ["Claim", "ClaimResult", "CLAIMS", "FIGURE_OF", "VERDICTS", "evaluate", "check_profiles", "to_markdown", "rows"]
@@ -615,20 +616,23 @@ def rows(results: Sequence[ClaimResult]) -> list[dict]:
 
 
 def _md_cell(text: str) -> str:
+    """fwa's own text (a claim's quantity or threshold, Markdown as written) in a table cell: ``|`` escaped."""
     return str(text).replace("|", "\\|")
 
 
 def _detail_lines(detail, indent: int = 0) -> list[str]:
+    """A claim's detail as a nested Markdown list; its keys and values hold names and messages from the runs
+    (models, criteria, reasons quoting config values), so every one is escaped (:func:`.markdown.md_text`)."""
     pad = "  " * indent
     lines = []
     for k, v in detail.items():
         if isinstance(v, dict):
-            lines.append(f"{pad}- {_md_cell(k)}:")
+            lines.append(f"{pad}- {md_text(k)}:")
             lines += _detail_lines(v, indent + 1)
         elif isinstance(v, (list, tuple)):
-            lines.append(f"{pad}- {_md_cell(k)}: {', '.join(fmt_value(x) for x in v) or '–'}")
+            lines.append(f"{pad}- {md_text(k)}: {', '.join(md_text(fmt_value(x)) for x in v) or '–'}")
         else:
-            lines.append(f"{pad}- {_md_cell(k)}: {fmt_value(_plain(v))}")
+            lines.append(f"{pad}- {md_text(k)}: {md_text(fmt_value(_plain(v)))}")
     return lines
 
 

@@ -712,13 +712,17 @@ def report(
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Only figures whose id starts with this (repeatable), e.g. fig06.")] = None,
     profile: Annotated[Optional[str], typer.Option("--profile", help="Only runs of this sweep profile (quick, paper, ...): a figure never mixes two; needed when the study holds several.")] = None,
     skip_bad: SkipBadOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace files in --out that fwa did not write (or that changed since it wrote them), naming them; without it the report refuses them before writing anything.")] = False,
 ):
-    """Every paper figure whose runs exist: PNG, PDF and CSV per figure, and index.md with captions and provenance."""
+    """Every paper figure whose runs exist: PNG, PDF and CSV per figure, and index.md with captions and provenance.
+
+    The report replaces only the files fwa wrote in --out (listed in its .fwa-written.json with their sha256): a file of yours there, one you edited, or a symbolic link refuses it before anything is written, unless --force."""
 
     def body():
         from .artifacts import find_runs
-        from .report import write_report
+        from .report import check_out, write_report
 
+        check_out(out, only=only or (), force=force)  # before any run is read
         ps = list(paths or [Path("artifacts")])
         try:
             runs = find_runs(ps, on_bad=_report_bad if skip_bad else None, on_warning=_warn)
@@ -733,9 +737,12 @@ def report(
             raise NoRunsError(f"no complete runs under {', '.join(map(str, ps))}; train some with `make artifacts` or `fw-train sweep`")
         from rich.progress import Progress
 
+        def replacing(names: list[str]) -> None:
+            err.print(f"--force: replacing {len(names)} file{'s' * (len(names) > 1)} in {out} that fwa did not write (or that changed since): {', '.join(names)}")
+
         with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as prog:
             task = prog.add_task("report", total=None)
-            items = write_report(runs, out, studies=[str(p) for p in ps], only=only or (),
+            items = write_report(runs, out, studies=[str(p) for p in ps], only=only or (), force=force, replacing=replacing,
                                  progress=lambda fid: prog.update(task, description=fid, advance=1))
         for i in items:
             if i.status == "error":

@@ -268,16 +268,23 @@ def datasets(
 @app.command()
 def tables(
     out: str = typer.Option("reports", help="Folder for table01-criteria ... table04-datasets (.csv and .md)."),
+    force: bool = typer.Option(False, "--force", help="Replace files in --out that fwa did not write (or that changed since), naming them; without it nothing is written."),
 ):
     """Write the paper's Tables 1-4 as fwa runs them: criteria and scores, the model registry with parameter
-    counts, every spec's paper-profile DST settings, and the data sets with their splits."""
+    counts, every spec's paper-profile DST settings, and the data sets with their splits. Like fwa report,
+    it replaces only the files fwa wrote in --out (its .fwa-written.json), unless --force."""
     _check_out(out)
     from .tables import write_tables
 
+    def replacing(names: list[str]) -> None:
+        err.print(Text(f"--force: replacing {len(names)} file{'s' * (len(names) > 1)} in {out} that fwa did not write (or that changed since): {', '.join(names)}"))
+
     try:
-        paths = write_tables(out)
+        paths = write_tables(out, force=force, replacing=replacing)
     except OSError as e:
         _fail(_write_error(out, e))
+    except ValueError as e:  # files in --out that fwa did not write
+        _fail(str(e))
     for p in paths:
         err.print(Text(f"wrote {p}"))
 

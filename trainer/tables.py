@@ -15,7 +15,7 @@ from typing import Callable
 
 import pandas as pd
 
-from fwanalysis.artifacts.io import write_bytes
+from fwanalysis.artifacts.owned import claim
 
 __all__ = ["TABLES", "criteria_table", "models_table", "dst_settings_table", "datasets_table", "write_tables"]
 
@@ -123,16 +123,21 @@ def _markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_tables(out: str | Path, *, only: tuple[str, ...] = ()) -> list[Path]:
-    """Write every table as ``<id>.csv`` and ``<id>.md`` into ``out`` (atomically); return the paths."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+def write_tables(out: str | Path, *, only: tuple[str, ...] = (), force: bool = False,
+                 replacing: Callable[[list[str]], None] | None = None) -> list[Path]:
+    """Write every table as ``<id>.csv`` and ``<id>.md`` into ``out`` (atomically); return the paths.
+
+    Like ``fwa report``, which shares the folder, it replaces only files fwa wrote there, unchanged since
+    (``fwanalysis.artifacts.owned``): any other target refuses it before anything is written
+    (``NotFwaFiles``, a ``ValueError``), unless ``force``, which replaces them after telling ``replacing``
+    their names."""
+    tids = [tid for tid in TABLES if not only or tid in only]
+    folder = claim(out, [f"{tid}{suffix}" for tid in tids for suffix in (".csv", ".md")], force=force)
+    if folder.replaced and replacing:
+        replacing(folder.replaced)
     written = []
-    for tid, make in TABLES.items():
-        if only and tid not in only:
-            continue
-        df = make()
+    for tid in tids:
+        df = TABLES[tid]()
         for suffix, data in ((".csv", df.to_csv(index=False, lineterminator="\n")), (".md", _markdown(df))):
-            write_bytes(out / f"{tid}{suffix}", data.encode())
-            written.append(out / f"{tid}{suffix}")
+            written.append(folder.write(f"{tid}{suffix}", data.encode()))
     return written

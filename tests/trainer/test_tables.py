@@ -41,6 +41,27 @@ def test_table4_counts_the_embedded_split():
     assert "1077 / 360 / 360" in row["split"]
 
 
+def test_tables_then_report_twice_share_the_folder_and_rebuild_byte_identically(tmp_path):
+    """`make report` twice (fw-train tables, then fwa report, into one folder holding the committed README):
+    the second run is refused nothing and writes the same bytes; the README is never touched; the tables
+    that fw-train tables wrote are inlined."""
+    import hashlib
+
+    from fwanalysis.report import write_report
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# reports/\n")
+
+    def make_report() -> dict:
+        write_tables(tmp_path, only=("table01-criteria",))
+        write_report([], tmp_path)
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tmp_path.iterdir())}
+
+    first = make_report()
+    assert make_report() == first and readme.read_text() == "# reports/\n"
+    assert ".fwa-written.json" in first and "| set-legacy |" in (tmp_path / "index.md").read_text()
+
+
 def test_written_and_inlined_by_the_report(tmp_path):
     paths = write_tables(tmp_path, only=("table01-criteria",))
     assert sorted(p.name for p in paths) == ["table01-criteria.csv", "table01-criteria.md"]
