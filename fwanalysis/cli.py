@@ -28,7 +28,7 @@ from rich.text import Text
 from .artifacts import ArtifactError
 from .artifacts.io import json_ready, open_regular
 from .artifacts.select import NoRunsError, RunFilter, drop_repeats, in_sweeps, key_values, profiles_of, select_runs
-from .console import UserError, csv_cell, err, printable, run_command
+from .console import UserError, csv_cell, err, error_text, printable, run_command
 from .vocab import BASELINES, FORMATS, JACCARD_AT, LOWER_IS_BETTER, METRICS
 
 app = typer.Typer(
@@ -649,6 +649,8 @@ def _read_scores(path: Path, *, wide: bool = False):
         f = open_regular(path, max_bytes=MAX_INPUT_BYTES)  # a FIFO is refused, never waited on
     except FileNotFoundError:
         raise UserError(f"--input {path}: no such file") from None
+    except (OSError, ValueError) as e:  # not a regular file, too large, unreadable
+        raise UserError(f"--input {error_text(e)}") from None
     try:
         with f:
             df = pd.read_parquet(f) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(f)
