@@ -62,4 +62,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean-reports:
-	rm -rf reports/fig* reports/table* reports/index.md
+	rm -f $(REPORTS)/fig* $(REPORTS)/table* $(REPORTS)/index.md $(REPORTS)/claims.md $(REPORTS)/.fwa-written.json
