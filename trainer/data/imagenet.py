@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .errors import DatasetError
+from .readers import open_data_file
 
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")  # case-insensitive
 CROP_FRACTION = 0.875  # 224 / 256
@@ -56,14 +57,12 @@ def load_resized_crop(path: str | Path, *, size: int) -> np.ndarray:
 
     short = max(size, round(size / CROP_FRACTION))
     try:
-        with Image.open(path) as image:
+        with open_data_file(Path(path)) as handle, Image.open(handle) as image:
             width, height = image.size
             scale = short / min(width, height)
             target = (max(short, round(width * scale)), max(short, round(height * scale)))
             image.draft("RGB", target)
             rgb = image.convert("RGB").resize(target, Image.BILINEAR)
-    except FileNotFoundError:
-        raise DatasetError(path, "missing") from None
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
         raise DatasetError(path, f"unreadable image ({error})")
     left, top = (target[0] - size) // 2, (target[1] - size) // 2

@@ -6,6 +6,9 @@
 * tables (CSV, gzip CSV, parquet) for Higgs;
 * the ``tiny-imagenet-200`` folder of JPEGs.
 
+Every file is opened through :func:`open_data_file` (``fwanalysis.artifacts.io.open_regular``): a FIFO,
+socket, device or directory where a data file should be is refused at once, never waited on.
+
 CIFAR batches are pickles: only read them from a source you trust.
 """
 
@@ -13,10 +16,13 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from fwanalysis.artifacts.io import NotRegularFile, open_regular
 
 from .errors import DatasetError
 
@@ -26,16 +32,30 @@ TARGET_COLUMNS = ("target", "class", "label", "Label")  # tried in order; else t
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
+def open_data_file(path: Path):
+    """``path`` opened for binary reading if it is a regular file (symbolic links followed), without
+    waiting on a FIFO; else :class:`DatasetError` naming it: ``missing``, ``not a regular file (a FIFO)``
+    and the like, or why it cannot be opened."""
+    try:
+        return open_regular(path)
+    except FileNotFoundError:
+        raise DatasetError(path, "missing") from None
+    except NotRegularFile as error:
+        raise DatasetError(path, str(error).removeprefix(f"{path}: ")) from None
+    except OSError as error:
+        raise DatasetError(path, f"cannot be opened ({error.strerror or error})") from None
+
+
 def read_cifar_batch(path: Path, *, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR pickle batch as ``(images uint8 (N, 3, 32, 32), labels int64 (N,))``.
 
     ``label_key`` is ``b"labels"`` for CIFAR-10 and ``b"fine_labels"`` for CIFAR-100.
     """
     try:
-        with open(path, "rb") as handle:
+        with open_data_file(path) as handle:
             batch = pickle.load(handle, encoding="bytes")
-    except FileNotFoundError:
-        raise DatasetError(path, "missing") from None
+    except DatasetError:
+        raise
     except Exception as error:  # a corrupt pickle can raise almost anything
         raise DatasetError(path, f"not a CIFAR python pickle batch ({type(error).__name__}: {error})")
     if not isinstance(batch, dict) or b"data" not in batch or label_key not in batch:
@@ -53,12 +73,11 @@ def read_cifar_batch(path: Path, *, label_key: bytes) -> tuple[np.ndarray, np.nd
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file (gzip-compressed or not, told apart by its first bytes) as a numpy array."""
     try:
-        raw = path.read_bytes()
+        with open_data_file(path) as handle:
+            raw = handle.read()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-    except FileNotFoundError:
-        raise DatasetError(path, "missing") from None
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
         raise DatasetError(path, f"unreadable gzip data ({error})")
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in IDX_DTYPES:
         raise DatasetError(path, f"bad IDX magic number {raw[:4].hex() or '(empty file)'}")
@@ -76,13 +95,15 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV (optionally gzipped) or parquet file as a DataFrame."""
+    """A CSV (gzipped where its name ends in ``.gz``) or parquet file as a DataFrame."""
+    name = path.name.lower()
     try:
-        if path.name.lower().endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except FileNotFoundError:
-        raise DatasetError(path, "missing") from None
+        with open_data_file(path) as handle:
+            if name.endswith((".parquet", ".pq")):
+                return pd.read_parquet(handle)
+            return pd.read_csv(handle, compression="gzip" if name.endswith(".gz") else None)
+    except DatasetError:
+        raise
     except Exception as error:  # pandas/pyarrow raise many types for bad files
         raise DatasetError(path, f"unreadable table ({type(error).__name__}: {error})")
 
@@ -129,10 +150,8 @@ def read_rgb_image(path: Path, *, size: tuple[int, int]) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
+        with open_data_file(path) as handle, Image.open(handle) as image:
             rgb = np.asarray(image.convert("RGB"))
-    except FileNotFoundError:
-        raise DatasetError(path, "missing") from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise DatasetError(path, f"unreadable image ({error})")
     if rgb.shape[:2] != size:
@@ -170,14 +189,18 @@ def read_tinyimagenet(root: Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[
     )
 
 
+def read_text_lines(path: Path) -> list[str]:
+    """The lines of the UTF-8 text file ``path`` (:func:`open_data_file`), or :class:`DatasetError`."""
+    try:
+        with open_data_file(path) as handle:
+            return handle.read().decode("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(path, f"unreadable ({error})") from None
+
+
 def read_wnids(path: Path) -> list[str]:
     """The sorted, de-duplicated WordNet ids listed one per line in ``wnids.txt``."""
-    try:
-        wnids = sorted({line.strip() for line in path.read_text().splitlines() if line.strip()})
-    except FileNotFoundError:
-        raise DatasetError(path, "missing") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DatasetError(path, f"unreadable ({error})")
+    wnids = sorted({line.strip() for line in read_text_lines(path) if line.strip()})
     if not wnids:
         raise DatasetError(path, "lists no classes")
     return wnids
@@ -185,12 +208,7 @@ def read_wnids(path: Path) -> list[str]:
 
 def read_val_annotations(path: Path, *, classes: dict[str, int]) -> tuple[list[Path], list[int]]:
     """Image paths and labels of the official validation split from ``val_annotations.txt``."""
-    try:
-        lines = [line.split("\t") for line in path.read_text().splitlines() if line.strip()]
-    except FileNotFoundError:
-        raise DatasetError(path, "missing") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise DatasetError(path, f"unreadable ({error})")
+    lines = [line.split("\t") for line in read_text_lines(path) if line.strip()]
     paths, labels = [], []
     for number, fields in enumerate(lines, start=1):
         if len(fields) < 2 or fields[1] not in classes:
