@@ -171,6 +171,7 @@ def sweep(
     fmt: str = typer.Option("table", "--format", help='table | json: {"runs": [{"run_id", "config", "done"}]} alone on stdout (with --dry-run instead of the table; without, after training).'),
     device: Optional[str] = typer.Option(None, help="torch device for every run (overrides the spec)."),
     data_dir: Optional[str] = typer.Option(None, help="Data directory for every run."),
+    max_runs: Optional[int] = typer.Option(None, help="Refuse a spec that expands to more runs than this (counted before any run is built). Default: 100,000."),
     partition: Optional[str] = typer.Option(None, help="Slurm partition (overrides the spec)."),
     time_min: Optional[int] = typer.Option(None, "--time", help="Slurm time limit per run, minutes."),
     gpus: Optional[int] = typer.Option(None, help="GPUs per Slurm task."),
@@ -179,13 +180,13 @@ def sweep(
 ):
     """Expand SPEC into runs and execute those not yet complete (a run left running by a dead process is redone)."""
     from .config import ConfigError
-    from .sweep import PLAN_FORMATS, SpecError, SweepFailed, execute, expand, load_spec
+    from .sweep import MAX_RUNS, PLAN_FORMATS, SpecError, SweepFailed, execute, expand, load_spec
 
     if fmt not in PLAN_FORMATS:
         _fail(f"--format {fmt!r} is not one of: {', '.join(PLAN_FORMATS)}")
     try:
         s = load_spec(spec)
-        runs = expand(s, profile=profile, out=out, device=device, data_dir=data_dir)
+        runs = expand(s, profile=profile, out=out, device=device, data_dir=data_dir, max_runs=MAX_RUNS if max_runs is None else max_runs)
         execute(
             runs, executor=executor, jobs=jobs, dry_run=dry_run, spec=s, fmt=fmt,
             slurm={"partition": partition, "time": time_min, "gpus": gpus, "array_parallelism": array_parallelism, "folder": slurm_folder},

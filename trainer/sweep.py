@@ -30,6 +30,7 @@ import dataclasses
 import difflib
 import itertools
 import json
+import math
 import os
 import shutil
 import signal
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fwanalysis.artifacts import ArtifactError, load_run, run_id_for
+from fwanalysis.artifacts.io import NotRegularFile, read_regular
 from fwanalysis.artifacts.lock import RunLocked, claim_run, describe, lock_holder, lock_path
 from fwanalysis.vocab import STATE_DUMPS
 
@@ -49,11 +51,14 @@ from . import config as cfgmod
 from .config import ConfigError, TrainConfig
 from .models import MODELS
 
-__all__ = ["Spec", "PlannedRun", "SpecError", "SweepFailed", "load_spec", "expand", "execute", "listing", "EXECUTORS", "PLAN_FORMATS"]
+__all__ = ["Spec", "PlannedRun", "SpecError", "SweepFailed", "load_spec", "count_runs", "expand", "execute", "listing",
+           "EXECUTORS", "PLAN_FORMATS", "MAX_RUNS", "MAX_SPEC_BYTES"]
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 PLAN_FORMATS = ("table", "json")  # --format of fw-train sweep
 DEFAULT_OUT = "artifacts"
+MAX_RUNS = 100_000  # runs a spec may expand to unless --max-runs says more (counted before any is built)
+MAX_SPEC_BYTES = 2**20  # a spec file larger than this is refused unread
 
 _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "extra")
 _RECORD_KEYS = ("shadow", "state", "mask_every")  # what is recorded: part of the run id
@@ -119,6 +124,7 @@ class PlannedRun:
     mask_every: int = 0     # a mask snapshot every K updates; 0: first and last only
     device: str = "cpu"
     data_dir: str | None = None
+    legacy_id: str | None = None  # run_id_for(..., digits=8): the id an earlier fwa gave this run
 
     @property
     def study(self) -> str:
@@ -133,10 +139,12 @@ class PlannedRun:
     def status(self) -> str:
         """``complete``, ``running`` or ``failed`` from ``run.json``; ``missing`` without one.
 
-        An unreadable or malformed ``run.json`` counts as ``failed`` (so it is trained again).
+        An unreadable or malformed ``run.json`` counts as ``failed`` (so it is trained again). Without a
+        ``run.json`` at its id, a run an older fwa left complete under its legacy id counts as ``complete``
+        (:func:`_complete_under_legacy_id`).
         """
         if not (self.path / "run.json").exists():
-            return "missing"
+            return "complete" if _complete_under_legacy_id(self) else "missing"
         try:
             return load_run(self.path).status
         except ArtifactError:
@@ -159,17 +167,41 @@ class PlannedRun:
         trainer does; an ``update_period`` given in epochs (``"2ep"``) and ``update_end`` left unset
         (``None``: the end of training) stay as written, since their steps depend on the data set's size.
         """
+        d, _ = self._manifest_config()
+        d.update(shadow=self.shadow, state=self.state, mask_every=self.mask_every)
+        return d
+
+    def _manifest_config(self) -> tuple[dict, set[str]]:
+        """The ``config`` of the run's ``run.json`` as far as it is known without data (:meth:`config`
+        without the recording keys), and the keys shown as planned because their value depends on the data."""
         # resolved for two data set sizes: a value that differs between them depends on the data and is
         # shown as planned (10**9 steps per epoch make any amount of epochs _check_run accepted >= 1 step)
         spec = MODELS[self.cfg.model]
         c = cfgmod.resolve(self.cfg, model_spec=spec, steps_per_epoch=10**9)
         other = cfgmod.resolve(self.cfg, model_spec=spec, steps_per_epoch=2 * 10**9)
-        for key in _CONFIG_KEYS:
-            if getattr(c, key) != getattr(other, key):
-                setattr(c, key, getattr(self.cfg, key))
-        d = cfgmod.to_manifest_config(c)
-        d.update(shadow=self.shadow, state=self.state, mask_every=self.mask_every)
-        return d
+        by_data = {key for key in _CONFIG_KEYS if getattr(c, key) != getattr(other, key)}
+        for key in by_data:
+            setattr(c, key, getattr(self.cfg, key))
+        return cfgmod.to_manifest_config(c), by_data
+
+
+def _complete_under_legacy_id(run: PlannedRun) -> bool:
+    """Whether an older fwa left ``run`` complete under its legacy id (8 hex digits), at
+    ``<out>/<model>/<legacy_id>`` (docs/sweeps.md, "Runs of older fwa"): that ``run.json`` says
+    ``complete`` and its ``config`` is the one this run would record (the keys that depend on the data
+    aside). A legacy run that is not complete, or not this run, is ignored."""
+    if not run.legacy_id or run.legacy_id == run.run_id:
+        return False
+    path = Path(run.study) / run.legacy_id
+    if not (path / "run.json").exists():
+        return False
+    try:
+        old = load_run(path)
+    except ArtifactError:
+        return False
+    planned, by_data = run._manifest_config()
+    return (old.status == "complete" and set(old.config) == set(planned)
+            and all(old.config[k] == v for k, v in planned.items() if k not in by_data))
 
 
 # -- reading a spec ----------------------------------------------------------------------------------
@@ -258,18 +290,30 @@ def _read_block(path, where: str, block, *, nested: bool = False) -> dict:
     return out
 
 
-def load_spec(path) -> Spec:
-    """Read and check a sweep spec (TOML); raise :class:`SpecError` naming the file and the key."""
-    p = Path(path)
+def _read_toml(path) -> dict:
+    """The TOML document of the spec file ``path``: a regular file of at most :data:`MAX_SPEC_BYTES`
+    bytes in UTF-8 (read without waiting: a FIFO is refused, never opened for reading), else
+    :class:`SpecError` naming the file and what it is."""
     try:
-        with open(p, "rb") as f:
-            raw = tomllib.load(f)
+        text = read_regular(path, max_bytes=MAX_SPEC_BYTES).decode("utf-8")
+        return tomllib.loads(text)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
+    except NotRegularFile as e:
+        raise SpecError(f"{e}; a spec is a TOML file of at most {MAX_SPEC_BYTES // 2**20} MiB") from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); a spec is a TOML file") from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{path}: not valid TOML ({e})") from None
+    except RecursionError:
+        raise SpecError(f"{path}: not a usable TOML spec (values nested too deeply)") from None
     except OSError as e:
-        raise SpecError(f"{path}: cannot read ({e})") from None
+        raise SpecError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def load_spec(path) -> Spec:
+    """Read and check a sweep spec (TOML); raise :class:`SpecError` naming the file and the key."""
+    raw = _read_toml(path)
     for key in raw:
         if key not in _TOP_KEYS:
             raise _unknown(path, "the spec's top level", key, _TOP_KEYS)
@@ -350,34 +394,78 @@ def _check_run(spec: Spec, cfg: TrainConfig, where: str) -> None:
             raise SpecError(f"{spec.path}: run {where}: {key} {getattr(cfg, key)!r} is not one of: {', '.join(registry)}")
 
 
-def _combinations(merged: dict):
-    """Each run's keys from a merged block: every setup in turn merged over the block, then the cartesian
-    product of the axes (list values)."""
+def _setups(merged: dict):
+    """``(block, axes)`` for each setup of a merged block: the setup merged over the rest of the block, and
+    the keys of its axes (list values)."""
     rest = {k: v for k, v in merged.items() if k != "setups"}
     for setup in merged.get("setups", [{}]):
         block = {**rest, **setup}
-        axes = [k for k, v in block.items() if _is_axis(k, v)]
+        yield block, [k for k, v in block.items() if _is_axis(k, v)]
+
+
+def _combinations(merged: dict):
+    """Each run's keys from a merged block: every setup in turn merged over the block, then the cartesian
+    product of the axes."""
+    for block, axes in _setups(merged):
         for combo in itertools.product(*(block[k] for k in axes)):
             yield {**block, **dict(zip(axes, combo))}
 
 
-def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | None = None, data_dir: str | None = None) -> list[PlannedRun]:
-    """Every run of ``spec`` under ``profile``, normalised and de-duplicated (first one kept), in spec order.
-
-    ``out``: where the runs go, each to ``<out>/<model>/<run_id>`` (default ``artifacts``); ``device``:
-    overrides the spec's ``device`` key (default cpu); ``data_dir``: passed to every run.
-    """
+def _blocks(spec: Spec, profile: str) -> list[dict]:
+    """The spec's grid blocks (one equal to base where it has none), each merged over base, with the
+    profile's keys over both; an unknown profile is a :class:`SpecError` listing the available ones."""
     if profile not in spec.profiles:
         avail = ", ".join(spec.profiles) or "none (add a table profiles.<name>)"
         close = difflib.get_close_matches(profile, list(spec.profiles), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise SpecError(f"{spec.path}: unknown profile {profile!r}; available profiles: {avail}{hint}")
+    return [{**spec.base, **grid, **spec.profiles[profile]} for grid in spec.grids or [{}]]
+
+
+def count_runs(spec: Spec, profile: str) -> tuple[int, dict[str, int]]:
+    """How many runs :func:`expand` builds for ``profile`` before they are normalised and de-duplicated
+    (per block and setup, the product of its axes' lengths), and each axis's length (its longest over
+    blocks and setups). Arithmetic only: a spec of 10^9 runs is counted as fast as one of 10."""
+    total, lengths = 0, {}
+    for merged in _blocks(spec, profile):
+        for block, axes in _setups(merged):
+            total += math.prod(len(block[k]) for k in axes)
+            for k in axes:
+                lengths[k] = max(lengths.get(k, 0), len(block[k]))
+    return total, lengths
+
+
+def _check_count(spec: Spec, profile: str, max_runs: int) -> None:
+    """A :class:`SpecError` when ``spec`` expands to more than ``max_runs`` runs under ``profile``: one line
+    with the count, the largest axes and the option that raises the limit."""
+    if isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1:
+        raise SpecError(f"--max-runs {max_runs!r} must be a whole number of at least 1")
+    total, lengths = count_runs(spec, profile)
+    if total <= max_runs:
+        return
+    largest = sorted(lengths.items(), key=lambda kv: -kv[1])[:3]
+    axes = ", ".join(f"{k} ({n:,} values)" for k, n in largest) or "none: that many setups"
+    shown = f"{total:,}" if total < 10**15 else f"about 10^{len(str(total)) - 1}"
+    raise SpecError(f"{spec.path}: profile {profile} expands to {shown} runs, more than the {max_runs:,} allowed "
+                    f"(largest axes: {axes}); shrink the grid, or pass --max-runs N to allow up to N runs")
+
+
+def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | None = None, data_dir: str | None = None,
+           max_runs: int = MAX_RUNS) -> list[PlannedRun]:
+    """Every run of ``spec`` under ``profile``, normalised and de-duplicated (first one kept), in spec order.
+
+    ``out``: where the runs go, each to ``<out>/<model>/<run_id>`` (default ``artifacts``); ``device``:
+    overrides the spec's ``device`` key (default cpu); ``data_dir``: passed to every run. The runs are
+    counted first (:func:`count_runs`): a spec of more than ``max_runs`` is a :class:`SpecError`, before
+    any run is built.
+    """
+    blocks = _blocks(spec, profile)
+    _check_count(spec, profile, max_runs)
     out = str(out) if out is not None else DEFAULT_OUT
-    overrides = spec.profiles[profile]
     runs: dict[str, PlannedRun] = {}
     keys_of: dict[str, str] = {}
-    for gi, grid in enumerate(spec.grids or [{}]):
-        for values in _combinations({**spec.base, **grid, **overrides}):
+    for gi, merged in enumerate(blocks):
+        for values in _combinations(merged):
             where = f"({'grid block ' + str(gi + 1) + ', ' if spec.grids else ''}{_describe(values) or 'defaults'})"
             cfg = normalise(TrainConfig(**{k: v for k, v in values.items() if k in _CONFIG_KEYS}))
             _check_run(spec, cfg, where)
@@ -399,13 +487,13 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
             key = json.dumps(ident, sort_keys=True)
             run_id = run_id_for(ident)
             if run_id in runs:
-                if keys_of[run_id] != key:  # two different runs, one 32-bit hash: never silently merge them
+                if keys_of[run_id] != key:  # two different runs, one 64-bit hash: a guard, never silently merged
                     raise SpecError(f"{spec.path}: runs {where} and {runs[run_id].run_id} share run id {run_id}")
                 continue
             keys_of[run_id] = key
             runs[run_id] = PlannedRun(
                 cfg=cfg, out=out, run_id=run_id, shadow=shadow, state=state, mask_every=mask_every,
-                device=device or values.get("device", "cpu"), data_dir=data_dir,
+                device=device or values.get("device", "cpu"), data_dir=data_dir, legacy_id=run_id_for(ident, digits=8),
             )
     return list(runs.values())
 
@@ -941,6 +1029,10 @@ def execute(
     if n_held:
         summary += f", {n_held} being trained by another process"
     title = f"sweep {spec.name}" if spec is not None else "sweep"
+    n_legacy = sum(s == "complete" and not (r.path / "run.json").exists() for r, s in zip(runs, statuses))
+    if n_legacy:
+        print(f"note: {n_legacy} complete {'run was' if n_legacy == 1 else 'runs were'} found under {'its' if n_legacy == 1 else 'their'} "
+              "old id (8 hex digits, as an earlier fwa named runs): done, not trained again", file=sys.stderr)
     if dry_run:
         if fmt == "json":
             _print_json(listing(runs, statuses))
