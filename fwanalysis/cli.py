@@ -109,7 +109,7 @@ class Common:
             runs, dropped = drop_repeats(runs)
             if dropped:
                 r, first = dropped[0]
-                err.print(f"note: {len(dropped)} run(s) repeat the config and seed of another run under another sweep name "
+                err.print(f"note: {len(dropped)} run(s) repeat the config and seed of another run (under another sweep name or run id) "
                           f"(e.g. {r.run_id} repeats {first.run_id}); each experiment is counted once")
         return runs
 

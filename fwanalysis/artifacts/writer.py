@@ -95,7 +95,7 @@ def run_id_for(config: Mapping, *, digits: int = RUN_ID_DIGITS) -> str:
     key of the format was added as null where missing; every key of the mapping counts, also keys that
     are not config keys. A ``RunWriter`` without ``run_id`` hashes its run's config; ``fw-train sweep``
     hashes the planned, unresolved config plus the spec's name and what is recorded
-    (``trainer.sweep.expand``). ``digits=8`` gives the ids of fwa before 0.3 (the same prefix, the
+    (``trainer.sweep.expand``). ``digits=8`` gives the ids of earlier fwa versions (the same prefix, the
     first 8 digits of the same hash).
     """
     cfg = canonical_config(config)
