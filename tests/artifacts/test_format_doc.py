@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from fwanalysis.artifacts import load_run, reader, schema
+from fwanalysis.artifacts import load_run, manifest, reader, schema
 from fwanalysis.cli import app
 from fwanalysis.vocab import CRITERIA
 
@@ -130,9 +130,14 @@ def test_every_key_and_criterion_is_documented():
 
 def test_documented_bounds_match_the_reader():
     text = _text()
-    assert reader.MAX_MANIFEST_BYTES % 2**20 == 0 and f"{reader.MAX_MANIFEST_BYTES // 2**20} MiB" in text
-    exp = reader.MAX_NUMEL.bit_length() - 1
-    assert reader.MAX_NUMEL == 2**exp and f"2^{exp}" in text
+    assert manifest.MAX_MANIFEST_BYTES % 2**20 == 0 and f"{manifest.MAX_MANIFEST_BYTES // 2**20} MiB" in text
+    exp = manifest.MAX_NUMEL.bit_length() - 1
+    assert manifest.MAX_NUMEL == 2**exp and f"2^{exp}" in text
+    assert schema.MAX_STEP == 2**63 - 1 and "2^63 − 1" in text
+    assert f"{schema.MAX_TEXT} characters, no control characters" in text and f"{schema.MAX_LIST} entries" in text
+    assert f"{reader.METRIC_ROWS_PER_STEP} per step" in text and "at least 10^6, at most 2 × 10^7" in text
+    assert (reader.METRIC_ROWS_FLOOR, reader.METRIC_ROWS_CAP) == (10**6, 2 * 10**7)
+    assert f"{reader.METRIC_ROW_BYTES} decoded bytes a row" in text and f"more than {schema.MAX_RUN_ID_BYTES} bytes" in text
     assert schema.step_file(800) == "step-00000800.npz" and "step-00000800.npz" in text
 
 
