@@ -14,9 +14,12 @@ import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
+
+if TYPE_CHECKING:  # the annotation only: reading run.json never imports pandas
+    import pandas as pd
 
 from . import schema
 from .bitset import check_packed, packed_length
@@ -214,7 +217,7 @@ class Run:
         grad = {l.name: data[f"grad/{l.name}"] for l in self.layers}
         return StateDump(int(step), weight, grad, self._bitsets(rel, data, "mask/"))
 
-    def metrics(self) -> "pd.DataFrame":
+    def metrics(self) -> pd.DataFrame:
         """The tidy metrics table (columns step, epoch, split, name, value)."""
         import pyarrow as pa  # imported here: commands that never read metrics do not pay for it
         import pyarrow.parquet as pq

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from fwanalysis.vocab import CRITERIA, PAPER_CRITERIA
 from trainer.tables import criteria_table, datasets_table, dst_settings_table, models_table, write_tables
 
