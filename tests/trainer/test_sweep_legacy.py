@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -15,19 +15,8 @@ from trainer import sweep
 from trainer.cli import app
 from trainer.sweep import PlannedRun, execute, expand, load_spec
 
-TINY = """
-name = "tiny"
-[base]
-model = "mlp-small"
-dataset = "digits"
-epochs = 1
-method = "dst"
-criterion = "magnitude"
-density = 0.2
-shadow = "none"
-seed = [0, 1]
-[profiles.quick]
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sweeplib import spec_file  # noqa: E402
 
 
 def edit_manifest(run_dir: Path, **changes) -> None:
@@ -48,8 +37,7 @@ def as_legacy(run: PlannedRun) -> Path:
 
 
 def test_a_run_complete_under_its_legacy_id_is_done_and_not_trained_again(tmp_path, monkeypatch):
-    spec_path = tmp_path / "tiny.toml"
-    spec_path.write_text(textwrap.dedent(TINY))
+    spec_path = spec_file(tmp_path, [0, 1], name="tiny")
     out = tmp_path / "out"
     spec = load_spec(spec_path)
     first, second = expand(spec, profile="quick", out=str(out))
