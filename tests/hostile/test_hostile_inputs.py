@@ -140,6 +140,7 @@ def test_bfloat16_prune_masks_are_recorded(tmp_path):
     assert run.status == "complete" and run.update_steps == [1] and run.layers[0].density == pytest.approx(0.5)
 
 
+@pytest.mark.filterwarnings("ignore:.*quantize|TypedStorage is deprecated:UserWarning")  # torch's own, on quantized tensors
 @pytest.mark.parametrize("kind", ["bfloat16", "float8", "quantized", "sparse", "meta"])
 def test_masks_of_any_tensor_kind_import_or_give_one_line(tmp_path, kind):
     torch = pytest.importorskip("torch")
