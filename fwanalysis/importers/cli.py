@@ -272,7 +272,7 @@ def wandb_csv(
 
     Each non-empty cell of a metric column is one row at that line's step. The epoch comes from --steps-per-epoch, else from an epoch column, else it is empty (NaN). Columns starting with _ are W&B's own and are not imported.
 
-    Example: fwa import wandb-csv history.csv --run artifacts/mine/cifar10-my-net-dst-snip-random-d0.1-s0-1a2b3c4d --map val_accuracy=val:acc
+    Example: fwa import wandb-csv history.csv --run artifacts/mine/cifar10-my-net-dst-snip-random-d0.1-s0-1a2b3c4d5e6f7081 --map val_accuracy=val:acc
     """
 
     def body():
