@@ -90,6 +90,10 @@ def run(
     global_regrowth: Optional[str] = typer.Option(None, help="With --pruning-scope global: across-layers (one ranking; default) | per-layer (each layer regrows what it lost)."),
     update_order: str = typer.Option("sparselearning", help="sparselearning (the authors' order) | step-first (score after the optimizer step)."),
     update_batch_size: Optional[int] = typer.Option(None, help="Examples in the gradient that scores and grows at an update. Default: the minibatch."),
+    regrown_weights: str = typer.Option("keep", help="A weight regrown at the update that pruned it: keep (its value, the authors' code) | zero (RigL)."),
+    growth_count: str = typer.Option("exact", help="exact (regrow as many as pruned: the paper) | binomial (random growth: each inactive weight with p = k/n, the authors' code)."),
+    prune_fraction_end: float = typer.Option(0.0, help="Cosine: the fraction ρ_t reaches at T; 0 is the paper's ½ρ(1 + cos πt/T), the authors' code ran 0.005."),
+    prune_rounding: str = typer.Option("ceil", help="The count of an update, ρ_t × active weights: ceil (the authors' code) | nearest."),
     augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="The authors' training augmentation. Default: on for cifar10, cifar100, tinyimagenet."),
     epochs: int = typer.Option(30, help="Training epochs."),
     batch_size: int = typer.Option(128, help="Minibatch size."),
@@ -123,7 +127,8 @@ def run(
         model=model, dataset=dataset, method=method, criterion=criterion, mest_lambda=mest_lambda, growth=growth,
         density=density, init=init, prune_fraction=prune_fraction, prune_schedule=prune_schedule, update_period=steps(update_period),
         update_end=steps(update_end) if update_end is not None else None, pruning_scope=pruning_scope,
-        global_regrowth=global_regrowth, update_order=update_order, update_batch_size=update_batch_size, augment=augment, epochs=epochs,
+        global_regrowth=global_regrowth, update_order=update_order, update_batch_size=update_batch_size, regrown_weights=regrown_weights,
+        growth_count=growth_count, prune_fraction_end=prune_fraction_end, prune_rounding=prune_rounding, augment=augment, epochs=epochs,
         batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, dropout=dropout, seed=seed,
     )
     from fwanalysis.artifacts.lock import RunLocked

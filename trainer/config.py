@@ -26,13 +26,17 @@ class TrainConfig:
     density: float = 0.1              # overall fraction of active weights D in (0, 1]
     init: str | None = None           # er | erk | uniform | dense; None: the model's default (ER for MLPs, ERK for conv nets)
     prune_fraction: float = 0.5       # rho: fraction of active weights removed at the first update
-    prune_schedule: str = "cosine"    # cosine: rho/2 (1 + cos(t pi / T)) | linear: x0.99 every 600 steps | constant
+    prune_schedule: str = "cosine"    # cosine: end + (rho - end)/2 (1 + cos(t pi / T)), end = prune_fraction_end | linear: x0.99 every 600 steps | constant
     update_period: int | str = 25     # Delta t: optimizer steps between topology updates; "2ep" means 2 epochs
     update_end: int | str | None = None  # T: last step at which updates may happen; None: the last step of training
     pruning_scope: str = "local"      # local: per layer | global: across layers
     global_regrowth: str | None = None  # global scope only: across-layers (one ranking) | per-layer (each layer regrows what it lost); None: across-layers
     update_order: str = "sparselearning"  # sparselearning: the authors' order | step-first: score after the optimizer step (docs/trainer.md)
     update_batch_size: int | None = None  # examples in the gradient that scores and grows at an update; None: the training minibatch
+    regrown_weights: str = "keep"     # a weight regrown at the update that pruned it: keep its value (the authors' code) | zero (RigL)
+    growth_count: str = "exact"       # exact: regrow as many as pruned, density held at D (the paper) | binomial: each inactive weight with p = k/n (the authors' random growth)
+    prune_fraction_end: float = 0.0   # cosine: the fraction rho_t decays to at T; 0: the paper's rho/2 (1 + cos(t pi / T)); the authors' code: 0.005
+    prune_rounding: str = "ceil"      # per-layer count of an update: ceil(rho_t * active) (the authors' math.ceil) | nearest (half to even)
     epochs: int = 30                  # passes over the training split
     batch_size: int = 128             # examples per optimizer step
     lr: float | None = None           # SGD learning rate; None: the model's default (paper App. A.2); on digits see DATASET_LR
@@ -167,6 +171,7 @@ def check(cfg: TrainConfig) -> None:
     density = _number(cfg, "density")
     mest_lambda = _number(cfg, "mest_lambda")
     prune_fraction = _number(cfg, "prune_fraction", optional=True)
+    prune_fraction_end = _number(cfg, "prune_fraction_end", optional=True)
     lr = _number(cfg, "lr", optional=True)
     momentum = _number(cfg, "momentum")
     weight_decay = _number(cfg, "weight_decay", optional=True)
@@ -178,6 +183,12 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--mest-lambda {cfg.mest_lambda!r} must be >= 0")
     if prune_fraction is not None and not 0 <= prune_fraction <= 1:
         raise ConfigError(f"--prune-fraction {cfg.prune_fraction!r} must be in [0, 1]")
+    if prune_fraction_end is not None and not 0 <= prune_fraction_end <= (1 if prune_fraction is None else prune_fraction):
+        raise ConfigError(f"--prune-fraction-end {cfg.prune_fraction_end!r} must be in [0, --prune-fraction]")
+    if prune_fraction_end and cfg.prune_schedule != "cosine":
+        raise ConfigError(f"--prune-fraction-end {cfg.prune_fraction_end!r} applies only with --prune-schedule cosine")
+    if cfg.growth_count == "binomial" and cfg.growth not in (None, "random"):
+        raise ConfigError("--growth-count binomial applies only with --growth random (the authors' gradient growth takes the top k)")
     if lr is not None and not lr > 0:
         raise ConfigError(f"--lr {cfg.lr!r} must be > 0")
     if not 0 <= momentum < 1:
@@ -243,6 +254,7 @@ def resolve(cfg: TrainConfig, *, model_spec, steps_per_epoch: int) -> TrainConfi
         c.criterion = c.growth = None
         c.prune_fraction = c.prune_schedule = c.update_period = c.update_end = c.pruning_scope = None
         c.global_regrowth = c.update_order = c.update_batch_size = None
+        c.regrown_weights = c.growth_count = c.prune_fraction_end = c.prune_rounding = None
     else:
         if c.criterion is None:
             raise ConfigError("--method dst needs a --criterion")

@@ -11,8 +11,11 @@ optimizer step and re-masking, mest, sensitivity, rsensitivity and snip before i
 with the new mask). ``step-first``: gradients of inactive weights zeroed, optimizer step, re-mask, then
 the update, which zeroes the momentum of pruned and regrown weights. Either way an update scores with
 this step's minibatch gradient (or one on ``update_batch_size`` examples), prunes ρ_t of the active
-weights by the criterion, regrows as many (regrown weights start at zero), and records the pruned,
-grown and shadow sets.
+weights by the criterion (``prune_rounding``: the count rounded up, as the authors' code does), regrows
+as many (``growth_count binomial``: each inactive weight with probability k/n, as their random growth
+does), and records the pruned, grown and shadow sets. A newly grown weight starts at zero; one regrown
+at the update that pruned it keeps its value (``regrown_weights keep``, the authors' code) or starts at
+zero too (``zero``, RigL's rule).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from fwanalysis.vocab import STATE_DUMPS
 from . import config as cfgmod
 from .data import DATASETS, DatasetError, load_dataset
 from .models import MODELS, build_model, masked_parameter_names
-from .sparsity.criteria import prune_counts, select_prune, select_prune_global
+from .sparsity.criteria import count_of, prune_counts, select_prune, select_prune_global
 from .sparsity.growth import select_grow
 from .sparsity.init import initial_masks, layer_densities
 from .sparsity.schedules import prune_fraction
@@ -266,7 +269,8 @@ def train(
 
                 def update():
                     nonlocal masks, n_updates
-                    rho_t = prune_fraction(c.prune_schedule, step, rho=c.prune_fraction, update_end=schedule_end)
+                    rho_t = prune_fraction(c.prune_schedule, step, rho=c.prune_fraction, update_end=schedule_end,
+                                           end=c.prune_fraction_end or 0.0)
                     masks = _update_topology(
                         c, step, rho_t, params, names, masks, dense_grads, opt, writer, shadows,
                         dump_state=(state == "all" or (state == "first" and n_updates == 0)), once=once,
@@ -367,9 +371,9 @@ def _update_topology(c, step, rho_t, params, names, masks, grads, opt, writer, s
     if writer is not None and dump_state:
         writer.write_state(step, weights, grads, masks)
     lam = c.mest_lambda
-    asked = prune_counts(masks, rho_t)
+    asked = prune_counts(masks, rho_t, rounding=c.prune_rounding)
     if c.pruning_scope == "global":
-        total = round(rho_t * sum(int(m.sum()) for m in masks.values()))
+        total = count_of(rho_t, sum(int(m.sum()) for m in masks.values()), c.prune_rounding)
         pruned = select_prune_global(c.criterion, weights, grads, masks, total, generator=topology_generator(c.seed, step, c.criterion), mest_lambda=lam)
     else:
         pruned = select_prune(c.criterion, weights, grads, masks, asked, generator=topology_generator(c.seed, step, c.criterion), mest_lambda=lam)
@@ -395,14 +399,18 @@ def _update_topology(c, step, rho_t, params, names, masks, grads, opt, writer, s
         grow_counts = _global_grow_counts(c.growth, grads, kept, sum(counts.values()), generator=grow_gen)
     else:  # local, or global with per-layer regrowth: each layer regrows as many as it lost
         grow_counts = counts
-    grown = select_grow(c.growth, grads, kept, grow_counts, generator=grow_gen)
+    grown = select_grow(c.growth, grads, kept, grow_counts, generator=grow_gen, count=c.growth_count)
     new_masks = {n: kept[n] | grown[n] for n in names}
     reset_momentum = c.update_order != "sparselearning"  # the authors' code never touches the momentum buffers
     with torch.no_grad():
         for n in names:
             p = params[n]
+            # inactive weights are zero here (re-masked after every step): multiplying by the new mask zeroes
+            # the pruned ones and keeps the value of one regrown where it was just pruned, as the authors'
+            # code does (growth runs before apply_mask); "zero" starts every regrown weight at zero (RigL)
             p.mul_(new_masks[n])
-            p.masked_fill_(grown[n], 0.0)  # regrown weights start at zero
+            if c.regrown_weights == "zero":
+                p.masked_fill_(grown[n], 0.0)
             buf = opt.state.get(p, {}).get("momentum_buffer")
             if buf is not None and reset_momentum:
                 buf.masked_fill_(pruned[n] | grown[n], 0.0)

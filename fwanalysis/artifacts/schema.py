@@ -27,6 +27,10 @@ CONFIG_KEYS = (
     "global_regrowth",
     "update_order",
     "update_batch_size",
+    "regrown_weights",
+    "growth_count",
+    "prune_fraction_end",
+    "prune_rounding",
     "epochs",
     "batch_size",
     "lr",
@@ -46,6 +50,17 @@ CONFIG_KEYS = (
 UPDATE_ORDERS = ("sparselearning", "step-first")
 #: ``global_regrowth`` (global pruning scope only): one ranking across layers, or each layer regrows what it lost.
 GLOBAL_REGROWTH = ("across-layers", "per-layer")
+#: ``regrown_weights``: the value of a weight regrown at the update that pruned it: the value it had (the authors'
+#: code: growth runs before the mask is applied to the weights) or zero (RigL's rule). Newly grown weights,
+#: inactive before the update, start at zero either way.
+REGROWN_WEIGHTS = ("keep", "zero")
+#: ``growth_count``: how many weights an update regrows per layer: exactly as many as it pruned (the density
+#: held at d, as the paper's text says), or each inactive weight with probability k/n (the authors' random
+#: growth: a Binomial count, the density drifts).
+GROWTH_COUNTS = ("exact", "binomial")
+#: ``prune_rounding``: the per-layer count of an update from ρ_t times the active weights: rounded up (the
+#: authors' ``math.ceil``) or to the nearest (half to even).
+PRUNE_ROUNDINGS = ("ceil", "nearest")
 
 # Closed choices checked by reader and writer where a config key is not null. ``criterion`` is open:
 # any valid name (fwanalysis.vocab.is_criterion_name).
@@ -57,6 +72,9 @@ CONFIG_CHOICES = {
     "pruning_scope": SCOPES,
     "update_order": UPDATE_ORDERS,
     "global_regrowth": GLOBAL_REGROWTH,
+    "regrown_weights": REGROWN_WEIGHTS,
+    "growth_count": GROWTH_COUNTS,
+    "prune_rounding": PRUNE_ROUNDINGS,
 }
 
 MANIFEST_KEYS = (

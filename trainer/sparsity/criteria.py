@@ -32,6 +32,7 @@ chosen and the choice is the same on CPU and CUDA whenever the scores are. Rando
 
 from __future__ import annotations
 
+import math
 import operator
 
 import torch
@@ -43,10 +44,12 @@ __all__ = [
     "EPS",
     "prune_scores",
     "prune_counts",
+    "count_of",
     "select_prune",
     "select_prune_global",
 ]
 
+from fwanalysis.artifacts.schema import PRUNE_ROUNDINGS as ROUNDINGS  # ceil | nearest
 from fwanalysis.vocab import CRITERIA  # the built-in criteria, each implemented below
 from fwanalysis.vocab import SCORE_EPS as EPS  # noqa: F401  (added to the denominators of (r)sensitivity)
 from fwanalysis.vocab import SCORED_CRITERIA as _SCORED
@@ -104,8 +107,17 @@ def prune_scores(
     return criterion_score(criterion, w, _as_float(grad).abs(), mest_lambda=mest_lambda)
 
 
-def prune_counts(masks: dict[str, torch.Tensor], fraction: float) -> dict[str, int]:
-    """Per-layer number of weights to prune: ``round(fraction * active_l)`` (Python round, half to even).
+def count_of(fraction: float, active: int, rounding: str = "nearest") -> int:
+    """The number of weights ``fraction`` of ``active`` weights is: ``ceil(fraction * active)`` (the authors'
+    ``math.ceil``, on the same float product) or ``round(fraction * active)`` (nearest, half to even)."""
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding {rounding!r} is not one of: {', '.join(ROUNDINGS)}")
+    x = fraction * float(active)
+    return min(math.ceil(x), int(active)) if rounding == "ceil" else round(x)
+
+
+def prune_counts(masks: dict[str, torch.Tensor], fraction: float, *, rounding: str = "nearest") -> dict[str, int]:
+    """Per-layer number of weights to prune: :func:`count_of` ``fraction`` of each layer's active weights.
 
     Parameters
     ----------
@@ -113,10 +125,12 @@ def prune_counts(masks: dict[str, torch.Tensor], fraction: float) -> dict[str, i
         Layer name -> bool mask (True = active).
     fraction:
         Fraction of each layer's active weights to remove, in [0, 1] (e.g. from ``prune_fraction``).
+    rounding:
+        ``ceil`` (the authors' code) or ``nearest`` (half to even).
     """
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
-    return {name: round(fraction * int(m.sum())) for name, m in masks.items()}
+    return {name: count_of(fraction, int(m.sum()), rounding) for name, m in masks.items()}
 
 
 def _count(name: str, value) -> int:

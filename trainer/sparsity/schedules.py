@@ -1,7 +1,10 @@
 """Schedules of the pruning fraction: how much of each layer a topology update replaces at a step.
 
-``cosine`` is RigL's cosine decay (Evci et al. 2020), ``linear`` the step decay of the paper's
-Appendix J (Nowak et al. 2023), ``constant`` a fixed fraction (SET, Mocanu et al. 2018).
+``cosine`` is RigL's cosine decay (Evci et al. 2020), as the paper prints it, ρ_t = ½ρ(1 + cos(tπ/T)),
+or shifted to end at ``end`` instead of 0: ρ_t = end + ½(ρ − end)(1 + cos(tπ/T)), which is what the
+authors' code ran (``CosineDecay``: PyTorch's ``CosineAnnealingLR`` with ``eta_min`` 0.005, stepped once
+per optimizer step, T the number of training steps); ``linear`` the step decay of the paper's Appendix J
+(Nowak et al. 2023), ``constant`` a fixed fraction (SET, Mocanu et al. 2018).
 """
 
 from __future__ import annotations
@@ -21,13 +24,15 @@ def prune_fraction(
     update_end: int,
     linear_decay: float = 0.99,
     linear_every: int = 600,
+    end: float = 0.0,
 ) -> float:
     """Fraction of the active weights to prune (and regrow) at training step ``step``.
 
     Parameters
     ----------
     schedule:
-        ``"cosine"``: ρ/2 · (1 + cos(π · step / update_end));
+        ``"cosine"``: end + (ρ − end)/2 · (1 + cos(π · step / update_end)), the paper's ρ/2 · (1 + cos(π ·
+        step / update_end)) for ``end`` 0;
         ``"linear"``: ρ · linear_decay ** ⌊step / linear_every⌋;
         ``"constant"``: ρ.
     step:
@@ -40,6 +45,8 @@ def prune_fraction(
         Factor of the ``linear`` schedule per ``linear_every`` steps, in (0, 1].
     linear_every:
         Steps between decays of the ``linear`` schedule (> 0).
+    end:
+        The fraction the ``cosine`` schedule reaches at ``update_end``, in [0, rho] (the authors' code: 0.005).
 
     Returns
     -------
@@ -57,10 +64,12 @@ def prune_fraction(
         raise ValueError(f"linear_decay must be in (0, 1], got {linear_decay!r}")
     if not linear_every > 0:
         raise ValueError(f"linear_every must be > 0, got {linear_every!r}")
+    if not 0.0 <= end <= rho:
+        raise ValueError(f"end must be in [0, rho], got {end!r}")
     if step > update_end:
         return 0.0
     if schedule == "cosine":
-        return 0.5 * rho * (1.0 + math.cos(step * math.pi / update_end))
+        return end + 0.5 * (rho - end) * (1.0 + math.cos(step * math.pi / update_end))
     if schedule == "linear":
         return rho * linear_decay ** (step // linear_every)
     return float(rho)
