@@ -93,7 +93,7 @@ def _split_sources(sources: list[Path]) -> tuple[list[Path], list[str]]:
 
 @app.command("paper-code")
 def paper_code(
-    sources: Annotated[list[Path], typer.Argument(metavar="DIR", help="Directories of the authors' runs (their save_dir), each holding jaccard-in-time-<step>.th files and maybe results.npy; one run each.", show_default=False)],
+    sources: Annotated[list[Path], typer.Argument(metavar="DIR", help="Directories of the authors' runs (their save_dir), each holding jaccard-in-time-<step>.th files and maybe results.npy; or first-update checkpoints (the model_last.pth of a --manual_stop true run, or its directory); one run each.", show_default=False)],
     out: OutOpt = None,
     set_: SetOpt = None,
     trust_pickle: Annotated[bool, typer.Option(
@@ -109,6 +109,8 @@ def paper_code(
     skip_bad: SkipBadOpt = False,
 ):
     """The authors' Jaccard recordings (alooow/fantastic_weights_paper, --jaccard true) as format-v1 runs.
+
+    A first-update checkpoint (--manual_stop true: model_last.pth with masks_before) becomes a run with that one update: pruned = masks_before & ~masks, nothing grown, the weights and gradients as its state dump; give --set criterion=NAME and update_period=N (its step).
 
     Each recording jaccard-in-time-<step>.th becomes the update at <step>: every recorded pruner's removed set (mask before & ~ mask after) is the shadow set of its fwa criterion (SNIPFixed snip, MESTFixed mest, ReciprocalSensitivityFixed rsensitivity, magnitude, SETFixed set, Random random), and the run's own criterion (--set criterion=..., required) gives the pruned set. Config comes from --set (method dst, local scope and the recorded density unless given). Needs PyTorch. Details and limits: docs/import.md.
 

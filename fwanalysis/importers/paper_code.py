@@ -50,6 +50,12 @@ PRUNER_CRITERIA = {
     "Random": "random",
 }
 
+#: Said once per import that holds SETFixed: what the authors' SET_fixed removes, which fwa's ``set`` does not.
+SET_FIXED_NOTE = ("note: SETFixed (the authors' SET_fixed) is imported as set; it removes ceil(k/2) of each sign, so "
+                  "2*ceil(k/2) = k + 1 weights when k is odd, every active weight that is exactly zero besides, and "
+                  "fewer than k when one sign has too few weights, where fwa's set removes exactly k and makes up "
+                  "from the other sign (docs/import.md)")
+
 #: ``results.npy`` keys -> (split, name, divisor): accuracies are logged in percent, fwa keeps fractions.
 RESULT_METRICS = {
     "train_loss": ("train", "loss", 1.0),
@@ -233,6 +239,20 @@ def results_rows(results: Mapping, *, steps_per_epoch: int | None, end_step: int
     return rows, left_out
 
 
+def _first_update_file(source: Path) -> Path | None:
+    """The first-update checkpoint to import for ``source``: ``source`` itself when it is a file, else its
+    ``model_last.pth`` when it holds no Jaccard recordings but that file; None otherwise."""
+    if source.is_file():
+        return source
+    if source.is_dir() and not jaccard_files(source):
+        last = source / "model_last.pth"
+        if os.path.lexists(last):
+            return last
+        raise ValueError(f"{source}: no jaccard-in-time-<step>.th files (the authors' code writes them with --jaccard true) "
+                         "and no model_last.pth (what it saves with --manual_stop true)")
+    return None
+
+
 def import_paper_code(
     source: Path,
     study: Path,
@@ -248,6 +268,8 @@ def import_paper_code(
     note: Callable[[str], None] = print,
 ) -> Path:
     """Convert one directory of the authors' recordings into a run of ``study``; returns the run directory.
+    A first-update checkpoint (``--manual_stop true``: a file, or a directory holding only it as
+    ``model_last.pth``) is converted by :func:`~fwanalysis.importers.first_update.import_first_update`.
 
     ``settings``: config keys (``--set``); ``criterion`` (the run's own, an fwa name) is required and
     must be among the recorded pruners. ``method`` defaults to ``dst``, ``pruning_scope`` to ``local``
@@ -264,11 +286,17 @@ def import_paper_code(
     from fwanalysis.artifacts import RunWriter, run_id_for
 
     source = Path(source)
+    first_update = _first_update_file(source)
+    if first_update is not None:  # a --manual_stop run: one checkpoint of the first update (first_update.py)
+        from .first_update import import_first_update
+
+        if final is not None:
+            raise ValueError(f"{source}: --final belongs to a run's Jaccard recordings; a first-update checkpoint is the run's end")
+        return import_first_update(first_update, study, settings=settings, run_id=run_id, overwrite=overwrite, taken=taken, note=note)
     if not source.is_dir():
-        raise ValueError(f"{source}: not a directory (give the authors' save_dir holding jaccard-in-time-<step>.th)")
+        raise ValueError(f"{source}: not a directory (give the authors' save_dir holding jaccard-in-time-<step>.th, or a "
+                         "--manual_stop checkpoint model_last.pth)")
     files = jaccard_files(source)
-    if not files:
-        raise ValueError(f"{source}: no jaccard-in-time-<step>.th files (the authors' code writes them with --jaccard true)")
     criterion = settings.get("criterion")
     if criterion is None:
         raise ValueError("give the run's own criterion with --set criterion=NAME (an fwa name: magnitude, set, mest, "
@@ -280,6 +308,8 @@ def import_paper_code(
                          "the authors' --death SET is set-legacy, which their recordings do not hold")
     if cur.unknown_pruners:
         note(f"note: pruners not imported (no fwa criterion for them): {', '.join(cur.unknown_pruners)}")
+    if "set" in cur.removed:
+        note(SET_FIXED_NOTE)
     layers = {n: b.shape for n, b in cur.before.items()}
     config = run_config(settings, cur.before, defaults={"method": "dst", "pruning_scope": "local"},
                         where="its first recorded mask", note=note)

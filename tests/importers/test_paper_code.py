@@ -161,6 +161,7 @@ def test_pickle_untrusted_masks_only(tmp_path):
     r = fwa("import", "paper-code", src, "--out", tmp_path / "s", "--set", "criterion=magnitude")
     assert r.exit_code == 0, r.output
     assert "--trust-pickle" in r.stderr and len([l for l in r.stderr.splitlines() if "results.npy" in l]) == 1
+    assert len([l for l in r.stderr.splitlines() if l.startswith("note: SETFixed") and "k + 1" in l]) == 1  # what SET_fixed means
     run = load_run(next((tmp_path / "s").rglob("run.json")).parent)
     assert run.metrics().empty and run.criterion == "magnitude"
     assert fwa("validate", tmp_path / "s").exit_code == 0
