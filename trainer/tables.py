@@ -87,6 +87,8 @@ def dst_settings_table(specs_dir: str | Path = SPECS) -> pd.DataFrame:
             "criteria": _values(c.criterion for c in dst), "growth": _values(c.growth for c in dst),
             "density": _values(c.density for c in cfgs), "prune fraction ρ": _values(c.prune_fraction for c in dst),
             "schedule": _values(c.prune_schedule for c in dst), "update period Δt": _values(c.update_period for c in dst),
+            "update rule": _values(f"regrown {c.regrown_weights}, growth {c.growth_count}, ρ end {c.prune_fraction_end:g}, "
+                                   f"counts {c.prune_rounding}" for c in dst),
             "epochs": _values(c.epochs for c in cfgs), "batch": _values(c.batch_size for c in cfgs), "seeds": len({c.seed for c in cfgs}),
         })
     return pd.DataFrame(rows)
