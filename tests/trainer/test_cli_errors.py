@@ -280,6 +280,12 @@ def test_reproduction_options_refused_in_one_line(tmp_path):
         (("--pruning-scope", "global", "--global-regrowth", "x"), ("--global-regrowth", "'x'", "across-layers, per-layer")),
         (("--update-batch-size", "0"), ("--update-batch-size 0", ">= 1")),
         (("--augment",), ("--augment", "'digits'")),
+        (("--regrown-weights", "reset"), ("--regrown-weights", "'reset'", "keep, zero")),
+        (("--growth-count", "poisson"), ("--growth-count", "'poisson'", "exact, binomial")),
+        (("--growth", "gradient", "--growth-count", "binomial"), ("--growth-count binomial", "--growth random")),
+        (("--prune-rounding", "floor"), ("--prune-rounding", "'floor'", "ceil, nearest")),
+        (("--prune-fraction-end", "0.6"), ("--prune-fraction-end 0.6", "[0, --prune-fraction]")),
+        (("--prune-schedule", "linear", "--prune-fraction-end", "0.01"), ("--prune-fraction-end", "--prune-schedule cosine")),
     ]
     for args, needles in cases:
         assert_one_error(run("--out", out, *args), *needles)
