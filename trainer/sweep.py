@@ -62,6 +62,11 @@ MAX_SPEC_BYTES = 2**20  # a spec file larger than this is refused unread
 
 _CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "extra")
 _RECORD_KEYS = ("shadow", "state", "mask_every")  # what is recorded: part of the run id
+# Config keys added since fwa named runs with 8 hex digits: left out of a run's legacy id, as the ids of then
+# were hashed without them. A legacy run still counts only with the config the run would record, so a dst
+# run made before them (regrown weights zeroed, counts rounded to the nearest) is trained again, while a
+# dense or static run (which none of them changes: its run.json reads them as null) is not.
+_KEYS_SINCE_LEGACY_IDS = ("regrown_weights", "growth_count", "prune_fraction_end", "prune_rounding")
 RUN_KEYS = _CONFIG_KEYS + _RECORD_KEYS + ("device",)  # device: where it trains, not part of the run id
 _TOP_KEYS = ("name", "description", "base", "grid", "profiles", "slurm")
 _SLURM_KEYS = ("partition", "account", "qos", "constraint", "time", "gpus", "cpus_per_task", "mem_gb", "array_parallelism", "folder")
@@ -183,6 +188,12 @@ class PlannedRun:
         for key in by_data:
             setattr(c, key, getattr(self.cfg, key))
         return cfgmod.to_manifest_config(c), by_data
+
+
+def _legacy_id(ident: dict) -> str:
+    """The id an earlier fwa gave the run of ``ident``: 8 hex digits of the hash of ``ident`` without the
+    config keys added since (:data:`_KEYS_SINCE_LEGACY_IDS`)."""
+    return run_id_for({k: v for k, v in ident.items() if k not in _KEYS_SINCE_LEGACY_IDS}, digits=8)
 
 
 def _complete_under_legacy_id(run: PlannedRun) -> bool:
@@ -493,7 +504,7 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
             keys_of[run_id] = key
             runs[run_id] = PlannedRun(
                 cfg=cfg, out=out, run_id=run_id, shadow=shadow, state=state, mask_every=mask_every,
-                device=device or values.get("device", "cpu"), data_dir=data_dir, legacy_id=run_id_for(ident, digits=8),
+                device=device or values.get("device", "cpu"), data_dir=data_dir, legacy_id=_legacy_id(ident),
             )
     return list(runs.values())
 

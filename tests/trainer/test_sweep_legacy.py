@@ -28,11 +28,20 @@ def edit_manifest(run_dir: Path, **changes) -> None:
     p.write_text(json.dumps(m))
 
 
-def as_legacy(run: PlannedRun) -> Path:
-    """Move the run trained at ``run.path`` to its legacy id, its run.json naming that id, as an earlier fwa wrote it."""
+ADDED = ("regrown_weights", "growth_count", "prune_fraction_end", "prune_rounding")  # config keys an earlier fwa did not write
+
+
+def as_legacy(run: PlannedRun, *, older: bool = False) -> Path:
+    """Move the run trained at ``run.path`` to its legacy id, its run.json naming that id, as an earlier fwa wrote
+    it; ``older``: without the config keys added since (as fwa wrote runs before them)."""
     legacy = Path(run.study) / run.legacy_id
     os.rename(run.path, legacy)
     edit_manifest(legacy, run_id=run.legacy_id)
+    if older:
+        m = json.loads((legacy / "run.json").read_text())
+        for k in ADDED:
+            m["config"].pop(k)
+        (legacy / "run.json").write_text(json.dumps(m))
     return legacy
 
 
@@ -41,8 +50,9 @@ def test_a_run_complete_under_its_legacy_id_is_done_and_not_trained_again(tmp_pa
     out = tmp_path / "out"
     spec = load_spec(spec_path)
     first, second = expand(spec, profile="quick", out=str(out))
-    # the old id: the same prefix, the first 8 of the same 16 hex digits
-    assert first.legacy_id == first.run_id[:-8] and len(first.run_id.rsplit("-", 1)[1]) == 16
+    # the old id: the same prefix, 8 hex digits of the hash without the config keys added since
+    assert first.legacy_id.rsplit("-", 1)[0] == first.run_id.rsplit("-", 1)[0] and len(first.run_id.rsplit("-", 1)[1]) == 16
+    assert len(first.legacy_id.rsplit("-", 1)[1]) == 8
     assert execute([first], spec=spec) == [first]  # really trained: run.json holds the resolved config
     legacy = as_legacy(first)
     assert first.status() == "complete" and second.status() == "missing"
@@ -75,3 +85,19 @@ def test_a_run_complete_under_its_legacy_id_is_done_and_not_trained_again(tmp_pa
     (legacy / "run.json").unlink()
     os.mkfifo(legacy / "run.json")  # refused by the reader, never waited on
     assert first.status() == "missing"
+
+
+def test_a_static_run_of_before_the_update_keys_is_done_a_dst_run_is_trained_again(tmp_path):
+    """A run an earlier fwa wrote has none of the four update keys (regrown_weights, growth_count,
+    prune_fraction_end, prune_rounding): a static run, which they do not change, still counts as done; a dst
+    run, trained with regrown weights zeroed and counts rounded to the nearest, is trained again."""
+    spec_path = tmp_path / "two.toml"
+    spec_path.write_text(spec_file(tmp_path, [0]).read_text().replace('method = "dst"', 'method = ["dst", "static"]'))
+    out = tmp_path / "out"
+    spec = load_spec(spec_path)
+    dst, static = expand(spec, profile="quick", out=str(out))
+    assert (dst.cfg.method, static.cfg.method) == ("dst", "static")
+    execute([dst, static], spec=spec)
+    as_legacy(dst, older=True)
+    as_legacy(static, older=True)
+    assert static.status() == "complete" and dst.status() == "missing"
