@@ -67,3 +67,18 @@ def tmpfs(tmp_path):
     yield Tmpfs()
     for d in reversed(mounted):
         _umount(d)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_cache(tmp_path_factory):
+    """Generated data sets (mnist1d) are cached in a folder of this test session, never in the user's home;
+    subprocesses the tests start inherit it."""
+    import os
+
+    before = os.environ.get("FWA_DATA_CACHE")
+    os.environ["FWA_DATA_CACHE"] = str(tmp_path_factory.mktemp("data-cache"))
+    yield
+    if before is None:
+        os.environ.pop("FWA_DATA_CACHE", None)
+    else:
+        os.environ["FWA_DATA_CACHE"] = before

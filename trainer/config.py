@@ -69,7 +69,7 @@ AUGMENT_RECIPES = {
     "tinyimagenet": {"pad": 0, "fill": None, "flip": True},
 }
 # ``augment`` when left None: the authors' choice per data set; False for digits and tabular data.
-DATASET_AUGMENT = {"digits": False, "cifar10": True, "cifar100": True, "fashionmnist": False, "higgs": False, "tinyimagenet": True}
+DATASET_AUGMENT = {"digits": False, "mnist1d": False, "cifar10": True, "cifar100": True, "fashionmnist": False, "higgs": False, "tinyimagenet": True}
 
 # Criteria the authors' main.py scores BEFORE the optimizer step (it sets opt_order "after" for every --death
 # other than magnitude, Random, SET, SETFixed, RunningMagnitude); the others are scored after the step.

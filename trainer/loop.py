@@ -208,6 +208,10 @@ def train(
     aug_gen = topology_generator(c.seed, 0, "augment") if recipe else None
     black = Xtr.amin(dim=(0, 2, 3)) if recipe and recipe["fill"] == "black" else None  # raw 0 in normalised units
 
+    if len(MODELS[c.model].reference_input) == 3 and len(data.in_shape) != 3:
+        mlps = ", ".join(name for name, spec in MODELS.items() if len(spec.reference_input) == 1)
+        raise cfgmod.ConfigError(f"--model {c.model} takes images (channels, height, width); --dataset {c.dataset} has inputs "
+                                 f"shaped {tuple(data.in_shape)}: train an MLP on it ({mlps})")
     torch.manual_seed(c.seed)
     model = build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes, dropout=c.dropout).to(device)
     params = dict(model.named_parameters())

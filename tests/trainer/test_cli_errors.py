@@ -3,6 +3,8 @@ nothing written that claims to be complete. User text is printed literally; pipe
 
 from __future__ import annotations
 
+import importlib.util
+
 import errno
 import json
 import os
@@ -292,6 +294,8 @@ def test_reproduction_options_refused_in_one_line(tmp_path):
         assert not out.exists(), f"{args}: something was written"
     # known only once the data is read: still one line, and no run claims to be complete
     assert_one_error(run("--out", out, "--update-batch-size", "99999"), "--update-batch-size 99999", "training split")
+    if importlib.util.find_spec("mnist1d") is not None:  # a conv net on 1-D signals
+        assert_one_error(run("--out", out, "--model", "cnn-small", "--dataset", "mnist1d"), "--model cnn-small", "(1, 40)", "mlp-small")
     assert_never_complete(out)
 
 

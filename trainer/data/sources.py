@@ -155,6 +155,18 @@ def read_digits(root: Path | None, *, seed: int) -> RawSplits:
     return RawSplits(train=(train_x, train_y), val=(val_x, val_y), test=(test_x, test_y))
 
 
+def read_mnist1d(root: Path | None, *, seed: int) -> RawSplits:
+    """MNIST-1D as ``(N, 1, 40)`` float32 signals: the benchmark's 4,000 training signals minus a seeded
+    10% validation hold-out (3,600 / 400), its 1,000 test signals. ``root`` is ignored: the package
+    generates the data (:mod:`.mnist1d`)."""
+    from .mnist1d import mnist1d_arrays
+
+    a = mnist1d_arrays()
+    train = (a["x"][:, None, :], a["y"])
+    train, val = holdout(train, seed=seed)
+    return RawSplits(train=train, val=val, test=(a["x_test"][:, None, :], a["y_test"]))
+
+
 def read_cifar(
     root: Path,
     *,
