@@ -281,7 +281,7 @@ def test_reproduction_options_refused_in_one_line(tmp_path):
         (("--global-regrowth", "per-layer"), ("--global-regrowth", "--pruning-scope global")),
         (("--pruning-scope", "global", "--global-regrowth", "x"), ("--global-regrowth", "'x'", "across-layers, per-layer")),
         (("--update-batch-size", "0"), ("--update-batch-size 0", ">= 1")),
-        (("--augment",), ("--augment", "'digits'")),
+        (("--augment", "--dataset", "mnist1d"), ("--augment", "'mnist1d'")),
         (("--regrown-weights", "reset"), ("--regrown-weights", "'reset'", "keep, zero")),
         (("--growth-count", "poisson"), ("--growth-count", "'poisson'", "exact, binomial")),
         (("--growth", "gradient", "--growth-count", "binomial"), ("--growth-count binomial", "--growth random")),

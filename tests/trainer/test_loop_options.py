@@ -152,6 +152,29 @@ def test_augment_reflect_crop_flip_is_a_crop_of_the_padded_image():
         assert torch.equal(a[i], crop.flip(-1) if coin[i] else crop)
 
 
+def test_augment_digits_shifts_by_at_most_one_pixel_without_flips():
+    x = torch.arange(64.0).reshape(1, 1, 8, 8).repeat(200, 1, 1, 1)
+    black = torch.tensor([-5.0])
+    out = augment_batch(x, cfgmod.AUGMENT_RECIPES["digits"], generator=torch.Generator().manual_seed(1), black=black)
+    seen = set()
+    for img in out[:, 0]:
+        matches = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if torch.equal(img, shift(x[0, 0], dr, dc, fill=-5.0))]
+        assert len(matches) == 1  # a shift by at most one pixel, background shifted in, never a mirror image
+        seen.add(matches[0])
+    assert len(seen) == 9  # every shift of the 3 x 3 occurs, and the image is never mirrored
+
+
+def shift(img: torch.Tensor, dr: int, dc: int, *, fill: float) -> torch.Tensor:
+    """``img`` moved so that out[r, c] = img[r + dr, c + dc], ``fill`` where that falls outside."""
+    out = torch.full_like(img, fill)
+    h, w = img.shape
+    for r in range(h):
+        for c in range(w):
+            if 0 <= r + dr < h and 0 <= c + dc < w:
+                out[r, c] = img[r + dr, c + dc]
+    return out
+
+
 def test_augment_black_padding_and_flip_only():
     x = torch.ones(4, 3, 5, 5)
     black = torch.tensor([-1.0, -2.0, -3.0])
@@ -171,8 +194,10 @@ def test_augment_defaults_per_dataset_and_refusal(tmp_path):
     assert [resolved(d) for d in ("digits", "fashionmnist", "higgs")] == [False, False, False]
     assert resolved("cifar10", False) is False
     assert _train(tmp_path, criterion="magnitude", epochs=1, shadow="none").config["augment"] is False
-    with pytest.raises(ConfigError, match="no augmentation recipe for 'digits'"):
-        check_args(TrainConfig(augment=True))
+    with pytest.raises(ConfigError, match="no augmentation recipe for 'mnist1d'"):
+        check_args(TrainConfig(dataset="mnist1d", augment=True))
+    shifted = _train(tmp_path / "aug", criterion="magnitude", epochs=1, shadow="none", augment=True)
+    assert shifted.config["augment"] is True and shifted.validate() == []
     with pytest.raises(ConfigError, match="--augment 'yes' must be true or false"):
         check_args(TrainConfig(augment="yes"))
 
