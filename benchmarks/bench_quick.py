@@ -1,7 +1,7 @@
 """What one run of the quick study costs, and where the time goes: start / data / train / record / write.
 
-For every spec with a quick profile, a few of its runs (evenly spread over the expansion, the same ones
-every time) are trained here, in one process, twice: once as the sweep trains them and once with
+For every spec with a quick profile, a few of its runs per model (evenly spread over that model's runs, the
+same ones every time) are trained here, in one process, twice: once as the sweep trains them and once with
 ``record=False``. CPU seconds (process time, robust on a busy machine) are split into
 
 * data:   reading and normalising the data set (``load_dataset``);
@@ -11,9 +11,11 @@ every time) are trained here, in one process, twice: once as the sweep trains th
 
 and ``start`` is one worker's start-up, measured in a fresh interpreter: imports and the deterministic
 set-up every run does. The estimate per spec is the mean per run times its number of runs; the total adds
-one start per worker per spec (``--jobs``), as ``make artifacts`` runs the specs one after the other.
+one start per worker per spec (``--jobs``), as ``make artifacts`` runs the specs one after the other. A spec's
+runs differ most by model (a VGG-16 run costs a hundred MLP runs), so the mean is taken per model and weighted
+by that model's number of runs.
 
-    python benchmarks/bench_quick.py [--per-spec 3] [--specs accuracy jaccard] [--jobs 2]
+    python benchmarks/bench_quick.py [--per-model 2] [--specs accuracy jaccard] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def sample(runs: list, k: int) -> list:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--per-spec", type=int, default=3, help="runs timed per spec (evenly spread over its expansion)")
+    ap.add_argument("--per-model", type=int, default=2, help="runs timed per model of a spec (evenly spread over its runs)")
     ap.add_argument("--specs", nargs="*", help="spec names (default: every spec with a quick profile)")
     ap.add_argument("--jobs", type=int, default=2, help="workers per sweep, for the start-up term of the total")
     args = ap.parse_args(argv)
@@ -107,7 +109,7 @@ def main(argv=None) -> None:
     if args.specs:
         paths = [p for p in paths if p.stem in args.specs]
     header = f"{'spec':<14}{'runs':>6}{'timed':>6}{'data':>8}{'train':>8}{'record':>8}{'write':>8}{'s/run':>8}{'est. s':>9}"
-    print("\nCPU seconds per run (mean over the timed runs):\n" + header)
+    print("\nCPU seconds per run (mean over the spec's runs, per model from the timed ones):\n" + header)
     grand, sweeps = 0.0, 0
     with tempfile.TemporaryDirectory() as tmp:
         for path in paths:
@@ -115,22 +117,27 @@ def main(argv=None) -> None:
             if "quick" not in spec.profiles:
                 continue
             runs = expand(spec, profile="quick", out=tmp)
-            picked = sample(runs, args.per_spec)
-            parts = defaultdict(float)
-            for run in picked:
-                rec = one_run(run, Path(tmp) / "rec", record=True)
-                bare = one_run(run, Path(tmp) / "bare", record=False)
-                parts["data"] += bare.get("data", 0.0)
-                parts["train"] += bare["total"] - bare.get("data", 0.0)
-                parts["write"] += rec.get("write", 0.0)
-                parts["record"] += max(0.0, rec["total"] - bare["total"] - rec.get("write", 0.0))
-            n = len(picked)
-            per = {k: v / n for k, v in parts.items()}
+            by_model = defaultdict(list)
+            for run in runs:
+                by_model[run.cfg.model].append(run)
+            parts, timed = defaultdict(float), 0
+            for model_runs in by_model.values():
+                picked = sample(model_runs, args.per_model)
+                timed += len(picked)
+                weight = len(model_runs) / len(picked)  # each timed run stands for this many
+                for run in picked:
+                    rec = one_run(run, Path(tmp) / "rec", record=True)
+                    bare = one_run(run, Path(tmp) / "bare", record=False)
+                    parts["data"] += weight * bare.get("data", 0.0)
+                    parts["train"] += weight * (bare["total"] - bare.get("data", 0.0))
+                    parts["write"] += weight * rec.get("write", 0.0)
+                    parts["record"] += weight * max(0.0, rec["total"] - bare["total"] - rec.get("write", 0.0))
+            per = {k: v / len(runs) for k, v in parts.items()}
             per_run = sum(per.values())
             est = per_run * len(runs)
             grand += est
             sweeps += 1
-            print(f"{spec.name:<14}{len(runs):>6}{n:>6}{per['data']:>8.2f}{per['train']:>8.2f}{per['record']:>8.2f}"
+            print(f"{spec.name:<14}{len(runs):>6}{timed:>6}{per['data']:>8.2f}{per['train']:>8.2f}{per['record']:>8.2f}"
                   f"{per['write']:>8.2f}{per_run:>8.2f}{est:>9.0f}", flush=True)
     total = grand + start * args.jobs * sweeps
     print(f"\nestimated training CPU of the quick study: {grand:.0f} s, plus start-up {start * args.jobs * sweeps:.0f} s "

@@ -24,6 +24,7 @@ import hashlib
 import math
 import os
 import random
+import sys
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -52,8 +53,23 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    deterministic_algorithms()
     torch.backends.cudnn.benchmark = False
+
+
+def deterministic_algorithms() -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` without importing torch's compiler stack.
+
+    The public function first imports ``torch._inductor`` to set its ``config.deterministic``: about 3 s of
+    CPU in every new process, half of a sweep worker's start-up. fwa never compiles, so only the flag the
+    eager kernels read is set, unless ``torch._inductor`` is loaded already (something in this process
+    compiles) or this torch has no such flag: then the public call.
+    """
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None or "torch._inductor" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        setter(True, warn_only=True)
 
 
 def topology_generator(seed: int, step: int, tag: str) -> torch.Generator:

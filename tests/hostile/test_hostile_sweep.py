@@ -160,8 +160,8 @@ def test_a_fifo_named_like_a_cifar10_batch_is_refused_without_waiting(tmp_path):
         os.mkfifo(data / name)
     args = ("run", "--dataset", "cifar10", "--data-dir", data.parent, "--model", "mlp-small", "--epochs", "1",
             "--no-progress", "--shadow", "none", "--out", tmp_path / "study")
-    # untimed: the same command where there is no data, so that what a run imports first (torch's
-    # deterministic mode loads torch._inductor: seconds) is loaded before the timed one
+    # untimed: the same command where there is no data, so that what a run imports first (torch and the
+    # trainer: seconds on a busy machine) is loaded before the timed one
     assert_one_error(invoke(*args[:4], tmp_path / "nothing", *args[5:]), "cifar10: not found")
     res, in_time, took = within(WAIT_S, lambda: invoke(*args), unblock=open_and_close(data / "data_batch_1"))
     assert in_time, f"fw-train run waited on a FIFO named like a CIFAR-10 batch ({took:.1f} s)"
