@@ -18,9 +18,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Hashable, Mapping, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only: pandas is imported where frames are made
+    import pandas as pd
 
 
 __all__ = [
