@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,8 +74,6 @@ def tmpfs(tmp_path):
 def _data_cache(tmp_path_factory):
     """Generated data sets (mnist1d) are cached in a folder of this test session, never in the user's home;
     subprocesses the tests start inherit it."""
-    import os
-
     before = os.environ.get("FWA_DATA_CACHE")
     os.environ["FWA_DATA_CACHE"] = str(tmp_path_factory.mktemp("data-cache"))
     yield

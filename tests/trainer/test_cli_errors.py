@@ -3,9 +3,8 @@ nothing written that claims to be complete. User text is printed literally; pipe
 
 from __future__ import annotations
 
-import importlib.util
-
 import errno
+import importlib.util
 import json
 import os
 from pathlib import Path

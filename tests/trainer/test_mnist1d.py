@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("mnist1d")
 
@@ -57,8 +58,8 @@ def test_split_and_shapes():
     d0, d1 = load_dataset("mnist1d", seed=0), load_dataset("mnist1d", seed=1)
     assert d0.in_shape == (1, 40) == DATASETS["mnist1d"].in_shape
     assert [len(d0.train[1]), len(d0.val[1]), len(d0.test[1])] == [3600, 400, 1000]
-    assert torch_equal(d0.test[1], d1.test[1])  # the test part is the benchmark's, whatever the seed
-    assert not torch_equal(d0.val[1], d1.val[1])  # the validation hold-out is drawn per seed
+    assert torch.equal(d0.test[1], d1.test[1])  # the test part is the benchmark's, whatever the seed
+    assert not torch.equal(d0.val[1], d1.val[1])  # the validation hold-out is drawn per seed
     flat = load_dataset("mnist1d", seed=0, flatten=True)
     assert flat.in_shape == (40,)
 
@@ -101,6 +102,3 @@ def test_a_tampered_cache_is_not_used(tmp_path, monkeypatch, generated, fake_gen
     np.savez(path, **arrays)
     assert np.array_equal(m1.mnist1d_arrays()["x"], generated["x"]) and len(fake_generator) == 2
 
-
-def torch_equal(a, b) -> bool:
-    return a.shape == b.shape and bool((a == b).all())

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from trainer import sweep
 from trainer.cli import app
-from trainer.sweep import PlannedRun, execute, expand, load_spec
+from trainer.sweep import _KEYS_SINCE_LEGACY_IDS, PlannedRun, execute, expand, load_spec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sweeplib import spec_file  # noqa: E402
@@ -28,9 +28,6 @@ def edit_manifest(run_dir: Path, **changes) -> None:
     p.write_text(json.dumps(m))
 
 
-ADDED = ("regrown_weights", "growth_count", "prune_fraction_end", "prune_rounding")  # config keys an earlier fwa did not write
-
-
 def as_legacy(run: PlannedRun, *, older: bool = False) -> Path:
     """Move the run trained at ``run.path`` to its legacy id, its run.json naming that id, as an earlier fwa wrote
     it; ``older``: without the config keys added since (as fwa wrote runs before them)."""
@@ -39,7 +36,7 @@ def as_legacy(run: PlannedRun, *, older: bool = False) -> Path:
     edit_manifest(legacy, run_id=run.legacy_id)
     if older:
         m = json.loads((legacy / "run.json").read_text())
-        for k in ADDED:
+        for k in _KEYS_SINCE_LEGACY_IDS:  # the config keys an earlier fwa did not write
             m["config"].pop(k)
         (legacy / "run.json").write_text(json.dumps(m))
     return legacy

@@ -15,8 +15,10 @@ is and the data are generated in memory; a cache that cannot be written only cos
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,17 +92,13 @@ def _valid(arrays: dict[str, np.ndarray]) -> bool:
 
 
 def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
-    import io
-
     try:
         data = read_regular(path, max_bytes=_MAX_CACHE_BYTES)
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, KeyError) as e:  # absent, not a regular file, not an npz
-        if not isinstance(e, FileNotFoundError):
-            _warn(f"mnist1d: the cache {path} is unreadable ({type(e).__name__}); generating the data in memory")
+    except FileNotFoundError:
         return None
-    except Exception as e:  # a malformed archive can raise zipfile/zlib errors of its own
+    except Exception as e:  # not a regular file, too large, not an npz (zipfile and zlib raise errors of their own)
         _warn(f"mnist1d: the cache {path} is unreadable ({type(e).__name__}); generating the data in memory")
         return None
     stored = arrays.pop("sha256", None)
@@ -111,8 +109,6 @@ def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
 
 
 def _warn(message: str) -> None:
-    import sys
-
     print(f"warning: {message}", file=sys.stderr)
 
 
