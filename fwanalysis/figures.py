@@ -240,7 +240,7 @@ def _ident(df):
 # -- compute helpers ------------------------------------------------------------------------------
 _ACC_FACETS = ["model", "dataset", "growth"]
 
-EMBEDDED = "digits"  # the quick study's data: a model on it stands for every paper setup of that model
+EMBEDDED = ("mnist1d", "digits")  # the quick study's data: a model on them stands for every paper setup of that model
 
 # The paper's eight (model, dataset) setups and where each is drawn.
 SETUPS = {
@@ -269,7 +269,7 @@ def _setup_filter(names: Sequence[str]) -> Callable[[Run], bool]:
 
     def accepts(r: Run) -> bool:
         m, d = r.config.get("model"), r.config.get("dataset")
-        return (m, d) in pairs or (d == EMBEDDED and m in models)
+        return (m, d) in pairs or (d in EMBEDDED and m in models)
 
     return accepts
 
@@ -421,7 +421,7 @@ def _time_rows_per_group(runs: list[Run]) -> pd.DataFrame:
 
 
 _FACETS_DT = ["model", "dataset", "growth", "density"]
-_QUICK_ROLES = "On digits every model stands for its paper setups (ResNet-56 for CIFAR-10 and CIFAR-100)."
+_QUICK_ROLES = "On the embedded data (MNIST-1D for the MLPs, digits for the conv nets) every model stands for its paper setups."
 
 
 def _learning_curve_entry(num: int, setup: str, what: str) -> "FigureEntry":
@@ -577,40 +577,43 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
 ]}
 
 
-# What a figure drawn from the quick study (the embedded digits data) does not share with the paper's; the
-# report prints it under the caption when every run of the figure is on the embedded data (docs/figures.md).
-_SHORT = "digits (1,077 training images, 10 epochs, Δt 12) instead of the paper's data and 100-200 epochs"
+# What a figure drawn from the quick study (the embedded MNIST-1D and digits data) does not share with the paper's;
+# the report prints it under the caption when every run of the figure is on the embedded data. The quick study
+# follows the scaling rule of docs/figures.md: 44 updates per run (880 steps, Δt 20: the paper's step counts ÷ 40).
+_SHORT = ("MNIST-1D (MLPs, 3,600 signals, 30 epochs) and shifted digits (conv nets, 1,077 images, 98 epochs) instead of "
+          "the paper's data; 880 steps with Δt 20 (44 updates, as the paper's 35,200 with Δt 800); widths scaled down")
+_NO_BIG = "ResNet-56, VGG-16 and EfficientNet-B0 are out of the quick study (CPU time)"
 EMBEDDED_DIFFERS = {
-    "fig01-accuracy-vs-density": f"{_SHORT}; 5 densities, 2 seeds; ResNet-56 and VGG-16 at 2 densities, 1 seed, random growth, 6 and 8 epochs; no EfficientNet-B0 (CPU time).",
-    "fig03a-cd-all": f"{_SHORT}; 44 blocks of 7 models instead of the paper's 8 setups x 11 densities x 2 growths.",
-    "fig03b-cd-low-density": f"{_SHORT}; 26 blocks.",
-    "fig03c-cd-high-density": f"{_SHORT}; 18 blocks (densities 0.3 and 0.5).",
+    "fig01-accuracy-vs-density": f"{_SHORT}; densities 0.1, 0.2, 0.5; 3 seeds; {_NO_BIG}.",
+    "fig03a-cd-all": f"{_SHORT}; 24 blocks of 4 models instead of the paper's 8 setups x 11 densities x 2 growths.",
+    "fig03b-cd-low-density": f"{_SHORT}; 16 blocks (densities 0.1 and 0.2).",
+    "fig03c-cd-high-density": f"{_SHORT}; 8 blocks (density 0.5 only).",
     "fig04-loss-gap": f"{_SHORT}; 3 seeds.",
-    "fig05-update-period": f"{_SHORT}; the MLP at density 0.1 only, Δt 2-32 over 90 steps (four updates per epoch to two per run), 2 seeds.",
-    "fig06a-jaccard-first-update": "digits; the update at step 25 (the paper's 800); one run per seed, the other criteria from its shadow sets.",
-    "fig06b-jaccard-end": "digits; 10 epochs (ResNet-56: 6) with Δt 3; 3 seeds.",
-    "fig07-mest-lambda": f"{_SHORT}; 5 densities, 2 seeds.",
-    "fig08-sensitivity-vs-rsensitivity": f"{_SHORT}; 5 densities, 2 seeds.",
-    "fig10-accuracy-vs-density-more": f"{_SHORT}; ResNet-56 stands for ResNet-56 on CIFAR-100 (2 densities, 1 seed, 6 epochs).",
-    "fig11-itop": f"{_SHORT}; Δt 2-32.",
+    "fig05-update-period": f"{_SHORT}; the MLP at density 0.1 only, Δt 1-160 (the paper's 25-6400 ÷ 40), 2 seeds; no CNN or ResNet-56 panels.",
+    "fig06a-jaccard-first-update": "MNIST-1D and digits; the update at step 20 (the paper's 800 ÷ 40); one run per seed, the other criteria from its shadow sets.",
+    "fig06b-jaccard-end": f"{_SHORT}; 3 seeds; no ResNet-56 (CPU time).",
+    "fig07-mest-lambda": f"{_SHORT}; densities 0.1, 0.2, 0.5; 2 seeds.",
+    "fig08-sensitivity-vs-rsensitivity": f"{_SHORT}; densities 0.1, 0.2, 0.5; 2 seeds.",
+    "fig10-accuracy-vs-density-more": f"{_SHORT}; the small CNN only (no ResNet-56 on CIFAR-100: CPU time).",
+    "fig11-itop": f"{_SHORT}; Δt 1-160.",
     "fig12-batch-size": f"{_SHORT}; batch, learning rate and Δt scaled two-fold (128 -> 256) instead of eight-fold: batch 1024 is one step per epoch on digits.",
-    "fig13-update-batch": f"{_SHORT}; an update batch of 512 (of 1,077 images); 3 densities, 1 seed.",
-    "fig15-global-vs-local": "digits; ResNet-56 trains 4 epochs with Δt 4 and one seed (CPU time): the points scatter widely.",
-    "fig16-prune-schedule": f"{_SHORT}; density 0.1, 1 seed; in 90 steps the linear schedule (x0.99 every 600 steps) never decays, so (a) equals (b).",
-    "fig17-jaccard-first-update-rho": "digits; the update at step 25 (the paper's 800); one run per seed and setting.",
-    "fig18-jaccard-over-time": "digits; every 4th update of Δt 3 (the paper: of Δt 800).",
-    "fig19-never-removed": "digits; 10 epochs (ResNet-56: 6) with Δt 3; 3 seeds.",
-    "fig20-jaccard-first-update-std": "digits; 3 seeds.",
-    "fig21-jaccard-end-std": "digits; 3 seeds.",
-    "fig22-accuracy-vs-density-all": f"{_SHORT}; 7 models, ResNet-56 for both of its setups; no EfficientNet-B0.",
+    "fig13-update-batch": f"{_SHORT}; an update batch of 512; densities 0.1, 0.2, 0.5; 1 seed.",
+    "fig15-global-vs-local": f"{_SHORT}; ResNet-56 is out of the quick study.",
+    "fig16-prune-schedule": f"{_SHORT}; density 0.1, 1 seed; Δt 1-160; the linear schedule decays x0.99 every 15 steps (the paper's 600 ÷ 40).",
+    "fig17-jaccard-first-update-rho": "MNIST-1D and digits; the update at step 20 (the paper's 800 ÷ 40); one run per seed and setting.",
+    "fig18-jaccard-over-time": f"{_SHORT}; every 4th update (the paper's every 3,200 iterations); no ResNet-56.",
+    "fig19-never-removed": f"{_SHORT}; 3 seeds; no ResNet-56.",
+    "fig20-jaccard-first-update-std": "MNIST-1D and digits; 3 seeds.",
+    "fig21-jaccard-end-std": f"{_SHORT}; 3 seeds.",
+    "fig22-accuracy-vs-density-all": f"{_SHORT}; 4 models; {_NO_BIG}.",
     "fig23-learning-curves-lenet5-fashionmnist": f"{_SHORT}.",
-    "fig24-learning-curves-mlp-higgs": f"{_SHORT}; the small MLP on digits instead of Higgs.",
+    "fig24-learning-curves-mlp-higgs": f"{_SHORT}; the small MLP on MNIST-1D instead of Higgs.",
     "fig25-learning-curves-cnn-cifar10": f"{_SHORT}.",
-    "fig26-learning-curves-resnet56-cifar10": "digits; 6 epochs, 2 densities, 1 seed.",
-    "fig27-learning-curves-resnet56-cifar100": "digits; the same runs as Fig. 26 (one ResNet-56 setup on digits).",
+    "fig26-learning-curves-resnet56-cifar10": f"{_NO_BIG}.",
+    "fig27-learning-curves-resnet56-cifar100": f"{_NO_BIG}.",
     "fig28-learning-curves-mlp-cifar10": f"{_SHORT}.",
-    "fig30-learning-curves-vgg16-cifar100": "digits; 8 epochs, 2 densities, 1 seed.",
-    "figx1-set-defect": f"{_SHORT}; the MLP and the CNN, 2 seeds.",
+    "fig30-learning-curves-vgg16-cifar100": f"{_NO_BIG}.",
+    "figx1-set-defect": f"{_SHORT}; the MLP and the CNN, densities 0.1, 0.2, 0.5, 2 seeds.",
 }
 
 

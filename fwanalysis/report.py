@@ -218,7 +218,7 @@ def _write_index(items: list[ReportItem], out: OutputFolder, *, studies: Sequenc
         lines += [f"## {i.id}", "", i.caption, ""]
         if i.summary:
             lines += [md_text(i.summary), ""]  # measured numbers, and criterion names from the runs
-        if i.runs and i.id in EMBEDDED_DIFFERS and all(r.config.get("dataset") == EMBEDDED for r in i.runs):
+        if i.runs and i.id in EMBEDDED_DIFFERS and all(r.config.get("dataset") in EMBEDDED for r in i.runs):
             lines += [f"*On the embedded data:* {EMBEDDED_DIFFERS[i.id]}", ""]
         if i.status == "ok":
             lines += [f"![{i.id}]({i.id}.png)", "", f"Data: [{i.id}.csv]({i.id}.csv) · vector: [{i.id}.pdf]({i.id}.pdf)  "]

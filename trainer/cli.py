@@ -93,6 +93,7 @@ def run(
     regrown_weights: str = typer.Option("keep", help="A weight regrown at the update that pruned it: keep (its value, the authors' code) | zero (RigL)."),
     growth_count: str = typer.Option("exact", help="exact (regrow as many as pruned: the paper) | binomial (random growth: each inactive weight with p = k/n, the authors' code)."),
     prune_fraction_end: float = typer.Option(0.0, help="Cosine: the fraction ρ_t reaches at T; 0 is the paper's ½ρ(1 + cos πt/T), the authors' code ran 0.005."),
+    prune_linear_every: int = typer.Option(600, help="Linear schedule: steps between its ×0.99 decays of ρ (the authors' 600)."),
     prune_rounding: str = typer.Option("ceil", help="The count of an update, ρ_t × active weights: ceil (the authors' code) | nearest."),
     augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="The authors' training augmentation. Default: on for cifar10, cifar100, tinyimagenet."),
     epochs: int = typer.Option(30, help="Training epochs."),
@@ -101,6 +102,7 @@ def run(
     momentum: float = typer.Option(0.9, help="SGD momentum."),
     weight_decay: Optional[float] = typer.Option(None, help="Weight decay. Default: the model's."),
     dropout: float = typer.Option(0.0, help="Dropout before hidden FC layers (dense dropout baseline)."),
+    width: float = typer.Option(1.0, help="Multiplier of the hidden widths (units, channels) of mlp-small, mlp-large, cnn-small, lenet5-caffe; 1: the paper's network."),
     seed: int = typer.Option(0, help="Seed: data split, weights, sparse init, data order."),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
     data_dir: Optional[str] = typer.Option(None, help="Where the data set's files are (else its environment variable)."),
@@ -128,8 +130,10 @@ def run(
         density=density, init=init, prune_fraction=prune_fraction, prune_schedule=prune_schedule, update_period=steps(update_period),
         update_end=steps(update_end) if update_end is not None else None, pruning_scope=pruning_scope,
         global_regrowth=global_regrowth, update_order=update_order, update_batch_size=update_batch_size, regrown_weights=regrown_weights,
-        growth_count=growth_count, prune_fraction_end=prune_fraction_end, prune_rounding=prune_rounding, augment=augment, epochs=epochs,
-        batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, dropout=dropout, seed=seed,
+        growth_count=growth_count, prune_fraction_end=prune_fraction_end, prune_rounding=prune_rounding,
+        prune_linear_every=prune_linear_every, augment=augment, epochs=epochs,
+        batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, dropout=dropout, width=width,
+        seed=seed,
     )
     from fwanalysis.artifacts.lock import RunLocked
 

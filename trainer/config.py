@@ -26,7 +26,8 @@ class TrainConfig:
     density: float = 0.1              # overall fraction of active weights D in (0, 1]
     init: str | None = None           # er | erk | uniform | dense; None: the model's default (ER for MLPs, ERK for conv nets)
     prune_fraction: float = 0.5       # rho: fraction of active weights removed at the first update
-    prune_schedule: str = "cosine"    # cosine: end + (rho - end)/2 (1 + cos(t pi / T)), end = prune_fraction_end | linear: x0.99 every 600 steps | constant
+    prune_schedule: str = "cosine"    # cosine: end + (rho - end)/2 (1 + cos(t pi / T)), end = prune_fraction_end | linear: x0.99 every prune_linear_every steps | constant
+    prune_linear_every: int = 600     # linear schedule: steps between its x0.99 decays (the authors' 600, in a 35,200-step run)
     update_period: int | str = 25     # Delta t: optimizer steps between topology updates; "2ep" means 2 epochs
     update_end: int | str | None = None  # T: last step at which updates may happen; None: the last step of training
     pruning_scope: str = "local"      # local: per layer | global: across layers
@@ -46,6 +47,7 @@ class TrainConfig:
     lr_milestones: list[int] | None = None  # epochs at which lr is multiplied by lr_gamma; None: 50% and 75% of epochs
     lr_gamma: float = 0.1             # lr multiplier at each milestone
     dropout: float = 0.0              # dropout before hidden fully connected layers (dense dropout baseline)
+    width: float = 1.0                # multiplier of the model's hidden widths (units, channels); 1: the paper's network
     augment: bool | None = None       # the authors' training augmentation of the data set (AUGMENT_RECIPES); None: DATASET_AUGMENT
     seed: int = 0                     # seeds python, numpy, torch, the data split and the sparse initialisation
     extra: dict = field(default_factory=dict)  # free-form keys added to config (e.g. a sweep's name)
@@ -55,7 +57,7 @@ class TrainConfig:
 # too slowly. On the 1,078 training images of digits (30 epochs, density 0.1): mlp-small reaches 62 % with
 # lr 0.01 and 95 % with 0.1; cnn-small (no batch norm) diverges in some seeds at 0.1 with gradient growth
 # (loss 7.6, then a dead network) and trains stably to 94-98 % at 0.05. "*" is any other model.
-DATASET_LR = {"digits": {"mlp-small": 0.1, "mlp-large": 0.1, "*": 0.05}}
+DATASET_LR = {"digits": {"mlp-small": 0.1, "mlp-large": 0.1, "*": 0.05}, "mnist1d": {"*": 0.1}}
 
 
 # The authors' training-set augmentation (data_handling/utils.py of alooow/fantastic_weights_paper), applied to
@@ -93,6 +95,8 @@ def fill_model_defaults(cfg: TrainConfig, *, model_spec) -> TrainConfig:
     Sweeps call this before naming runs, so a run id reflects the hyperparameters actually used.
     """
     c = dataclasses.replace(cfg, extra=dict(cfg.extra))
+    if c.width != 1 and not model_spec.scalable:
+        raise ConfigError(f"--width {c.width!r}: {model_spec.name} has no width multiplier (mlp-small, mlp-large, cnn-small and lenet5-caffe have)")
     if c.init is None:
         c.init = "dense" if c.method == "dense" else model_spec.default_init
     if c.lr is None:
@@ -100,6 +104,11 @@ def fill_model_defaults(cfg: TrainConfig, *, model_spec) -> TrainConfig:
     if c.weight_decay is None:
         c.weight_decay = model_spec.default_weight_decay
     return c
+
+
+# Keys added after runs had ids: left out of run.json and of a sweep's run id at these values (and when null,
+# as for dense and static runs), so every run made before them keeps its id.
+OMITTED_AT_DEFAULT = {"width": 1.0, "prune_linear_every": 600}
 
 
 class ConfigError(ValueError):
@@ -180,6 +189,9 @@ def check(cfg: TrainConfig) -> None:
     weight_decay = _number(cfg, "weight_decay", optional=True)
     lr_gamma = _number(cfg, "lr_gamma")
     dropout = _number(cfg, "dropout")
+    width = _number(cfg, "width")
+    if not 0 < width <= 4:
+        raise ConfigError(f"--width {cfg.width!r} must be in (0, 4]")
     if not 0 < density <= 1:
         raise ConfigError(f"--density {cfg.density!r} must be in (0, 1]")
     if mest_lambda < 0:
@@ -188,6 +200,8 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--prune-fraction {cfg.prune_fraction!r} must be in [0, 1]")
     if prune_fraction_end is not None and not 0 <= prune_fraction_end <= (1 if prune_fraction is None else prune_fraction):
         raise ConfigError(f"--prune-fraction-end {cfg.prune_fraction_end!r} must be in [0, --prune-fraction]")
+    if cfg.prune_linear_every is not None and not (_is_int(cfg.prune_linear_every) and cfg.prune_linear_every >= 1):
+        raise ConfigError(f"--prune-linear-every {cfg.prune_linear_every!r} must be a whole number of steps >= 1")
     if prune_fraction_end and cfg.prune_schedule != "cosine":
         raise ConfigError(f"--prune-fraction-end {cfg.prune_fraction_end!r} applies only with --prune-schedule cosine")
     if cfg.growth_count == "binomial" and cfg.growth not in (None, "random"):
@@ -258,6 +272,7 @@ def resolve(cfg: TrainConfig, *, model_spec, steps_per_epoch: int) -> TrainConfi
         c.prune_fraction = c.prune_schedule = c.update_period = c.update_end = c.pruning_scope = None
         c.global_regrowth = c.update_order = c.update_batch_size = None
         c.regrown_weights = c.growth_count = c.prune_fraction_end = c.prune_rounding = None
+        c.prune_linear_every = None
     else:
         if c.criterion is None:
             raise ConfigError("--method dst needs a --criterion")
@@ -307,6 +322,9 @@ def canonical_shadow(shadow: str) -> str:
 def to_manifest_config(c: TrainConfig) -> dict:
     """The ``config`` object of run.json (the config keys of docs/format.md, plus ``extra``)."""
     d = dataclasses.asdict(c)
+    for key, default in OMITTED_AT_DEFAULT.items():  # written only when set: older runs keep their format and ids
+        if d[key] in (default, None):
+            del d[key]
     lam = d.pop("mest_lambda")
     extra = d.pop("extra")
     d["criterion_params"] = {"mest_lambda": lam} if c.method == "dst" else None

@@ -229,7 +229,8 @@ def train(
         raise cfgmod.ConfigError(f"--model {c.model} takes images (channels, height, width); --dataset {c.dataset} has inputs "
                                  f"shaped {tuple(data.in_shape)}: train an MLP on it ({mlps})")
     torch.manual_seed(c.seed)
-    model = build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes, dropout=c.dropout).to(device)
+    model = build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes, dropout=c.dropout,
+                        width=c.width).to(device)
     params = dict(model.named_parameters())
     names = masked_parameter_names(model)
     shapes = {n: tuple(params[n].shape) for n in names}
@@ -290,7 +291,7 @@ def train(
                 def update():
                     nonlocal masks, n_updates
                     rho_t = prune_fraction(c.prune_schedule, step, rho=c.prune_fraction, update_end=schedule_end,
-                                           end=c.prune_fraction_end or 0.0)
+                                           end=c.prune_fraction_end or 0.0, linear_every=c.prune_linear_every or 600)
                     masks = _update_topology(
                         c, step, rho_t, params, names, masks, dense_grads, opt, writer, shadows,
                         dump_state=(state == "all" or (state == "first" and n_updates == 0)), once=once,

@@ -54,6 +54,7 @@ class ModelSpec:
     paper_batch_size: int = 128
     paper_epochs: int = 100
     paper_lr_gamma: float = 0.1  # lr multiplier at 50% and 75% of the epochs
+    scalable: bool = False  # the builder takes ``width``, a multiplier of every hidden width (units, channels)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -69,6 +70,7 @@ MODELS: dict[str, ModelSpec] = {
             default_weight_decay=5e-4,
             default_init="er",
             builder=mlp_small,
+            scalable=True,
         ),
         ModelSpec(
             name="mlp-large",
@@ -80,6 +82,7 @@ MODELS: dict[str, ModelSpec] = {
             default_weight_decay=5e-4,
             default_init="er",
             builder=mlp_large,
+            scalable=True,
         ),
         ModelSpec(
             name="cnn-small",
@@ -91,6 +94,7 @@ MODELS: dict[str, ModelSpec] = {
             default_weight_decay=5e-4,
             default_init="erk",
             builder=cnn_small,
+            scalable=True,
         ),
         ModelSpec(
             name="lenet5-caffe",
@@ -102,6 +106,7 @@ MODELS: dict[str, ModelSpec] = {
             default_weight_decay=5e-4,
             default_init="erk",
             builder=lenet5_caffe,
+            scalable=True,
         ),
         ModelSpec(
             name="resnet56",
@@ -166,7 +171,7 @@ def model_spec(name: str) -> ModelSpec:
 
 
 def build_model(
-    name: str, *, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0
+    name: str, *, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0, width: float = 1.0
 ) -> nn.Module:
     """Build a freshly initialised registered network.
 
@@ -176,6 +181,8 @@ def build_model(
     in_shape : one input's shape without the batch dimension; conv nets need (C, H, W).
     num_outputs : number of logits (1 for a binary task).
     dropout : probability in [0, 1) for the dense dropout baseline; 0 adds no dropout.
+    width : multiplier of every hidden width (units of hidden layers, channels), rounded, at least 1 each;
+        1 is the paper's network. Models whose ``scalable`` is False take only 1.
 
     Returns
     -------
@@ -189,7 +196,14 @@ def build_model(
         raise ValueError(f"num_outputs must be >= 1; got {num_outputs!r}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
-    return spec.builder(in_shape=in_shape, num_outputs=num_outputs, dropout=dropout)
+    if not (isinstance(width, (int, float)) and 0 < width <= 4):
+        raise ValueError(f"width must be a number in (0, 4]; got {width!r}")
+    if width == 1:
+        return spec.builder(in_shape=in_shape, num_outputs=num_outputs, dropout=dropout)
+    if not spec.scalable:
+        scalable = ", ".join(n for n, s in MODELS.items() if s.scalable)
+        raise ValueError(f"{name} has no width multiplier (width {width!r}); models that have one: {scalable}")
+    return spec.builder(in_shape=in_shape, num_outputs=num_outputs, dropout=dropout, width=float(width))
 
 
 def param_count(name: str) -> int:

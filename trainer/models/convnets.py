@@ -17,11 +17,12 @@ from .layout import (
     init_conv_weights,
     max_pool_or_identity,
     pool_output,
+    scaled,
     stack_padding,
 )
 
 
-def cnn_small(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0) -> nn.Module:
+def cnn_small(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0, width: float = 1.0) -> nn.Module:
     """The paper's small CNN (``SmallConvNet_CIFAR10``, "conv_cifar10" in its runs).
 
     conv 3×3 → 32, ReLU, max-pool 2 → conv 3×3 → 64, ReLU, max-pool 2 → conv 3×3 → 128, ReLU
@@ -36,14 +37,14 @@ def cnn_small(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0
     layers: list[tuple[str, nn.Module]] = []
     pad = stack_padding(size, kernel=3, pools=(True, True, False))
     padding = (pad, pad)
-    for index, width in enumerate((32, 64, 128), start=1):
-        layers.append((f"conv{index}", nn.Conv2d(channels, width, kernel_size=3, padding=padding)))
+    for index, out in enumerate(scaled((32, 64, 128), width), start=1):
+        layers.append((f"conv{index}", nn.Conv2d(channels, out, kernel_size=3, padding=padding)))
         layers.append((f"relu{index}", nn.ReLU()))
         size = conv_output(size, kernel=3, padding=padding)
         if index < 3:
             layers.append((f"pool{index}", max_pool_or_identity(size)))
             size = pool_output(size)
-        channels = width
+        channels = out
     layers += [
         ("avgpool", nn.AdaptiveAvgPool2d(1)),
         ("flatten", nn.Flatten()),
@@ -53,7 +54,7 @@ def cnn_small(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0
     return init_conv_weights(nn.Sequential(OrderedDict(layers)))
 
 
-def lenet5_caffe(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0) -> nn.Module:
+def lenet5_caffe(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0, width: float = 1.0) -> nn.Module:
     """Caffe's LeNet-5 (the paper's FashionMNIST net, via Lee et al.'s SNIP code).
 
     conv 5×5 → 20, ReLU, max-pool 2 → conv 5×5 → 50, ReLU, max-pool 2 → flatten → [dropout]
@@ -66,19 +67,20 @@ def lenet5_caffe(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float 
     layers: list[tuple[str, nn.Module]] = []
     pad = stack_padding(size, kernel=5, pools=(True, True))
     padding = (pad, pad)
-    for index, width in enumerate((20, 50), start=1):
-        layers.append((f"conv{index}", nn.Conv2d(channels, width, kernel_size=5, padding=padding)))
+    hidden = scaled((500,), width)[0]
+    for index, out in enumerate(scaled((20, 50), width), start=1):
+        layers.append((f"conv{index}", nn.Conv2d(channels, out, kernel_size=5, padding=padding)))
         layers.append((f"relu{index}", nn.ReLU()))
         size = conv_output(size, kernel=5, padding=padding)
         layers.append((f"pool{index}", max_pool_or_identity(size)))
         size = pool_output(size)
-        channels = width
+        channels = out
     layers += [
         ("flatten", nn.Flatten()),
         ("drop3", dropout_or_identity(dropout)),
-        ("fc3", nn.Linear(channels * size[0] * size[1], 500)),
+        ("fc3", nn.Linear(channels * size[0] * size[1], hidden)),
         ("relu3", nn.ReLU()),
         ("drop4", dropout_or_identity(dropout)),
-        ("fc4", nn.Linear(500, num_outputs)),
+        ("fc4", nn.Linear(hidden, num_outputs)),
     ]
     return init_conv_weights(nn.Sequential(OrderedDict(layers)))

@@ -79,6 +79,11 @@ def image_shape(in_shape: tuple[int, ...], *, model: str) -> tuple[int, Size]:
     return channels, (height, width)
 
 
+def scaled(widths: tuple[int, ...], factor: float) -> tuple[int, ...]:
+    """``widths`` (units or channels) times ``factor``, each rounded half to even and at least 1."""
+    return tuple(max(1, round(w * factor)) for w in widths)
+
+
 def dropout_or_identity(p: float) -> nn.Module:
     """``Dropout(p)`` for ``p > 0``, else ``Identity`` (no parameters either way)."""
     return nn.Dropout(p) if p > 0 else nn.Identity()

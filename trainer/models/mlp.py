@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 from torch import nn
 
-from .layout import dropout_or_identity
+from .layout import dropout_or_identity, scaled
 
 
 def build_mlp(
@@ -40,11 +40,13 @@ def build_mlp(
     return nn.Sequential(OrderedDict(layers))
 
 
-def mlp_small(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0) -> nn.Module:
-    """Higgs MLP: 24 → 256 → 256 → 1 with ReLU (72,449 parameters on the paper's data)."""
-    return build_mlp(in_shape=in_shape, num_outputs=num_outputs, hidden=(256, 256), dropout=dropout)
+def mlp_small(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0, width: float = 1.0) -> nn.Module:
+    """Higgs MLP: 24 → 256 → 256 → 1 with ReLU (72,449 parameters on the paper's data); ``width`` scales the
+    hidden layers."""
+    return build_mlp(in_shape=in_shape, num_outputs=num_outputs, hidden=scaled((256, 256), width), dropout=dropout)
 
 
-def mlp_large(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0) -> nn.Module:
-    """CIFAR-10 MLP: 3072 → 1024 → 512 → 10 with ReLU (3,676,682 parameters)."""
-    return build_mlp(in_shape=in_shape, num_outputs=num_outputs, hidden=(1024, 512), dropout=dropout)
+def mlp_large(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.0, width: float = 1.0) -> nn.Module:
+    """CIFAR-10 MLP: 3072 → 1024 → 512 → 10 with ReLU (3,676,682 parameters); ``width`` scales the hidden
+    layers (0.25: 256 → 128)."""
+    return build_mlp(in_shape=in_shape, num_outputs=num_outputs, hidden=scaled((1024, 512), width), dropout=dropout)
