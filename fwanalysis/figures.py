@@ -262,6 +262,12 @@ _ABSENT_EFFNET_CURVES = ("EfficientNet-B0 on Tiny-ImageNet is in the accuracy st
                          "study on a CPU): `fw-train sweep specs/accuracy.toml --profile paper` with FWA_TINYIMAGENET set")
 
 
+
+def _absent_big(model: str, spec: str) -> str:
+    return (f"{model} is out of the quick study (the scaling rule of docs/figures.md: an 880-step run costs minutes of CPU); "
+            f"`fw-train sweep {spec} --profile paper` trains it")
+
+
 def _setup_filter(names: Sequence[str]) -> Callable[[Run], bool]:
     """Runs of these paper setups; on the embedded data, runs of the setups' models."""
     pairs = {SETUPS[n] for n in names}
@@ -425,7 +431,9 @@ _QUICK_ROLES = "On the embedded data (MNIST-1D for the MLPs, digits for the conv
 
 
 def _learning_curve_entry(num: int, setup: str, what: str) -> "FigureEntry":
-    absent = _ABSENT_EFFNET_CURVES if setup == "efficientnet-tinyimagenet" else None
+    absent = {"efficientnet-tinyimagenet": _ABSENT_EFFNET_CURVES, "resnet56-cifar10": _absent_big("ResNet-56", "specs/accuracy.toml"),
+              "resnet56-cifar100": _absent_big("ResNet-56", "specs/accuracy.toml"),
+              "vgg16-cifar100": _absent_big("VGG-16", "specs/accuracy.toml")}.get(setup)
     return FigureEntry(
         f"fig{num}-learning-curves-{setup}",
         f"Paper Fig. {num}: validation accuracy per epoch of {what} for each density, per criterion (random growth), "
@@ -535,7 +543,7 @@ FIGURES: dict[str, FigureEntry] = {e.id: e for e in [
                 "0.05, 0.1 and 0.15 for magnitude, MEST, RSensitivity and SNIP (random growth); above the diagonal global is better.",
                 ("scope", "accuracy"), _scope, _ident, draw_scope_scatter,
                 flt=RunFilter(criterion=("magnitude", "mest", "rsensitivity", "snip"), density=(0.05, 0.1, 0.15), growth=("random",)),
-                setups=_setup_filter(["resnet56-cifar10"])),
+                setups=_setup_filter(["resnet56-cifar10"]), absent=_absent_big("ResNet-56", "specs/scope.toml")),
     FigureEntry("fig16-prune-schedule", "Paper Fig. 16: test accuracy vs Δt on the MLP with random growth under (a) the linear and (b) the constant "
                 "pruning-fraction schedule at batch 128, (c) cosine at batch 128 (the update-period study) and (d) cosine at batch 256.",
                 ("schedule", "update-period"), _metric_x("update_period", by=("model", "dataset", "growth", "density", "prune_schedule", "batch_size", "criterion")),
@@ -598,7 +606,10 @@ EMBEDDED_DIFFERS = {
     "fig11-itop": f"{_SHORT}; Δt 1-160.",
     "fig12-batch-size": f"{_SHORT}; batch, learning rate and Δt scaled two-fold (128 -> 256) instead of eight-fold: batch 1024 is one step per epoch on digits.",
     "fig13-update-batch": f"{_SHORT}; an update batch of 512; densities 0.1, 0.2, 0.5; 1 seed.",
-    "fig15-global-vs-local": f"{_SHORT}; ResNet-56 is out of the quick study.",
+    "fig15-global-vs-local": "digits; ResNet-56 is outside the quick study's scaling rule (CPU time): these runs were made apart from it.",
+    "fig26-learning-curves-resnet56-cifar10": "digits; ResNet-56 is outside the quick study's scaling rule (CPU time): these runs were made apart from it.",
+    "fig27-learning-curves-resnet56-cifar100": "digits; the same runs as Fig. 26 (one ResNet-56 setup on the embedded data).",
+    "fig30-learning-curves-vgg16-cifar100": "digits; VGG-16 is outside the quick study's scaling rule (CPU time): these runs were made apart from it.",
     "fig16-prune-schedule": f"{_SHORT}; density 0.1, 1 seed; Δt 1-160; the linear schedule decays x0.99 every 15 steps (the paper's 600 ÷ 40).",
     "fig17-jaccard-first-update-rho": "MNIST-1D and digits; the update at step 20 (the paper's 800 ÷ 40); one run per seed and setting.",
     "fig18-jaccard-over-time": f"{_SHORT}; every 4th update (the paper's every 3,200 iterations); no ResNet-56.",
@@ -609,10 +620,7 @@ EMBEDDED_DIFFERS = {
     "fig23-learning-curves-lenet5-fashionmnist": f"{_SHORT}.",
     "fig24-learning-curves-mlp-higgs": f"{_SHORT}; the small MLP on MNIST-1D instead of Higgs.",
     "fig25-learning-curves-cnn-cifar10": f"{_SHORT}.",
-    "fig26-learning-curves-resnet56-cifar10": f"{_NO_BIG}.",
-    "fig27-learning-curves-resnet56-cifar100": f"{_NO_BIG}.",
     "fig28-learning-curves-mlp-cifar10": f"{_SHORT}.",
-    "fig30-learning-curves-vgg16-cifar100": f"{_NO_BIG}.",
     "figx1-set-defect": f"{_SHORT}; the MLP and the CNN, densities 0.1, 0.2, 0.5, 2 seeds.",
 }
 

@@ -91,8 +91,8 @@ def test_registry_has_every_paper_figure():
     from fwanalysis.figures import EMBEDDED_DIFFERS
 
     assert set(PAPER_IDS) <= set(FIGURES)
-    # every figure the quick study draws says what differs from the paper's on the embedded data
-    assert set(EMBEDDED_DIFFERS) == {f for f, e in FIGURES.items() if not e.absent}
+    # every figure that can be drawn from runs on the embedded data (absent from the quick study or not)
+    assert set(EMBEDDED_DIFFERS) == {f for f, e in FIGURES.items() if not e.absent or "out of the quick study" in e.absent}
 
 
 #: the table column each figure draws (its y values, a heatmap's cells, a CD diagram's rank positions)
