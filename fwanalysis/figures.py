@@ -262,7 +262,6 @@ _ABSENT_EFFNET_CURVES = ("EfficientNet-B0 on Tiny-ImageNet is in the accuracy st
                          "study on a CPU): `fw-train sweep specs/accuracy.toml --profile paper` with FWA_TINYIMAGENET set")
 
 
-
 def _absent_big(model: str, spec: str) -> str:
     return (f"{model} is out of the quick study (the scaling rule of docs/figures.md: an 880-step run costs minutes of CPU); "
             f"`fw-train sweep {spec} --profile paper` trains it")

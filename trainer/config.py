@@ -107,9 +107,14 @@ def fill_model_defaults(cfg: TrainConfig, *, model_spec) -> TrainConfig:
     return c
 
 
-# Keys added after runs had ids: left out of run.json and of a sweep's run id at these values (and when null,
+# Keys added after runs had ids: left out of run.json and of a sweep's run id at their defaults (and when null,
 # as for dense and static runs), so every run made before them keeps its id.
-OMITTED_AT_DEFAULT = {"width": 1.0, "prune_linear_every": 600}
+OMITTED_AT_DEFAULT = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in ("width", "prune_linear_every")}
+
+
+def without_omitted(d: dict) -> dict:
+    """``d`` without the keys of :data:`OMITTED_AT_DEFAULT` that hold their default or null."""
+    return {k: v for k, v in d.items() if not (k in OMITTED_AT_DEFAULT and v in (OMITTED_AT_DEFAULT[k], None))}
 
 
 class ConfigError(ValueError):
@@ -322,10 +327,7 @@ def canonical_shadow(shadow: str) -> str:
 
 def to_manifest_config(c: TrainConfig) -> dict:
     """The ``config`` object of run.json (the config keys of docs/format.md, plus ``extra``)."""
-    d = dataclasses.asdict(c)
-    for key, default in OMITTED_AT_DEFAULT.items():  # written only when set: older runs keep their format and ids
-        if d[key] in (default, None):
-            del d[key]
+    d = without_omitted(dataclasses.asdict(c))  # written only when set: older runs keep their format and ids
     lam = d.pop("mest_lambda")
     extra = d.pop("extra")
     d["criterion_params"] = {"mest_lambda": lam} if c.method == "dst" else None

@@ -291,7 +291,7 @@ def train(
                 def update():
                     nonlocal masks, n_updates
                     rho_t = prune_fraction(c.prune_schedule, step, rho=c.prune_fraction, update_end=schedule_end,
-                                           end=c.prune_fraction_end or 0.0, linear_every=c.prune_linear_every or 600)
+                                           end=c.prune_fraction_end or 0.0, linear_every=c.prune_linear_every)
                     masks = _update_topology(
                         c, step, rho_t, params, names, masks, dense_grads, opt, writer, shadows,
                         dump_state=(state == "all" or (state == "first" and n_updates == 0)), once=once,

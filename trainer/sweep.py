@@ -48,7 +48,7 @@ from fwanalysis.artifacts.lock import RunLocked, claim_run, describe, lock_holde
 from fwanalysis.vocab import STATE_DUMPS
 
 from . import config as cfgmod
-from .config import OMITTED_AT_DEFAULT, ConfigError, TrainConfig
+from .config import ConfigError, TrainConfig, without_omitted
 from .models import MODELS
 
 __all__ = ["Spec", "PlannedRun", "SpecError", "SweepFailed", "load_spec", "count_runs", "expand", "execute", "listing",
@@ -493,8 +493,7 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
             mask_every = values.get("mask_every", 0)
             if cfg.method != "dst":  # shadow sets, states and mask snapshots exist only at updates
                 shadow, state, mask_every = "none", "none", 0
-            ident = {k: v for k, v in dataclasses.asdict(cfg).items()
-                     if k != "extra" and not (k in OMITTED_AT_DEFAULT and v in (OMITTED_AT_DEFAULT[k], None))}
+            ident = {k: v for k, v in without_omitted(dataclasses.asdict(cfg)).items() if k != "extra"}
             ident |= labels | {"shadow": shadow, "state": state, "mask_every": mask_every}
             key = json.dumps(ident, sort_keys=True)
             run_id = run_id_for(ident)
