@@ -1,5 +1,5 @@
 """`make bench`: every benchmark, printing its figures. `python benchmarks/run.py jaccard trainer reports`
-runs a subset (default: all four)."""
+runs a subset (default: all five)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = {"trainer": "bench_trainer.py", "quick": "bench_quick.py", "jaccard": "bench_jaccard.py", "reports": "bench_reports.py"}
+BENCHES = {"trainer": "bench_trainer.py", "layout": "bench_layout.py", "quick": "bench_quick.py", "jaccard": "bench_jaccard.py", "reports": "bench_reports.py"}
 
 
 def main(argv: list[str]) -> int:

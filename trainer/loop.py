@@ -37,7 +37,7 @@ from fwanalysis.vocab import STATE_DUMPS
 
 from . import config as cfgmod
 from .data import DATASETS, DatasetError, load_dataset
-from .models import MODELS, build_model, masked_parameter_names
+from .models import MODELS, build_model, channels_last, masked_parameter_names
 from .sparsity.criteria import count_of, prune_counts, select_prune, select_prune_global
 from .sparsity.growth import select_grow
 from .sparsity.init import initial_masks, layer_densities
@@ -229,8 +229,8 @@ def train(
         raise cfgmod.ConfigError(f"--model {c.model} takes images (channels, height, width); --dataset {c.dataset} has inputs "
                                  f"shaped {tuple(data.in_shape)}: train an MLP on it ({mlps})")
     torch.manual_seed(c.seed)
-    model = build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes, dropout=c.dropout,
-                        width=c.width).to(device)
+    model = channels_last(build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes,
+                                      dropout=c.dropout, width=c.width).to(device))
     params = dict(model.named_parameters())
     names = masked_parameter_names(model)
     shapes = {n: tuple(params[n].shape) for n in names}

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainer.models import MODELS, ModelSpec, build_model, masked_parameter_names, param_count
+from trainer.models import MODELS, ModelSpec, build_model, channels_last, masked_parameter_names, param_count
 
 
 def n_params(model: nn.Module) -> int:
@@ -339,3 +339,28 @@ def test_paper_padding_kept_where_the_unpadded_stack_fits(name, in_shape, expect
     model = build_model(name, in_shape=in_shape, num_outputs=10)
     paddings = {m.padding for m in model.modules() if isinstance(m, nn.Conv2d)}
     assert paddings == {(expected, expected)}
+
+
+@pytest.mark.parametrize(("name", "in_shape"), [("cnn-small", (1, 8, 8)), ("lenet5-caffe", (1, 8, 8)), ("resnet56", (3, 8, 8))])
+def test_channels_last_changes_layout_only(name, in_shape):
+    """Same names, shapes and flat C-order values; outputs equal the NCHW net's up to float rounding."""
+    torch.manual_seed(0)
+    reference = build_model(name, in_shape=in_shape, num_outputs=10).eval()
+    nhwc = build_model(name, in_shape=in_shape, num_outputs=10)
+    nhwc.load_state_dict(reference.state_dict())
+    assert channels_last(nhwc.eval()) is nhwc
+    ref_params, params = dict(reference.named_parameters()), dict(nhwc.named_parameters())
+    assert list(ref_params) == list(params)
+    conv = next(n for n, m in nhwc.named_modules() if isinstance(m, nn.Conv2d) and m.in_channels > 1) + ".weight"
+    assert params[conv].is_contiguous(memory_format=torch.channels_last) and not params[conv].is_contiguous()
+    for n in masked_parameter_names(reference):
+        assert params[n].shape == ref_params[n].shape
+        assert torch.equal(params[n].reshape(-1), ref_params[n].reshape(-1))  # a weight's flat index is unchanged
+    x = torch.randn(16, *in_shape)  # NCHW in: the hook lays it out
+    torch.testing.assert_close(nhwc(x), reference(x), rtol=1e-4, atol=1e-5)
+
+
+def test_channels_last_leaves_mlps_alone():
+    model = build_model("mlp-small", in_shape=(24,), num_outputs=1)
+    assert channels_last(model) is model
+    assert not model._forward_pre_hooks

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from .convnets import cnn_small, lenet5_caffe
@@ -34,7 +35,7 @@ from .efficientnet import efficientnet_b0
 from .resnet import resnet50, resnet56
 from .vgg import vgg16
 
-__all__ = ["MODELS", "ModelSpec", "build_model", "masked_parameter_names", "param_count"]
+__all__ = ["MODELS", "ModelSpec", "build_model", "channels_last", "masked_parameter_names", "param_count"]
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,30 @@ def build_model(
         scalable = ", ".join(n for n, s in MODELS.items() if s.scalable)
         raise ValueError(f"{name} has no width multiplier (width {width!r}); models that have one: {scalable}")
     return spec.builder(in_shape=in_shape, num_outputs=num_outputs, dropout=dropout, width=float(width))
+
+
+def channels_last(model: nn.Module) -> nn.Module:
+    """Lay out a conv net channels-last (NHWC): its 4-D weights now, every input it is given from now on.
+
+    oneDNN's convolutions and max-pooling are faster on this layout: a training step on CPU (one thread)
+    takes 14-30 % less time for the small CNN, LeNet-5 and ResNet-56 on 8×8 and 32×32 inputs
+    (benchmarks/bench_layout.py). Only the memory layout changes: parameter names, shapes
+    and the C-order flat index of every weight are the same, and values agree with the NCHW layout up to
+    float rounding (a different summation order inside the convolutions). Models without ``nn.Conv2d`` are
+    returned unchanged. Returns ``model`` (changed in place).
+    """
+    if not any(isinstance(module, nn.Conv2d) for module in model.modules()):
+        return model
+    model.to(memory_format=torch.channels_last)
+    model.register_forward_pre_hook(_inputs_channels_last)
+    return model
+
+
+def _inputs_channels_last(module: nn.Module, args: tuple):
+    x, *rest = args
+    if isinstance(x, torch.Tensor) and x.dim() == 4:
+        return (x.contiguous(memory_format=torch.channels_last), *rest)
+    return None
 
 
 def param_count(name: str) -> int:
