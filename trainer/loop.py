@@ -25,6 +25,7 @@ import math
 import os
 import random
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -45,6 +46,8 @@ from .sparsity.schedules import prune_fraction
 from .augment import augment_batch
 
 __all__ = ["train", "check_args", "check_device", "topology_generator", "seed_everything"]
+
+FLUSH_SECONDS = 30.0  # a running run's metrics and run.json are written at the end of the first epoch this long after the last time
 
 
 def seed_everything(seed: int) -> None:
@@ -267,6 +270,7 @@ def train(
             writer.write_masks(0, masks)
         task = bar.add_task(writer.run_id if writer else c.model, total=total_steps, info="")
         step, n_updates = 0, 0
+        last_flush = time.monotonic()
         for epoch in range(c.epochs):
             run_loss, run_correct, run_n = 0.0, 0, 0
             for idx in _batches(len(Xtr), c.batch_size, data_gen):
@@ -336,8 +340,9 @@ def train(
             vl, va = evaluate(model, *data.val, binary=binary, device=device)
             log(step, ep, "val", "loss", vl)
             log(step, ep, "val", "acc", va)
-            if writer is not None:
+            if writer is not None and time.monotonic() - last_flush >= FLUSH_SECONDS:
                 writer.flush()
+                last_flush = time.monotonic()
 
         tl, ta = evaluate(model, *data.test, binary=binary, device=device)
         log(step, c.epochs, "test", "loss", tl)

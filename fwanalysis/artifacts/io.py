@@ -3,6 +3,11 @@
 A file is written to ``.<name>.<random>.tmp`` beside its target, made readable as any new file is
 (mode ``0o666`` less the umask, not ``mkstemp``'s 0600), synced to disk, renamed onto its target, and
 the directory is synced, so a crash or power cut leaves either the old file or the whole new one.
+
+``durable=False`` leaves out the two syncs: a killed process still leaves the old file or the whole new
+one (the rename is atomic), and only a power cut or kernel crash can lose the file's content. The run
+writer writes a run's data files so and syncs them all, with :func:`sync_paths`, before it marks the run
+complete (docs/artifacts.md, "Writing").
 """
 
 from __future__ import annotations
@@ -169,26 +174,41 @@ def fsync_dir(directory) -> None:
         os.close(fd)
 
 
-def _seal(path) -> None:
-    """Give a finished temporary file its final mode (``0o666`` less the umask) and sync it to disk."""
+def _seal(path, *, durable: bool = True) -> None:
+    """Give a finished temporary file its final mode (``0o666`` less the umask); ``durable``: sync it to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         try:
             os.fchmod(fd, new_file_mode())
         except (AttributeError, OSError):  # no fchmod (Windows), or a file system without modes
             pass
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
 
+def sync_paths(files, directories=()) -> None:
+    """Sync ``files`` (their content) and then ``directories`` (their entries) to disk: what
+    ``durable=False`` writes left out, done once for many files."""
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for directory in directories:
+        fsync_dir(directory)
+
+
 @contextmanager
-def atomic_path(path: str | os.PathLike, *, mkdir: bool = True):
+def atomic_path(path: str | os.PathLike, *, mkdir: bool = True, durable: bool = True):
     """Yield a temporary path beside ``path``; on success it is synced and renamed onto ``path``, on error removed.
 
     The file gets the mode any new file gets (``0o666`` less the umask; mkstemp's 0600 only while it is
     written). ``mkdir=False``: the directory must exist already (a run writer never makes its run
-    directory again once it was removed).
+    directory again once it was removed). ``durable=False``: neither the file nor its directory is
+    synced (the caller does it later, :func:`sync_paths`); the rename is as atomic.
     """
     path = Path(path)
     if mkdir:
@@ -197,7 +217,7 @@ def atomic_path(path: str | os.PathLike, *, mkdir: bool = True):
     os.close(fd)
     try:
         yield Path(tmp)
-        _seal(tmp)
+        _seal(tmp, durable=durable)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -205,13 +225,14 @@ def atomic_path(path: str | os.PathLike, *, mkdir: bool = True):
         except FileNotFoundError:
             pass
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
-def write_json(path, obj, *, mkdir: bool = True) -> None:
+def write_json(path, obj, *, mkdir: bool = True, durable: bool = True) -> None:
     """Write ``obj`` as UTF-8 JSON (indented, keys in insertion order) atomically."""
     text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"  # a bad value fails before any file
-    with atomic_path(path, mkdir=mkdir) as tmp:
+    with atomic_path(path, mkdir=mkdir, durable=durable) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
 
@@ -219,14 +240,14 @@ def write_json(path, obj, *, mkdir: bool = True) -> None:
 NPZ_LEVEL = 1  # zlib level: ~7x faster than savez_compressed's default 6 on mask bitsets, 4-10 % larger
 
 
-def write_npz(path, arrays: dict[str, np.ndarray], *, level: int = NPZ_LEVEL, mkdir: bool = True) -> None:
+def write_npz(path, arrays: dict[str, np.ndarray], *, level: int = NPZ_LEVEL, mkdir: bool = True, durable: bool = True) -> None:
     """Write arrays as ``numpy.savez_compressed`` does (a ZIP of ``<key>.npy`` members, DEFLATE), atomically.
 
     The only difference is the zlib level (default 1 instead of 6): near-random bitsets compress
     ~7x faster for 4-10 % more bytes, which keeps recording at every update cheap. ``numpy.load``
     reads the files exactly as it reads savez_compressed's.
     """
-    with atomic_path(path, mkdir=mkdir) as tmp:
+    with atomic_path(path, mkdir=mkdir, durable=durable) as tmp:
         with zipfile.ZipFile(tmp, mode="w", compression=zipfile.ZIP_DEFLATED, compresslevel=level, allowZip64=True) as zf:
             for key, value in arrays.items():
                 with zf.open(f"{key}.npy", "w", force_zip64=True) as f:

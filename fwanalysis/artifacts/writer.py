@@ -43,7 +43,7 @@ from fwanalysis.vocab import check_criterion_name, criterion_order
 
 from . import schema
 from .bitset import as_bool, pack, popcount
-from .io import atomic_path, utc_now, write_json, write_npz
+from .io import atomic_path, sync_paths, utc_now, write_json, write_npz
 from .lock import RunLock, RunLocked
 from .manifest import config_problem, manifest_problem
 from .rundir import old_run_status, remove_run_dir
@@ -194,6 +194,8 @@ class RunWriter:
         self._numel = {l["name"]: l["numel"] for l in self.layers}
         self._shape = {l["name"]: tuple(l["shape"]) for l in self.layers}
         self._rows: list[tuple] = []
+        self._unsynced: list[Path] = []  # files written without a sync; synced before the run is marked complete
+        self._manifest_stale = False  # steps added since run.json was last written
         self._closed = False
         self.close_problems: list[BaseException] = []
         # claimed before anything of the run is read, removed or written; released by close() (or when
@@ -286,6 +288,12 @@ class RunWriter:
 
     def _write_manifest(self) -> None:
         write_json(self._dir() / "run.json", self.manifest, mkdir=False)
+        self._manifest_stale = False
+
+    def _write_data(self, out: Path, arrays: dict[str, np.ndarray]) -> None:
+        """A mask, update or state file: atomic, synced only before the run is marked complete."""
+        write_npz(out, arrays, mkdir=False, durable=False)
+        self._unsynced.append(out)
 
     def _listed_files(self) -> list[str]:
         """Every file run.json lists (the files a complete run must have)."""
@@ -300,18 +308,18 @@ class RunWriter:
             steps.append(int(step))
             steps.sort()
         self.manifest["total_steps"] = max(self.manifest["total_steps"], int(step))
+        self._manifest_stale = True
 
     # -- public API ------------------------------------------------------------------------------
     def write_masks(self, step: int, masks: Mapping) -> Path:
         """Snapshot of the active weights after everything done at ``step`` (``masks/step-N.npz``)."""
         arrays = self._layer_dict("", masks)
         out = self._dir("masks") / schema.step_file(step)
-        write_npz(out, arrays, mkdir=False)
+        self._write_data(out, arrays)
         if not self.manifest["mask_steps"] or step <= min(self.manifest["mask_steps"]):
             for layer in self.layers:
                 layer["density"] = popcount(arrays[layer["name"]]) / max(layer["numel"], 1)
         self._add_step("mask_steps", step)
-        self._write_manifest()
         return out
 
     def write_update(self, step: int, pruned: Mapping, grown: Mapping, shadow: Mapping[str, Mapping] | None = None) -> Path:
@@ -323,14 +331,13 @@ class RunWriter:
             check_criterion_name(crit, what="shadow criterion")
             arrays.update(self._layer_dict(f"shadow/{crit}/", sets))
         out = self._dir("updates") / schema.step_file(step)
-        write_npz(out, arrays, mkdir=False)
+        self._write_data(out, arrays)
         known = self.manifest["shadow_criteria"]
         for crit in shadow:
             if crit not in known:
                 known.append(crit)
         known[:] = criterion_order(known)
         self._add_step("update_steps", step)
-        self._write_manifest()
         return out
 
     def write_state(self, step: int, weights: Mapping, grads: Mapping, masks: Mapping) -> Path:
@@ -344,9 +351,8 @@ class RunWriter:
                 arrays[f"{kind}/{name}"] = np.asarray(x, dtype=np.float32).reshape(self._shape[name])
         arrays.update(self._layer_dict("mask/", masks))
         out = self._dir("state") / schema.step_file(step)
-        write_npz(out, arrays, mkdir=False)
+        self._write_data(out, arrays)
         self._add_step("state_steps", step)
-        self._write_manifest()
         return out
 
     def log(self, step: int, epoch: float, split: str, name: str, value: float) -> None:
@@ -356,15 +362,28 @@ class RunWriter:
         self._rows.append((int(step), float(epoch), str(split), str(name), float(value)))
 
     def flush(self) -> None:
-        """Write every metric logged so far to ``metrics.parquet`` (atomically, whole table)."""
+        """Write every metric logged so far to ``metrics.parquet`` (atomically, whole table), and run.json
+        if steps were added since it was last written.
+
+        Mask, update and state files are in place as soon as their ``write_*`` returns; run.json lists
+        them from the next ``flush()`` (or ``close()``) on. A running run may so have files its run.json
+        does not list yet, never the other way round.
+        """
+        self._write_metrics()
+        if self._manifest_stale:
+            self._write_manifest()
+
+    def _write_metrics(self) -> None:
         import pyarrow as pa  # imported here: reading runs never needs it
         import pyarrow.parquet as pq
 
         schema_ = pa.schema([("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())])
         cols = list(zip(*self._rows)) if self._rows else [[], [], [], [], []]
         table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema_)], schema=schema_)
-        with atomic_path(self._dir() / "metrics.parquet", mkdir=False) as tmp:
+        out = self._dir() / "metrics.parquet"
+        with atomic_path(out, mkdir=False, durable=False) as tmp:
             pq.write_table(table, tmp)
+        self._unsynced.append(out)
 
     def _last(self, split: str, name: str):
         for row in reversed(self._rows):
@@ -419,7 +438,7 @@ class RunWriter:
         self.manifest["finished"] = utc_now()
 
     def _close_complete(self, summary, total_steps) -> None:
-        self.flush()
+        self._write_metrics()
         self._finish_manifest("complete", summary, total_steps)
         problem = manifest_problem(self.manifest)
         if problem:  # never mark complete a run the reader would refuse
@@ -436,6 +455,11 @@ class RunWriter:
 
             raise RunLocked(self.run_id, self._lock.path, read_lock(self._lock.path),
                             f"run {self.run_id}: this writer lost the run's lock; not marking it complete")
+        # every file on disk before the run.json that says complete (which is synced itself)
+        listed = {self.path / f for f in self._listed_files()}
+        dirs = [self.path / d for d in ("masks", "updates", "state") if (self.path / d).is_dir()]
+        sync_paths(dict.fromkeys(p for p in self._unsynced if p in listed), [*dirs, self.path])
+        self._unsynced.clear()
         self._write_manifest()
 
     def _close_quietly(self, status: str, summary, total_steps, error: str | None = None) -> None:
