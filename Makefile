@@ -44,12 +44,13 @@ test: $(STAMP)
 	fi; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# artifacts: every spec with the profile, as one sweep (one pool of JOBS workers for all their runs)
 artifacts: $(STAMP)
-	@for spec in $(SPECS); do \
-	  grep -q '^\[profiles\.$(PROFILE)\]' $$spec || { echo "== $$spec has no profile $(PROFILE): skipped"; continue; }; \
-	  echo "== fw-train sweep $$spec --profile $(PROFILE)"; \
-	  $(BIN)/fw-train sweep $$spec --profile $(PROFILE) --out $(STUDY) --jobs $(JOBS) || exit 1; \
-	done
+	@specs=""; for spec in $(SPECS); do \
+	  if grep -q '^\[profiles\.$(PROFILE)\]' $$spec; then specs="$$specs $$spec"; else echo "== $$spec has no profile $(PROFILE): skipped"; fi; \
+	done; \
+	echo "== fw-train sweep$$specs --profile $(PROFILE) --out $(STUDY) --jobs $(JOBS)"; \
+	$(BIN)/fw-train sweep $$specs --profile $(PROFILE) --out $(STUDY) --jobs $(JOBS)
 	$(BIN)/fwa validate $(STUDY) --format table > /dev/null
 
 report: $(STAMP)

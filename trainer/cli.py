@@ -171,7 +171,7 @@ def run(
 
 @app.command()
 def sweep(
-    spec: str = typer.Argument(..., help="A sweep spec (TOML), e.g. specs/jaccard.toml."),
+    specs: list[str] = typer.Argument(..., metavar="SPEC", help="Sweep specs (TOML), e.g. specs/jaccard.toml; several run as one sweep (one pool of --jobs workers)."),
     profile: str = typer.Option("quick", help="Profile of the spec: quick (embedded data, CPU) or paper."),
     out: Optional[str] = typer.Option(None, help="Where the runs go, each to <out>/<model>/<run-id>/ (default: artifacts)."),
     executor: str = typer.Option("local", help="local (processes here) | slurm (job arrays through submitit) | submitit-local (the slurm path through submitit's local executor, for testing)."),
@@ -187,19 +187,32 @@ def sweep(
     array_parallelism: Optional[int] = typer.Option(None, help="Slurm array tasks running at once."),
     slurm_folder: Optional[str] = typer.Option(None, help="submitit's log folder (default: the spec's [slurm] folder, else slurm-logs)."),
 ):
-    """Expand SPEC into runs and execute those not yet complete (a run left running by a dead process is redone)."""
+    """Expand each SPEC into runs and execute those not yet complete (a run left running by a dead process is redone).
+
+    Several specs with the local executor are one sweep: their runs, in the order given, share one pool of --jobs workers. With Slurm each spec is submitted as its own job array, in turn, with its own Slurm settings."""
     from .config import ConfigError
     from .sweep import MAX_RUNS, PLAN_FORMATS, SpecError, SweepFailed, execute, expand, load_spec
 
     if fmt not in PLAN_FORMATS:
         _fail(f"--format {fmt!r} is not one of: {', '.join(PLAN_FORMATS)}")
+    limit = MAX_RUNS if max_runs is None else max_runs
+    slurm = {"partition": partition, "time": time_min, "gpus": gpus, "array_parallelism": array_parallelism, "folder": slurm_folder}
     try:
-        s = load_spec(spec)
-        runs = expand(s, profile=profile, out=out, device=device, data_dir=data_dir, max_runs=MAX_RUNS if max_runs is None else max_runs)
-        execute(
-            runs, executor=executor, jobs=jobs, dry_run=dry_run, spec=s, fmt=fmt,
-            slurm={"partition": partition, "time": time_min, "gpus": gpus, "array_parallelism": array_parallelism, "folder": slurm_folder},
-        )
+        loaded = [load_spec(spec) for spec in specs]
+        planned = [expand(s, profile=profile, out=out, device=device, data_dir=data_dir, max_runs=limit) for s in loaded]
+        if len(loaded) == 1:
+            execute(planned[0], executor=executor, jobs=jobs, dry_run=dry_run, spec=loaded[0], fmt=fmt, slurm=slurm)
+        elif executor == "local" or dry_run:
+            unique: dict = {}  # a spec given twice trains its runs once
+            for runs in planned:
+                for r in runs:
+                    unique.setdefault(r.run_id, r)
+            execute(list(unique.values()), executor=executor, jobs=jobs, dry_run=dry_run, fmt=fmt, title=f"sweep {' + '.join(s.name for s in loaded)}")
+        elif fmt == "json":
+            _fail(f"--format json prints one document: give --executor {executor} one spec at a time")
+        else:
+            for s, runs in zip(loaded, planned):
+                execute(runs, executor=executor, jobs=jobs, spec=s, fmt=fmt, slurm=slurm)
     except (SpecError, ConfigError, SweepFailed) as e:
         _fail(str(e))
 

@@ -1008,6 +1008,7 @@ def execute(
     spec: Spec | None = None,
     slurm: dict | None = None,
     fmt: str = "table",
+    title: str | None = None,
 ) -> list[PlannedRun]:
     """Train every run of ``runs`` that is not ``complete`` and not being trained by another process;
     return the runs this call trained.
@@ -1018,7 +1019,8 @@ def execute(
     spec's ``[slurm]`` table (``None`` values are ignored); ``fmt``: ``table`` (a dry run prints a table
     and a summary line on stdout) or ``json`` (stdout gets one JSON document, :func:`listing`, and
     nothing else: a dry run prints it instead of the table, a sweep prints it after training, the runs'
-    status read again, also when runs failed; everything else goes to stderr). Every run is claimed by its lock and its
+    status read again, also when runs failed; everything else goes to stderr); ``title``: the progress
+    bar's and the plan's title (default ``sweep <spec name>``). Every run is claimed by its lock and its
     status checked again under it before it is trained; a run another live process holds is left to
     it and reported, not counted as a failure. Raises :class:`SweepFailed` when a run failed (after
     every other run was tried), each failure listed on stderr as ``failed: <run_id>: <error>``, and
@@ -1039,7 +1041,7 @@ def execute(
     summary = f"{len(runs)} runs: {n_done} complete, {len(todo)} to train"
     if n_held:
         summary += f", {n_held} being trained by another process"
-    title = f"sweep {spec.name}" if spec is not None else "sweep"
+    title = title or (f"sweep {spec.name}" if spec is not None else "sweep")
     n_legacy = sum(s == "complete" and not (r.path / "run.json").exists() for r, s in zip(runs, statuses))
     if n_legacy:
         print(f"note: {n_legacy} complete {'run was' if n_legacy == 1 else 'runs were'} found under {'its' if n_legacy == 1 else 'their'} "

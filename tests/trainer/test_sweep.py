@@ -445,6 +445,30 @@ def test_cli_dry_run_and_failure_line(tmp_path, monkeypatch):
     assert "Traceback" not in res.output
 
 
+def test_cli_several_specs_are_one_sweep(tmp_path):
+    """Two specs, one of them given twice: one plan, each run once, in one pool; the trained runs carry
+    their own spec's name."""
+    from typer.testing import CliRunner
+
+    from fwanalysis.artifacts import find_runs
+    from trainer.cli import app
+
+    a = write_spec(tmp_path, TINY)
+    b = write_spec(tmp_path, TINY.replace('name = "tiny"', 'name = "other"').replace("seed = [0, 1]", "seed = 5"), "other.toml")
+    study = tmp_path / "s"
+    res = CliRunner().invoke(app, ["sweep", str(a), str(b), str(a), "--out", str(study), "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "3 runs: 0 complete, 3 to train" in res.output and "sweep tiny + other + tiny" in res.output
+    res = CliRunner().invoke(app, ["sweep", str(a), str(b), "--out", str(study), "--jobs", "2"])
+    assert res.exit_code == 0, res.output
+    assert "trained 3 of 3 runs here" in res.output
+    runs = find_runs([study])
+    assert sorted((r.config["sweep"], r.config["seed"]) for r in runs) == [("other", 5), ("tiny", 0), ("tiny", 1)]
+    assert all(r.status == "complete" for r in runs)
+    res = CliRunner().invoke(app, ["sweep", str(a), str(b), "--executor", "slurm", "--format", "json"])
+    assert res.exit_code == 1 and res.output.startswith("error: --format json prints one document")
+
+
 # -- execution -----------------------------------------------------------------------------------
 
 
