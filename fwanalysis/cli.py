@@ -272,7 +272,7 @@ def ls_(c: Common):
 
 
 @analysis_command(incomplete_help="Accept runs that are running or failed when their files are sound (default: a run that is not complete is a problem).", plot=False)
-def validate(c: Common):
+def validate(c: Common, jobs: Annotated[int, typer.Option(min=1, help="Processes that read runs at once (default: one per CPU core).")] = os.cpu_count() or 1):
     """Check each run against the artifact format (docs/format.md), reading every file it lists, and show its status.
 
     A run that is not complete (status running: still training, or killed; failed) is a problem unless --include-incomplete. Exit 1 naming run, file and problem if any run is invalid.
@@ -280,6 +280,8 @@ def validate(c: Common):
 
     def body():
         from rich.progress import track
+
+        from .artifacts.reader import validate_runs
 
         bad_manifests: list[ArtifactError] = []
         try:
@@ -292,8 +294,9 @@ def validate(c: Common):
         for e in bad_manifests:
             invalid.append({"run": e.run, "status": None, "file": e.file, "problem": e.problem})
             listing.append({"run": e.run, "status": None, "problems": 1})
-        for r in track(runs, description="validating", console=err, disable=not sys.stderr.isatty() or len(runs) < 3):
-            problems = [{"run": e.run, "status": r.status, "file": e.file, "problem": e.problem} for e in r.validate()]
+        checked = zip(runs, validate_runs(runs, jobs=jobs))
+        for r, found in track(checked, total=len(runs), description="validating", console=err, disable=not sys.stderr.isatty() or len(runs) < 3):
+            problems = [{"run": e.run, "status": r.status, "file": e.file, "problem": e.problem} for e in found]
             if r.status != "complete" and not c.include_incomplete:
                 problems.insert(0, {"run": r.run_id, "status": r.status, "file": "run.json",
                                     "problem": f"status {r.status}: {_why_incomplete(r)}; --include-incomplete accepts it"})

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from .bitset import check_packed, packed_length
 from .io import ArtifactError, open_regular, read_regular
 from .manifest import MAX_MANIFEST_BYTES, manifest_problem
 
-__all__ = ["Run", "LayerInfo", "UpdateSets", "StateDump", "load_run", "find_runs", "validate_run"]
+__all__ = ["Run", "LayerInfo", "UpdateSets", "StateDump", "load_run", "find_runs", "validate_run", "validate_runs"]
 
 
 @dataclass(frozen=True)
@@ -443,3 +443,21 @@ def find_runs(
         loaded[run.run_id] = run
     runs = sorted(loaded.values(), key=lambda r: str(r.path))
     return [r for r in runs if r.status == "complete" or include_incomplete]
+
+
+def _problems_of(run: Run) -> list[tuple[str, str, str]]:
+    return [(e.run, e.file, e.problem) for e in run.validate()]
+
+
+def validate_runs(runs: list[Run], *, jobs: int = 1) -> Iterator[list[ArtifactError]]:
+    """``run.validate()`` of every run, in order, in ``jobs`` processes (fresh interpreters, so no lock or
+    thread of this process is copied into them); ``jobs`` 1, or fewer than ``4 * jobs`` runs: here."""
+    if jobs <= 1 or len(runs) < 4 * jobs:
+        yield from (run.validate() for run in runs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for found in pool.map(_problems_of, runs, chunksize=max(1, min(64, len(runs) // (8 * jobs)))):
+            yield [ArtifactError(*problem) for problem in found]

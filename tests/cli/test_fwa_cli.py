@@ -120,6 +120,20 @@ def test_validate_ok_and_damaged(tmp_path):
     assert "Traceback" not in r.output
 
 
+def test_validate_in_processes_says_what_it_says_in_one(tmp_path):
+    """--jobs 2 (processes) and --jobs 1 (this process) give the same document, damage included."""
+    truth = write_study(tmp_path, seeds=(0, 1, 2), baselines=False)
+    ids = sorted(truth.run_ids.values())
+    assert len(ids) >= 8  # enough runs that two processes are used
+    (tmp_path / ids[0] / "updates" / "step-00000020.npz").write_bytes(b"PK\x03\x04 not a zip")
+    masks = tmp_path / ids[-1] / "masks" / "step-00000000.npz"
+    masks.unlink()
+    one, two = fwa("validate", tmp_path, "--format", "json", "--jobs", "1"), fwa("validate", tmp_path, "--format", "json", "--jobs", "2")
+    assert one.exit_code == two.exit_code == 1
+    assert json.loads(one.stdout) == json.loads(two.stdout)
+    assert {i["run"] for i in json.loads(two.stdout)["invalid"]} == {ids[0], ids[-1]}
+
+
 def test_jaccard_first_matches_sets(study):
     root, t = study
     doc = jdoc("jaccard", "--at", "first", root)
