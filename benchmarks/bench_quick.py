@@ -139,9 +139,9 @@ def main(argv=None) -> None:
             sweeps += 1
             print(f"{spec.name:<14}{len(runs):>6}{timed:>6}{per['data']:>8.2f}{per['train']:>8.2f}{per['record']:>8.2f}"
                   f"{per['write']:>8.2f}{per_run:>8.2f}{est:>9.0f}", flush=True)
-    total = grand + start * args.jobs * sweeps
-    print(f"\nestimated training CPU of the quick study: {grand:.0f} s, plus start-up {start * args.jobs * sweeps:.0f} s "
-          f"({sweeps} sweeps x {args.jobs} workers) = {total:.0f} s; on {args.jobs} cores about {total / args.jobs / 60:.1f} min wall")
+    total = grand + start * args.jobs  # make artifacts trains every spec in one sweep: one start per worker
+    print(f"\nestimated training CPU of the quick study ({sweeps} specs, one sweep): {grand:.0f} s, plus start-up "
+          f"{start * args.jobs:.0f} s ({args.jobs} workers) = {total:.0f} s; on {args.jobs} cores about {total / args.jobs / 60:.1f} min wall")
 
 
 if __name__ == "__main__":
