@@ -445,14 +445,18 @@ def find_runs(
     return [r for r in runs if r.status == "complete" or include_incomplete]
 
 
+RUNS_PER_VALIDATE_JOB = 4  # validate_runs uses processes only with at least this many runs per process
+
+
 def _problems_of(run: Run) -> list[tuple[str, str, str]]:
     return [(e.run, e.file, e.problem) for e in run.validate()]
 
 
 def validate_runs(runs: list[Run], *, jobs: int = 1) -> Iterator[list[ArtifactError]]:
     """``run.validate()`` of every run, in order, in ``jobs`` processes (fresh interpreters, so no lock or
-    thread of this process is copied into them); ``jobs`` 1, or fewer than ``4 * jobs`` runs: here."""
-    if jobs <= 1 or len(runs) < 4 * jobs:
+    thread of this process is copied into them); ``jobs`` 1, or fewer than ``RUNS_PER_VALIDATE_JOB * jobs``
+    runs: here."""
+    if jobs <= 1 or len(runs) < RUNS_PER_VALIDATE_JOB * jobs:
         yield from (run.validate() for run in runs)
         return
     import multiprocessing

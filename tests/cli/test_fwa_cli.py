@@ -124,7 +124,9 @@ def test_validate_in_processes_says_what_it_says_in_one(tmp_path):
     """--jobs 2 (processes) and --jobs 1 (this process) give the same document, damage included."""
     truth = write_study(tmp_path, seeds=(0, 1, 2), baselines=False)
     ids = sorted(truth.run_ids.values())
-    assert len(ids) >= 8  # enough runs that two processes are used
+    from fwanalysis.artifacts.reader import RUNS_PER_VALIDATE_JOB
+
+    assert len(ids) >= 2 * RUNS_PER_VALIDATE_JOB  # enough runs that --jobs 2 uses two processes
     (tmp_path / ids[0] / "updates" / "step-00000020.npz").write_bytes(b"PK\x03\x04 not a zip")
     masks = tmp_path / ids[-1] / "masks" / "step-00000000.npz"
     masks.unlink()
