@@ -95,8 +95,16 @@ def timed(fn, repeat=3):
 def write_study(root: Path, shapes, data):
     for seed, (init, removed, final) in data.items():
         for c in CRITS:
-            cfg = {"model": "resnet50", "dataset": "synthetic", "method": "dst", "criterion": c, "growth": "random",
-                   "density": 0.2, "update_period": 100, "seed": seed}
+            cfg = {
+                "model": "resnet50",
+                "dataset": "synthetic",
+                "method": "dst",
+                "criterion": c,
+                "growth": "random",
+                "density": 0.2,
+                "update_period": 100,
+                "seed": seed,
+            }
             w = RunWriter(root, cfg, shapes, total_steps=200)
             w.write_masks(0, init)
             empty = {n: np.zeros(s, bool) for n, s in shapes.items()}
@@ -120,13 +128,21 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     data = make_sets(shapes, args.density, args.rho, rng)
 
-    packed = {s: ([{n: pack(m) for n, m in removed[c].items()} for c in CRITS],
-                  [{n: pack(m) for n, m in final[c].items()} for c in CRITS] + [{n: pack(m) for n, m in init.items()}])
-              for s, (init, removed, final) in data.items()}
-    floats = {s: ([{n: torch.from_numpy(m.astype(np.float32)) for n, m in removed[c].items()} for c in CRITS],
-                  [{n: torch.from_numpy(m.astype(np.float32)) for n, m in final[c].items()} for c in CRITS]
-                  + [{n: torch.from_numpy(m.astype(np.float32)) for n, m in init.items()}])
-              for s, (init, removed, final) in data.items()}
+    packed = {
+        s: (
+            [{n: pack(m) for n, m in removed[c].items()} for c in CRITS],
+            [{n: pack(m) for n, m in final[c].items()} for c in CRITS] + [{n: pack(m) for n, m in init.items()}],
+        )
+        for s, (init, removed, final) in data.items()
+    }
+    floats = {
+        s: (
+            [{n: torch.from_numpy(m.astype(np.float32)) for n, m in removed[c].items()} for c in CRITS],
+            [{n: torch.from_numpy(m.astype(np.float32)) for n, m in final[c].items()} for c in CRITS]
+            + [{n: torch.from_numpy(m.astype(np.float32)) for n, m in init.items()}],
+        )
+        for s, (init, removed, final) in data.items()
+    }
 
     results = {}
     for which, idx in (("first-update", 0), ("end-of-training", 1)):
@@ -135,18 +151,24 @@ def main(argv=None):
         for f, n in zip(fast, naive):
             np.testing.assert_allclose(f, n, rtol=1e-6, atol=1e-9)
         results[which] = (t_fast, t_naive)
-        print(f"{which:>16}: fwa packed popcount {t_fast * 1e3:8.1f} ms | naive float32 {t_naive * 1e3:9.1f} ms | speed-up {t_naive / t_fast:6.1f}x (target >= 30x)")
+        print(
+            f"{which:>16}: fwa packed popcount {t_fast * 1e3:8.1f} ms | naive float32 {t_naive * 1e3:9.1f} ms | speed-up {t_naive / t_fast:6.1f}x (target >= 30x)"
+        )
 
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
         write_study(Path(d), shapes, data)
-        print(f"wrote the study (15 runs) in {time.perf_counter() - t:.1f} s; on disk {sum(f.stat().st_size for f in Path(d).rglob('*') if f.is_file()) / 1e6:.1f} MB")
+        print(
+            f"wrote the study (15 runs) in {time.perf_counter() - t:.1f} s; on disk {sum(f.stat().st_size for f in Path(d).rglob('*') if f.is_file()) / 1e6:.1f} MB"
+        )
         fwa = [sys.executable, "-m", "fwanalysis.cli"]
         for at, which in (("first", "first-update"), ("end", "end-of-training")):
             walls = []
             for _ in range(args.repeat):  # best of N, as for the naive baseline
                 t = time.perf_counter()
-                out = subprocess.run(fwa + ["jaccard", "--at", at, d, "--format", "json"], capture_output=True, text=True, cwd=ROOT)
+                out = subprocess.run(
+                    fwa + ["jaccard", "--at", at, d, "--format", "json"], capture_output=True, text=True, cwd=ROOT
+                )
                 walls.append(time.perf_counter() - t)
                 if out.returncode != 0:
                     print(out.stderr)
@@ -154,7 +176,9 @@ def main(argv=None):
             wall = min(walls)
             doc = json.loads(out.stdout)
             naive = results[which][1]
-            print(f"{'fwa jaccard --at ' + at:>24}: whole command {wall:6.2f} s (best of {args.repeat}; process start, reading, computing) vs naive computation alone {naive:6.2f} s -> {'faster' if wall < naive else 'SLOWER'} ({naive / wall:.1f}x)")
+            print(
+                f"{'fwa jaccard --at ' + at:>24}: whole command {wall:6.2f} s (best of {args.repeat}; process start, reading, computing) vs naive computation alone {naive:6.2f} s -> {'faster' if wall < naive else 'SLOWER'} ({naive / wall:.1f}x)"
+            )
             assert len(doc["criteria"]) >= 5
 
 

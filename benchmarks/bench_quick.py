@@ -39,7 +39,12 @@ START = (
 
 def start_cost() -> float:
     """CPU seconds of a fresh interpreter importing the trainer and setting up determinism (best of 3)."""
-    runs = [float(subprocess.run([sys.executable, "-c", START], capture_output=True, text=True, check=True, cwd=ROOT).stdout) for _ in range(3)]
+    runs = [
+        float(
+            subprocess.run([sys.executable, "-c", START], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+        )
+        for _ in range(3)
+    ]
     return min(runs)
 
 
@@ -79,8 +84,19 @@ def one_run(run, out: Path, *, record: bool) -> dict[str, float]:
         timer.wrap(RunWriter, method, "write")
     t = time.process_time()
     try:
-        loop.train(run.cfg, out=str(out), device=run.device, shadow=run.shadow, state=run.state, mask_every=run.mask_every,
-                   data_dir=run.data_dir, progress=False, run_id=run.run_id, exist="overwrite", record=record)
+        loop.train(
+            run.cfg,
+            out=str(out),
+            device=run.device,
+            shadow=run.shadow,
+            state=run.state,
+            mask_every=run.mask_every,
+            data_dir=run.data_dir,
+            progress=False,
+            run_id=run.run_id,
+            exist="overwrite",
+            record=record,
+        )
     finally:
         timer.undo()
     return {"total": time.process_time() - t, **timer.seconds}
@@ -94,7 +110,9 @@ def sample(runs: list, k: int) -> list:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--per-model", type=int, default=2, help="runs timed per model of a spec (evenly spread over its runs)")
+    ap.add_argument(
+        "--per-model", type=int, default=2, help="runs timed per model of a spec (evenly spread over its runs)"
+    )
     ap.add_argument("--specs", nargs="*", help="spec names (default: every spec with a quick profile)")
     ap.add_argument("--jobs", type=int, default=2, help="workers per sweep, for the start-up term of the total")
     args = ap.parse_args(argv)
@@ -104,11 +122,15 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(1)  # as a sweep worker with --jobs equal to the cores
     start = start_cost()
-    print(f"torch {torch.__version__}, 1 thread per run; start-up of a worker {start:.2f} s CPU (imports, deterministic set-up)")
+    print(
+        f"torch {torch.__version__}, 1 thread per run; start-up of a worker {start:.2f} s CPU (imports, deterministic set-up)"
+    )
     paths = sorted((ROOT / "specs").glob("*.toml"))
     if args.specs:
         paths = [p for p in paths if p.stem in args.specs]
-    header = f"{'spec':<14}{'runs':>6}{'timed':>6}{'data':>8}{'train':>8}{'record':>8}{'write':>8}{'s/run':>8}{'est. s':>9}"
+    header = (
+        f"{'spec':<14}{'runs':>6}{'timed':>6}{'data':>8}{'train':>8}{'record':>8}{'write':>8}{'s/run':>8}{'est. s':>9}"
+    )
     print("\nCPU seconds per run (mean over the spec's runs, per model from the timed ones):\n" + header)
     grand, sweeps = 0.0, 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,11 +159,16 @@ def main(argv=None) -> None:
             est = per_run * len(runs)
             grand += est
             sweeps += 1
-            print(f"{spec.name:<14}{len(runs):>6}{timed:>6}{per['data']:>8.2f}{per['train']:>8.2f}{per['record']:>8.2f}"
-                  f"{per['write']:>8.2f}{per_run:>8.2f}{est:>9.0f}", flush=True)
+            print(
+                f"{spec.name:<14}{len(runs):>6}{timed:>6}{per['data']:>8.2f}{per['train']:>8.2f}{per['record']:>8.2f}"
+                f"{per['write']:>8.2f}{per_run:>8.2f}{est:>9.0f}",
+                flush=True,
+            )
     total = grand + start * args.jobs  # make artifacts trains every spec in one sweep: one start per worker
-    print(f"\nestimated training CPU of the quick study ({sweeps} specs, one sweep): {grand:.0f} s, plus start-up "
-          f"{start * args.jobs:.0f} s ({args.jobs} workers) = {total:.0f} s; on {args.jobs} cores about {total / args.jobs / 60:.1f} min wall")
+    print(
+        f"\nestimated training CPU of the quick study ({sweeps} specs, one sweep): {grand:.0f} s, plus start-up "
+        f"{start * args.jobs:.0f} s ({args.jobs} workers) = {total:.0f} s; on {args.jobs} cores about {total / args.jobs / 60:.1f} min wall"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,13 @@ def digest(folder: Path) -> dict[str, str]:
 
 def make(*targets: str, study: Path, reports: Path) -> float:
     t = time.perf_counter()
-    subprocess.run(["make", *targets, f"STUDY={study}", f"REPORTS={reports}"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        ["make", *targets, f"STUDY={study}", f"REPORTS={reports}"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - t
 
 
@@ -39,7 +44,11 @@ def main(argv=None):
     study = args.study or tmp / "quick"
     try:
         full = make("reports", study=study, reports=tmp / "r1")
-        what = "quick study from nothing: train + render" if args.study is None else f"study {study}: train what is missing + render"
+        what = (
+            "quick study from nothing: train + render"
+            if args.study is None
+            else f"study {study}: train what is missing + render"
+        )
         print(f"make reports ({what}): {full:8.1f} s  ({full / 60:.1f} min; target <= 15 min on 2 cores)")
         again = make("report", study=study, reports=tmp / "r2")
         print(f"make report  (re-render from existing artifacts):      {again:8.1f} s")

@@ -35,15 +35,23 @@ def fabricate_cifar10(root: Path, *, n_train: int = 6400, n_test: int = 1000, se
     d.mkdir(parents=True)
     per = n_train // 5
     for i in range(1, 6):
-        batch = {b"data": rng.integers(0, 256, (per, 3072), dtype=np.uint8), b"labels": rng.integers(0, 10, per).tolist()}
+        batch = {
+            b"data": rng.integers(0, 256, (per, 3072), dtype=np.uint8),
+            b"labels": rng.integers(0, 10, per).tolist(),
+        }
         (d / f"data_batch_{i}").write_bytes(pickle.dumps(batch))
-    test = {b"data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8), b"labels": rng.integers(0, 10, n_test).tolist()}
+    test = {
+        b"data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8),
+        b"labels": rng.integers(0, 10, n_test).tolist(),
+    }
     (d / "test_batch").write_bytes(pickle.dumps(test))
     (d / "batches.meta").write_bytes(pickle.dumps({b"label_names": [str(i).encode() for i in range(10)]}))
     return root
 
 
-def run(model: str, *, method: str, update_period: int, record: bool, steps: int, data_dir: Path, out: Path, device: str) -> tuple[float, Path | None]:
+def run(
+    model: str, *, method: str, update_period: int, record: bool, steps: int, data_dir: Path, out: Path, device: str
+) -> tuple[float, Path | None]:
     from trainer.config import TrainConfig
     from trainer.data import load_dataset
     from trainer.loop import train
@@ -51,36 +59,79 @@ def run(model: str, *, method: str, update_period: int, record: bool, steps: int
     n = len(load_dataset("cifar10", data_dir=str(data_dir), seed=0).train[0])
     steps_per_epoch = -(-n // 128)
     epochs = max(1, round(steps / steps_per_epoch))
-    cfg = TrainConfig(model=model, dataset="cifar10", method=method, criterion="magnitude" if method == "dst" else None,
-                      density=0.1 if method == "dst" else 1.0, update_period=update_period, epochs=epochs, batch_size=128)
+    cfg = TrainConfig(
+        model=model,
+        dataset="cifar10",
+        method=method,
+        criterion="magnitude" if method == "dst" else None,
+        density=0.1 if method == "dst" else 1.0,
+        update_period=update_period,
+        epochs=epochs,
+        batch_size=128,
+    )
     t = time.perf_counter()
-    path = train(cfg, out=out, device=device, shadow="all", data_dir=str(data_dir), progress=False, exist="overwrite", record=record)
+    path = train(
+        cfg,
+        out=out,
+        device=device,
+        shadow="all",
+        data_dir=str(data_dir),
+        progress=False,
+        exist="overwrite",
+        record=record,
+    )
     wall = time.perf_counter() - t
     return epochs * steps_per_epoch / wall, path
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=820, help="optimizer steps per configuration (rounded to whole epochs)")
-    ap.add_argument("--repeat", type=int, default=2, help="interleaved repeats; the best of each configuration is reported")
+    ap.add_argument(
+        "--steps", type=int, default=820, help="optimizer steps per configuration (rounded to whole epochs)"
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=2, help="interleaved repeats; the best of each configuration is reported"
+    )
     ap.add_argument("--models", nargs="+", default=["mlp-large", "cnn-small"])
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
     import torch
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, ~{args.steps} steps per configuration")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, ~{args.steps} steps per configuration"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = fabricate_cifar10(tmp / "data")
         for model in args.models:
             print(f"\n== {model}")
-            run(model, method="dense", update_period=100, record=False, steps=60, data_dir=data, out=tmp / "o", device=args.device)  # warm-up
-            configs = [("dense", "dense", 100, False)] + [(f"dst{dt}{'rec' if rec else ''}", "dst", dt, rec) for dt in (100, 800) for rec in (False, True)]
+            run(
+                model,
+                method="dense",
+                update_period=100,
+                record=False,
+                steps=60,
+                data_dir=data,
+                out=tmp / "o",
+                device=args.device,
+            )  # warm-up
+            configs = [("dense", "dense", 100, False)] + [
+                (f"dst{dt}{'rec' if rec else ''}", "dst", dt, rec) for dt in (100, 800) for rec in (False, True)
+            ]
             best: dict[str, float] = {}
             paths: dict[str, Path] = {}
             for _ in range(args.repeat):  # interleaved repeats, best of each: robust to a busy moment
                 for key, method, dt, rec in configs:
-                    sps, path = run(model, method=method, update_period=dt, record=rec, steps=args.steps, data_dir=data, out=tmp / key, device=args.device)
+                    sps, path = run(
+                        model,
+                        method=method,
+                        update_period=dt,
+                        record=rec,
+                        steps=args.steps,
+                        data_dir=data,
+                        out=tmp / key,
+                        device=args.device,
+                    )
                     best[key] = max(best.get(key, 0.0), sps)
                     paths[key] = path
             dense = best["dense"]
@@ -88,9 +139,15 @@ def main(argv=None):
             for dt in (100, 800):
                 plain, rec = best[f"dst{dt}"], best[f"dst{dt}rec"]
                 overhead = plain / rec - 1
-                flag = "" if dt != 100 else ("  (target <= 10%: met)" if overhead <= 0.10 else "  (target <= 10%: NOT met)")
+                flag = (
+                    ""
+                    if dt != 100
+                    else ("  (target <= 10%: met)" if overhead <= 0.10 else "  (target <= 10%: NOT met)")
+                )
                 print(f"  DST Δt={dt:<4} no recording         {plain:7.2f} steps/s   ({plain / dense:.2f} of dense)")
-                print(f"  DST Δt={dt:<4} full recording       {rec:7.2f} steps/s   overhead {overhead * 100:+.1f}%{flag}")
+                print(
+                    f"  DST Δt={dt:<4} full recording       {rec:7.2f} steps/s   overhead {overhead * 100:+.1f}%{flag}"
+                )
                 from fwanalysis.artifacts import load_run
 
                 path = paths[f"dst{dt}rec"]
@@ -102,7 +159,10 @@ def main(argv=None):
                     upd = f"first update file {upd_bytes / total:.4f} bytes/weight ({upd_bytes * 8 / total:.3f} bits; pruned+grown+7 shadow sets)"
                 else:
                     upd = "no update in this many steps"
-                print(f"  disk Δt={dt:<4} mask snapshot {mask_bytes / total:.4f} bytes/weight ({mask_bytes * 8 / total:.3f} bits, target <= 1 bit); {upd}")
+                print(
+                    f"  disk Δt={dt:<4} mask snapshot {mask_bytes / total:.4f} bytes/weight ({mask_bytes * 8 / total:.3f} bits, target <= 1 bit); {upd}"
+                )
+
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = {"trainer": "bench_trainer.py", "layout": "bench_layout.py", "quick": "bench_quick.py", "jaccard": "bench_jaccard.py", "reports": "bench_reports.py"}
+BENCHES = {
+    "trainer": "bench_trainer.py",
+    "layout": "bench_layout.py",
+    "quick": "bench_quick.py",
+    "jaccard": "bench_jaccard.py",
+    "reports": "bench_reports.py",
+}
 
 
 def main(argv: list[str]) -> int:

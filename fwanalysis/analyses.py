@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from .artifacts import Run
-from .artifacts.select import PoolingError, config_get, describe_fields, design, drop_repeats, filter_hint, group_key, varying_fields
+from .artifacts.select import (
+    PoolingError,
+    config_get,
+    describe_fields,
+    design,
+    drop_repeats,
+    filter_hint,
+    group_key,
+    varying_fields,
+)
 from .vocab import BASELINES, METRICS, criterion_order
 
 
@@ -45,7 +54,6 @@ __all__ = [
 ]
 
 
-
 config_value = config_get  # a config value, looking into criterion_params too (e.g. mest_lambda)
 
 # -- the pooling rule ----------------------------------------------------------------------------------
@@ -73,13 +81,15 @@ def _separate(runs: Sequence[Run], keys: Sequence[str]) -> list[str]:
     return [f for f in varying_fields(runs, lambda r: tuple(repr(_cell_value(r, k)) for k in keys)) if f not in keys]
 
 
-def _tag(df: "pd.DataFrame", runs: Sequence[Run], separated_by: Sequence[str], *, groups: int | None = None) -> "pd.DataFrame":
+def _tag(
+    df: pd.DataFrame, runs: Sequence[Run], separated_by: Sequence[str], *, groups: int | None = None
+) -> pd.DataFrame:
     df.attrs["separated_by"] = list(separated_by)
     df.attrs["groups"] = len({group_key(r) for r in runs}) if groups is None else groups
     return df
 
 
-def _not_applicable(df: "pd.DataFrame", col: str) -> "pd.Series":
+def _not_applicable(df: pd.DataFrame, col: str) -> pd.Series:
     """Baseline rows for which ``col`` does not apply: null, or the dense run's ``init`` ("dense")."""
     na = df[col].isna()
     if col == "init":
@@ -87,7 +97,7 @@ def _not_applicable(df: "pd.DataFrame", col: str) -> "pd.Series":
     return na & df["method"].isin(BASELINES)
 
 
-def _broadcast_baselines(df: "pd.DataFrame", cols: Sequence[str]) -> "pd.DataFrame":
+def _broadcast_baselines(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     """Dense and static rows are repeated for every value of each ``col`` that does not apply to them
     (growth, update period, ...) found among the DST rows of their model and dataset, so every panel shows
     its baselines. Their mean, std and n are those of the baseline runs themselves."""
@@ -100,7 +110,11 @@ def _broadcast_baselines(df: "pd.DataFrame", cols: Sequence[str]) -> "pd.DataFra
         targets = df[~df["method"].isin(BASELINES) & df[col].notna()]
         parts = [df[~na]]
         for (model, dataset), g in df[na].groupby(["model", "dataset"], dropna=False, sort=False):
-            vals = targets.loc[(targets["model"] == model) & (targets["dataset"] == dataset), col].drop_duplicates().tolist()
+            vals = (
+                targets.loc[(targets["model"] == model) & (targets["dataset"] == dataset), col]
+                .drop_duplicates()
+                .tolist()
+            )
             if not vals:
                 parts.append(g)
             for v in vals:
@@ -109,7 +123,7 @@ def _broadcast_baselines(df: "pd.DataFrame", cols: Sequence[str]) -> "pd.DataFra
     return df
 
 
-def _order(df: "pd.DataFrame", keys: Sequence[str], label: str = "criterion") -> "pd.DataFrame":
+def _order(df: pd.DataFrame, keys: Sequence[str], label: str = "criterion") -> pd.DataFrame:
     """Sort by ``keys`` with ``label`` in display order (built-in criteria, others sorted, baselines)."""
     rank = {c: i for i, c in enumerate(criterion_order(df[label]))}
     df = df.assign(_o=df[label].map(rank))
@@ -123,7 +137,7 @@ def _label(run: Run) -> str:
     return m if m in ("dense", "static") else (run.config.get("criterion") or str(m))
 
 
-def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[str] = ()) -> "pd.DataFrame":
+def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[str] = ()) -> pd.DataFrame:
     """One row per run: run_id, model, dataset, method, criterion (label), growth, density, seed, ``keys``, and ``value``.
 
     ``metric`` is a ``summary`` key of run.json (docs/format.md): test_acc, test_loss, val_acc, val_loss,
@@ -138,8 +152,14 @@ def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[s
             continue
         c = r.config
         row = {
-            "run_id": r.run_id, "model": c.get("model"), "dataset": c.get("dataset"), "method": c.get("method"),
-            "criterion": _label(r), "growth": c.get("growth"), "density": c.get("density"), "seed": c.get("seed"),
+            "run_id": r.run_id,
+            "model": c.get("model"),
+            "dataset": c.get("dataset"),
+            "method": c.get("method"),
+            "criterion": _label(r),
+            "growth": c.get("growth"),
+            "density": c.get("density"),
+            "seed": c.get("seed"),
         }
         for k in keys:
             if k not in row:
@@ -150,7 +170,13 @@ def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[s
     return pd.DataFrame(rows, columns=[*fixed, *[k for k in keys if k not in fixed], "value"])
 
 
-def metric_vs(runs: Sequence[Run], *, x: str, metric: str = "test_acc", by: Sequence[str] = ("model", "dataset", "growth", "criterion")) -> "pd.DataFrame":
+def metric_vs(
+    runs: Sequence[Run],
+    *,
+    x: str,
+    metric: str = "test_acc",
+    by: Sequence[str] = ("model", "dataset", "growth", "criterion"),
+) -> pd.DataFrame:
     """``metric`` against config key ``x`` per ``by``: mean, std (ddof=0) and n over seeds.
 
     Runs that differ in any other field get that field as a column of their own (listed in
@@ -172,19 +198,19 @@ def metric_vs(runs: Sequence[Run], *, x: str, metric: str = "test_acc", by: Sequ
     return _tag(out[[*by, *sep, x, "mean", "std", "n"]], runs, sep)
 
 
-def accuracy_table(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFrame":
+def accuracy_table(runs: Sequence[Run], *, metric: str = "test_acc") -> pd.DataFrame:
     """Fig. 1: metric vs density per model, dataset, growth and criterion, with dense and static baselines
     (plus a column for each other field in which runs differ, see :func:`metric_vs`)."""
     return metric_vs(runs, x="density", metric=metric)
 
 
-def update_period_table(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFrame":
+def update_period_table(runs: Sequence[Run], *, metric: str = "test_acc") -> pd.DataFrame:
     """Fig. 5: metric vs update period Δt per criterion (DST runs only)."""
     dst = [r for r in runs if r.config.get("method") == "dst"]
     return metric_vs(dst, x="update_period", metric=metric, by=("model", "dataset", "growth", "density", "criterion"))
 
 
-def _metrics_long(runs: Sequence[Run], *, keys: Sequence[str]) -> "pd.DataFrame":
+def _metrics_long(runs: Sequence[Run], *, keys: Sequence[str]) -> pd.DataFrame:
     frames = []
     for r in runs:
         m = r.metrics()
@@ -198,11 +224,13 @@ def _metrics_long(runs: Sequence[Run], *, keys: Sequence[str]) -> "pd.DataFrame"
         m["model"], m["dataset"] = r.config.get("model"), r.config.get("dataset")
         frames.append(m)
     if not frames:
-        return pd.DataFrame(columns=["step", "epoch", "split", "name", "value", "run", "method", "criterion", "model", "dataset", *keys])
+        return pd.DataFrame(
+            columns=["step", "epoch", "split", "name", "value", "run", "method", "criterion", "model", "dataset", *keys]
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def loss_gap_table(runs: Sequence[Run], *, by_config: Sequence[str] = ()) -> "pd.DataFrame":
+def loss_gap_table(runs: Sequence[Run], *, by_config: Sequence[str] = ()) -> pd.DataFrame:
     """Fig. 4: validation loss − training loss per epoch, per method and criterion (mean, std over seeds).
 
     ``by_config``: config keys to keep apart as columns (e.g. ``("model",)``); any other field in which
@@ -218,12 +246,12 @@ def loss_gap_table(runs: Sequence[Run], *, by_config: Sequence[str] = ()) -> "pd
     return _tag(out[[*by_config, *sep, "epoch", "method", "criterion", "gap_mean", "gap_std", "n"]], runs, sep)
 
 
-def _dropout_label(df: "pd.DataFrame") -> "pd.DataFrame":
+def _dropout_label(df: pd.DataFrame) -> pd.DataFrame:
     """Dense runs with dropout are the baseline ``dense+dropout`` (paper Fig. 4), not another dense line."""
     return df.assign(criterion=df["criterion"].where(df["criterion"] != "dense", "dense+dropout"))
 
 
-def loss_gap_baselines(runs: Sequence[Run]) -> "pd.DataFrame":
+def loss_gap_baselines(runs: Sequence[Run]) -> pd.DataFrame:
     """Fig. 4 (left): the loss gap per criterion and of the static, dense and dense + dropout baselines,
     one line each (dense runs with ``dropout`` > 0 are labelled ``dense+dropout``)."""
     drop = [r for r in runs if r.config.get("method") == "dense" and (r.config.get("dropout") or 0) > 0]
@@ -236,7 +264,7 @@ def loss_gap_baselines(runs: Sequence[Run]) -> "pd.DataFrame":
     return pd.concat(frames, ignore_index=True)
 
 
-def accuracy_by_label(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFrame":
+def accuracy_by_label(runs: Sequence[Run], *, metric: str = "test_acc") -> pd.DataFrame:
     """Fig. 4 (right): ``metric`` per criterion and baseline (dense+dropout apart), mean, std, n over seeds."""
     from .stats.tables import mean_std
 
@@ -265,30 +293,37 @@ def paired_difference(runs: Sequence[Run], a: str, b: str, *, metric: str = "tes
     return {"mean": float(diffs.mean()), "min": float(diffs.min()), "max": float(diffs.max()), "n": int(diffs.size)}
 
 
-def per_arm(runs: Sequence[Run], field: str, table) -> "pd.DataFrame":
+def per_arm(runs: Sequence[Run], field: str, table) -> pd.DataFrame:
     """``table(runs)`` for each value of config ``field`` apart (an experiment's arms, e.g. batch 128 and
     1024 with their own lr and Δt), stacked with ``field`` as a column. Baselines belong to the arm of
     their own value, so they are never broadcast across arms."""
-    values = sorted({config_get(r, field) for r in runs}, key=lambda v: (v is None, v if isinstance(v, (int, float)) else str(v)))
+    values = sorted(
+        {config_get(r, field) for r in runs}, key=lambda v: (v is None, v if isinstance(v, (int, float)) else str(v))
+    )
     frames = []
     for v in values:
         df = table([r for r in runs if config_get(r, field) == v])
         frames.append(df.drop(columns=[field], errors="ignore").assign(**{field: v}))
     out = pd.concat(frames, ignore_index=True)
-    out.attrs = {"separated_by": sorted({s for f in frames for s in f.attrs.get("separated_by", []) if s != field}), "groups": len(frames)}
+    out.attrs = {
+        "separated_by": sorted({s for f in frames for s in f.attrs.get("separated_by", []) if s != field}),
+        "groups": len(frames),
+    }
     return out
 
 
 def closest_density(runs: Sequence[Run], target: float) -> list[Run]:
     """The dense runs and the runs at the sparse density nearest ``target`` in log scale (ties: the lower)."""
-    ds = sorted({r.config["density"] for r in runs if r.config.get("method") != "dense" and r.config.get("density") is not None})
+    ds = sorted(
+        {r.config["density"] for r in runs if r.config.get("method") != "dense" and r.config.get("density") is not None}
+    )
     if not ds:
         return list(runs)
     best = min(ds, key=lambda d: (abs(math.log(d / target)), d))
     return [r for r in runs if r.config.get("method") == "dense" or r.config.get("density") == best]
 
 
-def scope_pairs(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFrame":
+def scope_pairs(runs: Sequence[Run], *, metric: str = "test_acc") -> pd.DataFrame:
     """Fig. 15: ``metric`` of global pruning beside local pruning, one row per design the two share.
 
     A global run's counterpart is a local run whose config is equal but for ``pruning_scope`` and what
@@ -315,12 +350,16 @@ def scope_pairs(runs: Sequence[Run], *, metric: str = "test_acc") -> "pd.DataFra
             row |= {scope: float(vals.mean()), f"{scope}_std": float(vals.std()), f"n_{scope}": int(vals.size)}
         rows.append(row)
     if not rows:
-        raise ValueError("no design has both local and global runs: the global-vs-local comparison needs pairs "
-                         "(runs equal but for pruning_scope)")
+        raise ValueError(
+            "no design has both local and global runs: the global-vs-local comparison needs pairs "
+            "(runs equal but for pruning_scope)"
+        )
     return _order(pd.DataFrame(rows), ["model", "dataset", "growth", "density", "criterion"])
 
 
-def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc", by_config: Sequence[str] = ("model",)) -> "pd.DataFrame":
+def learning_curves(
+    runs: Sequence[Run], *, split: str = "val", name: str = "acc", by_config: Sequence[str] = ("model",)
+) -> pd.DataFrame:
     """Fig. 23: a per-epoch metric (default validation accuracy) per criterion, mean and std over seeds.
 
     Returns ``by_config`` + density (+ any field that separates runs) + criterion, epoch, mean, std, n;
@@ -339,7 +378,7 @@ def learning_curves(runs: Sequence[Run], *, split: str = "val", name: str = "acc
 CD_BLOCK = ("model", "dataset", "growth", "density")
 
 
-def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[str] = CD_BLOCK) -> "pd.DataFrame":
+def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[str] = CD_BLOCK) -> pd.DataFrame:
     """Scores for a critical-difference analysis: one row per (block, criterion), the mean of ``metric`` over seeds.
 
     Blocks are (model, dataset, growth, density), DST runs only; runs of one criterion in such a block
@@ -388,8 +427,10 @@ def _one_run_per_criterion(groups: dict[tuple, dict]) -> None:
             if cell is not None:
                 clash = varying_fields(cell, lambda r: 0)
                 first = cell[0]
-                raise PoolingError(f"runs of {first.criterion} with seed {first.seed} differ in {describe_fields(cell, clash)}; "
-                                   f"pick one with {' '.join(filter_hint(f, design(first).get(f)) for f in clash)}")
+                raise PoolingError(
+                    f"runs of {first.criterion} with seed {first.seed} differ in {describe_fields(cell, clash)}; "
+                    f"pick one with {' '.join(filter_hint(f, design(first).get(f)) for f in clash)}"
+                )
 
 
 def group_fields(runs: Sequence[Run]) -> list[str]:
@@ -417,6 +458,7 @@ def split_groups(runs: Sequence[Run], *, always: Sequence[str] = ("model",)) -> 
     out: dict[tuple, list[Run]] = defaultdict(list)
     for r in dst:
         out[tuple((f, _cell_value(r, f)) for f in fields)].append(r)
+
     def order(v):  # numbers by value (Δt 3 before 10), then everything else by its text
         return (0, float(v), "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0.0, repr(v))
 
@@ -430,9 +472,11 @@ def _one_group(runs: Sequence[Run], what: str) -> dict[tuple, dict]:
         dst = [r for by_seed in groups.values() for rs in by_seed.values() for r in rs]
         fields = group_fields(dst)
         first = next(iter(next(iter(groups.values())).values()))[0]
-        raise PoolingError(f"{what} compares criteria within one group of runs (equal but for criterion and seed), "
-                           f"but the runs form {len(groups)} groups that differ in {describe_fields(dst, fields)}; "
-                           f"narrow to one, e.g. {' '.join(filter_hint(f, _cell_value(first, f)) for f in fields)}")
+        raise PoolingError(
+            f"{what} compares criteria within one group of runs (equal but for criterion and seed), "
+            f"but the runs form {len(groups)} groups that differ in {describe_fields(dst, fields)}; "
+            f"narrow to one, e.g. {' '.join(filter_hint(f, _cell_value(first, f)) for f in fields)}"
+        )
     _one_run_per_criterion(groups)  # one group: each criterion and seed must have one run in it
     return groups
 
@@ -529,8 +573,12 @@ def jaccard_end(runs: Sequence[Run]):
                 own.setdefault(r.criterion, r)
             plan.append(((gi, seed), own, rs[0]))
     reads = [(r, "final") for _, own, _ in plan for r in own.values()] + [(first, "init") for _, _, first in plan]
-    loaded = dict(zip(((id(r), what) for r, what in reads),
-                      _read_in_threads(lambda t: t[0].final_masks() if t[1] == "final" else t[0].initial_masks(), reads)))
+    loaded = dict(
+        zip(
+            ((id(r), what) for r, what in reads),
+            _read_in_threads(lambda t: t[0].final_masks() if t[1] == "final" else t[0].initial_masks(), reads),
+        )
+    )
     sets: dict[tuple, dict[str, dict]] = {}
     for key, own, first in plan:
         sets[key] = {**{c: loaded[(id(r), "final")] for c, r in own.items()}, "init": loaded[(id(first), "init")]}
@@ -540,7 +588,7 @@ def jaccard_end(runs: Sequence[Run]):
     return jaccard_summary(sets, criteria=shown, at="end", reference_criterion="init")
 
 
-def jaccard_time_rows(runs: Sequence[Run], *, criteria: Sequence[str] | None = None, every: int = 1) -> "pd.DataFrame":
+def jaccard_time_rows(runs: Sequence[Run], *, criteria: Sequence[str] | None = None, every: int = 1) -> pd.DataFrame:
     """Fig. 18: per run and update, Jaccard of the run's removed set and each other criterion's shadow set.
 
     ``criteria``: only runs of, and shadow sets of, these criteria. ``every``: every n-th update only
@@ -556,19 +604,30 @@ def jaccard_time_rows(runs: Sequence[Run], *, criteria: Sequence[str] | None = N
                 if criteria is not None and r.criterion not in criteria:
                     continue
                 others = [c for c in r.shadow_criteria if c != r.criterion and (criteria is None or c in criteria)]
-                for step in r.update_steps[every - 1::every] if others else []:
+                for step in r.update_steps[every - 1 :: every] if others else []:
                     upd = r.update(step, shadow=others, grown=False)
                     for b in others:
-                        rows.append({"seed": r.seed, "step": step, "run_criterion": r.criterion,
-                                     "other": b, "jaccard": jaccard(upd.pruned, upd.shadow[b])})
+                        rows.append(
+                            {
+                                "seed": r.seed,
+                                "step": step,
+                                "run_criterion": r.criterion,
+                                "other": b,
+                                "jaccard": jaccard(upd.pruned, upd.shadow[b]),
+                            }
+                        )
     if not rows:
-        raise ValueError("no DST runs with shadow sets matched: the Jaccard over time needs them (record with --shadow all)")
+        raise ValueError(
+            "no DST runs with shadow sets matched: the Jaccard over time needs them (record with --shadow all)"
+        )
     out = jaccard_over_time(pd.DataFrame(rows))
     order = {c: i for i, c in enumerate(criterion_order([*out["run_criterion"], *out["other"]]))}
-    return out.sort_values(["run_criterion", "other", "step"], key=lambda s: s.map(order) if s.name != "step" else s, kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        ["run_criterion", "other", "step"], key=lambda s: s.map(order) if s.name != "step" else s, kind="stable"
+    ).reset_index(drop=True)
 
 
-def never_removed_rows(runs: Sequence[Run], criteria: Sequence[str] | None = None) -> "pd.DataFrame":
+def never_removed_rows(runs: Sequence[Run], criteria: Sequence[str] | None = None) -> pd.DataFrame:
     """Fig. 19 (paper App. K): per model and seed, on the **final** masks of the runs paired by seed: the
     weights kept by every criterion / mean weights kept per criterion, and the weights outside every final
     mask / mean weights outside per criterion (over all weights of the masked layers). ``criteria``: use
@@ -594,23 +653,35 @@ def never_removed_rows(runs: Sequence[Run], criteria: Sequence[str] | None = Non
         masks = {c: next(it) for c in own}
         rep = next(iter(own.values()))
         res = never_removed_end(masks, numel=rep.numel)
-        row = {"model": rep.config.get("model"), "dataset": rep.config.get("dataset"), "seed": seed,
-               "density": rep.config.get("density"), **{f: _cell_value(rep, f) for f in sep if f not in ("model", "dataset", "density")},
-               "criteria": len(masks), "retained_by_all": res["retained_by_all"], "removed_by_all": res["removed_by_all"]}
+        row = {
+            "model": rep.config.get("model"),
+            "dataset": rep.config.get("dataset"),
+            "seed": seed,
+            "density": rep.config.get("density"),
+            **{f: _cell_value(rep, f) for f in sep if f not in ("model", "dataset", "density")},
+            "criteria": len(masks),
+            "retained_by_all": res["retained_by_all"],
+            "removed_by_all": res["removed_by_all"],
+        }
         rows.append(row)
     if not rows:
-        raise ValueError("no seed with complete DST runs of at least two criteria matched: "
-                         "never-removed compares the final masks of runs paired by seed")
+        raise ValueError(
+            "no seed with complete DST runs of at least two criteria matched: "
+            "never-removed compares the final masks of runs paired by seed"
+        )
     df = pd.DataFrame(rows)
-    df = df.sort_values(["model", "dataset", *[f for f in sep if f not in ("model", "dataset")], "seed"],
-                        key=lambda col: col.map(repr), kind="stable").reset_index(drop=True)
+    df = df.sort_values(
+        ["model", "dataset", *[f for f in sep if f not in ("model", "dataset")], "seed"],
+        key=lambda col: col.map(repr),
+        kind="stable",
+    ).reset_index(drop=True)
     return _tag(df, runs, sep)
 
 
 ITOP_CELL = ("model", "dataset", "growth", "density", "criterion", "update_period")
 
 
-def itop_rows(runs: Sequence[Run]) -> "pd.DataFrame":
+def itop_rows(runs: Sequence[Run]) -> pd.DataFrame:
     """ITOP ratio per DST run, rebuilt from the initial mask and every update file (Liu et al. 2021).
 
     Fields that separate runs of one (model, dataset, growth, density, criterion, Δt) are columns too
@@ -622,16 +693,27 @@ def itop_rows(runs: Sequence[Run]) -> "pd.DataFrame":
     rows = []
     for r in dst:
         updates = (r.update(s, shadow=[]) for s in r.update_steps)
-        rows.append({"run_id": r.run_id, "criterion": r.criterion, "growth": r.config.get("growth"),
-                     "update_period": r.config.get("update_period"), "density": r.config.get("density"), "seed": r.seed,
-                     "model": r.config.get("model"), "dataset": r.config.get("dataset"), **{f: _cell_value(r, f) for f in sep},
-                     "itop": itop_ratio(r.initial_masks(), updates, numel=r.numel), "itop_logged": r.summary.get("itop")})
+        rows.append(
+            {
+                "run_id": r.run_id,
+                "criterion": r.criterion,
+                "growth": r.config.get("growth"),
+                "update_period": r.config.get("update_period"),
+                "density": r.config.get("density"),
+                "seed": r.seed,
+                "model": r.config.get("model"),
+                "dataset": r.config.get("dataset"),
+                **{f: _cell_value(r, f) for f in sep},
+                "itop": itop_ratio(r.initial_masks(), updates, numel=r.numel),
+                "itop_logged": r.summary.get("itop"),
+            }
+        )
     if not rows:
         raise ValueError("no DST runs matched: ITOP needs runs with topology updates")
     return _tag(pd.DataFrame(rows), dst, sep)
 
 
-def itop_vs_update_period(rows: "pd.DataFrame") -> "pd.DataFrame":
+def itop_vs_update_period(rows: pd.DataFrame) -> pd.DataFrame:
     """Fig. 11: ITOP ratio vs Δt per criterion and growth, mean and std over seeds (and over nothing else:
     the fields in ``rows.attrs["separated_by"]`` are kept apart)."""
     from .stats.tables import mean_std
@@ -644,10 +726,25 @@ def itop_vs_update_period(rows: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def cd_result(scores: pd.DataFrame, *, alpha: float = 0.05, lower_is_better: bool = False, test: str = "nemenyi",
-              omnibus: str = "friedman", control: str | None = None, allow_insignificant: bool = False):
+def cd_result(
+    scores: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    lower_is_better: bool = False,
+    test: str = "nemenyi",
+    omnibus: str = "friedman",
+    control: str | None = None,
+    allow_insignificant: bool = False,
+):
     """Fig. 3: Friedman + post-hoc over blocks of a (block, method, score) table (``stats.cd``)."""
     from .stats.cd import cd_analysis
 
-    return cd_analysis(scores, alpha=alpha, lower_is_better=lower_is_better, test=test, omnibus=omnibus,
-                       control=control, allow_insignificant=allow_insignificant)
+    return cd_analysis(
+        scores,
+        alpha=alpha,
+        lower_is_better=lower_is_better,
+        test=test,
+        omnibus=omnibus,
+        control=control,
+        allow_insignificant=allow_insignificant,
+    )

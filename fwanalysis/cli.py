@@ -1,9 +1,9 @@
 """``fwa``: analyse DST runs (docs/cli.md). Parses, calls the library, prints or saves; no logic of its own.
 
-    fwa ls artifacts/
-    fwa validate artifacts/
-    fwa jaccard --at first artifacts/quick --plot jaccard.png
-    fwa cd-diagram --density-max 0.2 --format json
+fwa ls artifacts/
+fwa validate artifacts/
+fwa jaccard --at first artifacts/quick --plot jaccard.png
+fwa cd-diagram --density-max 0.2 --format json
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import math
 import os
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -39,32 +40,79 @@ app = typer.Typer(
 )
 
 # -- common options, declared once (every analysis command takes them) ---------------------------------
-Paths = Annotated[Optional[list[Path]], typer.Argument(help="Studies or run directories, searched recursively for run.json. Default: artifacts/.", show_default=False)]
-ModelOpt = Annotated[Optional[list[str]], typer.Option("--model", help="Only runs of this model (repeatable).")]
-DatasetOpt = Annotated[Optional[list[str]], typer.Option("--dataset", help="Only runs on this data set (repeatable).")]
-GrowthOpt = Annotated[Optional[list[str]], typer.Option("--growth", help="Only this growth criterion (repeatable).")]
-CriterionOpt = Annotated[Optional[list[str]], typer.Option("--criterion", help="Only this pruning criterion (repeatable).")]
-DensityOpt = Annotated[Optional[list[float]], typer.Option("--density", help="Only this overall density (repeatable).")]
-DensityMinOpt = Annotated[Optional[float], typer.Option("--density-min", help="Only densities >= this (inclusive).")]
-DensityMaxOpt = Annotated[Optional[float], typer.Option("--density-max", help="Only densities <= this (inclusive): the paper's low-density blocks are --density-max 0.2.")]
-DensityGtOpt = Annotated[Optional[float], typer.Option("--density-gt", help="Only densities > this (strict): the paper's high-density blocks are --density-gt 0.2.")]
-DensityLtOpt = Annotated[Optional[float], typer.Option("--density-lt", help="Only densities < this (strict).")]
-UpdatePeriodOpt = Annotated[Optional[list[int]], typer.Option("--update-period", help="Only this Δt in steps (repeatable).")]
-SweepOpt = Annotated[Optional[list[str]], typer.Option("--sweep", help="Only runs made by this sweep spec (config 'sweep', e.g. jaccard; repeatable).")]
-ConfigOpt = Annotated[Optional[list[str]], typer.Option("--config", metavar="KEY=VALUE", help="Only runs whose config KEY equals VALUE (repeatable), e.g. --config batch_size=128, --config mest_lambda=0.1; VALUE is read as JSON where it parses (numbers, true, null), else as text.")]
+Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Studies or run directories, searched recursively for run.json. Default: artifacts/.", show_default=False
+    ),
+]
+ModelOpt = Annotated[list[str] | None, typer.Option("--model", help="Only runs of this model (repeatable).")]
+DatasetOpt = Annotated[list[str] | None, typer.Option("--dataset", help="Only runs on this data set (repeatable).")]
+GrowthOpt = Annotated[list[str] | None, typer.Option("--growth", help="Only this growth criterion (repeatable).")]
+CriterionOpt = Annotated[
+    list[str] | None, typer.Option("--criterion", help="Only this pruning criterion (repeatable).")
+]
+DensityOpt = Annotated[list[float] | None, typer.Option("--density", help="Only this overall density (repeatable).")]
+DensityMinOpt = Annotated[float | None, typer.Option("--density-min", help="Only densities >= this (inclusive).")]
+DensityMaxOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--density-max",
+        help="Only densities <= this (inclusive): the paper's low-density blocks are --density-max 0.2.",
+    ),
+]
+DensityGtOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--density-gt", help="Only densities > this (strict): the paper's high-density blocks are --density-gt 0.2."
+    ),
+]
+DensityLtOpt = Annotated[float | None, typer.Option("--density-lt", help="Only densities < this (strict).")]
+UpdatePeriodOpt = Annotated[
+    list[int] | None, typer.Option("--update-period", help="Only this Δt in steps (repeatable).")
+]
+SweepOpt = Annotated[
+    list[str] | None,
+    typer.Option("--sweep", help="Only runs made by this sweep spec (config 'sweep', e.g. jaccard; repeatable)."),
+]
+ConfigOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--config",
+        metavar="KEY=VALUE",
+        help="Only runs whose config KEY equals VALUE (repeatable), e.g. --config batch_size=128, --config mest_lambda=0.1; VALUE is read as JSON where it parses (numbers, true, null), else as text.",
+    ),
+]
 IncompleteOpt = Annotated[bool, typer.Option("--include-incomplete", help="Also use runs that are running or failed.")]
 SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Go on past malformed runs, listing each on stderr.")]
 TABLE_FORMATS = (*FORMATS, "latex")  # every analysis command's result is a table: latex prints it as booktabs
-FormatOpt = Annotated[str, typer.Option("--format", help=f"{' | '.join(TABLE_FORMATS)}. With json, stdout holds exactly one JSON document; latex is a booktabs table (\\usepackage{{booktabs}}).")]
-PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Write the figure to FILE (.png, .pdf or .svg).")]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help=f"{' | '.join(TABLE_FORMATS)}. With json, stdout holds exactly one JSON document; latex is a booktabs table (\\usepackage{{booktabs}}).",
+    ),
+]
+PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write the figure to FILE (.png, .pdf or .svg).")]
 
 # (name, type, default) of the options every analysis command takes, after its own
 _COMMON = (
-    ("paths", Paths, None), ("model", ModelOpt, None), ("dataset", DatasetOpt, None), ("growth", GrowthOpt, None),
-    ("criterion", CriterionOpt, None), ("density", DensityOpt, None), ("density_min", DensityMinOpt, None),
-    ("density_max", DensityMaxOpt, None), ("density_gt", DensityGtOpt, None), ("density_lt", DensityLtOpt, None),
-    ("update_period", UpdatePeriodOpt, None), ("sweep", SweepOpt, None), ("config", ConfigOpt, None),
-    ("include_incomplete", IncompleteOpt, False), ("skip_bad", SkipBadOpt, False), ("fmt", FormatOpt, "table"),
+    ("paths", Paths, None),
+    ("model", ModelOpt, None),
+    ("dataset", DatasetOpt, None),
+    ("growth", GrowthOpt, None),
+    ("criterion", CriterionOpt, None),
+    ("density", DensityOpt, None),
+    ("density_min", DensityMinOpt, None),
+    ("density_max", DensityMaxOpt, None),
+    ("density_gt", DensityGtOpt, None),
+    ("density_lt", DensityLtOpt, None),
+    ("update_period", UpdatePeriodOpt, None),
+    ("sweep", SweepOpt, None),
+    ("config", ConfigOpt, None),
+    ("include_incomplete", IncompleteOpt, False),
+    ("skip_bad", SkipBadOpt, False),
+    ("fmt", FormatOpt, "table"),
     ("plot", PlotOpt, None),
 )
 
@@ -95,8 +143,14 @@ class Common:
         analysis averages over seeds only."""
         on_bad = _report_bad if self.skip_bad else None
         try:
-            runs = select_runs(self.paths, self.flt, include_incomplete=self.include_incomplete, on_bad=on_bad,
-                               on_warning=_warn, baselines=baselines)
+            runs = select_runs(
+                self.paths,
+                self.flt,
+                include_incomplete=self.include_incomplete,
+                on_bad=on_bad,
+                on_warning=_warn,
+                baselines=baselines,
+            )
         except FileNotFoundError as e:
             raise UserError(str(e)) from None
         if not runs:
@@ -109,8 +163,10 @@ class Common:
             runs, dropped = drop_repeats(runs)
             if dropped:
                 r, first = dropped[0]
-                err.print(f"note: {len(dropped)} run(s) repeat the config and seed of another run (under another sweep name or run id) "
-                          f"(e.g. {r.run_id} repeats {first.run_id}); each experiment is counted once")
+                err.print(
+                    f"note: {len(dropped)} run(s) repeat the config and seed of another run (under another sweep name or run id) "
+                    f"(e.g. {r.run_id} repeats {first.run_id}); each experiment is counted once"
+                )
         return runs
 
     def compute(self, fn: Callable, runs: list):
@@ -139,22 +195,55 @@ def _parse_config(items: list[str] | None) -> dict:
         raise typer.BadParameter(str(e)) from None  # the message names --config and the item
 
 
-def common(*, paths, model, dataset, growth, criterion, density, density_min, density_max, density_gt, density_lt,
-           update_period, sweep, config, include_incomplete, skip_bad, fmt, plot, formats=FORMATS) -> Common:
+def common(
+    *,
+    paths,
+    model,
+    dataset,
+    growth,
+    criterion,
+    density,
+    density_min,
+    density_max,
+    density_gt,
+    density_lt,
+    update_period,
+    sweep,
+    config,
+    include_incomplete,
+    skip_bad,
+    fmt,
+    plot,
+    formats=FORMATS,
+) -> Common:
     if fmt not in formats:
         raise typer.BadParameter(f"{fmt!r} is not one of: {', '.join(formats)}", param_hint="--format")
     if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise typer.BadParameter(f"{str(plot)!r}: the suffix must be .png, .pdf or .svg", param_hint="--plot")
     flt = RunFilter(
-        model=tuple(model or ()), dataset=tuple(dataset or ()), growth=tuple(growth or ()), criterion=tuple(criterion or ()),
-        density=tuple(density or ()), density_min=density_min, density_max=density_max, density_gt=density_gt,
-        density_lt=density_lt, update_period=tuple(update_period or ()), sweep=tuple(sweep or ()), extra=_parse_config(config),
+        model=tuple(model or ()),
+        dataset=tuple(dataset or ()),
+        growth=tuple(growth or ()),
+        criterion=tuple(criterion or ()),
+        density=tuple(density or ()),
+        density_min=density_min,
+        density_max=density_max,
+        density_gt=density_gt,
+        density_lt=density_lt,
+        update_period=tuple(update_period or ()),
+        sweep=tuple(sweep or ()),
+        extra=_parse_config(config),
     )
     return Common(list(paths or [Path("artifacts")]), flt, include_incomplete, skip_bad, fmt, plot)
 
 
-def analysis_command(name: str | None = None, *, incomplete_help: str | None = None,
-                     formats: tuple[str, ...] = TABLE_FORMATS, plot: bool = True):
+def analysis_command(
+    name: str | None = None,
+    *,
+    incomplete_help: str | None = None,
+    formats: tuple[str, ...] = TABLE_FORMATS,
+    plot: bool = True,
+):
     """Register ``fn(c: Common, **own options)`` as an ``fwa`` command taking its own options and then
     the common ones (paths, filters, --format, --plot, ...), which arrive parsed as ``c``. ``formats``:
     the --format choices (default table, csv, json, latex); ``plot``: whether the command draws a figure.
@@ -167,19 +256,27 @@ def analysis_command(name: str | None = None, *, incomplete_help: str | None = N
         shared = []
         for pname, ann, default in _COMMON:
             if pname == "plot" and not plot:
-                ann = Annotated[Optional[Path], typer.Option("--plot", hidden=True)]
+                ann = Annotated[Path | None, typer.Option("--plot", hidden=True)]
             if pname == "include_incomplete" and incomplete_help:
                 ann = Annotated[bool, typer.Option("--include-incomplete", help=incomplete_help)]
             if pname == "fmt" and formats != TABLE_FORMATS:
-                ann = Annotated[str, typer.Option("--format", help=f"{' | '.join(formats)}. With json, stdout holds exactly one JSON document.")]
+                ann = Annotated[
+                    str,
+                    typer.Option(
+                        "--format", help=f"{' | '.join(formats)}. With json, stdout holds exactly one JSON document."
+                    ),
+                ]
             shared.append(inspect.Parameter(pname, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann))
             hints[pname] = ann
 
         def command(**kw):
             if not plot and kw["plot"] is not None:
-                raise typer.BadParameter(f"fwa {name or fn.__name__} draws no figure; the commands that draw one "
-                                         "(jaccard, never-removed, itop, loss-gap, accuracy, update-period, cd-diagram) "
-                                         "take it", param_hint="--plot")
+                raise typer.BadParameter(
+                    f"fwa {name or fn.__name__} draws no figure; the commands that draw one "
+                    "(jaccard, never-removed, itop, loss-gap, accuracy, update-period, cd-diagram) "
+                    "take it",
+                    param_hint="--plot",
+                )
             c = common(**{pname: kw.pop(pname) for pname, _, _ in _COMMON}, formats=formats)
             return fn(c, **kw)
 
@@ -201,8 +298,14 @@ def _stdout_console() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=100_000)
 
 
-def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: str, title: str = "",
-         latex: Callable[[], str] | None = None) -> None:
+def emit(
+    doc: dict,
+    rows: list[dict] | Callable[[], list[dict]] | None,
+    *,
+    fmt: str,
+    title: str = "",
+    latex: Callable[[], str] | None = None,
+) -> None:
     """Print ``doc`` as JSON, or ``rows`` (a list, or a function making it only when needed) as a rich
     table, CSV or a booktabs LaTeX table (``latex`` makes a command's own, e.g. the paper's wide shape).
 
@@ -213,7 +316,11 @@ def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: 
     if fmt == "latex":
         from .latex import latex_table
 
-        sys.stdout.write(latex() if latex is not None else latex_table(json_ready((rows() if callable(rows) else rows) or []), caption=title))
+        sys.stdout.write(
+            latex()
+            if latex is not None
+            else latex_table(json_ready((rows() if callable(rows) else rows) or []), caption=title)
+        )
         return
     rows = (rows() if callable(rows) else rows) or []
     if fmt == "csv":
@@ -221,7 +328,9 @@ def emit(doc: dict, rows: list[dict] | Callable[[], list[dict]] | None, *, fmt: 
             buf = io.StringIO()
             w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
             w.writeheader()
-            w.writerows({k: csv_cell(printable(v)) if isinstance(v, str) else v for k, v in r.items()} for r in json_ready(rows))
+            w.writerows(
+                {k: csv_cell(printable(v)) if isinstance(v, str) else v for k, v in r.items()} for r in json_ready(rows)
+            )
             sys.stdout.write(buf.getvalue())
         return
     t = Table(title=Text(printable(title)) if title else None)
@@ -244,7 +353,11 @@ def _fmt_cell(v) -> str:
 def _frame_doc(df, key: str = "rows") -> dict:
     """The JSON document of a result frame: its rows, how many groups of runs it compared and which
     fields it kept apart (``attrs`` of the analyses' frames)."""
-    return {key: _records(df), "groups": int(df.attrs.get("groups", 0)), "separated_by": list(df.attrs.get("separated_by", []))}
+    return {
+        key: _records(df),
+        "groups": int(df.attrs.get("groups", 0)),
+        "separated_by": list(df.attrs.get("separated_by", [])),
+    }
 
 
 def _title(text: str, df) -> str:
@@ -261,18 +374,36 @@ def ls_(c: Common):
         rows = []
         for r in c.runs(repeats=True):
             cfg = r.config
-            rows.append({
-                "run_id": r.run_id, "model": cfg["model"], "dataset": cfg["dataset"], "method": cfg["method"],
-                "criterion": cfg["criterion"], "growth": cfg["growth"], "density": cfg["density"],
-                "update_period": cfg["update_period"], "seed": cfg["seed"], "status": r.status, "test_acc": r.summary.get("test_acc"),
-            })
+            rows.append(
+                {
+                    "run_id": r.run_id,
+                    "model": cfg["model"],
+                    "dataset": cfg["dataset"],
+                    "method": cfg["method"],
+                    "criterion": cfg["criterion"],
+                    "growth": cfg["growth"],
+                    "density": cfg["density"],
+                    "update_period": cfg["update_period"],
+                    "seed": cfg["seed"],
+                    "status": r.status,
+                    "test_acc": r.summary.get("test_acc"),
+                }
+            )
         emit({"runs": rows}, rows, fmt=c.fmt, title=f"{len(rows)} runs")
 
     run_command(body)
 
 
-@analysis_command(incomplete_help="Accept runs that are running or failed when their files are sound (default: a run that is not complete is a problem).", plot=False)
-def validate(c: Common, jobs: Annotated[int, typer.Option(min=1, help="Processes that read runs at once (default: one per CPU core).")] = os.cpu_count() or 1):
+@analysis_command(
+    incomplete_help="Accept runs that are running or failed when their files are sound (default: a run that is not complete is a problem).",
+    plot=False,
+)
+def validate(
+    c: Common,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="Processes that read runs at once (default: one per CPU core).")
+    ] = os.cpu_count() or 1,
+):
     """Check each run against the artifact format (docs/format.md), reading every file it lists, and show its status.
 
     A run that is not complete (status running: still training, or killed; failed) is a problem unless --include-incomplete. Exit 1 naming run, file and problem if any run is invalid.
@@ -295,19 +426,40 @@ def validate(c: Common, jobs: Annotated[int, typer.Option(min=1, help="Processes
             invalid.append({"run": e.run, "status": None, "file": e.file, "problem": e.problem})
             listing.append({"run": e.run, "status": None, "problems": 1})
         checked = zip(runs, validate_runs(runs, jobs=jobs))
-        for r, found in track(checked, total=len(runs), description="validating", console=err, disable=not sys.stderr.isatty() or len(runs) < 3):
+        for r, found in track(
+            checked,
+            total=len(runs),
+            description="validating",
+            console=err,
+            disable=not sys.stderr.isatty() or len(runs) < 3,
+        ):
             problems = [{"run": e.run, "status": r.status, "file": e.file, "problem": e.problem} for e in found]
             if r.status != "complete" and not c.include_incomplete:
-                problems.insert(0, {"run": r.run_id, "status": r.status, "file": "run.json",
-                                    "problem": f"status {r.status}: {_why_incomplete(r)}; --include-incomplete accepts it"})
+                problems.insert(
+                    0,
+                    {
+                        "run": r.run_id,
+                        "status": r.status,
+                        "file": "run.json",
+                        "problem": f"status {r.status}: {_why_incomplete(r)}; --include-incomplete accepts it",
+                    },
+                )
             listing.append({"run": r.run_id, "status": r.status, "problems": len(problems)})
             if problems:
                 invalid.extend(problems)
             else:
                 valid.append(r.run_id)
-        rows = [{"run": v["run"], "status": v["status"], "file": "", "problem": "valid"} for v in listing if not v["problems"]] + invalid
-        emit({"valid": valid, "invalid": invalid, "runs": listing}, rows, fmt=c.fmt,
-             title=f"{len(valid)} valid, {len({i['run'] for i in invalid})} invalid")
+        rows = [
+            {"run": v["run"], "status": v["status"], "file": "", "problem": "valid"}
+            for v in listing
+            if not v["problems"]
+        ] + invalid
+        emit(
+            {"valid": valid, "invalid": invalid, "runs": listing},
+            rows,
+            fmt=c.fmt,
+            title=f"{len(valid)} valid, {len({i['run'] for i in invalid})} invalid",
+        )
         if invalid:
             for i in invalid:
                 err.print(f"invalid: run {i['run']}: {i['file']}: {i['problem']}")
@@ -362,8 +514,13 @@ def _matrix_latex(res, title: str) -> str:
     """A Jaccard matrix as booktabs: one row per criterion, mean ± std over seeds in each cell."""
     from .latex import MeanStd, latex_table
 
-    rows = [{"criterion": a, **{b: MeanStd(float(res.mean[i, j]), float(res.std[i, j])) for j, b in enumerate(res.criteria)}}
-            for i, a in enumerate(res.criteria)]
+    rows = [
+        {
+            "criterion": a,
+            **{b: MeanStd(float(res.mean[i, j]), float(res.std[i, j])) for j, b in enumerate(res.criteria)},
+        }
+        for i, a in enumerate(res.criteria)
+    ]
     return latex_table(rows, caption=title)
 
 
@@ -374,8 +531,14 @@ def _wide_latex(df, *, columns: str, title: str, higher_is_better: bool = True) 
 
     rows = _records(df)
     index = [k for k in df.columns if k not in (columns, "mean", "std", "n")]
-    wide, best = wide_rows(rows, index=index, columns=columns, group=[k for k in index if k != "criterion"], not_best=BASELINES,
-                           higher_is_better=higher_is_better)
+    wide, best = wide_rows(
+        rows,
+        index=index,
+        columns=columns,
+        group=[k for k in index if k != "criterion"],
+        not_best=BASELINES,
+        higher_is_better=higher_is_better,
+    )
     return latex_table(wide, bold=best, caption=title)
 
 
@@ -383,13 +546,25 @@ def _records(df) -> list[dict]:
     return [{k: json_ready(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
 
 
-AtOpt = Annotated[str, typer.Option("--at", help="first: sets removed at the first update; end: final masks (+ init); time: over training.")]
+AtOpt = Annotated[
+    str,
+    typer.Option(
+        "--at", help="first: sets removed at the first update; end: final masks (+ init); time: over training."
+    ),
+]
 
 
 @analysis_command()
 def jaccard(
-    c: Common, at: AtOpt = "first",
-    std: Annotated[bool, typer.Option("--std", help="With --at first or end and --plot, draw the std over seeds (Figs. 20-21) instead of the mean. (--at time prints the std beside each mean.)")] = False,
+    c: Common,
+    at: AtOpt = "first",
+    std: Annotated[
+        bool,
+        typer.Option(
+            "--std",
+            help="With --at first or end and --plot, draw the std over seeds (Figs. 20-21) instead of the mean. (--at time prints the std beside each mean.)",
+        ),
+    ] = False,
 ):
     """Layer-averaged Jaccard index (paper Eq. 1) between what the criteria remove, or between final masks.
 
@@ -400,8 +575,14 @@ def jaccard(
     if at not in JACCARD_AT:
         raise typer.BadParameter(f"{at!r} is not one of: {', '.join(JACCARD_AT)}", param_hint="--at")
     if std and (at == "time" or c.plot is None):
-        why = "--at time already gives the std beside each mean" if at == "time" else "it chooses what --plot draws, and no --plot was given"
-        raise typer.BadParameter(f"--std applies to --at first or end with --plot (Figs. 20, 21); {why}", param_hint="--std")
+        why = (
+            "--at time already gives the std beside each mean"
+            if at == "time"
+            else "it chooses what --plot draws, and no --plot was given"
+        )
+        raise typer.BadParameter(
+            f"--std applies to --at first or end with --plot (Figs. 20, 21); {why}", param_hint="--std"
+        )
 
     def body():
         from . import analyses as A
@@ -410,18 +591,31 @@ def jaccard(
         if at == "time":
             df = c.compute(A.jaccard_time_rows, runs)
             rows = _records(df)
-            emit({"at": "time", "rows": rows, "groups": 1, "separated_by": []}, rows, fmt=c.fmt, title="Jaccard over time")
+            emit(
+                {"at": "time", "rows": rows, "groups": 1, "separated_by": []},
+                rows,
+                fmt=c.fmt,
+                title="Jaccard over time",
+            )
             _plot_with("fig18-jaccard-over-time", df, c.plot)
             return
         fn = A.jaccard_first if at == "first" else A.jaccard_end
-        fid = {("first", False): "fig06a-jaccard-first-update", ("end", False): "fig06b-jaccard-end",
-               ("first", True): "fig20-jaccard-first-update-std", ("end", True): "fig21-jaccard-end-std"}[(at, std)]
+        fid = {
+            ("first", False): "fig06a-jaccard-first-update",
+            ("end", False): "fig06b-jaccard-end",
+            ("first", True): "fig20-jaccard-first-update-std",
+            ("end", True): "fig21-jaccard-end-std",
+        }[(at, std)]
         groups = A.split_groups(runs, always=())
         if len(groups) > 1:  # kept apart: one matrix per group, named by the fields that separate the groups
             results = {key: c.compute(fn, rs) for key, rs in groups.items()}
             fields = [f for f, _ in next(iter(results))]
-            doc = {"at": at, "groups": len(results), "separated_by": fields,
-                   "results": [dict(key) | res.to_json() for key, res in results.items()]}
+            doc = {
+                "at": at,
+                "groups": len(results),
+                "separated_by": fields,
+                "results": [dict(key) | res.to_json() for key, res in results.items()],
+            }
             if c.fmt == "json":
                 emit(doc, None, fmt="json")
             elif c.fmt == "csv":
@@ -430,13 +624,24 @@ def jaccard(
                 for key, res in results.items():
                     where = ", ".join(f"{f}={_fmt_cell(v)}" for f, v in key)
                     title = f"Jaccard at {at}, {where} ({res.reference_name} = {res.reference_value:.3f})"
-                    emit({}, _matrix_rows(res), fmt=c.fmt, title=title, latex=lambda res=res, title=title: _matrix_latex(res, title))
+                    emit(
+                        {},
+                        _matrix_rows(res),
+                        fmt=c.fmt,
+                        title=title,
+                        latex=lambda res=res, title=title: _matrix_latex(res, title),
+                    )
             _plot_with(fid, results, c.plot)
             return
         res = c.compute(fn, runs)
         title = f"Jaccard at {at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
-        emit(res.to_json() | {"separated_by": []}, lambda: _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()), fmt=c.fmt, title=title,
-             latex=lambda: _matrix_latex(res, title))
+        emit(
+            res.to_json() | {"separated_by": []},
+            lambda: _matrix_rows(res) if c.fmt == "table" else _records(res.to_frame()),
+            fmt=c.fmt,
+            title=title,
+            latex=lambda: _matrix_latex(res, title),
+        )
         _plot_with(fid, res, c.plot)
 
     run_command(body)
@@ -453,7 +658,9 @@ def never_removed(c: Common):
         from . import analyses as A
 
         df = c.compute(A.never_removed_rows, c.runs())
-        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=_title("kept / removed by every criterion (final masks)", df))
+        emit(
+            _frame_doc(df), _records(df), fmt=c.fmt, title=_title("kept / removed by every criterion (final masks)", df)
+        )
         _plot_with("fig19-never-removed", df, c.plot)
 
     run_command(body)
@@ -467,7 +674,16 @@ def itop(c: Common):
         from . import analyses as A
 
         df = c.compute(A.itop_rows, c.runs())
-        cols = ["run_id", "criterion", "growth", "update_period", "density", *df.attrs["separated_by"], "itop", "itop_logged"]
+        cols = [
+            "run_id",
+            "criterion",
+            "growth",
+            "update_period",
+            "density",
+            *df.attrs["separated_by"],
+            "itop",
+            "itop_logged",
+        ]
         shown = df[list(dict.fromkeys(cols))]
         emit(_frame_doc(shown), _records(shown), fmt=c.fmt, title=_title("ITOP ratio", df))
         _plot_with("fig11-itop", A.itop_vs_update_period(df), c.plot)
@@ -506,8 +722,15 @@ def accuracy(c: Common, metric: MetricOpt = "test_acc"):
 
         df = A.accuracy_table(c.runs(baselines=True), metric=metric)
         title = _title(f"{metric} vs density", df)
-        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=title,
-             latex=lambda: _wide_latex(df, columns="density", title=title, higher_is_better=metric not in LOWER_IS_BETTER))
+        emit(
+            _frame_doc(df),
+            _records(df),
+            fmt=c.fmt,
+            title=title,
+            latex=lambda: _wide_latex(
+                df, columns="density", title=title, higher_is_better=metric not in LOWER_IS_BETTER
+            ),
+        )
         _plot_with("fig01-accuracy-vs-density", df, c.plot)
 
     run_command(body)
@@ -522,8 +745,15 @@ def update_period_cmd(c: Common, metric: MetricOpt = "test_acc"):
 
         df = A.update_period_table(c.runs(), metric=metric)
         title = _title(f"{metric} vs update period", df)
-        emit(_frame_doc(df), _records(df), fmt=c.fmt, title=title,
-             latex=lambda: _wide_latex(df, columns="update_period", title=title, higher_is_better=metric not in LOWER_IS_BETTER))
+        emit(
+            _frame_doc(df),
+            _records(df),
+            fmt=c.fmt,
+            title=title,
+            latex=lambda: _wide_latex(
+                df, columns="update_period", title=title, higher_is_better=metric not in LOWER_IS_BETTER
+            ),
+        )
         _plot_with("fig05-update-period", df, c.plot)
 
     run_command(body)
@@ -531,16 +761,63 @@ def update_period_cmd(c: Common, metric: MetricOpt = "test_acc"):
 
 @analysis_command("cd-diagram")
 def cd_diagram(
-    c: Common, metric: MetricOpt = "test_acc",
-    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the omnibus and post-hoc tests: 0.05 or 0.10 (any value scipy's studentized range supports).")] = 0.05,
-    lower_is_better: Annotated[bool, typer.Option("--lower-is-better", help="Rank lower scores first (e.g. for losses).")] = False,
-    test: Annotated[str, typer.Option("--test", help="Post-hoc test of every pair: nemenyi (critical difference) | wilcoxon-holm.")] = "nemenyi",
-    omnibus: Annotated[str, typer.Option("--omnibus", help="The test that must reject before cliques are drawn: friedman (chi-square) | iman-davenport (F, less conservative; Demšar 2006 recommends it).")] = "friedman",
-    control: Annotated[Optional[str], typer.Option("--control", metavar="METHOD", help="Also compare every method with METHOD (Bonferroni-Dunn, Demšar 2006 Sec. 3.2.2): the test for a paper proposing one new criterion.")] = None,
-    allow_insignificant: Annotated[bool, typer.Option("--allow-insignificant", help="Draw cliques and the CD bar even when the omnibus test does not reject (the title says so).")] = False,
-    highlight: Annotated[Optional[list[str]], typer.Option("--highlight", metavar="METHOD", help="With --plot, draw METHOD bold and the others grey (repeatable).")] = None,
-    input_file: Annotated[Optional[Path], typer.Option("--input", help="Rank a results table (CSV or parquet) instead of runs: long (columns block, method, score) or wide (one column per method, see --wide).")] = None,
-    wide: Annotated[bool, typer.Option("--wide", help="--input is wide: a row per block, a column per method; the first column names the blocks when it is not numeric. Detected (with a note) when the table lacks method/score columns.")] = False,
+    c: Common,
+    metric: MetricOpt = "test_acc",
+    alpha: Annotated[
+        float,
+        typer.Option(
+            "--alpha",
+            help="Significance level of the omnibus and post-hoc tests: 0.05 or 0.10 (any value scipy's studentized range supports).",
+        ),
+    ] = 0.05,
+    lower_is_better: Annotated[
+        bool, typer.Option("--lower-is-better", help="Rank lower scores first (e.g. for losses).")
+    ] = False,
+    test: Annotated[
+        str, typer.Option("--test", help="Post-hoc test of every pair: nemenyi (critical difference) | wilcoxon-holm.")
+    ] = "nemenyi",
+    omnibus: Annotated[
+        str,
+        typer.Option(
+            "--omnibus",
+            help="The test that must reject before cliques are drawn: friedman (chi-square) | iman-davenport (F, less conservative; Demšar 2006 recommends it).",
+        ),
+    ] = "friedman",
+    control: Annotated[
+        str | None,
+        typer.Option(
+            "--control",
+            metavar="METHOD",
+            help="Also compare every method with METHOD (Bonferroni-Dunn, Demšar 2006 Sec. 3.2.2): the test for a paper proposing one new criterion.",
+        ),
+    ] = None,
+    allow_insignificant: Annotated[
+        bool,
+        typer.Option(
+            "--allow-insignificant",
+            help="Draw cliques and the CD bar even when the omnibus test does not reject (the title says so).",
+        ),
+    ] = False,
+    highlight: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--highlight", metavar="METHOD", help="With --plot, draw METHOD bold and the others grey (repeatable)."
+        ),
+    ] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help="Rank a results table (CSV or parquet) instead of runs: long (columns block, method, score) or wide (one column per method, see --wide).",
+        ),
+    ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="--input is wide: a row per block, a column per method; the first column names the blocks when it is not numeric. Detected (with a note) when the table lacks method/score columns.",
+        ),
+    ] = False,
 ):
     """Friedman test (+ Iman–Davenport F), post-hoc p-values of every pair, average ranks and critical difference (Demšar 2006).
 
@@ -568,32 +845,53 @@ def cd_diagram(
             scores = _read_scores(input_file, wide=wide)
             groups, sep = int(scores["block"].nunique()), []
         else:
+
             def accuracy_study(runs):
                 # a whole study holds the Δt, λ, batch ... studies too, whose blocks are other designs: rank the
                 # accuracy study, as the paper's Fig. 3 does (and as `fwa report` draws it); chosen before
                 # repeats are dropped, so an accuracy run repeated by another spec stays in
                 if c.flt.sweep or not any(r.config.get("sweep") == "accuracy" for r in runs):
                     return runs
-                err.print("note: ranking the accuracy study's runs (the paper's Fig. 3); --sweep NAME ranks another study's")
+                err.print(
+                    "note: ranking the accuracy study's runs (the paper's Fig. 3); --sweep NAME ranks another study's"
+                )
                 return [r for r in runs if in_sweeps(r, ("accuracy",))]
 
             scores = A.cd_scores(c.runs(keep=accuracy_study), metric=metric)
             groups, sep = scores.attrs["groups"], scores.attrs["separated_by"]
-        res = A.cd_result(scores, alpha=alpha, lower_is_better=lower_is_better, test=test, omnibus=omnibus,
-                          control=control, allow_insignificant=allow_insignificant)
+        res = A.cd_result(
+            scores,
+            alpha=alpha,
+            lower_is_better=lower_is_better,
+            test=test,
+            omnibus=omnibus,
+            control=control,
+            allow_insignificant=allow_insignificant,
+        )
         title = f"N = {res.n_blocks}, CD = {res.cd:.3f}, {res.omnibus} p = {res.omnibus_pvalue:.2g}"  # one line over the table
-        emit(res.to_json() | {"groups": groups, "separated_by": sep}, lambda: _cd_rows(res, c.fmt), fmt=c.fmt, title=title,
-             latex=lambda: _cd_latex(res, metric if input_file is None else "score"))
+        emit(
+            res.to_json() | {"groups": groups, "separated_by": sep},
+            lambda: _cd_rows(res, c.fmt),
+            fmt=c.fmt,
+            title=title,
+            latex=lambda: _cd_latex(res, metric if input_file is None else "score"),
+        )
         if c.fmt == "table":
             if res.pairwise:
                 ms = res.pairwise["methods"]
-                emit({}, [{"method": a, **{b: res.pairwise["p"][i][j] for j, b in enumerate(ms)}} for i, a in enumerate(ms)],
-                     fmt="table", title=f"pairwise p ({res.test}{', Holm-adjusted' if res.test == 'wilcoxon-holm' else ''})")
+                emit(
+                    {},
+                    [{"method": a, **{b: res.pairwise["p"][i][j] for j, b in enumerate(ms)}} for i, a in enumerate(ms)],
+                    fmt="table",
+                    title=f"pairwise p ({res.test}{', Holm-adjusted' if res.test == 'wilcoxon-holm' else ''})",
+                )
             if sep:
                 err.print(f"blocks are also kept apart by: {', '.join(sep)}")
             decision = "rejects" if res.significant else "does not reject"
-            err.print(f"{res.omnibus} at α = {res.alpha} {decision} (p = {res.omnibus_pvalue:.3g}); cliques: "
-                      + ("; ".join(", ".join(q) for q in res.cliques) or "none"))
+            err.print(
+                f"{res.omnibus} at α = {res.alpha} {decision} (p = {res.omnibus_pvalue:.3g}); cliques: "
+                + ("; ".join(", ".join(q) for q in res.cliques) or "none")
+            )
             for w in res.warnings:
                 _warn(w)
         if c.plot is not None:
@@ -610,16 +908,26 @@ def _cd_rows(res, fmt: str) -> list[dict]:
     if fmt != "csv":
         rows = []
         for m in res.methods:
-            row = {"method": m, "avg_rank": res.avg_ranks[m], "score_mean": res.score_mean.get(m), "score_std": res.score_std.get(m)}
+            row = {
+                "method": m,
+                "avg_rank": res.avg_ranks[m],
+                "score_mean": res.score_mean.get(m),
+                "score_std": res.score_std.get(m),
+            }
             if res.control is not None:
                 row["p_vs_" + res.control["method"]] = res.control["p"].get(m)
             rows.append(row)
         return rows
     rows = [{"kind": "rank", "method": m, "other": "", "value": res.avg_ranks[m]} for m in res.methods]
     rows += [{"kind": "clique", "method": m, "other": "", "value": i} for i, q in enumerate(res.cliques, 1) for m in q]
-    rows += [{"kind": "pairwise", "method": r["method"], "other": r["other"], "value": r["p"]} for r in res.pairwise_rows()]
+    rows += [
+        {"kind": "pairwise", "method": r["method"], "other": r["other"], "value": r["p"]} for r in res.pairwise_rows()
+    ]
     if res.control is not None:
-        rows += [{"kind": "control", "method": m, "other": res.control["method"], "value": p} for m, p in res.control["p"].items()]
+        rows += [
+            {"kind": "control", "method": m, "other": res.control["method"], "value": p}
+            for m, p in res.control["p"].items()
+        ]
     return rows
 
 
@@ -627,15 +935,20 @@ def _cd_latex(res, metric: str) -> str:
     """Each method's score (mean ± std over blocks) and average rank, best of each in bold."""
     from .latex import MeanStd, latex_table
 
-    rows = [{"method": m, metric: MeanStd(res.score_mean.get(m), res.score_std.get(m)), "avg. rank": res.avg_ranks[m]} for m in res.methods]
+    rows = [
+        {"method": m, metric: MeanStd(res.score_mean.get(m), res.score_std.get(m)), "avg. rank": res.avg_ranks[m]}
+        for m in res.methods
+    ]
     pick = min if res.lower_is_better else max
     best_score = pick(res.score_mean.values())
     best_rank = min(res.avg_ranks.values())
     bold = {(i, metric) for i, m in enumerate(res.methods) if res.score_mean.get(m) == best_score}
     bold |= {(i, "avg. rank") for i, m in enumerate(res.methods) if res.avg_ranks[m] == best_rank}
     decision = "rejects" if res.significant else "does not reject"
-    caption = (f"{metric} over {res.n_blocks} blocks and average ranks; {res.omnibus} {decision} at alpha = {res.alpha} "
-               f"(p = {res.omnibus_pvalue:.3g})")
+    caption = (
+        f"{metric} over {res.n_blocks} blocks and average ranks; {res.omnibus} {decision} at alpha = {res.alpha} "
+        f"(p = {res.omnibus_pvalue:.3g})"
+    )
     if math.isfinite(res.cd):
         caption += f", Nemenyi CD = {res.cd:.3f}"
     return latex_table(rows, bold=bold, caption=caption)
@@ -664,8 +977,10 @@ def _read_scores(path: Path, *, wide: bool = False):
         return df
     if not wide and any(k in df.columns for k in ("method", "score")):
         missing = [k for k in long_cols if k not in df.columns]
-        raise UserError(f"--input {path}: missing columns {missing}; have {list(map(str, df.columns))} "
-                        "(a long table needs block, method, score; a wide one a column per method, with --wide)")
+        raise UserError(
+            f"--input {path}: missing columns {missing}; have {list(map(str, df.columns))} "
+            "(a long table needs block, method, score; a wide one a column per method, with --wide)"
+        )
     if df.shape[1] < 2:
         raise UserError(f"--input {path}: a wide table needs a column per method; have {list(map(str, df.columns))}")
     first = df.columns[0]
@@ -677,15 +992,23 @@ def _read_scores(path: Path, *, wide: bool = False):
         named = f"column {first!r}"
     text = [str(m) for m in methods if not pd.api.types.is_numeric_dtype(df[m])]
     if text:
-        raise UserError(f"--input {path}: read as a wide table (a column per method), but column(s) {text} hold text, not scores")
+        raise UserError(
+            f"--input {path}: read as a wide table (a column per method), but column(s) {text} hold text, not scores"
+        )
     if len(methods) < 2:
         raise UserError(f"--input {path}: a wide table needs at least 2 method columns; have {list(map(str, methods))}")
     if not wide:
-        err.print(f"note: --input {path} has no block/method/score columns: read as a wide table, blocks named by {named}, "
-                  f"methods {', '.join(map(str, methods))} (--wide says so and silences this note)")
-    return pd.DataFrame({"block": [b for b in blocks for _ in methods],
-                         "method": [str(m) for _ in blocks for m in methods],
-                         "score": df[methods].to_numpy(dtype=float).ravel()})
+        err.print(
+            f"note: --input {path} has no block/method/score columns: read as a wide table, blocks named by {named}, "
+            f"methods {', '.join(map(str, methods))} (--wide says so and silences this note)"
+        )
+    return pd.DataFrame(
+        {
+            "block": [b for b in blocks for _ in methods],
+            "method": [str(m) for _ in blocks for m in methods],
+            "score": df[methods].to_numpy(dtype=float).ravel(),
+        }
+    )
 
 
 @analysis_command(formats=(*TABLE_FORMATS, "md"), plot=False)
@@ -704,8 +1027,12 @@ def claims(c: Common):
         if c.fmt == "md":
             sys.stdout.write(to_markdown(results) + "\n")
             return
-        emit({"claims": [r.to_json() for r in results]}, rows(results), fmt=c.fmt,
-             title=f"{sum(r.verdict == 'holds' for r in results)} of {len(results)} claims hold")
+        emit(
+            {"claims": [r.to_json() for r in results]},
+            rows(results),
+            fmt=c.fmt,
+            title=f"{sum(r.verdict == 'holds' for r in results)} of {len(results)} claims hold",
+        )
 
     run_command(body)
 
@@ -714,10 +1041,25 @@ def claims(c: Common):
 def report(
     paths: Paths = None,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("reports"),
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Only figures whose id starts with this (repeatable), e.g. fig06.")] = None,
-    profile: Annotated[Optional[str], typer.Option("--profile", help="Only runs of this sweep profile (quick, paper, ...): a figure never mixes two; needed when the study holds several.")] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Only figures whose id starts with this (repeatable), e.g. fig06."),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Only runs of this sweep profile (quick, paper, ...): a figure never mixes two; needed when the study holds several.",
+        ),
+    ] = None,
     skip_bad: SkipBadOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace files in --out that fwa did not write (or that changed since it wrote them), naming them; without it the report refuses them before writing anything.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace files in --out that fwa did not write (or that changed since it wrote them), naming them; without it the report refuses them before writing anything.",
+        ),
+    ] = False,
 ):
     """Every paper figure whose runs exist: PNG, PDF and CSV per figure, and index.md with captions and provenance.
 
@@ -737,18 +1079,31 @@ def report(
             have = profiles_of(runs)
             runs = [r for r in runs if r.config.get("profile") == profile]
             if not runs:
-                raise NoRunsError(f"no complete runs of profile {profile!r} under {', '.join(map(str, ps))} (profiles found: {', '.join(have) or 'none'})")
+                raise NoRunsError(
+                    f"no complete runs of profile {profile!r} under {', '.join(map(str, ps))} (profiles found: {', '.join(have) or 'none'})"
+                )
         if not runs:
-            raise NoRunsError(f"no complete runs under {', '.join(map(str, ps))}; train some with `make artifacts` or `fw-train sweep`")
+            raise NoRunsError(
+                f"no complete runs under {', '.join(map(str, ps))}; train some with `make artifacts` or `fw-train sweep`"
+            )
         from rich.progress import Progress
 
         def replacing(names: list[str]) -> None:
-            err.print(f"--force: replacing {len(names)} file{'s' * (len(names) > 1)} in {out} that fwa did not write (or that changed since): {', '.join(names)}")
+            err.print(
+                f"--force: replacing {len(names)} file{'s' * (len(names) > 1)} in {out} that fwa did not write (or that changed since): {', '.join(names)}"
+            )
 
         with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as prog:
             task = prog.add_task("report", total=None)
-            items = write_report(runs, out, studies=[str(p) for p in ps], only=only or (), force=force, replacing=replacing,
-                                 progress=lambda fid: prog.update(task, description=fid, advance=1))
+            items = write_report(
+                runs,
+                out,
+                studies=[str(p) for p in ps],
+                only=only or (),
+                force=force,
+                replacing=replacing,
+                progress=lambda fid: prog.update(task, description=fid, advance=1),
+            )
         for i in items:
             if i.status == "error":
                 err.print(f"failed: {i.id}: {i.note}")
@@ -759,7 +1114,12 @@ def report(
 
 
 from .importers.cli import app as import_app  # noqa: E402  (the sub-app imports neither torch nor tensorboard)
-app.add_typer(import_app, name="import", help="Convert runs of other tools into fwa's run format: paper-code, torch-prune, tensorboard, wandb-csv (docs/import.md).")
+
+app.add_typer(
+    import_app,
+    name="import",
+    help="Convert runs of other tools into fwa's run format: paper-code, torch-prune, tensorboard, wandb-csv (docs/import.md).",
+)
 
 
 def main():

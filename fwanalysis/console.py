@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import errno
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import typer
 from rich.console import Console
 
 __all__ = ["err", "UserError", "printable", "csv_cell", "error_text", "fail", "run_command"]
+
 
 class _Stderr(Console):
     """The stderr console: every line printed with :func:`printable` text (a run id holding a newline cannot
@@ -89,6 +90,15 @@ def run_command(fn: Callable[[], None], *, expected: tuple[type[BaseException], 
 
     try:
         fn()
-    except (UserError, NoRunsError, ArtifactError, ValueError, OSError, OverflowError, RecursionError, MemoryError,
-            *expected) as e:
+    except (
+        UserError,
+        NoRunsError,
+        ArtifactError,
+        ValueError,
+        OSError,
+        OverflowError,
+        RecursionError,
+        MemoryError,
+        *expected,
+    ) as e:
         fail(e)

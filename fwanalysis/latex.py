@@ -10,22 +10,56 @@ The output needs ``\\usepackage{booktabs}`` in the preamble.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = ["MeanStd", "escape", "latex_table", "merge_mean_std", "wide_rows"]
 
-_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 # The non-ASCII characters fwa's own texts use, as commands plain pdflatex knows (it stops at a raw λ or −).
-_UNICODE = {"Δ": r"\ensuremath{\Delta}", "λ": r"\ensuremath{\lambda}", "θ": r"\ensuremath{\theta}", "ρ": r"\ensuremath{\rho}",
-            "α": r"\ensuremath{\alpha}", "∇": r"\ensuremath{\nabla}", "−": r"\ensuremath{-}", "±": r"\ensuremath{\pm}",
-            "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}", "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}",
-            "∪": r"\ensuremath{\cup}", "∩": r"\ensuremath{\cap}", "⋂": r"\ensuremath{\bigcap}", "⊆": r"\ensuremath{\subseteq}",
-            "¬": r"\ensuremath{\neg}", "→": r"\ensuremath{\to}", "≈": r"\ensuremath{\approx}", "–": "--", "—": "---",
-            "§": r"\S{}", "š": r"\v{s}", "é": r"\'{e}", "ő": r"\H{o}", "⌈": r"\ensuremath{\lceil}", "⌉": r"\ensuremath{\rceil}",
-            "⌊": r"\ensuremath{\lfloor}", "⌋": r"\ensuremath{\rfloor}"}
+_UNICODE = {
+    "Δ": r"\ensuremath{\Delta}",
+    "λ": r"\ensuremath{\lambda}",
+    "θ": r"\ensuremath{\theta}",
+    "ρ": r"\ensuremath{\rho}",
+    "α": r"\ensuremath{\alpha}",
+    "∇": r"\ensuremath{\nabla}",
+    "−": r"\ensuremath{-}",
+    "±": r"\ensuremath{\pm}",
+    "×": r"\ensuremath{\times}",
+    "·": r"\ensuremath{\cdot}",
+    "≤": r"\ensuremath{\le}",
+    "≥": r"\ensuremath{\ge}",
+    "∪": r"\ensuremath{\cup}",
+    "∩": r"\ensuremath{\cap}",
+    "⋂": r"\ensuremath{\bigcap}",
+    "⊆": r"\ensuremath{\subseteq}",
+    "¬": r"\ensuremath{\neg}",
+    "→": r"\ensuremath{\to}",
+    "≈": r"\ensuremath{\approx}",
+    "–": "--",
+    "—": "---",
+    "§": r"\S{}",
+    "š": r"\v{s}",
+    "é": r"\'{e}",
+    "ő": r"\H{o}",
+    "⌈": r"\ensuremath{\lceil}",
+    "⌉": r"\ensuremath{\rceil}",
+    "⌊": r"\ensuremath{\lfloor}",
+    "⌋": r"\ensuremath{\rfloor}",
+}
 
 
 def escape(text: str) -> str:
@@ -35,7 +69,7 @@ def escape(text: str) -> str:
 
 
 def _number(v: float, digits: int) -> str:
-    return f"{v:.{digits}f}" if abs(v) >= 10 ** -digits or v == 0 else f"{v:.2g}"
+    return f"{v:.{digits}f}" if abs(v) >= 10**-digits or v == 0 else f"{v:.2g}"
 
 
 class MeanStd(tuple):
@@ -90,9 +124,18 @@ def merge_mean_std(rows: Sequence[Mapping]) -> list[dict]:
     return out
 
 
-def wide_rows(rows: Sequence[Mapping], *, index: Sequence[str], columns: str, group: Sequence[str] = (),
-              higher_is_better: bool = True, not_best: Iterable[str] = ("dense",), by: str = "criterion",
-              mean: str = "mean", std: str = "std") -> tuple[list[dict], set[tuple[int, str]]]:
+def wide_rows(
+    rows: Sequence[Mapping],
+    *,
+    index: Sequence[str],
+    columns: str,
+    group: Sequence[str] = (),
+    higher_is_better: bool = True,
+    not_best: Iterable[str] = ("dense",),
+    by: str = "criterion",
+    mean: str = "mean",
+    std: str = "std",
+) -> tuple[list[dict], set[tuple[int, str]]]:
     """Pivot long mean/std rows to one row per ``index`` and one column per value of ``columns``.
 
     Returns the rows and the (row number, column) cells to bold: in each group (rows equal on
@@ -104,7 +147,9 @@ def wide_rows(rows: Sequence[Mapping], *, index: Sequence[str], columns: str, gr
     for r in rows:
         key = tuple(r.get(c) for c in index)
         row = keyed.setdefault(key, dict(zip(index, key)))
-        row[f"{columns}={r[columns]:g}" if isinstance(r[columns], (int, float)) else str(r[columns])] = MeanStd(r.get(mean), r.get(std))
+        row[f"{columns}={r[columns]:g}" if isinstance(r[columns], (int, float)) else str(r[columns])] = MeanStd(
+            r.get(mean), r.get(std)
+        )
     names = [f"{columns}={v:g}" if isinstance(v, (int, float)) else str(v) for v in values]
     out = [{**{c: row.get(c) for c in index}, **{n: row.get(n) for n in names}} for row in keyed.values()]
     best: set[tuple[int, str]] = set()
@@ -124,14 +169,23 @@ def wide_rows(rows: Sequence[Mapping], *, index: Sequence[str], columns: str, gr
     return out, best
 
 
-def latex_table(rows: Sequence[Mapping], *, caption: str = "", bold: set[tuple[int, str]] = frozenset(),
-                digits: int = 3, label: str = "") -> str:
+def latex_table(
+    rows: Sequence[Mapping],
+    *,
+    caption: str = "",
+    bold: set[tuple[int, str]] = frozenset(),
+    digits: int = 3,
+    label: str = "",
+) -> str:
     """A booktabs ``table`` of ``rows`` (one dict per row, equal keys): text columns left-aligned,
     numbers right-aligned, mean/std pairs merged, cells in ``bold`` (row number, column) bold."""
     rows = merge_mean_std(rows)
     cols = list(rows[0]) if rows else []
-    numeric = {c: all(isinstance(r.get(c), (int, float, MeanStd)) or r.get(c) is None for r in rows)
-               and not all(isinstance(r.get(c), bool) for r in rows) for c in cols}
+    numeric = {
+        c: all(isinstance(r.get(c), (int, float, MeanStd)) or r.get(c) is None for r in rows)
+        and not all(isinstance(r.get(c), bool) for r in rows)
+        for c in cols
+    }
     spec = "".join("r" if numeric[c] else "l" for c in cols) or "l"
     lines = [r"\begin{table}[t]", r"\centering"]
     if caption:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import math
 import zlib
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -151,8 +151,10 @@ def shadow_sets(
                 g = None
                 if crit in _NEEDS_GRAD:
                     if grads.get(name) is None:
-                        raise ValueError(f"shadow criterion {crit!r} needs the gradient of layer {name!r}: "
-                                         "call before_update after loss.backward()")
+                        raise ValueError(
+                            f"shadow criterion {crit!r} needs the gradient of layer {name!r}: "
+                            "call before_update after loss.backward()"
+                        )
                     g = np.asarray(grads[name]).reshape(-1)
                     g = g.astype(np.promote_types(g.dtype, np.float32), copy=False)[active]
                 chosen = _lowest(_scores(crit, w[active], g, mest_lambda), active, k)
@@ -266,10 +268,15 @@ class Recorder:
     ):
         check_choice(state, STATE_DUMPS, what="state")
         if method == "dst" and criterion is None:
-            raise ValueError("a dst run needs criterion=: a built-in name (" + ", ".join(CRITERIA)
-                             + ") or any name of lowercase letters, digits, '-' and '_'")
+            raise ValueError(
+                "a dst run needs criterion=: a built-in name ("
+                + ", ".join(CRITERIA)
+                + ") or any name of lowercase letters, digits, '-' and '_'"
+            )
         if isinstance(shadow, str):
-            shadow = {"all": list(CRITERIA), "none": []}.get(shadow, [s.strip() for s in shadow.split(",") if s.strip()])
+            shadow = {"all": list(CRITERIA), "none": []}.get(
+                shadow, [s.strip() for s in shadow.split(",") if s.strip()]
+            )
         bad = [c for c in shadow if c not in CRITERIA]
         if bad:
             raise ValueError(f"shadow {', '.join(map(repr, bad))}: not one of: {', '.join(CRITERIA)} (or all, none)")
@@ -284,7 +291,9 @@ class Recorder:
         if masks is None:
             self._pruned = prune_masks(model)
             if not self._pruned:
-                raise ValueError("the model has no torch.nn.utils.prune masks (buffers <name>_mask): pass masks={name: bool tensor}")
+                raise ValueError(
+                    "the model has no torch.nn.utils.prune masks (buffers <name>_mask): pass masks={name: bool tensor}"
+                )
             self._masks = None
         else:
             self._pruned = None
@@ -296,13 +305,21 @@ class Recorder:
         self._names = sorted(current, key=lambda n: order.get(n, order.get(f"{n}_orig", len(order))))
         total = sum(int(np.prod(tuple(current[n].shape))) for n in self._names)
         active = sum(int(current[n].sum()) for n in self._names)
-        cfg = {"model": model_name or type(model).__name__.lower(), "dataset": dataset, "method": method,
-               "criterion": criterion, "growth": growth,
-               "density": density if density is not None else active / max(total, 1),
-               "update_period": update_period, "seed": seed, **config}
+        cfg = {
+            "model": model_name or type(model).__name__.lower(),
+            "dataset": dataset,
+            "method": method,
+            "criterion": criterion,
+            "growth": growth,
+            "density": density if density is not None else active / max(total, 1),
+            "update_period": update_period,
+            "seed": seed,
+            **config,
+        }
         self._mest_lambda = float((cfg.get("criterion_params") or {}).get("mest_lambda", 1.0))
-        self.writer = RunWriter(out, cfg, {n: tuple(current[n].shape) for n in self._names},
-                                run_id=run_id, total_steps=0, exist=exist)
+        self.writer = RunWriter(
+            out, cfg, {n: tuple(current[n].shape) for n in self._names}, run_id=run_id, total_steps=0, exist=exist
+        )
         self.run_id, self.path = self.writer.run_id, self.writer.path
         self._total = total
         self._last = {n: _copy(current[n]) for n in self._names}
@@ -354,10 +371,14 @@ class Recorder:
             weights[n] = _numpy(p)
             grads[n] = _numpy(p.grad) if getattr(p, "grad", None) is not None else None
         self._pending = (step, masks, weights, grads)
-        if self.state == "all" or (self.state == "first" and not self._updates and not self.writer.manifest["state_steps"]):
+        if self.state == "all" or (
+            self.state == "first" and not self._updates and not self.writer.manifest["state_steps"]
+        ):
             missing = [n for n in self._names if grads[n] is None]
             if missing:
-                raise ValueError(f"state dumps need gradients; layers {missing} have none (call before_update after backward)")
+                raise ValueError(
+                    f"state dumps need gradients; layers {missing} have none (call before_update after backward)"
+                )
             self.writer.write_state(step, weights, grads, masks)
 
     @contextlib.contextmanager
@@ -389,15 +410,21 @@ class Recorder:
         shadow = {}
         if self.shadow:
             if pending is None or pending[0] != step:
-                raise ValueError(f"step {step}: the masks changed but before_update({step}) was not called first; "
-                                 "with shadow criteria wrap the change in `with rec.update(step):`")
+                raise ValueError(
+                    f"step {step}: the masks changed but before_update({step}) was not called first; "
+                    "with shadow criteria wrap the change in `with rec.update(step):`"
+                )
             _, seen, weights, grads = pending
             moved = [n for n in self._names if not np.array_equal(seen[n], before[n])]
             if moved:
-                raise ValueError(f"step {step}: the masks of {moved} changed between the last step() and before_update({step})")
+                raise ValueError(
+                    f"step {step}: the masks of {moved} changed between the last step() and before_update({step})"
+                )
             counts = {n: int(pruned[n].sum()) for n in self._names}
             own = self.writer.config.get("criterion")
-            rng = np.random.default_rng([int(self.writer.config.get("seed") or 0) & 0xFFFFFFFF, step, zlib.crc32(b"random")])
+            rng = np.random.default_rng(
+                [int(self.writer.config.get("seed") or 0) & 0xFFFFFFFF, step, zlib.crc32(b"random")]
+            )
             others = [c for c in self.shadow if c != own]
             shadow = shadow_sets(others, weights, grads, before, counts, mest_lambda=self._mest_lambda, rng=rng)
             if own in self.shadow:
@@ -451,7 +478,7 @@ class Recorder:
             raise
         self.writer.close(status, total_steps=self._step)
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -14,9 +14,9 @@ the CSV tables quoted where a spreadsheet would run them (:func:`.console.csv_ce
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -38,11 +38,11 @@ MAX_TABLE_BYTES = 1 << 20  # a table of fw-train tables that index.md inlines
 class ReportItem:
     id: str
     caption: str
-    status: str                      # "ok" | "absent" | "missing" | "error"
+    status: str  # "ok" | "absent" | "missing" | "error"
     runs: list[Run] = field(default_factory=list)
     note: str = ""
     files: list[str] = field(default_factory=list)
-    summary: str = ""                # measured numbers the caption quotes (FigureEntry.summary)
+    summary: str = ""  # measured numbers the caption quotes (FigureEntry.summary)
 
 
 def git_commit() -> str:
@@ -179,14 +179,27 @@ def _tables_section(out: OutputFolder) -> list[str]:
         md = out.read(f"{tid}.md", max_bytes=MAX_TABLE_BYTES)
         if md is not None:
             text = md.decode("utf-8", errors="replace")
-            data = f"Data: [{tid}.csv]({tid}.csv)" if out.read(f"{tid}.csv", max_bytes=MAX_TABLE_BYTES) is not None else ""
+            data = (
+                f"Data: [{tid}.csv]({tid}.csv)" if out.read(f"{tid}.csv", max_bytes=MAX_TABLE_BYTES) is not None else ""
+            )
             lines += [text, data, ""] if data else [text, ""]
         elif (out.path / f"{tid}.md").exists() or (out.path / f"{tid}.md").is_symlink():
-            lines += [f"**Not fwa's:** {tid}.md in this folder was not written by `fw-train tables` (or was changed since); "
-                      "it is not inlined.", ""]
+            lines += [
+                f"**Not fwa's:** {tid}.md in this folder was not written by `fw-train tables` (or was changed since); "
+                "it is not inlined.",
+                "",
+            ]
         else:
-            lines += ["**Not written:** run `fw-train tables --out` with this report's folder (the trainer's registries and specs make it).", ""]
-    lines += ["### table05-06-roberta", "", f"Paper Tables 5-6 (RoBERTa on CommonsenseQA): **Absent:** {FIGURES['fig09-roberta'].absent}", ""]
+            lines += [
+                "**Not written:** run `fw-train tables --out` with this report's folder (the trainer's registries and specs make it).",
+                "",
+            ]
+    lines += [
+        "### table05-06-roberta",
+        "",
+        f"Paper Tables 5-6 (RoBERTa on CommonsenseQA): **Absent:** {FIGURES['fig09-roberta'].absent}",
+        "",
+    ]
     return lines
 
 
@@ -208,7 +221,9 @@ def _write_index(items: list[ReportItem], out: OutputFolder, *, studies: Sequenc
         "|---|---|---|---|",
     ]
     for i in items:
-        status = {"ok": "built", "absent": "absent (data not available here)", "missing": "no runs", "error": "failed"}[i.status]
+        status = {"ok": "built", "absent": "absent (data not available here)", "missing": "no runs", "error": "failed"}[
+            i.status
+        ]
         link = f"[{i.id}](#{i.id})"
         caption = i.caption.replace("|", "\\|")  # |θ| would end the table cell
         lines.append(f"| {link} | {caption} | {len(i.runs)} | {status} |")
@@ -221,13 +236,27 @@ def _write_index(items: list[ReportItem], out: OutputFolder, *, studies: Sequenc
         if i.runs and i.id in EMBEDDED_DIFFERS and all(r.config.get("dataset") in EMBEDDED for r in i.runs):
             lines += [f"*On the embedded data:* {EMBEDDED_DIFFERS[i.id]}", ""]
         if i.status == "ok":
-            lines += [f"![{i.id}]({i.id}.png)", "", f"Data: [{i.id}.csv]({i.id}.csv) · vector: [{i.id}.pdf]({i.id}.pdf)  "]
-            sweeps = sorted({str(r.config.get('sweep')) for r in i.runs})
-            lines += [f"Sweep: {', '.join(map(md_text, sweeps))} · {len(i.runs)} runs · fwanalysis {__version__} · commit `{commit[:12]}`", ""]
-            lines += ["<details><summary>Provenance: run ids and sha256 of each run.json</summary>", "", "| run_id | run.json sha256 |", "|---|---|"]
+            lines += [
+                f"![{i.id}]({i.id}.png)",
+                "",
+                f"Data: [{i.id}.csv]({i.id}.csv) · vector: [{i.id}.pdf]({i.id}.pdf)  ",
+            ]
+            sweeps = sorted({str(r.config.get("sweep")) for r in i.runs})
+            lines += [
+                f"Sweep: {', '.join(map(md_text, sweeps))} · {len(i.runs)} runs · fwanalysis {__version__} · commit `{commit[:12]}`",
+                "",
+            ]
+            lines += [
+                "<details><summary>Provenance: run ids and sha256 of each run.json</summary>",
+                "",
+                "| run_id | run.json sha256 |",
+                "|---|---|",
+            ]
             lines += [f"| {md_text(r.run_id)} | `{r.manifest_hash[:16]}` |" for r in i.runs]
             lines += ["", "</details>", ""]
         else:
-            note = md_text(i.note) if i.status == "error" else i.note  # an error quotes values; the others are fwa's hints
+            note = (
+                md_text(i.note) if i.status == "error" else i.note
+            )  # an error quotes values; the others are fwa's hints
             lines += [f"**{ {'absent': 'Absent', 'missing': 'No runs', 'error': 'Failed'}[i.status] }:** {note}", ""]
     out.write("index.md", "\n".join(lines).encode())

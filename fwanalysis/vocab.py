@@ -13,12 +13,33 @@ built-ins first in their fixed order and other names after them, sorted (:func:`
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = [
-    "CRITERIA", "GROWTH", "METHODS", "INITS", "SCHEDULES", "SCOPES", "STATUSES", "SPLITS",
-    "PAPER_CRITERIA", "STRUCTURAL_CRITERIA", "SCORED_CRITERIA", "SCORE_EPS", "criterion_score", "FORMATS", "JACCARD_AT", "METRICS", "LOWER_IS_BETTER", "STATE_DUMPS", "BASELINES", "LABEL_KEYS",
-    "is_criterion_name", "check_criterion_name", "criterion_order", "check_choice",
+    "CRITERIA",
+    "GROWTH",
+    "METHODS",
+    "INITS",
+    "SCHEDULES",
+    "SCOPES",
+    "STATUSES",
+    "SPLITS",
+    "PAPER_CRITERIA",
+    "STRUCTURAL_CRITERIA",
+    "SCORED_CRITERIA",
+    "SCORE_EPS",
+    "criterion_score",
+    "FORMATS",
+    "JACCARD_AT",
+    "METRICS",
+    "LOWER_IS_BETTER",
+    "STATE_DUMPS",
+    "BASELINES",
+    "LABEL_KEYS",
+    "is_criterion_name",
+    "check_criterion_name",
+    "criterion_order",
+    "check_choice",
 ]
 
 #: Built-in pruning criteria, in the paper's order: magnitude |θ|, SET (balanced signs), SET as the authors'
@@ -71,8 +92,10 @@ def is_criterion_name(name) -> bool:
 def check_criterion_name(name, *, what: str = "criterion") -> str:
     """``name`` if valid, else ``ValueError`` quoting it back and saying what a name may hold."""
     if not is_criterion_name(name):
-        raise ValueError(f"{what} {name!r} is not a valid criterion name: use 1 to 64 lowercase letters, digits, '-' and '_' "
-                         f"(built-in: {', '.join(CRITERIA)})")
+        raise ValueError(
+            f"{what} {name!r} is not a valid criterion name: use 1 to 64 lowercase letters, digits, '-' and '_' "
+            f"(built-in: {', '.join(CRITERIA)})"
+        )
     return name
 
 

@@ -23,7 +23,8 @@ MODEL = "mlp-small"  # the smallest model; digits, 1 epoch: a run trains in abou
 def spec_file(tmp_path: Path, seeds, *, epochs: int = 1, name: str = "conc") -> Path:
     """``<tmp_path>/<name>.toml``: one magnitude DST run of MODEL on digits per seed, profile quick."""
     p = Path(tmp_path) / f"{name}.toml"
-    p.write_text(textwrap.dedent(f"""
+    p.write_text(
+        textwrap.dedent(f"""
         name = "{name}"
         [base]
         model = "{MODEL}"
@@ -35,7 +36,8 @@ def spec_file(tmp_path: Path, seeds, *, epochs: int = 1, name: str = "conc") -> 
         shadow = "none"
         seed = {list(seeds)}
         [profiles.quick]
-    """))
+    """)
+    )
     return p
 
 
@@ -48,8 +50,12 @@ def sweep_env() -> dict:
 def start_sweep(spec: Path, study: Path, log: Path, *, jobs: int) -> subprocess.Popen:
     """``fw-train sweep SPEC --out STUDY --jobs JOBS`` in the background, its output (stdout and stderr) in ``log``."""
     with open(log, "w") as f:
-        return subprocess.Popen([FW_TRAIN, "sweep", str(spec), "--out", str(study), "--jobs", str(jobs)],
-                                stdout=f, stderr=subprocess.STDOUT, env=sweep_env())
+        return subprocess.Popen(
+            [FW_TRAIN, "sweep", str(spec), "--out", str(study), "--jobs", str(jobs)],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            env=sweep_env(),
+        )
 
 
 def trained_here(text: str, n: int) -> int:
@@ -68,7 +74,7 @@ def children(pid: int) -> set[int]:
                 text = (d / "stat").read_text()
             except OSError:
                 continue
-            if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+            if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
                 out.add(int(d.name))
     return out
 

@@ -21,7 +21,11 @@ def _modules(package: str) -> list[str]:
 def test_docstring_examples(package):
     attempted = 0
     for name in _modules(package):
-        result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, report=True)
-        assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} docstring examples failed (printed above)"
+        result = doctest.testmod(
+            importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, report=True
+        )
+        assert result.failed == 0, (
+            f"{name}: {result.failed} of {result.attempted} docstring examples failed (printed above)"
+        )
         attempted += result.attempted
     assert attempted > 0, f"{package} has no docstring examples left to run"

@@ -75,7 +75,9 @@ def test_fwanalysis_never_imports_torch_or_trainer(path):
     facing = any(inside(module_name(path), m) for m in TORCH_FACING)
     found = module_level_imports(path) if facing else imports(path)
     bad = [m for m in found if inside(m, "torch")]
-    assert not bad, f"{path}: {bad}" + (" at module level (import torch inside the function that needs it)" if facing else "")
+    assert not bad, f"{path}: {bad}" + (
+        " at module level (import torch inside the function that needs it)" if facing else ""
+    )
 
 
 def test_importing_fwanalysis_never_imports_torch():
@@ -103,7 +105,9 @@ def test_plots_import_only_stats():
     for path in files("fwanalysis", "plots"):
         for m in imports(path):
             if inside(m, "fwanalysis"):
-                assert inside(m, "fwanalysis.stats") or inside(m, "fwanalysis.plots") or inside(m, VOCAB), f"{path} imports {m}"
+                assert inside(m, "fwanalysis.stats") or inside(m, "fwanalysis.plots") or inside(m, VOCAB), (
+                    f"{path} imports {m}"
+                )
 
 
 def test_record_sits_beside_the_analysis():
@@ -126,9 +130,14 @@ def test_one_vocabulary():
     """No module but vocab spells out the tuple of built-in criteria or of output formats."""
     import re
 
-    spelled = re.compile(r'\(\s*"magnitude",\s*"set",\s*"mest"|\(\s*"table",\s*"csv",\s*"json"\s*\)|\(\s*"first",\s*"end",\s*"time"\s*\)')
-    offenders = [str(p.relative_to(ROOT)) for p in files("fwanalysis") + files("trainer")
-                 if p.name != "vocab.py" and spelled.search(p.read_text())]
+    spelled = re.compile(
+        r'\(\s*"magnitude",\s*"set",\s*"mest"|\(\s*"table",\s*"csv",\s*"json"\s*\)|\(\s*"first",\s*"end",\s*"time"\s*\)'
+    )
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in files("fwanalysis") + files("trainer")
+        if p.name != "vocab.py" and spelled.search(p.read_text())
+    ]
     assert not offenders
 
 
@@ -154,7 +163,9 @@ def test_repository_stands_alone():
 
     outside = re.compile(r"\.\./" + "shared|" + "shared/" + r"(ARTIFACTS|CLI|STYLE)\.md")
     try:
-        tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=True).stdout.split()
+        tracked = subprocess.run(
+            ["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=True
+        ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout")
     offenders = []

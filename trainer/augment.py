@@ -12,7 +12,9 @@ import torch.nn.functional as F
 __all__ = ["augment_batch"]
 
 
-def augment_batch(x: torch.Tensor, recipe: dict, *, generator: torch.Generator, black: torch.Tensor | None = None) -> torch.Tensor:
+def augment_batch(
+    x: torch.Tensor, recipe: dict, *, generator: torch.Generator, black: torch.Tensor | None = None
+) -> torch.Tensor:
     """``x`` padded by ``recipe["pad"]`` pixels, randomly cropped back to its size and flipped left-right with p = 1/2.
 
     ``recipe["fill"]``: ``"reflect"`` (reflect padding, CIFAR-10) or ``"black"`` (the value of a black pixel,

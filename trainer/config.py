@@ -17,39 +17,51 @@ from fwanalysis.vocab import CRITERIA
 
 @dataclass
 class TrainConfig:
-    model: str = "mlp-small"          # registry name (fw-train models)
-    dataset: str = "digits"           # registry name (fw-train datasets); digits ships with scikit-learn
-    method: str = "dst"               # dense | static (sparse, never updated) | dst
+    model: str = "mlp-small"  # registry name (fw-train models)
+    dataset: str = "digits"  # registry name (fw-train datasets); digits ships with scikit-learn
+    method: str = "dst"  # dense | static (sparse, never updated) | dst
     criterion: str | None = "magnitude"  # pruning criterion for dst; None for dense/static
-    mest_lambda: float = 1.0          # λ of MEST's |θ| + λ|∇θ| (recorded under criterion_params)
-    growth: str | None = "random"     # random | gradient, for dst
-    density: float = 0.1              # overall fraction of active weights D in (0, 1]
-    init: str | None = None           # er | erk | uniform | dense; None: the model's default (ER for MLPs, ERK for conv nets)
-    prune_fraction: float = 0.5       # rho: fraction of active weights removed at the first update
-    prune_schedule: str = "cosine"    # cosine: end + (rho - end)/2 (1 + cos(t pi / T)), end = prune_fraction_end | linear: x0.99 every prune_linear_every steps | constant
-    prune_linear_every: int = 600     # linear schedule: steps between its x0.99 decays (the authors' 600, in a 35,200-step run)
-    update_period: int | str = 25     # Delta t: optimizer steps between topology updates; "2ep" means 2 epochs
+    mest_lambda: float = 1.0  # λ of MEST's |θ| + λ|∇θ| (recorded under criterion_params)
+    growth: str | None = "random"  # random | gradient, for dst
+    density: float = 0.1  # overall fraction of active weights D in (0, 1]
+    init: str | None = None  # er | erk | uniform | dense; None: the model's default (ER for MLPs, ERK for conv nets)
+    prune_fraction: float = 0.5  # rho: fraction of active weights removed at the first update
+    prune_schedule: str = "cosine"  # cosine: end + (rho - end)/2 (1 + cos(t pi / T)), end = prune_fraction_end | linear: x0.99 every prune_linear_every steps | constant
+    prune_linear_every: int = (
+        600  # linear schedule: steps between its x0.99 decays (the authors' 600, in a 35,200-step run)
+    )
+    update_period: int | str = 25  # Delta t: optimizer steps between topology updates; "2ep" means 2 epochs
     update_end: int | str | None = None  # T: last step at which updates may happen; None: the last step of training
-    pruning_scope: str = "local"      # local: per layer | global: across layers
-    global_regrowth: str | None = None  # global scope only: across-layers (one ranking) | per-layer (each layer regrows what it lost); None: across-layers
+    pruning_scope: str = "local"  # local: per layer | global: across layers
+    global_regrowth: str | None = (
+        None  # global scope only: across-layers (one ranking) | per-layer (each layer regrows what it lost); None: across-layers
+    )
     update_order: str = "sparselearning"  # sparselearning: the authors' order | step-first: score after the optimizer step (docs/trainer.md)
-    update_batch_size: int | None = None  # examples in the gradient that scores and grows at an update; None: the training minibatch
-    regrown_weights: str = "keep"     # a weight regrown at the update that pruned it: keep its value (the authors' code) | zero (RigL)
-    growth_count: str = "exact"       # exact: regrow as many as pruned, density held at D (the paper) | binomial: each inactive weight with p = k/n (the authors' random growth)
-    prune_fraction_end: float = 0.0   # cosine: the fraction rho_t decays to at T; 0: the paper's rho/2 (1 + cos(t pi / T)); the authors' code: 0.005
-    prune_rounding: str = "ceil"      # per-layer count of an update: ceil(rho_t * active) (the authors' math.ceil) | nearest (half to even)
-    epochs: int = 30                  # passes over the training split
-    batch_size: int = 128             # examples per optimizer step
-    lr: float | None = None           # SGD learning rate; None: the model's default (paper App. A.2); on digits see DATASET_LR
-    momentum: float = 0.9             # SGD momentum
+    update_batch_size: int | None = (
+        None  # examples in the gradient that scores and grows at an update; None: the training minibatch
+    )
+    regrown_weights: str = (
+        "keep"  # a weight regrown at the update that pruned it: keep its value (the authors' code) | zero (RigL)
+    )
+    growth_count: str = "exact"  # exact: regrow as many as pruned, density held at D (the paper) | binomial: each inactive weight with p = k/n (the authors' random growth)
+    prune_fraction_end: float = 0.0  # cosine: the fraction rho_t decays to at T; 0: the paper's rho/2 (1 + cos(t pi / T)); the authors' code: 0.005
+    prune_rounding: str = (
+        "ceil"  # per-layer count of an update: ceil(rho_t * active) (the authors' math.ceil) | nearest (half to even)
+    )
+    epochs: int = 30  # passes over the training split
+    batch_size: int = 128  # examples per optimizer step
+    lr: float | None = None  # SGD learning rate; None: the model's default (paper App. A.2); on digits see DATASET_LR
+    momentum: float = 0.9  # SGD momentum
     weight_decay: float | None = None  # L2 weight decay; None: the model's default
-    nesterov: bool = True             # Nesterov momentum
+    nesterov: bool = True  # Nesterov momentum
     lr_milestones: list[int] | None = None  # epochs at which lr is multiplied by lr_gamma; None: 50% and 75% of epochs
-    lr_gamma: float = 0.1             # lr multiplier at each milestone
-    dropout: float = 0.0              # dropout before hidden fully connected layers (dense dropout baseline)
-    width: float = 1.0                # multiplier of the model's hidden widths (units, channels); 1: the paper's network
-    augment: bool | None = None       # the authors' training augmentation of the data set (AUGMENT_RECIPES); None: DATASET_AUGMENT
-    seed: int = 0                     # seeds python, numpy, torch, the data split and the sparse initialisation
+    lr_gamma: float = 0.1  # lr multiplier at each milestone
+    dropout: float = 0.0  # dropout before hidden fully connected layers (dense dropout baseline)
+    width: float = 1.0  # multiplier of the model's hidden widths (units, channels); 1: the paper's network
+    augment: bool | None = (
+        None  # the authors' training augmentation of the data set (AUGMENT_RECIPES); None: DATASET_AUGMENT
+    )
+    seed: int = 0  # seeds python, numpy, torch, the data split and the sparse initialisation
     extra: dict = field(default_factory=dict)  # free-form keys added to config (e.g. a sweep's name)
 
 
@@ -75,7 +87,15 @@ AUGMENT_RECIPES = {
     "digits": {"pad": 1, "fill": "black", "flip": False},
 }
 # ``augment`` when left None: the authors' choice per data set; False for digits and tabular data.
-DATASET_AUGMENT = {"digits": False, "mnist1d": False, "cifar10": True, "cifar100": True, "fashionmnist": False, "higgs": False, "tinyimagenet": True}
+DATASET_AUGMENT = {
+    "digits": False,
+    "mnist1d": False,
+    "cifar10": True,
+    "cifar100": True,
+    "fashionmnist": False,
+    "higgs": False,
+    "tinyimagenet": True,
+}
 
 # Criteria the authors' main.py scores BEFORE the optimizer step (it sets opt_order "after" for every --death
 # other than magnitude, Random, SET, SETFixed, RunningMagnitude); the others are scored after the step.
@@ -97,7 +117,9 @@ def fill_model_defaults(cfg: TrainConfig, *, model_spec) -> TrainConfig:
     """
     c = dataclasses.replace(cfg, extra=dict(cfg.extra))
     if c.width != 1 and not model_spec.scalable:
-        raise ConfigError(f"--width {c.width!r}: {model_spec.name} has no width multiplier (mlp-small, mlp-large, cnn-small and lenet5-caffe have)")
+        raise ConfigError(
+            f"--width {c.width!r}: {model_spec.name} has no width multiplier (mlp-small, mlp-large, cnn-small and lenet5-caffe have)"
+        )
     if c.init is None:
         c.init = "dense" if c.method == "dense" else model_spec.default_init
     if c.lr is None:
@@ -109,7 +131,9 @@ def fill_model_defaults(cfg: TrainConfig, *, model_spec) -> TrainConfig:
 
 # Keys added after runs had ids: left out of run.json and of a sweep's run id at their defaults (and when null,
 # as for dense and static runs), so every run made before them keeps its id.
-OMITTED_AT_DEFAULT = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in ("width", "prune_linear_every")}
+OMITTED_AT_DEFAULT = {
+    f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in ("width", "prune_linear_every")
+}
 
 
 def without_omitted(d: dict) -> dict:
@@ -149,7 +173,9 @@ def _integer(cfg: TrainConfig, key: str, *, lo: int, hi: int | None = None) -> N
     if not _is_int(v):
         raise ConfigError(f"{_opt(key)} {v!r} is not an integer")
     if v < lo or (hi is not None and v > hi):
-        raise ConfigError(f"{_opt(key)} {v} must be an integer " + (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"))
+        raise ConfigError(
+            f"{_opt(key)} {v} must be an integer " + (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}")
+        )
 
 
 def _steps_format(key: str, v) -> None:
@@ -204,14 +230,18 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--mest-lambda {cfg.mest_lambda!r} must be >= 0")
     if prune_fraction is not None and not 0 <= prune_fraction <= 1:
         raise ConfigError(f"--prune-fraction {cfg.prune_fraction!r} must be in [0, 1]")
-    if prune_fraction_end is not None and not 0 <= prune_fraction_end <= (1 if prune_fraction is None else prune_fraction):
+    if prune_fraction_end is not None and not 0 <= prune_fraction_end <= (
+        1 if prune_fraction is None else prune_fraction
+    ):
         raise ConfigError(f"--prune-fraction-end {cfg.prune_fraction_end!r} must be in [0, --prune-fraction]")
     if cfg.prune_linear_every is not None and not (_is_int(cfg.prune_linear_every) and cfg.prune_linear_every >= 1):
         raise ConfigError(f"--prune-linear-every {cfg.prune_linear_every!r} must be a whole number of steps >= 1")
     if prune_fraction_end and cfg.prune_schedule != "cosine":
         raise ConfigError(f"--prune-fraction-end {cfg.prune_fraction_end!r} applies only with --prune-schedule cosine")
     if cfg.growth_count == "binomial" and cfg.growth not in (None, "random"):
-        raise ConfigError("--growth-count binomial applies only with --growth random (the authors' gradient growth takes the top k)")
+        raise ConfigError(
+            "--growth-count binomial applies only with --growth random (the authors' gradient growth takes the top k)"
+        )
     if lr is not None and not lr > 0:
         raise ConfigError(f"--lr {cfg.lr!r} must be > 0")
     if not 0 <= momentum < 1:
@@ -284,7 +314,11 @@ def resolve(cfg: TrainConfig, *, model_spec, steps_per_epoch: int) -> TrainConfi
             raise ConfigError("--method dst needs a --criterion")
         c.growth = c.growth or "random"
         c.update_period = steps_of(c.update_period, steps_per_epoch=steps_per_epoch, name="update-period")
-        c.update_end = total if c.update_end is None else steps_of(c.update_end, steps_per_epoch=steps_per_epoch, name="update-end")
+        c.update_end = (
+            total
+            if c.update_end is None
+            else steps_of(c.update_end, steps_per_epoch=steps_per_epoch, name="update-end")
+        )
         if c.density >= 1:  # measured once: one update at the first update step, which changes nothing
             c.update_end = c.update_period
         if c.pruning_scope == "global" and c.global_regrowth is None:
@@ -312,7 +346,9 @@ def parse_shadow(shadow: str | list[str]) -> list[str]:
     """The criteria of ``--shadow`` (``all``, ``none`` or ``c1,c2``), in the canonical order."""
     given = shadow if isinstance(shadow, str) else ",".join(shadow)
     if isinstance(shadow, str):
-        shadow = {"all": list(CRITERIA), "none": []}.get(shadow.strip(), [s.strip() for s in shadow.split(",") if s.strip()])
+        shadow = {"all": list(CRITERIA), "none": []}.get(
+            shadow.strip(), [s.strip() for s in shadow.split(",") if s.strip()]
+        )
     bad = [c for c in shadow if c not in CRITERIA]
     if bad:
         raise ConfigError(f"shadow {given!r}: {', '.join(bad)} not one of: {', '.join(CRITERIA)} (or all, none)")

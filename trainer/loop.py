@@ -37,17 +37,19 @@ from fwanalysis.artifacts import RunWriter
 from fwanalysis.vocab import STATE_DUMPS
 
 from . import config as cfgmod
+from .augment import augment_batch
 from .data import DATASETS, DatasetError, load_dataset
 from .models import MODELS, build_model, channels_last, masked_parameter_names
 from .sparsity.criteria import count_of, prune_counts, select_prune, select_prune_global
 from .sparsity.growth import select_grow
 from .sparsity.init import initial_masks, layer_densities
 from .sparsity.schedules import prune_fraction
-from .augment import augment_batch
 
 __all__ = ["train", "check_args", "check_device", "topology_generator", "seed_everything"]
 
-FLUSH_SECONDS = 30.0  # a running run's metrics and run.json are written at the end of the first epoch this long after the last time
+FLUSH_SECONDS = (
+    30.0  # a running run's metrics and run.json are written at the end of the first epoch this long after the last time
+)
 
 
 def seed_everything(seed: int) -> None:
@@ -92,13 +94,17 @@ def check_device(device: str) -> torch.device:
         raise cfgmod.ConfigError(f"--device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1, mps)") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise cfgmod.ConfigError(f"--device {device}: CUDA is not available on this machine (torch {torch.__version__})")
+            raise cfgmod.ConfigError(
+                f"--device {device}: CUDA is not available on this machine (torch {torch.__version__})"
+            )
         n = torch.cuda.device_count()
         if dev.index is not None and dev.index >= n:
             raise cfgmod.ConfigError(f"--device {device}: this machine has {n} CUDA device(s), cuda:0 to cuda:{n - 1}")
     elif dev.type == "mps":
         if not torch.backends.mps.is_available():
-            raise cfgmod.ConfigError(f"--device {device}: MPS is not available on this machine (torch {torch.__version__})")
+            raise cfgmod.ConfigError(
+                f"--device {device}: MPS is not available on this machine (torch {torch.__version__})"
+            )
     elif dev.type == "meta":
         raise cfgmod.ConfigError(f"--device {device}: the meta device holds no data; use cpu, cuda or mps")
     elif dev.type != "cpu":
@@ -111,7 +117,12 @@ def check_device(device: str) -> torch.device:
 
 
 def check_args(
-    cfg: cfgmod.TrainConfig, *, device: str = "cpu", shadow: str | list[str] = "all", state: str = "none", mask_every: int = 0
+    cfg: cfgmod.TrainConfig,
+    *,
+    device: str = "cpu",
+    shadow: str | list[str] = "all",
+    state: str = "none",
+    mask_every: int = 0,
 ) -> tuple[torch.device, list[str]]:
     """Every check of a run that needs no data: the config (:func:`trainer.config.check`), the model and
     data set registries, the device and the recording options. Raises
@@ -125,7 +136,9 @@ def check_args(
     if state not in STATE_DUMPS:
         raise cfgmod.ConfigError(f"--state {state!r} is not one of: {', '.join(STATE_DUMPS)}")
     if not isinstance(mask_every, int) or isinstance(mask_every, bool) or mask_every < 0:
-        raise cfgmod.ConfigError(f"--mask-every {mask_every!r} must be an integer >= 0 (0: no snapshots between the first and last)")
+        raise cfgmod.ConfigError(
+            f"--mask-every {mask_every!r} must be an integer >= 0 (0: no snapshots between the first and last)"
+        )
     shadows = cfgmod.parse_shadow(shadow)
     return check_device(device), shadows
 
@@ -168,7 +181,12 @@ def _global_grow_counts(growth, grads, masks, total, *, generator) -> dict[str, 
     sizes = torch.tensor([int(i.sum()) for i in inactive])
     total = min(total, int(sizes.sum()))
     if growth == "gradient":
-        scores = torch.cat([torch.where(i, grads[n].reshape(-1).abs(), torch.tensor(-1.0, device=i.device)) for n, i in zip(names, inactive)])
+        scores = torch.cat(
+            [
+                torch.where(i, grads[n].reshape(-1).abs(), torch.tensor(-1.0, device=i.device))
+                for n, i in zip(names, inactive)
+            ]
+        )
         top = torch.topk(scores.cpu(), total).indices
         bounds = torch.tensor([0] + [m.numel() for m in masks.values()]).cumsum(0)
         per = torch.bucketize(top, bounds[1:], right=True)
@@ -216,7 +234,9 @@ def train(
     total_steps = c.epochs * steps_per_epoch
     shadows = shadows if c.method == "dst" and record else []  # shadow sets exist to be recorded
     if c.update_batch_size is not None and c.update_batch_size > len(Xtr):
-        raise cfgmod.ConfigError(f"--update-batch-size {c.update_batch_size} is larger than the training split of {c.dataset} ({len(Xtr)} examples)")
+        raise cfgmod.ConfigError(
+            f"--update-batch-size {c.update_batch_size} is larger than the training split of {c.dataset} ({len(Xtr)} examples)"
+        )
     once = cfgmod.measured_once(c)
     score_first = c.method == "dst" and cfgmod.scores_before_step(c)
     mask_grads = c.update_order != "sparselearning"  # the authors' optimizer sees the dense gradient
@@ -229,41 +249,74 @@ def train(
 
     if len(MODELS[c.model].reference_input) == 3 and len(data.in_shape) != 3:
         mlps = ", ".join(name for name, spec in MODELS.items() if len(spec.reference_input) == 1)
-        raise cfgmod.ConfigError(f"--model {c.model} takes images (channels, height, width); --dataset {c.dataset} has inputs "
-                                 f"shaped {tuple(data.in_shape)}: train an MLP on it ({mlps})")
+        raise cfgmod.ConfigError(
+            f"--model {c.model} takes images (channels, height, width); --dataset {c.dataset} has inputs "
+            f"shaped {tuple(data.in_shape)}: train an MLP on it ({mlps})"
+        )
     torch.manual_seed(c.seed)
-    model = channels_last(build_model(c.model, in_shape=data.in_shape, num_outputs=1 if binary else data.num_classes,
-                                      dropout=c.dropout, width=c.width).to(device))
+    model = channels_last(
+        build_model(
+            c.model,
+            in_shape=data.in_shape,
+            num_outputs=1 if binary else data.num_classes,
+            dropout=c.dropout,
+            width=c.width,
+        ).to(device)
+    )
     params = dict(model.named_parameters())
     names = masked_parameter_names(model)
     shapes = {n: tuple(params[n].shape) for n in names}
 
     # -- sparse initialisation --------------------------------------------------------------------
     dens = layer_densities(shapes, c.density, method=c.init)
-    masks = {n: m.to(device) for n, m in initial_masks(shapes, dens, generator=topology_generator(c.seed, 0, "init")).items()}
+    masks = {
+        n: m.to(device) for n, m in initial_masks(shapes, dens, generator=topology_generator(c.seed, 0, "init")).items()
+    }
     with torch.no_grad():
         for n in names:
             params[n].mul_(masks[n])
     ever_active = {n: m.clone() for n, m in masks.items()}
     n_weights = sum(m.numel() for m in masks.values())
 
-    opt = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay, nesterov=c.nesterov and c.momentum > 0)
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=c.lr,
+        momentum=c.momentum,
+        weight_decay=c.weight_decay,
+        nesterov=c.nesterov and c.momentum > 0,
+    )
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=c.lr_milestones, gamma=c.lr_gamma)
     data_gen = torch.Generator().manual_seed(c.seed)
 
-    writer = RunWriter(out, cfgmod.to_manifest_config(c), shapes, run_id=run_id, total_steps=total_steps, exist=exist) if record else None
+    writer = (
+        RunWriter(out, cfgmod.to_manifest_config(c), shapes, run_id=run_id, total_steps=total_steps, exist=exist)
+        if record
+        else None
+    )
     ctx = writer if writer is not None else nullcontext()
 
     def log(step, epoch, split, name, value):
         if writer is not None:
             writer.log(step, epoch, split, name, value)
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(
-        TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}", style="bold", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
         TextColumn("{task.fields[info]}", markup=False),
-        TimeElapsedColumn(), TimeRemainingColumn(), disable=not progress, transient=True,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        disable=not progress,
+        transient=True,
     )
     with ctx, bar:
         if writer is not None:
@@ -288,17 +341,44 @@ def train(
                         dense_grads = {n: params[n].grad.detach().clone() for n in names}
                     else:
                         dense_grads = _update_batch_grads(
-                            c, step, model, params, names, Xtr, ytr, idx, xb, binary=binary, device=device,
-                            recipe=recipe, black=black,
+                            c,
+                            step,
+                            model,
+                            params,
+                            names,
+                            Xtr,
+                            ytr,
+                            idx,
+                            xb,
+                            binary=binary,
+                            device=device,
+                            recipe=recipe,
+                            black=black,
                         )
 
                 def update():
                     nonlocal masks, n_updates
-                    rho_t = prune_fraction(c.prune_schedule, step, rho=c.prune_fraction, update_end=schedule_end,
-                                           end=c.prune_fraction_end or 0.0, linear_every=c.prune_linear_every)
+                    rho_t = prune_fraction(
+                        c.prune_schedule,
+                        step,
+                        rho=c.prune_fraction,
+                        update_end=schedule_end,
+                        end=c.prune_fraction_end or 0.0,
+                        linear_every=c.prune_linear_every,
+                    )
                     masks = _update_topology(
-                        c, step, rho_t, params, names, masks, dense_grads, opt, writer, shadows,
-                        dump_state=(state == "all" or (state == "first" and n_updates == 0)), once=once,
+                        c,
+                        step,
+                        rho_t,
+                        params,
+                        names,
+                        masks,
+                        dense_grads,
+                        opt,
+                        writer,
+                        shadows,
+                        dump_state=(state == "all" or (state == "first" and n_updates == 0)),
+                        once=once,
                     )
                     n_updates += 1
                     return rho_t
@@ -400,9 +480,25 @@ def _update_topology(c, step, rho_t, params, names, masks, grads, opt, writer, s
     asked = prune_counts(masks, rho_t, rounding=c.prune_rounding)
     if c.pruning_scope == "global":
         total = count_of(rho_t, sum(int(m.sum()) for m in masks.values()), c.prune_rounding)
-        pruned = select_prune_global(c.criterion, weights, grads, masks, total, generator=topology_generator(c.seed, step, c.criterion), mest_lambda=lam)
+        pruned = select_prune_global(
+            c.criterion,
+            weights,
+            grads,
+            masks,
+            total,
+            generator=topology_generator(c.seed, step, c.criterion),
+            mest_lambda=lam,
+        )
     else:
-        pruned = select_prune(c.criterion, weights, grads, masks, asked, generator=topology_generator(c.seed, step, c.criterion), mest_lambda=lam)
+        pruned = select_prune(
+            c.criterion,
+            weights,
+            grads,
+            masks,
+            asked,
+            generator=topology_generator(c.seed, step, c.criterion),
+            mest_lambda=lam,
+        )
     counts = {n: int(pruned[n].sum()) for n in names}
     # the count every shadow criterion is given per layer: what the run's pruning asked for (local), or the
     # per-layer counts of its global ranking; set-legacy removes its own number, so the counts of a
@@ -413,7 +509,15 @@ def _update_topology(c, step, rho_t, params, names, masks, grads, opt, writer, s
         if crit == c.criterion:
             shadow_sets[crit] = pruned
         else:  # same weights, same gradient, same per-layer count
-            shadow_sets[crit] = select_prune(crit, weights, grads, masks, shadow_counts, generator=topology_generator(c.seed, step, crit), mest_lambda=lam)
+            shadow_sets[crit] = select_prune(
+                crit,
+                weights,
+                grads,
+                masks,
+                shadow_counts,
+                generator=topology_generator(c.seed, step, crit),
+                mest_lambda=lam,
+            )
     if once:
         grown = {n: p.clone() for n, p in pruned.items()}
         if writer is not None:

@@ -20,13 +20,16 @@ import multiprocessing
 import signal
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import wait
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 __all__ = ["WorkerPool"]
 
 
-def _serve(conn, fn: Callable, init: Callable | None, initargs: tuple, describe: Callable[[BaseException], str]) -> None:
+def _serve(
+    conn, fn: Callable, init: Callable | None, initargs: tuple, describe: Callable[[BaseException], str]
+) -> None:
     """A worker: ``init(*initargs)``, then answer every item received with ``("ok", fn(item))`` or
     ``("error", describe(e))`` until ``None`` (or the parent's end of the pipe closes)."""
     if init is not None:
@@ -58,15 +61,30 @@ def _ended(process) -> str:
 class WorkerPool:
     """``jobs`` worker processes (``spawn``) running ``fn`` on items; see the module docstring."""
 
-    def __init__(self, fn: Callable, *, jobs: int, init: Callable | None = None, initargs: tuple = (),
-                 describe: Callable[[BaseException], str] = str, grace: float = 10.0):
+    def __init__(
+        self,
+        fn: Callable,
+        *,
+        jobs: int,
+        init: Callable | None = None,
+        initargs: tuple = (),
+        describe: Callable[[BaseException], str] = str,
+        grace: float = 10.0,
+    ):
         if jobs < 1:
             raise ValueError(f"jobs={jobs!r}: expected at least 1")
-        self.fn, self.jobs, self.init, self.initargs, self.describe, self.grace = fn, jobs, init, initargs, describe, grace
+        self.fn, self.jobs, self.init, self.initargs, self.describe, self.grace = (
+            fn,
+            jobs,
+            init,
+            initargs,
+            describe,
+            grace,
+        )
         self._ctx = multiprocessing.get_context("spawn")
         self._workers: dict = {}  # parent's end of the pipe -> [process, the item it holds or None]
 
-    def __enter__(self) -> "WorkerPool":
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -77,7 +95,9 @@ class WorkerPool:
 
     def _start(self):
         ours, theirs = self._ctx.Pipe()
-        p = self._ctx.Process(target=_serve, args=(theirs, self.fn, self.init, self.initargs, self.describe), name="fw-worker")
+        p = self._ctx.Process(
+            target=_serve, args=(theirs, self.fn, self.init, self.initargs, self.describe), name="fw-worker"
+        )
         p.start()
         theirs.close()
         self._workers[ours] = [p, None]

@@ -37,10 +37,11 @@ import signal
 import sys
 import threading
 import time
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from fwanalysis.artifacts import ArtifactError, load_run, run_id_for
 from fwanalysis.artifacts.io import NotRegularFile, read_regular
@@ -51,8 +52,21 @@ from . import config as cfgmod
 from .config import ConfigError, TrainConfig, without_omitted
 from .models import MODELS
 
-__all__ = ["Spec", "PlannedRun", "SpecError", "SweepFailed", "load_spec", "count_runs", "expand", "execute", "listing",
-           "EXECUTORS", "PLAN_FORMATS", "MAX_RUNS", "MAX_SPEC_BYTES"]
+__all__ = [
+    "Spec",
+    "PlannedRun",
+    "SpecError",
+    "SweepFailed",
+    "load_spec",
+    "count_runs",
+    "expand",
+    "execute",
+    "listing",
+    "EXECUTORS",
+    "PLAN_FORMATS",
+    "MAX_RUNS",
+    "MAX_SPEC_BYTES",
+]
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 PLAN_FORMATS = ("table", "json")  # --format of fw-train sweep
@@ -69,7 +83,18 @@ _RECORD_KEYS = ("shadow", "state", "mask_every")  # what is recorded: part of th
 _KEYS_SINCE_LEGACY_IDS = ("regrown_weights", "growth_count", "prune_fraction_end", "prune_rounding")
 RUN_KEYS = _CONFIG_KEYS + _RECORD_KEYS + ("device",)  # device: where it trains, not part of the run id
 _TOP_KEYS = ("name", "description", "base", "grid", "profiles", "slurm")
-_SLURM_KEYS = ("partition", "account", "qos", "constraint", "time", "gpus", "cpus_per_task", "mem_gb", "array_parallelism", "folder")
+_SLURM_KEYS = (
+    "partition",
+    "account",
+    "qos",
+    "constraint",
+    "time",
+    "gpus",
+    "cpus_per_task",
+    "mem_gb",
+    "array_parallelism",
+    "folder",
+)
 _DEFAULTS = TrainConfig()
 _HINTS = typing.get_type_hints(TrainConfig)
 
@@ -85,7 +110,9 @@ def _unused_by_fixed() -> tuple[str, ...]:
         probe = cfgmod.resolve(TrainConfig(model=name, method="static"), model_spec=MODELS[name], steps_per_epoch=1)
     except Exception:  # a config module that cannot resolve a default static run: the known keys only
         return tuple(fixed)
-    fixed += [k for k in _CONFIG_KEYS if k not in ("criterion", "growth") and getattr(probe, k) is None and k not in fixed]
+    fixed += [
+        k for k in _CONFIG_KEYS if k not in ("criterion", "growth") and getattr(probe, k) is None and k not in fixed
+    ]
     return tuple(fixed)
 
 
@@ -112,21 +139,21 @@ class Spec:
     name: str
     description: str = ""
     base: dict = field(default_factory=dict)
-    grids: list = field(default_factory=list)      # list of dicts; [] means one grid equal to base
-    profiles: dict = field(default_factory=dict)   # name -> dict of run keys
-    slurm: dict = field(default_factory=dict)      # defaults for --executor slurm (_SLURM_KEYS)
+    grids: list = field(default_factory=list)  # list of dicts; [] means one grid equal to base
+    profiles: dict = field(default_factory=dict)  # name -> dict of run keys
+    slurm: dict = field(default_factory=dict)  # defaults for --executor slurm (_SLURM_KEYS)
 
 
 @dataclass(frozen=True)
 class PlannedRun:
     """One run of a sweep: its normalised (unresolved) config, where it goes and what it records."""
 
-    cfg: TrainConfig        # extra holds the labels: {"sweep": spec name, "profile": profile name}
-    out: str                # the sweep's --out; the run is out/<model>/run_id
-    run_id: str             # run_id_for(config without extra + sweep, profile, shadow, state, mask_every)
-    shadow: str = "all"     # all | none | c1,c2 (canonical order)
-    state: str = "none"     # none | first | all
-    mask_every: int = 0     # a mask snapshot every K updates; 0: first and last only
+    cfg: TrainConfig  # extra holds the labels: {"sweep": spec name, "profile": profile name}
+    out: str  # the sweep's --out; the run is out/<model>/run_id
+    run_id: str  # run_id_for(config without extra + sweep, profile, shadow, state, mask_every)
+    shadow: str = "all"  # all | none | c1,c2 (canonical order)
+    state: str = "none"  # none | first | all
+    mask_every: int = 0  # a mask snapshot every K updates; 0: first and last only
     device: str = "cpu"
     data_dir: str | None = None
     legacy_id: str | None = None  # run_id_for(..., digits=8): the id an earlier fwa gave this run
@@ -211,8 +238,11 @@ def _complete_under_legacy_id(run: PlannedRun) -> bool:
     except ArtifactError:
         return False
     planned, by_data = run._manifest_config()
-    return (old.status == "complete" and set(old.config) == set(planned)
-            and all(old.config[k] == v for k, v in planned.items() if k not in by_data))
+    return (
+        old.status == "complete"
+        and set(old.config) == set(planned)
+        and all(old.config[k] == v for k, v in planned.items() if k not in by_data)
+    )
 
 
 # -- reading a spec ----------------------------------------------------------------------------------
@@ -284,14 +314,18 @@ def _read_block(path, where: str, block, *, nested: bool = False) -> dict:
     for key, value in block.items():
         if key == "setups" and not nested:
             if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-                raise SpecError(f"{path}: setups in {where} must be a non-empty list of tables, e.g. "
-                                f"setups = [{{ model = \"mlp-large\", dataset = \"cifar10\" }}]")
+                raise SpecError(
+                    f"{path}: setups in {where} must be a non-empty list of tables, e.g. "
+                    f'setups = [{{ model = "mlp-large", dataset = "cifar10" }}]'
+                )
             out[key] = [_read_block(path, f"{where}, setup {i + 1}", v, nested=True) for i, v in enumerate(value)]
             continue
         if key not in RUN_KEYS:
             raise _unknown(path, where, key, RUN_KEYS + (() if nested else ("setups",)))
         if key == "device" and isinstance(value, list):  # not part of a run's id: an axis would only repeat runs
-            raise SpecError(f"{path}: device = {value!r} in {where}: expected a string (where every run trains; not an axis)")
+            raise SpecError(
+                f"{path}: device = {value!r} in {where}: expected a string (where every run trains; not an axis)"
+            )
         if _is_axis(key, value):
             if not value:
                 raise SpecError(f"{path}: {key} in {where} is an empty list (an axis with no values)")
@@ -313,7 +347,9 @@ def _read_toml(path) -> dict:
     except NotRegularFile as e:
         raise SpecError(f"{e}; a spec is a TOML file of at most {MAX_SPEC_BYTES // 2**20} MiB") from None
     except UnicodeDecodeError as e:
-        raise SpecError(f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); a spec is a TOML file") from None
+        raise SpecError(
+            f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); a spec is a TOML file"
+        ) from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{path}: not valid TOML ({e})") from None
     except RecursionError:
@@ -330,7 +366,7 @@ def load_spec(path) -> Spec:
             raise _unknown(path, "the spec's top level", key, _TOP_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise SpecError(f"{path}: `name = \"...\"` is required (a string)")
+        raise SpecError(f'{path}: `name = "..."` is required (a string)')
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise SpecError(f"{path}: description must be a string")
@@ -349,7 +385,9 @@ def load_spec(path) -> Spec:
     for key in slurm:
         if key not in _SLURM_KEYS:
             raise _unknown(path, "table slurm", key, _SLURM_KEYS)
-    return Spec(path=str(path), name=name, description=description, base=base, grids=grids, profiles=profiles, slurm=dict(slurm))
+    return Spec(
+        path=str(path), name=name, description=description, base=base, grids=grids, profiles=profiles, slurm=dict(slurm)
+    )
 
 
 # -- expanding it into runs --------------------------------------------------------------------------
@@ -402,7 +440,9 @@ def _check_run(spec: Spec, cfg: TrainConfig, where: str) -> None:
 
     for key, registry in (("model", MODELS), ("dataset", DATASETS)):
         if getattr(cfg, key) not in registry:
-            raise SpecError(f"{spec.path}: run {where}: {key} {getattr(cfg, key)!r} is not one of: {', '.join(registry)}")
+            raise SpecError(
+                f"{spec.path}: run {where}: {key} {getattr(cfg, key)!r} is not one of: {', '.join(registry)}"
+            )
 
 
 def _setups(merged: dict):
@@ -457,12 +497,21 @@ def _check_count(spec: Spec, profile: str, max_runs: int) -> None:
     largest = sorted(lengths.items(), key=lambda kv: -kv[1])[:3]
     axes = ", ".join(f"{k} ({n:,} values)" for k, n in largest) or "none: that many setups"
     shown = f"{total:,}" if total < 10**15 else f"about 10^{len(str(total)) - 1}"
-    raise SpecError(f"{spec.path}: profile {profile} expands to {shown} runs, more than the {max_runs:,} allowed "
-                    f"(largest axes: {axes}); shrink the grid, or pass --max-runs N to allow up to N runs")
+    raise SpecError(
+        f"{spec.path}: profile {profile} expands to {shown} runs, more than the {max_runs:,} allowed "
+        f"(largest axes: {axes}); shrink the grid, or pass --max-runs N to allow up to N runs"
+    )
 
 
-def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | None = None, data_dir: str | None = None,
-           max_runs: int = MAX_RUNS) -> list[PlannedRun]:
+def expand(
+    spec: Spec,
+    *,
+    profile: str,
+    out: str | None = None,
+    device: str | None = None,
+    data_dir: str | None = None,
+    max_runs: int = MAX_RUNS,
+) -> list[PlannedRun]:
     """Every run of ``spec`` under ``profile``, normalised and de-duplicated (first one kept), in spec order.
 
     ``out``: where the runs go, each to ``<out>/<model>/<run_id>`` (default ``artifacts``); ``device``:
@@ -503,8 +552,15 @@ def expand(spec: Spec, *, profile: str, out: str | None = None, device: str | No
                 continue
             keys_of[run_id] = key
             runs[run_id] = PlannedRun(
-                cfg=cfg, out=out, run_id=run_id, shadow=shadow, state=state, mask_every=mask_every,
-                device=device or values.get("device", "cpu"), data_dir=data_dir, legacy_id=_legacy_id(ident),
+                cfg=cfg,
+                out=out,
+                run_id=run_id,
+                shadow=shadow,
+                state=state,
+                mask_every=mask_every,
+                device=device or values.get("device", "cpu"),
+                data_dir=data_dir,
+                legacy_id=_legacy_id(ident),
             )
     return list(runs.values())
 
@@ -518,8 +574,16 @@ def _train_one(run: PlannedRun) -> str:
     from .loop import train
 
     path = train(
-        run.cfg, out=run.study, device=run.device, shadow=run.shadow, state=run.state, mask_every=run.mask_every,
-        data_dir=run.data_dir, progress=False, run_id=run.run_id, exist="resume-incomplete",
+        run.cfg,
+        out=run.study,
+        device=run.device,
+        shadow=run.shadow,
+        state=run.state,
+        mask_every=run.mask_every,
+        data_dir=run.data_dir,
+        progress=False,
+        run_id=run.run_id,
+        exist="resume-incomplete",
     )
     return str(path)
 
@@ -549,8 +613,11 @@ def slurm_job_ended(info: dict) -> bool:
         return False
     if not _slurm_cluster_name:
         r = _slurm_command(["scontrol", "show", "config"])
-        names = [line.split("=", 1)[1].strip() for line in (r.stdout.splitlines() if r is not None and r.returncode == 0 else [])
-                 if line.split("=", 1)[0].strip() == "ClusterName" and "=" in line]
+        names = [
+            line.split("=", 1)[1].strip()
+            for line in (r.stdout.splitlines() if r is not None and r.returncode == 0 else [])
+            if line.split("=", 1)[0].strip() == "ClusterName" and "=" in line
+        ]
         if not names:
             return False  # not asked again: maybe the controller answers next time
         _slurm_cluster_name.append(names[0])
@@ -729,12 +796,24 @@ def _one_line(e: BaseException) -> str:
 
 def _progress(total: int, title: str):
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(
-        TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}", style="bold", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
         TextColumn("{task.fields[info]}", markup=False),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
     )
     return bar, bar.add_task(title, total=total, info="")
 
@@ -773,7 +852,9 @@ def _run_local(todo: list[PlannedRun], jobs: int, title: str, outcomes: dict) ->
         else:
             from .pool import WorkerPool
 
-            with WorkerPool(_worker_run, jobs=jobs, init=_init_worker, initargs=(jobs, os.getpid()), describe=_one_line) as pool:
+            with WorkerPool(
+                _worker_run, jobs=jobs, init=_init_worker, initargs=(jobs, os.getpid()), describe=_one_line
+            ) as pool:
                 for run, kind, value in pool.map(todo):
                     _pool_answer(run, kind, value, outcomes, failures)
                     bar.update(task, advance=1, info=f"{len(failures)} failed" if failures else "")
@@ -805,16 +886,40 @@ def _slurm_parameters(spec: Spec | None, slurm: dict) -> dict:
 
 
 # Slurm job states of a task that may still run (or run again); any other state is final
-_SLURM_LIVE = frozenset((
-    "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
-    "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "PREEMPTED", "RESV_DEL_HOLD", "READY",
-))
+_SLURM_LIVE = frozenset(
+    (
+        "PENDING",
+        "CONFIGURING",
+        "RUNNING",
+        "COMPLETING",
+        "SUSPENDED",
+        "REQUEUED",
+        "REQUEUE_HOLD",
+        "REQUEUE_FED",
+        "RESIZING",
+        "SIGNALING",
+        "STAGE_OUT",
+        "STOPPED",
+        "PREEMPTED",
+        "RESV_DEL_HOLD",
+        "READY",
+    )
+)
 # Slurm job states after which a job's processes are gone for good: what lets a sweep take over a lock
 # that such a job left on another host (listed, not "any state but the live ones": a state a later Slurm
 # adds never breaks a lock)
-_SLURM_ENDED = frozenset((
-    "BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "TIMEOUT",
-))
+_SLURM_ENDED = frozenset(
+    (
+        "BOOT_FAIL",
+        "CANCELLED",
+        "COMPLETED",
+        "DEADLINE",
+        "FAILED",
+        "NODE_FAIL",
+        "OUT_OF_MEMORY",
+        "TIMEOUT",
+    )
+)
 
 
 class _SlurmStates:
@@ -845,7 +950,11 @@ class _SlurmStates:
                     self._put(out, job.strip(), state)
                 out[""] = "sacct"
                 return out
-            why = ((r.stderr or r.stdout).strip().splitlines() or ["exit status " + str(r.returncode)])[0] if r is not None else "no answer"
+            why = (
+                ((r.stderr or r.stdout).strip().splitlines() or ["exit status " + str(r.returncode)])[0]
+                if r is not None
+                else "no answer"
+            )
             print(f"note: sacct failed ({why}); reading the tasks' states with scontrol instead", file=sys.stderr)
             self.sacct = False
         for array_id in self.array_ids:
@@ -903,7 +1012,9 @@ def _job_error(e: BaseException, limit: str, run: PlannedRun) -> str:
     return line
 
 
-def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slurm: dict, title: str, outcomes: dict) -> list[tuple[str, str]]:
+def _run_submitit(
+    todo: list[PlannedRun], executor: str, spec: Spec | None, slurm: dict, title: str, outcomes: dict
+) -> list[tuple[str, str]]:
     import submitit
 
     params = _slurm_parameters(spec, slurm)
@@ -929,7 +1040,10 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
     shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
     print(f"submitted {len(jobs)} runs as job{'s' if len(ids) > 1 else ''} {shown} (logs in {folder})", file=sys.stderr)
     if executor == "slurm" and params.get("time") is None:
-        print("note: no --time (nor time in the spec's slurm table): submitit asked Slurm for 5 minutes per run", file=sys.stderr)
+        print(
+            "note: no --time (nor time in the spec's slurm table): submitit asked Slurm for 5 minutes per run",
+            file=sys.stderr,
+        )
     failures = []
     pending = list(zip(todo, jobs))
     states = _SlurmStates(ids) if executor == "slurm" else None
@@ -954,7 +1068,10 @@ def _run_submitit(todo: list[PlannedRun], executor: str, spec: Spec | None, slur
                         still.append((run, job))
                         continue
                     # a task that completed wrote its result: on a network file system it may show late
-                    if state == "COMPLETED" and time.monotonic() - ended.setdefault(str(job.job_id), time.monotonic()) < 30:
+                    if (
+                        state == "COMPLETED"
+                        and time.monotonic() - ended.setdefault(str(job.job_id), time.monotonic()) < 30
+                    ):
                         still.append((run, job))
                         continue
                     failures.append((run.run_id, f"{_slurm_ended(job, state, limit)} (log: {job.paths.stderr})"))
@@ -990,7 +1107,9 @@ def listing(runs: list[PlannedRun], statuses: list[str] | None = None) -> dict:
     """
     if statuses is None:
         statuses = [r.status() for r in runs]
-    return {"runs": [{"run_id": r.run_id, "config": r.config(), "done": s == "complete"} for r, s in zip(runs, statuses)]}
+    return {
+        "runs": [{"run_id": r.run_id, "config": r.config(), "done": s == "complete"} for r, s in zip(runs, statuses)]
+    }
 
 
 def _print_json(doc: dict, stream=None) -> None:
@@ -1044,8 +1163,11 @@ def execute(
     title = title or (f"sweep {spec.name}" if spec is not None else "sweep")
     n_legacy = sum(s == "complete" and not (r.path / "run.json").exists() for r, s in zip(runs, statuses))
     if n_legacy:
-        print(f"note: {n_legacy} complete {'run was' if n_legacy == 1 else 'runs were'} found under {'its' if n_legacy == 1 else 'their'} "
-              "old id (8 hex digits, as an earlier fwa named runs): done, not trained again", file=sys.stderr)
+        print(
+            f"note: {n_legacy} complete {'run was' if n_legacy == 1 else 'runs were'} found under {'its' if n_legacy == 1 else 'their'} "
+            "old id (8 hex digits, as an earlier fwa named runs): done, not trained again",
+            file=sys.stderr,
+        )
     if dry_run:
         if fmt == "json":
             _print_json(listing(runs, statuses))
@@ -1093,7 +1215,9 @@ def _execute(runs, todo, statuses, held, summary, title, executor, jobs, spec, s
                 n_left = len(todo) - len(outcomes) - len(failures)
                 n_trained = sum(k == "trained" for k, _ in outcomes.values())
                 if not n_left:
-                    raise SweepFailed(f"stopped by {e.name} after the last run; trained {n_trained} runs here") from None
+                    raise SweepFailed(
+                        f"stopped by {e.name} after the last run; trained {n_trained} runs here"
+                    ) from None
                 raise SweepFailed(
                     f"stopped by {e.name}: trained {n_trained} runs here; {n_left} runs not done (the ones being trained "
                     "were stopped and are not complete); run the sweep again to finish them"
@@ -1113,11 +1237,15 @@ def _execute(runs, todo, statuses, held, summary, title, executor, jobs, spec, s
     if n_meanwhile:
         line += f"; {n_meanwhile} {'was' if n_meanwhile == 1 else 'were'} completed by another process meanwhile"
     if n_locked:
-        line += (f"; {n_locked} {'run is' if n_locked == 1 else 'runs are'} being trained by another process: "
-                 "run the sweep again later to pick up any that fail")
+        line += (
+            f"; {n_locked} {'run is' if n_locked == 1 else 'runs are'} being trained by another process: "
+            "run the sweep again later to pick up any that fail"
+        )
     print(line, file=sys.stderr)
     for run_id, msg in failures:
         print(f"failed: {run_id}: {msg}", file=sys.stderr)
     if failures:
-        raise SweepFailed(f"{len(failures)} of {len(todo)} runs failed (listed above); run the sweep again to retry them")
+        raise SweepFailed(
+            f"{len(failures)} of {len(todo)} runs failed (listed above); run the sweep again to retry them"
+        )
     return trained

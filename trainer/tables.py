@@ -10,8 +10,8 @@ spec's ``paper`` profile, computed from its expansion; Table 4 the data sets and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -26,7 +26,12 @@ SPECS = Path(__file__).resolve().parent.parent / "specs"
 _CRITERIA = [
     ("magnitude", "|θ|", "", "RigL (Evci et al. 2020)"),
     ("set", "|θ| among θ > 0 and among θ < 0, half each", "SET (Mocanu et al. 2018)", ""),
-    ("set-legacy", "the authors' SET code: ⌈k/2⌉ smallest positive, all negatives but the ⌈k/2⌉−1 most negative", "", ""),
+    (
+        "set-legacy",
+        "the authors' SET code: ⌈k/2⌉ smallest positive, all negatives but the ⌈k/2⌉−1 most negative",
+        "",
+        "",
+    ),
     ("mest", "|θ| + λ|∇θ|", "MEST (Yuan et al. 2021)", ""),
     ("sensitivity", "|∇θ| / |θ|", "Sensitivity (Naji et al. 2021)", ""),
     ("rsensitivity", "|θ| / |∇θ|", "", ""),
@@ -39,7 +44,9 @@ def criteria_table() -> pd.DataFrame:
     """Table 1: every built-in criterion, its score, and the literature's method per growth."""
     from fwanalysis.vocab import PAPER_CRITERIA
 
-    df = pd.DataFrame(_CRITERIA, columns=["criterion", "score (lowest removed)", "with random growth", "with gradient growth"])
+    df = pd.DataFrame(
+        _CRITERIA, columns=["criterion", "score (lowest removed)", "with random growth", "with gradient growth"]
+    )
     df["compared in the paper"] = [c in PAPER_CRITERIA for c in df["criterion"]]
     return df
 
@@ -52,14 +59,22 @@ def models_table() -> pd.DataFrame:
     for name, spec in MODELS.items():
         model = build_model(name, in_shape=spec.reference_input, num_outputs=spec.reference_outputs)
         params = dict(model.named_parameters())
-        rows.append({
-            "model": name, "description": spec.description, "reference input": "x".join(map(str, spec.reference_input)),
-            "outputs": spec.reference_outputs, "paper data set": spec.reference_dataset,
-            "parameters (dense)": sum(p.numel() for p in params.values()),
-            "masked weights": sum(params[n].numel() for n in masked_parameter_names(model)),
-            "init": spec.default_init, "lr": spec.default_lr, "weight decay": spec.default_weight_decay,
-            "batch": spec.paper_batch_size, "epochs": spec.paper_epochs,
-        })
+        rows.append(
+            {
+                "model": name,
+                "description": spec.description,
+                "reference input": "x".join(map(str, spec.reference_input)),
+                "outputs": spec.reference_outputs,
+                "paper data set": spec.reference_dataset,
+                "parameters (dense)": sum(p.numel() for p in params.values()),
+                "masked weights": sum(params[n].numel() for n in masked_parameter_names(model)),
+                "init": spec.default_init,
+                "lr": spec.default_lr,
+                "weight decay": spec.default_weight_decay,
+                "batch": spec.paper_batch_size,
+                "epochs": spec.paper_epochs,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -80,17 +95,29 @@ def dst_settings_table(specs_dir: str | Path = SPECS) -> pd.DataFrame:
         runs = expand(spec, profile="paper")
         dst = [r.cfg for r in runs if r.cfg.method == "dst"]
         cfgs = [r.cfg for r in runs]
-        rows.append({
-            "spec": spec.name, "figures": spec.description, "runs": len(runs),
-            "setups": _values(f"{c.model}/{c.dataset}" for c in cfgs),
-            "methods": _values(c.method for c in cfgs),
-            "criteria": _values(c.criterion for c in dst), "growth": _values(c.growth for c in dst),
-            "density": _values(c.density for c in cfgs), "prune fraction ρ": _values(c.prune_fraction for c in dst),
-            "schedule": _values(c.prune_schedule for c in dst), "update period Δt": _values(c.update_period for c in dst),
-            "update rule": _values(f"regrown {c.regrown_weights}, growth {c.growth_count}, ρ end {c.prune_fraction_end:g}, "
-                                   f"counts {c.prune_rounding}" for c in dst),
-            "epochs": _values(c.epochs for c in cfgs), "batch": _values(c.batch_size for c in cfgs), "seeds": len({c.seed for c in cfgs}),
-        })
+        rows.append(
+            {
+                "spec": spec.name,
+                "figures": spec.description,
+                "runs": len(runs),
+                "setups": _values(f"{c.model}/{c.dataset}" for c in cfgs),
+                "methods": _values(c.method for c in cfgs),
+                "criteria": _values(c.criterion for c in dst),
+                "growth": _values(c.growth for c in dst),
+                "density": _values(c.density for c in cfgs),
+                "prune fraction ρ": _values(c.prune_fraction for c in dst),
+                "schedule": _values(c.prune_schedule for c in dst),
+                "update period Δt": _values(c.update_period for c in dst),
+                "update rule": _values(
+                    f"regrown {c.regrown_weights}, growth {c.growth_count}, ρ end {c.prune_fraction_end:g}, "
+                    f"counts {c.prune_rounding}"
+                    for c in dst
+                ),
+                "epochs": _values(c.epochs for c in cfgs),
+                "batch": _values(c.batch_size for c in cfgs),
+                "seeds": len({c.seed for c in cfgs}),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -101,8 +128,14 @@ def datasets_table() -> pd.DataFrame:
 
     rows = []
     for name, spec in DATASETS.items():
-        row = {"data set": name, "input": "x".join(map(str, spec.in_shape)), "classes": spec.num_classes, "task": spec.task,
-               "split": spec.description, "files": spec.expected}
+        row = {
+            "data set": name,
+            "input": "x".join(map(str, spec.in_shape)),
+            "classes": spec.num_classes,
+            "task": spec.task,
+            "split": spec.description,
+            "files": spec.expected,
+        }
         if spec.embedded:
             d = load_dataset(name, seed=0)
             row["split"] += f" (seed 0: {len(d.train[1])} / {len(d.val[1])} / {len(d.test[1])})"
@@ -125,8 +158,13 @@ def _markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_tables(out: str | Path, *, only: tuple[str, ...] = (), force: bool = False,
-                 replacing: Callable[[list[str]], None] | None = None) -> list[Path]:
+def write_tables(
+    out: str | Path,
+    *,
+    only: tuple[str, ...] = (),
+    force: bool = False,
+    replacing: Callable[[list[str]], None] | None = None,
+) -> list[Path]:
     """Write every table as ``<id>.csv`` and ``<id>.md`` into ``out`` (atomically); return the paths.
 
     Like ``fwa report``, which shares the folder, it replaces only files fwa wrote there, unchanged since

@@ -11,8 +11,9 @@ torch is imported only when paper-code or torch-prune runs, tensorboard only whe
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,24 +26,60 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-SetOpt = Annotated[Optional[list[str]], typer.Option(
-    "--set", metavar="KEY=VALUE",
-    help="A config value of the run (repeatable; several KEY=VALUE after one --set are fine too), e.g. --set model=resnet56 "
-         "density=0.1 seed=0. VALUE is read as JSON where it parses (numbers, true, null), else as text.")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", help="The study (directory) the new run goes into; made if missing.")]
-RunIdOpt = Annotated[Optional[str], typer.Option("--run-id", help="The run's id and directory name (default: <dataset>-<model>-...-<hash of the config>).")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace a complete run of the same id (default: refuse it; an incomplete one is always redone).")]
-MapOpt = Annotated[Optional[list[str]], typer.Option(
-    "--map", metavar="TAG=SPLIT:NAME",
-    help="Import TAG as the metric (SPLIT, NAME) (repeatable), e.g. --map Loss/train=train:loss, --map lr=:lr. Without it, "
-         "tags such as train/loss, val/acc, test_acc, Accuracy/validation, lr are recognised; others are listed and left out.")]
-RunOpt = Annotated[Optional[Path], typer.Option("--run", help="Add the metrics to this existing run directory (rows of the same split and name are replaced; summary updated).")]
-StepsPerEpochOpt = Annotated[Optional[int], typer.Option("--steps-per-epoch", min=1, help="Optimizer steps per epoch: gives each row its epoch (step / N).")]
-SkipBadOpt = Annotated[bool, typer.Option(
-    "--skip-bad",
-    help="Leave out what cannot be read (a damaged or truncated record, a ragged line, a bad step, a FIFO named like "
-         "an input) instead of stopping at it; how much was left out is said in a note and recorded in run.json. "
-         "Without it such input is an error naming the file and the record, and nothing is written.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="A config value of the run (repeatable; several KEY=VALUE after one --set are fine too), e.g. --set model=resnet56 "
+        "density=0.1 seed=0. VALUE is read as JSON where it parses (numbers, true, null), else as text.",
+    ),
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="The study (directory) the new run goes into; made if missing.")
+]
+RunIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--run-id", help="The run's id and directory name (default: <dataset>-<model>-...-<hash of the config>)."
+    ),
+]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace a complete run of the same id (default: refuse it; an incomplete one is always redone).",
+    ),
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        metavar="TAG=SPLIT:NAME",
+        help="Import TAG as the metric (SPLIT, NAME) (repeatable), e.g. --map Loss/train=train:loss, --map lr=:lr. Without it, "
+        "tags such as train/loss, val/acc, test_acc, Accuracy/validation, lr are recognised; others are listed and left out.",
+    ),
+]
+RunOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--run",
+        help="Add the metrics to this existing run directory (rows of the same split and name are replaced; summary updated).",
+    ),
+]
+StepsPerEpochOpt = Annotated[
+    int | None,
+    typer.Option("--steps-per-epoch", min=1, help="Optimizer steps per epoch: gives each row its epoch (step / N)."),
+]
+SkipBadOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-bad",
+        help="Leave out what cannot be read (a damaged or truncated record, a ragged line, a bad step, a FIFO named like "
+        "an input) instead of stopping at it; how much was left out is said in a note and recorded in run.json. "
+        "Without it such input is an error naming the file and the record, and nothing is written.",
+    ),
+]
 
 
 def _err(msg: str) -> None:
@@ -73,7 +110,9 @@ def _settings(set_: list[str] | None, extra: list[str] | None) -> dict:
     settings = parse_settings([*(set_ or []), *(extra or [])])
     unknown = [k for k in settings if k not in CONFIG_KEYS]
     if unknown:
-        _err(f"note: not config keys of the run format, kept as extra config (runs pair only when they agree on them): {', '.join(unknown)}")
+        _err(
+            f"note: not config keys of the run format, kept as extra config (runs pair only when they agree on them): {', '.join(unknown)}"
+        )
     return settings
 
 
@@ -93,17 +132,41 @@ def _split_sources(sources: list[Path]) -> tuple[list[Path], list[str]]:
 
 @app.command("paper-code")
 def paper_code(
-    sources: Annotated[list[Path], typer.Argument(metavar="DIR", help="Directories of the authors' runs (their save_dir), each holding jaccard-in-time-<step>.th files and maybe results.npy; or first-update checkpoints (the model_last.pth of a --manual_stop true run, or its directory); one run each.", show_default=False)],
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="DIR",
+            help="Directories of the authors' runs (their save_dir), each holding jaccard-in-time-<step>.th files and maybe results.npy; or first-update checkpoints (the model_last.pth of a --manual_stop true run, or its directory); one run each.",
+            show_default=False,
+        ),
+    ],
     out: OutOpt = None,
     set_: SetOpt = None,
-    trust_pickle: Annotated[bool, typer.Option(
-        "--trust-pickle",
-        help="Also read results.npy (train/val/test loss and accuracy, death rate). It is a pickled dict, and unpickling a "
-             "file can run any code in it, so it is read only when you say you trust where it came from; without this flag "
-             "the masks and sets are imported and the metrics left out (said in one line). The .th files are always read "
-             "with torch.load(weights_only=True), which runs no code.")] = False,
-    steps_per_epoch: Annotated[Optional[int], typer.Option("--steps-per-epoch", min=1, help="Batches per epoch of the authors' run (len(train_loader)): results.npy logs per epoch, fwa per optimizer step. Needed with --trust-pickle.")] = None,
-    final: Annotated[Optional[Path], typer.Option("--final", help="The run's last checkpoint (the authors' model_last.pth, whose 'masks' hold the final mask), read with torch.load(weights_only=True): gives what the last recorded update regrew and a final mask snapshot. One source only.")] = None,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Also read results.npy (train/val/test loss and accuracy, death rate). It is a pickled dict, and unpickling a "
+            "file can run any code in it, so it is read only when you say you trust where it came from; without this flag "
+            "the masks and sets are imported and the metrics left out (said in one line). The .th files are always read "
+            "with torch.load(weights_only=True), which runs no code.",
+        ),
+    ] = False,
+    steps_per_epoch: Annotated[
+        int | None,
+        typer.Option(
+            "--steps-per-epoch",
+            min=1,
+            help="Batches per epoch of the authors' run (len(train_loader)): results.npy logs per epoch, fwa per optimizer step. Needed with --trust-pickle.",
+        ),
+    ] = None,
+    final: Annotated[
+        Path | None,
+        typer.Option(
+            "--final",
+            help="The run's last checkpoint (the authors' model_last.pth, whose 'masks' hold the final mask), read with torch.load(weights_only=True): gives what the last recorded update regrew and a final mask snapshot. One source only.",
+        ),
+    ] = None,
     run_id: RunIdOpt = None,
     overwrite: OverwriteOpt = False,
     skip_bad: SkipBadOpt = False,
@@ -130,8 +193,19 @@ def paper_code(
             raise ValueError(f"--final {final}: no such file")
         taken: set = set()
         for src in paths:
-            path = import_paper_code(src, out, settings=settings, trust_pickle=trust_pickle, steps_per_epoch=steps_per_epoch,
-                                     run_id=run_id, overwrite=overwrite, taken=taken, final=final, skip_bad=skip_bad, note=_err)
+            path = import_paper_code(
+                src,
+                out,
+                settings=settings,
+                trust_pickle=trust_pickle,
+                steps_per_epoch=steps_per_epoch,
+                run_id=run_id,
+                overwrite=overwrite,
+                taken=taken,
+                final=final,
+                skip_bad=skip_bad,
+                note=_err,
+            )
             typer.echo(f"imported {src} -> {path}")
 
     _run(body)
@@ -139,10 +213,24 @@ def paper_code(
 
 @app.command("torch-prune")
 def torch_prune(
-    checkpoints: Annotated[list[Path], typer.Argument(metavar="CHECKPOINT", help="state_dicts saved with torch.save, of one model pruned with torch.nn.utils.prune (<name>_orig and <name>_mask entries), one training run.", show_default=False)],
+    checkpoints: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="CHECKPOINT",
+            help="state_dicts saved with torch.save, of one model pruned with torch.nn.utils.prune (<name>_orig and <name>_mask entries), one training run.",
+            show_default=False,
+        ),
+    ],
     out: OutOpt = None,
     set_: SetOpt = None,
-    steps: Annotated[Optional[str], typer.Option("--steps", metavar="S1,S2,...", help="The optimizer step of each checkpoint, in the order given. Default: the last number in each file name (ckpt-800.pt is step 800).")] = None,
+    steps: Annotated[
+        str | None,
+        typer.Option(
+            "--steps",
+            metavar="S1,S2,...",
+            help="The optimizer step of each checkpoint, in the order given. Default: the last number in each file name (ckpt-800.pt is step 800).",
+        ),
+    ] = None,
     run_id: RunIdOpt = None,
     overwrite: OverwriteOpt = False,
     skip_bad: SkipBadOpt = False,
@@ -166,22 +254,45 @@ def torch_prune(
             try:
                 step_list = [int(s) for s in steps.replace(" ", "").split(",") if s]
             except ValueError:
-                raise ValueError(f"--steps {steps!r}: expected whole numbers separated by commas, e.g. 0,800,1600") from None
-        path = import_torch_prune(paths, out, settings=settings, steps=step_list, run_id=run_id, overwrite=overwrite,
-                                  skip_bad=skip_bad, note=_err)
+                raise ValueError(
+                    f"--steps {steps!r}: expected whole numbers separated by commas, e.g. 0,800,1600"
+                ) from None
+        path = import_torch_prune(
+            paths,
+            out,
+            settings=settings,
+            steps=step_list,
+            run_id=run_id,
+            overwrite=overwrite,
+            skip_bad=skip_bad,
+            note=_err,
+        )
         typer.echo(f"imported {len(paths)} checkpoints -> {path}")
 
     _run(body)
 
 
-def _write_metrics(series: dict, epochs, *, mapping: list[str] | None, run: Path | None, out: Path | None, settings: dict,
-                   steps_per_epoch: int | None, run_id: str | None, overwrite: bool, imported_from: dict) -> None:
+def _write_metrics(
+    series: dict,
+    epochs,
+    *,
+    mapping: list[str] | None,
+    run: Path | None,
+    out: Path | None,
+    settings: dict,
+    steps_per_epoch: int | None,
+    run_id: str | None,
+    overwrite: bool,
+    imported_from: dict,
+) -> None:
     """Metric rows of ``series`` into a new run (``out``) or an existing one (``run``), ``imported_from`` (kind,
     source, what ``--skip-bad`` skipped) recorded in its run.json."""
     from .common import add_metrics, metric_rows, parse_map, write_metrics_run
 
     if (run is None) == (out is None):
-        raise ValueError("give either --run RUN_DIR (add to an existing run) or --out STUDY (a new run, its config from --set)")
+        raise ValueError(
+            "give either --run RUN_DIR (add to an existing run) or --out STUDY (a new run, its config from --set)"
+        )
     if run is not None and (settings or run_id):
         raise ValueError("--set and --run-id make a new run: use them with --out, not with --run")
     rows, skipped = metric_rows(series, mapping=parse_map(mapping), epochs=epochs, steps_per_epoch=steps_per_epoch)
@@ -189,11 +300,16 @@ def _write_metrics(series: dict, epochs, *, mapping: list[str] | None, run: Path
         _err(f"note: not imported (no --map and no default name): {_some(skipped)}")
     if not rows:
         source = imported_from["source"]
-        raise ValueError(f"{', '.join(source) if isinstance(source, list) else source}: no metric to import (tags found: "
-                         f"{_some(list(series)) or 'none'}); name them with --map TAG=SPLIT:NAME")
+        raise ValueError(
+            f"{', '.join(source) if isinstance(source, list) else source}: no metric to import (tags found: "
+            f"{_some(list(series)) or 'none'}); name them with --map TAG=SPLIT:NAME"
+        )
     if run is not None:
         path, replaced = add_metrics(run, rows, imported_from=imported_from)
-        typer.echo(f"added {len(rows)} metric rows to {path}" + (f" ({replaced} rows of the same metrics replaced)" if replaced else ""))
+        typer.echo(
+            f"added {len(rows)} metric rows to {path}"
+            + (f" ({replaced} rows of the same metrics replaced)" if replaced else "")
+        )
     else:
         path = write_metrics_run(out, settings, rows, run_id=run_id, overwrite=overwrite, imported_from=imported_from)
         typer.echo(f"imported {len(rows)} metric rows -> {path}")
@@ -216,7 +332,14 @@ def _provenance(kind: str, source, skip_bad: bool, skipped: dict[str, int], said
 
 @app.command("tensorboard")
 def tensorboard(
-    logdirs: Annotated[list[Path], typer.Argument(metavar="LOGDIR", help="Directories of one run's events.out.tfevents.* files (read with every folder below them that holds some), or such files; their scalars go into one run.", show_default=False)],
+    logdirs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="LOGDIR",
+            help="Directories of one run's events.out.tfevents.* files (read with every folder below them that holds some), or such files; their scalars go into one run.",
+            show_default=False,
+        ),
+    ],
     run: RunOpt = None,
     out: OutOpt = None,
     set_: SetOpt = None,
@@ -251,20 +374,43 @@ def tensorboard(
                 series[f"{p.name}/{tag}" if seen[tag] > 1 and tag not in EPOCH_TAGS else tag] = points
         epochs = next((series.pop(t) for t in EPOCH_TAGS if t in series), None)
         imported_from = _provenance("tensorboard", [str(p) for p in paths], skip_bad, lost, skipped_note(lost))
-        _write_metrics(series, epochs, mapping=map_, run=run, out=out, settings=settings, steps_per_epoch=steps_per_epoch,
-                       run_id=run_id, overwrite=overwrite, imported_from=imported_from)
+        _write_metrics(
+            series,
+            epochs,
+            mapping=map_,
+            run=run,
+            out=out,
+            settings=settings,
+            steps_per_epoch=steps_per_epoch,
+            run_id=run_id,
+            overwrite=overwrite,
+            imported_from=imported_from,
+        )
 
     _run(body)
 
 
 @app.command("wandb-csv")
 def wandb_csv(
-    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="One W&B run history exported as CSV (columns _step, _runtime, _timestamp, the logged keys, maybe epoch), or a one-run chart export (Step, '<run> - <key>').", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE",
+            help="One W&B run history exported as CSV (columns _step, _runtime, _timestamp, the logged keys, maybe epoch), or a one-run chart export (Step, '<run> - <key>').",
+            show_default=False,
+        ),
+    ],
     run: RunOpt = None,
     out: OutOpt = None,
     set_: SetOpt = None,
     map_: MapOpt = None,
-    step_column: Annotated[Optional[str], typer.Option("--step-column", help="The column holding the optimizer step (default _step, W&B's log counter, or a chart export's Step), e.g. a global_step you logged.")] = None,
+    step_column: Annotated[
+        str | None,
+        typer.Option(
+            "--step-column",
+            help="The column holding the optimizer step (default _step, W&B's log counter, or a chart export's Step), e.g. a global_step you logged.",
+        ),
+    ] = None,
     steps_per_epoch: StepsPerEpochOpt = None,
     run_id: RunIdOpt = None,
     overwrite: OverwriteOpt = False,
@@ -283,11 +429,23 @@ def wandb_csv(
         paths, extra = _split_sources(files)
         if len(paths) > 1:
             raise ValueError(f"give one CSV file (a run's history), got {len(paths)}")
-        h = read_history(paths[0], step_column=step_column, skip_bad=skip_bad)  # every line checked before anything is written
+        h = read_history(
+            paths[0], step_column=step_column, skip_bad=skip_bad
+        )  # every line checked before anything is written
         if h.stepless:
             _err(f"note: {h.stepless} lines have no value in the step column and are left out")
         imported_from = _provenance("wandb-csv", str(paths[0]), skip_bad, h.skipped, skipped_note(h.skipped))
-        _write_metrics(h.series, h.epochs, mapping=map_, run=run, out=out, settings=_settings(set_, extra),
-                       steps_per_epoch=steps_per_epoch, run_id=run_id, overwrite=overwrite, imported_from=imported_from)
+        _write_metrics(
+            h.series,
+            h.epochs,
+            mapping=map_,
+            run=run,
+            out=out,
+            settings=_settings(set_, extra),
+            steps_per_epoch=steps_per_epoch,
+            run_id=run_id,
+            overwrite=overwrite,
+            imported_from=imported_from,
+        )
 
     _run(body)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -20,8 +20,18 @@ from fwanalysis.artifacts.select import key_values
 from fwanalysis.vocab import METRICS, SPLITS
 
 __all__ = [
-    "MissingDependency", "parse_settings", "parse_map", "default_metric", "metric_rows", "to_bool", "torch_load", "run_config",
-    "write_metrics_run", "add_metrics", "METRIC_COLUMNS", "EPOCH_TAGS",
+    "MissingDependency",
+    "parse_settings",
+    "parse_map",
+    "default_metric",
+    "metric_rows",
+    "to_bool",
+    "torch_load",
+    "run_config",
+    "write_metrics_run",
+    "add_metrics",
+    "METRIC_COLUMNS",
+    "EPOCH_TAGS",
 ]
 
 #: The columns of metrics.parquet, in order (docs/format.md, "metrics.parquet").
@@ -48,15 +58,24 @@ def parse_map(items: Iterable[str] | None) -> dict[str, tuple[str, str]]:
         tag, sep, target = item.rpartition("=")
         split, colon, name = target.partition(":")
         if not sep or not tag or not colon or not name:
-            raise ValueError(f"--map {item!r}: expected TAG=SPLIT:NAME, e.g. --map train/loss=train:loss (SPLIT may be empty: lr=:lr)")
+            raise ValueError(
+                f"--map {item!r}: expected TAG=SPLIT:NAME, e.g. --map train/loss=train:loss (SPLIT may be empty: lr=:lr)"
+            )
         if split not in SPLITS:
             raise ValueError(f"--map {item!r}: split {split!r} is not one of: {', '.join(repr(s) for s in SPLITS)}")
         out[tag] = (split, name)
     return out
 
 
-_SPLIT_WORDS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
-                "test": "test", "testing": "test"}
+_SPLIT_WORDS = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+    "testing": "test",
+}
 _NAME_WORDS = {"loss": "loss", "acc": "acc", "accuracy": "acc", "top1": "acc", "acc1": "acc"}
 
 
@@ -126,13 +145,16 @@ def metric_rows(
                 continue
             step = int(step)
             if step < 0:
-                raise ValueError(f"tag {tag!r} has a negative step ({step}); the run format counts optimizer steps from 0")
+                raise ValueError(
+                    f"tag {tag!r} has a negative step ({step}); the run format counts optimizer steps from 0"
+                )
             rows[(step, split, name)] = (step, epoch_at(step), split, name, value)
     return sorted(rows.values(), key=lambda r: (r[0], r[2], r[3])), skipped
 
 
-def run_config(settings: Mapping, masks: Mapping[str, np.ndarray], *, defaults: Mapping, where: str,
-               note: Callable[[str], None]) -> dict:
+def run_config(
+    settings: Mapping, masks: Mapping[str, np.ndarray], *, defaults: Mapping, where: str, note: Callable[[str], None]
+) -> dict:
     """The config of an imported run: ``defaults``, then the ``--set`` values. Without ``--set density=D``
     the run gets the measured density of ``masks`` (4 decimals), and a note says so, naming ``where`` the
     masks come from: a measured density differs a little between seeds, so their runs would not pair up."""
@@ -140,8 +162,10 @@ def run_config(settings: Mapping, masks: Mapping[str, np.ndarray], *, defaults: 
     if config.get("density") is None:
         total = sum(m.size for m in masks.values())
         config["density"] = round(sum(int(m.sum()) for m in masks.values()) / max(total, 1), 4)
-        note(f"note: no --set density=D: the run gets the density of {where}, {config['density']}; give the "
-             "nominal one so that runs of other seeds pair up")
+        note(
+            f"note: no --set density=D: the run gets the density of {where}, {config['density']}; give the "
+            "nominal one so that runs of other seeds pair up"
+        )
     return config
 
 
@@ -152,8 +176,9 @@ def torch_load(path: Path, *, what: str):
     try:
         import torch  # only here: fwa's analyses never need torch (docs/import.md)
     except ImportError:
-        raise MissingDependency(f"{what} reads files written by torch.save and needs PyTorch, which is not installed "
-                                "(pip install torch)") from None
+        raise MissingDependency(
+            f"{what} reads files written by torch.save and needs PyTorch, which is not installed (pip install torch)"
+        ) from None
     from fwanalysis.artifacts.io import open_regular
 
     with open_regular(path) as f:  # a FIFO or device is refused here, never waited on
@@ -183,13 +208,28 @@ def to_bool(x, *, where: str) -> np.ndarray:
 def _table(rows: Sequence[tuple]):
     import pyarrow as pa
 
-    schema = pa.schema([("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())])
+    schema = pa.schema(
+        [
+            ("step", pa.int64()),
+            ("epoch", pa.float64()),
+            ("split", pa.string()),
+            ("name", pa.string()),
+            ("value", pa.float64()),
+        ]
+    )
     cols = list(zip(*rows)) if rows else [[] for _ in METRIC_COLUMNS]
     return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema)
 
 
-def write_metrics_run(study: Path, config: Mapping, rows: Sequence[tuple], *, run_id: str | None = None,
-                      overwrite: bool = False, imported_from: Mapping | None = None) -> Path:
+def write_metrics_run(
+    study: Path,
+    config: Mapping,
+    rows: Sequence[tuple],
+    *,
+    run_id: str | None = None,
+    overwrite: bool = False,
+    imported_from: Mapping | None = None,
+) -> Path:
     """A new run holding only metrics: no masked layers, one (empty) mask snapshot at step 0, since a
     complete run must list one (docs/format.md), and ``rows`` as its metrics.parquet. ``imported_from``
     (what was read, what ``--skip-bad`` left out) becomes run.json's ``imported_from``. Returns its directory."""
@@ -197,8 +237,15 @@ def write_metrics_run(study: Path, config: Mapping, rows: Sequence[tuple], *, ru
 
     Path(study).mkdir(parents=True, exist_ok=True)
     total = max((r[0] for r in rows), default=0)
-    with RunWriter(study, config, {}, run_id=run_id, total_steps=total, exist="overwrite" if overwrite else "resume-incomplete",
-                   extra={"imported_from": dict(imported_from)} if imported_from else None) as w:
+    with RunWriter(
+        study,
+        config,
+        {},
+        run_id=run_id,
+        total_steps=total,
+        exist="overwrite" if overwrite else "resume-incomplete",
+        extra={"imported_from": dict(imported_from)} if imported_from else None,
+    ) as w:
         w.write_masks(0, {})
         for r in rows:
             w.log(*r)
@@ -262,8 +309,10 @@ def add_metrics(run_dir: Path, rows: Sequence[tuple], *, imported_from: Mapping 
         manifest["total_steps"] = max(int(manifest.get("total_steps") or 0), int(new["step"].max()) if len(new) else 0)
         if imported_from:
             history = manifest.get("imported_metrics")
-            manifest["imported_metrics"] = [*(history if isinstance(history, list) else []),
-                                            {**imported_from, "rows": len(new), "at": utc_now()}]
+            manifest["imported_metrics"] = [
+                *(history if isinstance(history, list) else []),
+                {**imported_from, "rows": len(new), "at": utc_now()},
+            ]
         write_json(run.path / "run.json", manifest, mkdir=False)
     finally:
         lock.release()

@@ -19,9 +19,9 @@ dumped before the update. Runs of several criteria from the same seed share ``ma
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -43,7 +43,11 @@ class FirstUpdate:
 
 def is_first_update(obj) -> bool:
     """Whether a loaded checkpoint is a first-update checkpoint (it holds ``masks_before`` and ``masks``)."""
-    return isinstance(obj, Mapping) and isinstance(obj.get("masks_before"), Mapping) and isinstance(obj.get("masks"), Mapping)
+    return (
+        isinstance(obj, Mapping)
+        and isinstance(obj.get("masks_before"), Mapping)
+        and isinstance(obj.get("masks"), Mapping)
+    )
 
 
 def _floats(path: Path, label: str, tensors, shapes: Mapping[str, tuple]) -> dict[str, np.ndarray] | None:
@@ -69,7 +73,9 @@ def read_first_update(path: Path) -> FirstUpdate:
     obj = torch_load(path, what="fwa import paper-code")
     if not is_first_update(obj):
         keys = sorted(map(str, obj)) if isinstance(obj, Mapping) else type(obj).__name__
-        raise ValueError(f"{path}: expected the authors' --manual_stop checkpoint (a dict with 'masks_before' and 'masks'), found {keys}")
+        raise ValueError(
+            f"{path}: expected the authors' --manual_stop checkpoint (a dict with 'masks_before' and 'masks'), found {keys}"
+        )
     before = {str(n): to_bool(t, where=f"{path.name}: masks_before[{n!r}]") for n, t in obj["masks_before"].items()}
     if not before:
         raise ValueError(f"{path}: masks_before holds no layer mask")
@@ -77,8 +83,10 @@ def read_first_update(path: Path) -> FirstUpdate:
     after = _layer_masks(path, "masks", obj["masks"], shapes, "masks_before")
     grew = [n for n in shapes if (after[n] & ~before[n]).any()]
     if grew:
-        raise ValueError(f"{path}: masks holds weights that masks_before does not ({grew[0]!r}): growth ran, so this is not "
-                         "a first-update checkpoint (--manual_stop true)")
+        raise ValueError(
+            f"{path}: masks holds weights that masks_before does not ({grew[0]!r}): growth ran, so this is not "
+            "a first-update checkpoint (--manual_stop true)"
+        )
     weights = _floats(path, "weights", obj.get("weights"), shapes)
     grads = _floats(path, "grads", obj.get("grads"), shapes)
     return FirstUpdate(before, after, weights, grads)
@@ -103,31 +111,45 @@ def import_first_update(
 
     criterion = settings.get("criterion")
     if criterion is None:
-        raise ValueError("give the run's own criterion with --set criterion=NAME (an fwa name: magnitude, set, mest, "
-                         "rsensitivity, snip, random): a first-update checkpoint holds what it pruned but not by which rule")
+        raise ValueError(
+            "give the run's own criterion with --set criterion=NAME (an fwa name: magnitude, set, mest, "
+            "rsensitivity, snip, random): a first-update checkpoint holds what it pruned but not by which rule"
+        )
     rec = read_first_update(path)
     period = settings.get("update_period")
     step = period if isinstance(period, int) and not isinstance(period, bool) and period >= 1 else 1
     if step == 1 and period is None:
         note("note: no --set update_period=N: the first update is recorded at step 1 (the file does not say its step)")
-    config = run_config(settings, rec.before, defaults={"method": "dst", "pruning_scope": "local"},
-                        where="its masks_before", note=note)
+    config = run_config(
+        settings, rec.before, defaults={"method": "dst", "pruning_scope": "local"}, where="its masks_before", note=note
+    )
     rid = run_id or run_id_for(config)
     if taken is not None:
         if rid in taken:
-            raise ValueError(f"{path}: its run id {rid} is that of a source imported before in this command (same config); "
-                             "import each run with its own --set (e.g. criterion=..., seed=...) or --run-id")
+            raise ValueError(
+                f"{path}: its run id {rid} is that of a source imported before in this command (same config); "
+                "import each run with its own --set (e.g. criterion=..., seed=...) or --run-id"
+            )
         taken.add(rid)
     layers = {n: b.shape for n, b in rec.before.items()}
     pruned = {n: rec.before[n] & ~rec.after[n] for n in layers}
     study = Path(study)
     study.mkdir(parents=True, exist_ok=True)
     extra = {"imported_from": {"kind": "paper-code", "source": str(path), "first_update": True}}
-    with RunWriter(study, config, layers, run_id=rid, total_steps=step,
-                   exist="overwrite" if overwrite else "resume-incomplete", extra=extra) as w:
+    with RunWriter(
+        study,
+        config,
+        layers,
+        run_id=rid,
+        total_steps=step,
+        exist="overwrite" if overwrite else "resume-incomplete",
+        extra=extra,
+    ) as w:
         w.write_masks(0, rec.before)
         if rec.weights is not None and rec.grads is not None:
             w.write_state(step, rec.weights, rec.grads, rec.before)
-        w.write_update(step, pruned, {n: np.zeros(s, dtype=bool) for n, s in layers.items()}, shadow={criterion: pruned})
+        w.write_update(
+            step, pruned, {n: np.zeros(s, dtype=bool) for n, s in layers.items()}, shadow={criterion: pruned}
+        )
         w.write_masks(step, rec.after)
     return w.path

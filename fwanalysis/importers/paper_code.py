@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -32,8 +32,16 @@ from fwanalysis.vocab import criterion_order
 
 from .common import run_config, to_bool, torch_load
 
-__all__ = ["PRUNER_CRITERIA", "RESULT_METRICS", "jaccard_files", "read_jaccard_file", "read_final_masks", "read_results", "results_rows",
-           "import_paper_code"]
+__all__ = [
+    "PRUNER_CRITERIA",
+    "RESULT_METRICS",
+    "jaccard_files",
+    "read_jaccard_file",
+    "read_final_masks",
+    "read_results",
+    "results_rows",
+    "import_paper_code",
+]
 
 #: The authors' pruner names in their Jaccard recordings (``local_truncate_weights``) -> fwa's criteria.
 #: ``SETFixed`` is ``SET_fixed``, the balanced rule of the paper, i.e. fwa's ``set`` (not ``set-legacy``,
@@ -51,10 +59,12 @@ PRUNER_CRITERIA = {
 }
 
 #: Said once per import that holds SETFixed: what the authors' SET_fixed removes, which fwa's ``set`` does not.
-SET_FIXED_NOTE = ("note: SETFixed (the authors' SET_fixed) is imported as set; it removes ceil(k/2) of each sign, so "
-                  "2*ceil(k/2) = k + 1 weights when k is odd, every active weight that is exactly zero besides, and "
-                  "fewer than k when one sign has too few weights, where fwa's set removes exactly k and makes up "
-                  "from the other sign (docs/import.md)")
+SET_FIXED_NOTE = (
+    "note: SETFixed (the authors' SET_fixed) is imported as set; it removes ceil(k/2) of each sign, so "
+    "2*ceil(k/2) = k + 1 weights when k is odd, every active weight that is exactly zero besides, and "
+    "fewer than k when one sign has too few weights, where fwa's set removes exactly k and makes up "
+    "from the other sign (docs/import.md)"
+)
 
 #: ``results.npy`` keys -> (split, name, divisor): accuracies are logged in percent, fwa keeps fractions.
 RESULT_METRICS = {
@@ -97,16 +107,24 @@ def _step(digits: str, path: Path) -> int:
 
     step = int(digits)
     if step > MAX_STEP:
-        raise ValueError(f"{path}: step {digits[:30]}{'...' if len(digits) > 30 else ''} is larger than 2^63 - 1, the largest step the run format holds")
+        raise ValueError(
+            f"{path}: step {digits[:30]}{'...' if len(digits) > 30 else ''} is larger than 2^63 - 1, the largest step the run format holds"
+        )
     return step
 
 
 def read_jaccard_file(path: Path, step: int) -> JaccardFile:
     """Read one recording with ``torch.load(weights_only=True)``; the masks as boolean arrays."""
     obj = torch_load(path, what="fwa import paper-code")
-    if not isinstance(obj, Mapping) or not isinstance(obj.get("origs"), Mapping) or not isinstance(obj.get("other_masks"), Mapping):
+    if (
+        not isinstance(obj, Mapping)
+        or not isinstance(obj.get("origs"), Mapping)
+        or not isinstance(obj.get("other_masks"), Mapping)
+    ):
         keys = sorted(map(str, obj)) if isinstance(obj, Mapping) else type(obj).__name__
-        raise ValueError(f"{path}: expected a dict with 'other_masks' and 'origs' (the authors' Jaccard recording), found {keys}")
+        raise ValueError(
+            f"{path}: expected a dict with 'other_masks' and 'origs' (the authors' Jaccard recording), found {keys}"
+        )
     before = {str(n): to_bool(t, where=f"{path.name}: origs[{n!r}]") for n, t in obj["origs"].items()}
     if not before:
         raise ValueError(f"{path}: origs holds no layer mask")
@@ -134,7 +152,9 @@ def read_final_masks(path: Path, layers: Mapping[str, tuple]) -> dict[str, np.nd
     return _layer_masks(Path(path), "masks", masks, layers, "the recordings")
 
 
-def _layer_masks(path: Path, label: str, masks: Mapping, shapes: Mapping[str, tuple], other: str) -> dict[str, np.ndarray]:
+def _layer_masks(
+    path: Path, label: str, masks: Mapping, shapes: Mapping[str, tuple], other: str
+) -> dict[str, np.ndarray]:
     """``masks[n]`` as a boolean array of ``shapes[n]``, for every layer ``n`` that ``other`` (where the
     shapes come from) has; a missing layer or another shape (a transposed mask of the right size too) is a
     one-line error, raised before the mask is converted."""
@@ -155,8 +175,10 @@ def _matching(rec: JaccardFile, path: Path, first: JaccardFile, first_path: Path
     if {n: b.shape for n, b in rec.before.items()} != {n: b.shape for n, b in first.before.items()}:
         raise ValueError(f"{path}: its layers or their shapes differ from those of {first_path.name}")
     if set(rec.removed) != set(first.removed):
-        raise ValueError(f"{path}: records the pruners {', '.join(criterion_order(rec.removed))}, "
-                         f"{first_path.name} records {', '.join(criterion_order(first.removed))}")
+        raise ValueError(
+            f"{path}: records the pruners {', '.join(criterion_order(rec.removed))}, "
+            f"{first_path.name} records {', '.join(criterion_order(first.removed))}"
+        )
     return rec
 
 
@@ -186,7 +208,9 @@ def _checked_recordings(files: list[tuple[int, Path]], *, skip_bad: bool, note: 
     if first is None:
         raise ValueError(f"{files[0][1].parent}: none of its {len(files)} recordings could be read")
     if skipped:
-        note(f"note: {len(skipped)} of {len(files)} recordings skipped (--skip-bad); recorded in run.json's imported_from.skipped")
+        note(
+            f"note: {len(skipped)} of {len(files)} recordings skipped (--skip-bad); recorded in run.json's imported_from.skipped"
+        )
     return good, first, skipped
 
 
@@ -199,7 +223,9 @@ def read_results(path: Path) -> dict:
     if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
         obj = obj.item()
     if not isinstance(obj, Mapping):
-        raise ValueError(f"{path}: expected a pickled dict of logged lists (data_handling/logger.py), found {type(obj).__name__}")
+        raise ValueError(
+            f"{path}: expected a pickled dict of logged lists (data_handling/logger.py), found {type(obj).__name__}"
+        )
     return dict(obj)
 
 
@@ -212,8 +238,10 @@ def results_rows(results: Mapping, *, steps_per_epoch: int | None, end_step: int
     Accuracies are divided by 100; NaN (``val_*`` without a validation split) is left out."""
     n_epochs = len(results["step"]) if "step" in results else 0
     if n_epochs and not steps_per_epoch:
-        raise ValueError("results.npy logs once per epoch: give --steps-per-epoch N (batches per epoch, the authors' "
-                         "len(train_loader)) so that its rows get optimizer steps")
+        raise ValueError(
+            "results.npy logs once per epoch: give --steps-per-epoch N (batches per epoch, the authors' "
+            "len(train_loader)) so that its rows get optimizer steps"
+        )
     rows, left_out = [], []
     end = n_epochs * steps_per_epoch if n_epochs else end_step
     for key, values in results.items():
@@ -248,8 +276,10 @@ def _first_update_file(source: Path) -> Path | None:
         last = source / "model_last.pth"
         if os.path.lexists(last):
             return last
-        raise ValueError(f"{source}: no jaccard-in-time-<step>.th files (the authors' code writes them with --jaccard true) "
-                         "and no model_last.pth (what it saves with --manual_stop true)")
+        raise ValueError(
+            f"{source}: no jaccard-in-time-<step>.th files (the authors' code writes them with --jaccard true) "
+            "and no model_last.pth (what it saves with --manual_stop true)"
+        )
     return None
 
 
@@ -291,40 +321,59 @@ def import_paper_code(
         from .first_update import import_first_update
 
         if final is not None:
-            raise ValueError(f"{source}: --final belongs to a run's Jaccard recordings; a first-update checkpoint is the run's end")
-        return import_first_update(first_update, study, settings=settings, run_id=run_id, overwrite=overwrite, taken=taken, note=note)
+            raise ValueError(
+                f"{source}: --final belongs to a run's Jaccard recordings; a first-update checkpoint is the run's end"
+            )
+        return import_first_update(
+            first_update, study, settings=settings, run_id=run_id, overwrite=overwrite, taken=taken, note=note
+        )
     if not source.is_dir():
-        raise ValueError(f"{source}: not a directory (give the authors' save_dir holding jaccard-in-time-<step>.th, or a "
-                         "--manual_stop checkpoint model_last.pth)")
+        raise ValueError(
+            f"{source}: not a directory (give the authors' save_dir holding jaccard-in-time-<step>.th, or a "
+            "--manual_stop checkpoint model_last.pth)"
+        )
     files = jaccard_files(source)
     criterion = settings.get("criterion")
     if criterion is None:
-        raise ValueError("give the run's own criterion with --set criterion=NAME (an fwa name: magnitude, set, mest, "
-                         "rsensitivity, snip, random): the recordings hold every pruner's set but not which one trained")
+        raise ValueError(
+            "give the run's own criterion with --set criterion=NAME (an fwa name: magnitude, set, mest, "
+            "rsensitivity, snip, random): the recordings hold every pruner's set but not which one trained"
+        )
     files, cur, skipped = _checked_recordings(files, skip_bad=skip_bad, note=note)
     recorded = criterion_order(cur.removed)
     if criterion not in cur.removed:
-        raise ValueError(f"criterion {criterion!r} is not among the recorded pruners ({', '.join(recorded)}); "
-                         "the authors' --death SET is set-legacy, which their recordings do not hold")
+        raise ValueError(
+            f"criterion {criterion!r} is not among the recorded pruners ({', '.join(recorded)}); "
+            "the authors' --death SET is set-legacy, which their recordings do not hold"
+        )
     if cur.unknown_pruners:
         note(f"note: pruners not imported (no fwa criterion for them): {', '.join(cur.unknown_pruners)}")
     if "set" in cur.removed:
         note(SET_FIXED_NOTE)
     layers = {n: b.shape for n, b in cur.before.items()}
-    config = run_config(settings, cur.before, defaults={"method": "dst", "pruning_scope": "local"},
-                        where="its first recorded mask", note=note)
+    config = run_config(
+        settings,
+        cur.before,
+        defaults={"method": "dst", "pruning_scope": "local"},
+        where="its first recorded mask",
+        note=note,
+    )
     rid = run_id or run_id_for(config)
     if taken is not None:
         if rid in taken:
-            raise ValueError(f"{source}: its run id {rid} is that of a source imported before in this command (same config); "
-                             "import each run with its own --set (e.g. seed=...) or --run-id")
+            raise ValueError(
+                f"{source}: its run id {rid} is that of a source imported before in this command (same config); "
+                "import each run with its own --set (e.g. seed=...) or --run-id"
+            )
         taken.add(rid)
 
     rows: list[tuple] = []
     results = source / "results.npy"
     if os.path.lexists(results) and not trust_pickle:
-        note(f"note: {results} not read: it is a pickle, and unpickling can run code; pass --trust-pickle if you trust "
-             "where it came from (masks and sets imported, no metrics)")
+        note(
+            f"note: {results} not read: it is a pickle, and unpickling can run code; pass --trust-pickle if you trust "
+            "where it came from (masks and sets imported, no metrics)"
+        )
     elif os.path.lexists(results):
         rows, left_out = results_rows(read_results(results), steps_per_epoch=steps_per_epoch, end_step=files[-1][0])
         if left_out:
@@ -333,8 +382,10 @@ def import_paper_code(
     period = settings.get("update_period")
     gaps = {b - a for (a, _), (b, _) in zip(files, files[1:])}
     if isinstance(period, int) and gaps - {period}:
-        note(f"note: recordings are {', '.join(map(str, sorted(gaps)))} steps apart but update_period is {period}: "
-             "each grown set spans the unrecorded updates in between (docs/import.md)")
+        note(
+            f"note: recordings are {', '.join(map(str, sorted(gaps)))} steps apart but update_period is {period}: "
+            "each grown set spans the unrecorded updates in between (docs/import.md)"
+        )
 
     study = Path(study)
     study.mkdir(parents=True, exist_ok=True)
@@ -343,8 +394,15 @@ def import_paper_code(
         extra["imported_from"]["skipped"] = {"recordings": len(skipped), "files": [p.name for p in skipped]}
     total_steps = max([files[-1][0], *(r[0] for r in rows)])
     final_masks = read_final_masks(final, layers) if final is not None else None
-    with RunWriter(study, config, layers, run_id=rid, total_steps=total_steps,
-                   exist="overwrite" if overwrite else "resume-incomplete", extra=extra) as w:
+    with RunWriter(
+        study,
+        config,
+        layers,
+        run_id=rid,
+        total_steps=total_steps,
+        exist="overwrite" if overwrite else "resume-incomplete",
+        extra=extra,
+    ) as w:
         for k, (step, _) in enumerate(files):  # read again (checked above): one recording in memory at a time
             nxt = None
             if k + 1 < len(files):

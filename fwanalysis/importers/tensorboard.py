@@ -21,8 +21,9 @@ from __future__ import annotations
 import os
 import struct
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from fwanalysis.artifacts.io import NotRegularFile, open_regular
 
@@ -111,9 +112,11 @@ def read_scalars(logdir: Path, *, skip_bad: bool = False) -> tuple[Series, dict[
 
 def skipped_note(skipped: dict[str, int]) -> str:
     """What ``--skip-bad`` left out of the event files, in words."""
-    return (f"{skipped.get('bad_records', 0)} damaged or truncated records ({skipped.get('bytes', 0)} bytes, with what "
-            f"followed a broken record in its file), {skipped.get('files', 0)} event files not read (not regular files, too "
-            "large or not readable)")
+    return (
+        f"{skipped.get('bad_records', 0)} damaged or truncated records ({skipped.get('bytes', 0)} bytes, with what "
+        f"followed a broken record in its file), {skipped.get('files', 0)} event files not read (not regular files, too "
+        "large or not readable)"
+    )
 
 
 def _proto():
@@ -122,8 +125,10 @@ def _proto():
         from tensorboard.compat.proto import event_pb2
         from tensorboard.util import tensor_util
     except ImportError:
-        raise MissingDependency("fwa import tensorboard needs the tensorboard package, which is not installed: "
-                                "pip install 'fwa[tensorboard]' (or pip install tensorboard)") from None
+        raise MissingDependency(
+            "fwa import tensorboard needs the tensorboard package, which is not installed: "
+            "pip install 'fwa[tensorboard]' (or pip install tensorboard)"
+        ) from None
     return event_pb2, tensor_util
 
 
@@ -167,14 +172,20 @@ def _file_values(path: Path, skips: _Skips) -> Iterator[tuple[int, str, float | 
             try:
                 event = event_pb2.Event.FromString(data)
             except Exception as e:  # protobuf's DecodeError (its class depends on the protobuf backend)
-                skips.bad(f"{path}: record {n} (byte offset {offset}): not a TensorBoard Event ({type(e).__name__})",
-                          records=1, nbytes=len(data) + _FRAME)
+                skips.bad(
+                    f"{path}: record {n} (byte offset {offset}): not a TensorBoard Event ({type(e).__name__})",
+                    records=1,
+                    nbytes=len(data) + _FRAME,
+                )
                 continue
             if not event.HasField("summary"):
                 continue
             if event.step < 0:
-                skips.bad(f"{path}: record {n} (byte offset {offset}): step {event.step} is negative; steps count from 0",
-                          records=1, nbytes=len(data) + _FRAME)
+                skips.bad(
+                    f"{path}: record {n} (byte offset {offset}): step {event.step} is negative; steps count from 0",
+                    records=1,
+                    nbytes=len(data) + _FRAME,
+                )
                 continue
             for value in event.summary.value:
                 if value.HasField("simple_value"):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -33,8 +33,10 @@ def step_from_name(path: Path) -> int:
     if not digits:
         raise ValueError(f"{path}: no step number in the file name; give every step with --steps 0,800,1600,...")
     if int(digits[-1]) > MAX_STEP:
-        raise ValueError(f"{path}: the step in its name ({digits[-1][:30]}...) is larger than 2^63 - 1, the largest step the "
-                         "run format holds; give the steps with --steps")
+        raise ValueError(
+            f"{path}: the step in its name ({digits[-1][:30]}...) is larger than 2^63 - 1, the largest step the "
+            "run format holds; give the steps with --steps"
+        )
     return int(digits[-1])
 
 
@@ -104,7 +106,9 @@ def import_torch_prune(
             raise ValueError(f"{p}: no such file")
     if steps is not None:
         if len(steps) != len(paths):
-            raise ValueError(f"--steps gives {len(steps)} steps for {len(paths)} checkpoints: give one per checkpoint, in order")
+            raise ValueError(
+                f"--steps gives {len(steps)} steps for {len(paths)} checkpoints: give one per checkpoint, in order"
+            )
         if any(not 0 <= int(s) <= MAX_STEP for s in steps):
             raise ValueError("--steps: steps are optimizer steps, from 0 to 2^63 - 1")
         pairs = list(zip((int(s) for s in steps), paths))
@@ -113,21 +117,32 @@ def import_torch_prune(
     pairs.sort(key=lambda t: t[0])
     dup = sorted({s for (s, _), (t, _) in zip(pairs, pairs[1:]) if s == t})
     if dup:
-        raise ValueError(f"two checkpoints at step {dup[0]}: every checkpoint needs its own step (--steps to give them)")
+        raise ValueError(
+            f"two checkpoints at step {dup[0]}: every checkpoint needs its own step (--steps to give them)"
+        )
 
     checked, skipped = _checked_masks(pairs, skip_bad=skip_bad, note=note)
     (first_step, cur), layers = checked[0], {n: m.shape for n, m in checked[0][1].items()}
     config = run_config(settings, cur, defaults={"method": "dst"}, where="its first checkpoint", note=note)
     if config.get("criterion") is None:
-        note("note: no --set criterion=NAME: the run has no criterion, and the Jaccard analyses compare runs by criterion")
+        note(
+            "note: no --set criterion=NAME: the run has no criterion, and the Jaccard analyses compare runs by criterion"
+        )
     study = Path(study)
     study.mkdir(parents=True, exist_ok=True)
     extra = {"imported_from": {"kind": "torch-prune", "checkpoints": [str(p) for _, p in pairs]}}
     if skipped:
         extra["imported_from"]["skipped"] = {"checkpoints": len(skipped), "files": [str(p) for p in skipped]}
     updates = 0
-    with RunWriter(study, config, layers, run_id=run_id, total_steps=checked[-1][0],
-                   exist="overwrite" if overwrite else "resume-incomplete", extra=extra) as w:
+    with RunWriter(
+        study,
+        config,
+        layers,
+        run_id=run_id,
+        total_steps=checked[-1][0],
+        exist="overwrite" if overwrite else "resume-incomplete",
+        extra=extra,
+    ) as w:
         w.write_masks(first_step, cur)
         for step, nxt in checked[1:]:
             pruned = {n: cur[n] & ~nxt[n] for n in layers}
@@ -148,7 +163,9 @@ def _packed(masks: Mapping[str, np.ndarray]) -> dict:
 
 
 def _unpacked(packed: Mapping) -> dict[str, np.ndarray]:
-    return {n: np.unpackbits(b, count=int(np.prod(shape))).astype(bool).reshape(shape) for n, (b, shape) in packed.items()}
+    return {
+        n: np.unpackbits(b, count=int(np.prod(shape))).astype(bool).reshape(shape) for n, (b, shape) in packed.items()
+    }
 
 
 def _checked_masks(pairs: list[tuple[int, Path]], *, skip_bad: bool, note: Callable[[str], None]):
@@ -178,16 +195,20 @@ def _checked_masks(pairs: list[tuple[int, Path]], *, skip_bad: bool, note: Calla
                 if layers is None:
                     layers = shapes
                 elif shapes != layers:
-                    raise ValueError(f"its masked layers differ from those of the first pruned checkpoint "
-                                     f"({sorted(set(shapes) ^ set(layers)) or 'shapes differ'})")
+                    raise ValueError(
+                        f"its masked layers differ from those of the first pruned checkpoint "
+                        f"({sorted(set(shapes) ^ set(layers)) or 'shapes differ'})"
+                    )
         except ValueError as e:
             bad(path, e)
             continue
         read.append((step, path, _packed(masks) if masks is not None else None))
     if layers is None:
         where = pairs[0][1] if pairs else "the checkpoints"
-        raise ValueError(f"no checkpoint holds a <name>_mask buffer with a <name>_orig beside it (e.g. {where}); "
-                         "was the model pruned with torch.nn.utils.prune, and saved before prune.remove?")
+        raise ValueError(
+            f"no checkpoint holds a <name>_mask buffer with a <name>_orig beside it (e.g. {where}); "
+            "was the model pruned with torch.nn.utils.prune, and saved before prune.remove?"
+        )
     checked = []
     for step, path, packed in read:
         if packed is None:  # saved before pruning: every weight of the layers active
@@ -198,5 +219,7 @@ def _checked_masks(pairs: list[tuple[int, Path]], *, skip_bad: bool, note: Calla
             continue
         checked.append((step, _unpacked(packed)))
     if skipped:
-        note(f"note: {len(skipped)} of {len(pairs)} checkpoints skipped (--skip-bad); recorded in run.json's imported_from.skipped")
+        note(
+            f"note: {len(skipped)} of {len(pairs)} checkpoints skipped (--skip-bad); recorded in run.json's imported_from.skipped"
+        )
     return checked, skipped

@@ -19,10 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -53,8 +53,10 @@ class History:
 
 def skipped_note(skipped: dict[str, int]) -> str:
     """What ``--skip-bad`` left out of the CSV, in words."""
-    return (f"{skipped.get('ragged_lines', 0)} lines with more or fewer fields than the header, "
-            f"{skipped.get('bad_step_lines', 0)} lines whose step is not a whole number from 0 to {MAX_STEP}")
+    return (
+        f"{skipped.get('ragged_lines', 0)} lines with more or fewer fields than the header, "
+        f"{skipped.get('bad_step_lines', 0)} lines whose step is not a whole number from 0 to {MAX_STEP}"
+    )
 
 
 def read_history(path: Path, *, step_column: str | None = None, skip_bad: bool = False) -> History:
@@ -70,7 +72,11 @@ def read_history(path: Path, *, step_column: str | None = None, skip_bad: bool =
     rows = csv.reader(io.StringIO(_text(path), newline=""))
     cols = _header(path, rows)
     step_column = _step_column(path, cols, step_column)
-    metrics = [i for i, c in enumerate(cols) if c != step_column and not c.startswith("_") and not c.endswith(("__MIN", "__MAX"))]
+    metrics = [
+        i
+        for i, c in enumerate(cols)
+        if c != step_column and not c.startswith("_") and not c.endswith(("__MIN", "__MAX"))
+    ]
     names = _metric_names(path, cols, metrics, step_column)
     out = History({}, [])
     si = cols.index(step_column)
@@ -85,13 +91,21 @@ def read_history(path: Path, *, step_column: str | None = None, skip_bad: bool =
             if not row:
                 continue  # a blank line
             if len(row) != len(cols):
-                _bad(path, f"line {start}: {len(row)} fields, the header has {len(cols)}", skip_bad, out, "ragged_lines")
+                _bad(
+                    path, f"line {start}: {len(row)} fields, the header has {len(cols)}", skip_bad, out, "ragged_lines"
+                )
                 continue
             try:
                 step = _step(row[si])
             except ValueError:
-                _bad(path, f"line {start}: column {step_column!r} holds {_short(row[si])}, not a step (a whole number from 0 to "
-                     f"{MAX_STEP})", skip_bad, out, "bad_step_lines")
+                _bad(
+                    path,
+                    f"line {start}: column {step_column!r} holds {_short(row[si])}, not a step (a whole number from 0 to "
+                    f"{MAX_STEP})",
+                    skip_bad,
+                    out,
+                    "bad_step_lines",
+                )
                 continue
             if step is None:
                 out.stepless += 1
@@ -152,7 +166,9 @@ def _step_column(path: Path, cols: list[str], step_column: str | None) -> str:
     if step_column is None:
         step_column = next((c for c in ("_step", "Step") if c in cols), None)
         if step_column is None:
-            raise ValueError(f"{path}: no _step or Step column; name the step column with --step-column (columns: {_listing(cols)})")
+            raise ValueError(
+                f"{path}: no _step or Step column; name the step column with --step-column (columns: {_listing(cols)})"
+            )
     elif step_column not in cols:
         raise ValueError(f"{path}: no column {step_column!r} (columns: {_listing(cols)})")
     return step_column
@@ -164,7 +180,9 @@ def _metric_names(path: Path, cols: list[str], metrics: list[int], step_column: 
     if step_column == "Step" and names and all(" - " in c for c in names):
         runs = sorted({c.split(" - ", 1)[0] for c in names})
         if len(runs) > 1:
-            raise ValueError(f"{path}: a chart export of {len(runs)} runs ({', '.join(runs[:4])}); export one run at a time")
+            raise ValueError(
+                f"{path}: a chart export of {len(runs)} runs ({', '.join(runs[:4])}); export one run at a time"
+            )
         names = [c.split(" - ", 1)[1] for c in names]
     return names
 
@@ -215,6 +233,6 @@ def _fill(out: History, names: list[str], steps: np.ndarray, values: np.ndarray)
     cols, lines = np.nonzero(finite.T)  # by column, lines in order
     points = list(zip(steps[lines].tolist(), values[lines, cols].tolist()))
     b = np.searchsorted(cols, np.arange(len(names) + 1)).tolist()
-    out.series = {names[j]: points[b[j]:b[j + 1]] for j in np.flatnonzero(finite.any(axis=0)).tolist()}
+    out.series = {names[j]: points[b[j] : b[j + 1]] for j in np.flatnonzero(finite.any(axis=0)).tolist()}
     for _, tag in sorted((names.index(t), t) for t in EPOCH_TAGS if t in out.series):
         out.epochs = out.series.pop(tag)

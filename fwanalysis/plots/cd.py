@@ -57,8 +57,13 @@ def _auto_width(result: CDResult) -> float:
 
 
 def plot_cd_diagram(
-    result: CDResult, *, ax: Axes | None = None, title: str | None = None, width: float | None = None,
-    highlight: tuple[str, ...] | list[str] = (), colours: bool = True,
+    result: CDResult,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    width: float | None = None,
+    highlight: tuple[str, ...] | list[str] = (),
+    colours: bool = True,
 ) -> Axes:
     """Draw Demšar's critical-difference diagram (Demšar 2006, Fig. 1) of ``result``.
 
@@ -175,10 +180,17 @@ def plot_cd_diagram(
             ax.plot([r, r, x_end], [y_axis, y, y], **(line | {"color": colour(m), "linewidth": 1.8 if strong else 0.9}))
             name_ha, rank_ha = ("left", "right") if side == "right" else ("right", "left")
             nudge = 0.05 * per_in * (-1 if side == "right" else 1)
-            ax.text(x_end + nudge, y, m, ha=name_ha, va="center", fontsize=_NAME_SIZE, color=colour(m),
-                    fontweight="bold" if strong else "normal")
-            ax.text(x_end - nudge, y + 0.06, rank_texts[m], ha=rank_ha, va="bottom",
-                    fontsize=_SMALL_SIZE, color="0.3")
+            ax.text(
+                x_end + nudge,
+                y,
+                m,
+                ha=name_ha,
+                va="center",
+                fontsize=_NAME_SIZE,
+                color=colour(m),
+                fontweight="bold" if strong else "normal",
+            )
+            ax.text(x_end - nudge, y + 0.06, rank_texts[m], ha=rank_ha, va="bottom", fontsize=_SMALL_SIZE, color="0.3")
 
     # ---- cliques: thick bars a little wider than the ranks they join
     ext = 0.05 * per_in
@@ -186,8 +198,7 @@ def plot_cd_diagram(
         rs = [ranks[m] for m in g if m in ranks]
         if not rs:
             continue
-        ax.plot([max(rs) + ext, min(rs) - ext], [y, y], color="black", linewidth=3.0,
-                solid_capstyle="butt")
+        ax.plot([max(rs) + ext, min(rs) - ext], [y, y], color="black", linewidth=3.0, solid_capstyle="butt")
 
     # ---- frame, limits (best rank on the right), title
     pad = margin + 0.04

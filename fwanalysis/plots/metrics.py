@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-__all__ = ["criterion_colour", "criterion_style", "plot_metric_vs", "plot_loss_gap", "plot_learning_curves", "CRITERION_COLOURS"]
+__all__ = [
+    "criterion_colour",
+    "criterion_style",
+    "plot_metric_vs",
+    "plot_loss_gap",
+    "plot_learning_curves",
+    "CRITERION_COLOURS",
+]
 
 # One colour per criterion across every figure; baselines in black/grey.
 CRITERION_COLOURS = {
@@ -27,7 +34,19 @@ CRITERION_COLOURS = {
 }
 # Criteria fwa does not know get a colour of their own from this palette (tab20's colours that no built-in
 # uses), chosen by a hash of the name: the same criterion has the same colour in every figure.
-_OTHER_COLOURS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#bcbd22", "#17becf", "#dbdb8d", "#9edae5")
+_OTHER_COLOURS = (
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#bcbd22",
+    "#17becf",
+    "#dbdb8d",
+    "#9edae5",
+)
 
 
 def criterion_colour(label: str) -> str:
@@ -39,7 +58,18 @@ def criterion_colour(label: str) -> str:
     return _OTHER_COLOURS[zlib.crc32(str(label).encode()) % len(_OTHER_COLOURS)]
 
 
-_MARKERS = {"magnitude": "o", "set": "s", "set-legacy": "p", "mest": "^", "sensitivity": "v", "rsensitivity": "D", "snip": "P", "random": "X", "static": "", "dense": ""}
+_MARKERS = {
+    "magnitude": "o",
+    "set": "s",
+    "set-legacy": "p",
+    "mest": "^",
+    "sensitivity": "v",
+    "rsensitivity": "D",
+    "snip": "P",
+    "random": "X",
+    "static": "",
+    "dense": "",
+}
 
 
 def criterion_style(label: str) -> dict:
@@ -88,7 +118,11 @@ def plot_metric_vs(
         g = g.sort_values(x)
         st = criterion_style(str(label))
         mean, std = g["mean"].to_numpy(float), np.nan_to_num(g["std"].to_numpy(float))
-        if baselines_flat and label in ("dense", "static") and (x == "density" and label == "dense" or g[x].isna().all()):
+        if (
+            baselines_flat
+            and label in ("dense", "static")
+            and (x == "density" and label == "dense" or g[x].isna().all())
+        ):
             m, s = float(mean.mean()), float(std.mean())
             ax.axhline(m, color=st["color"], linestyle="--", linewidth=1.0, label=str(label))
             ax.axhspan(m - s, m + s, color=st["color"], alpha=0.08, linewidth=0)
@@ -96,7 +130,17 @@ def plot_metric_vs(
             continue
         if categorical:  # unordered categories: dodged points with error bars, no connecting lines
             xs = np.array([cats.index(v) for v in g[x].astype(str)]) - 0.35 + width * (n + 0.5)
-            ax.errorbar(xs, mean, yerr=std, fmt=st["marker"] or "o", color=st["color"], label=str(label), markersize=5, capsize=2, linewidth=1)
+            ax.errorbar(
+                xs,
+                mean,
+                yerr=std,
+                fmt=st["marker"] or "o",
+                color=st["color"],
+                label=str(label),
+                markersize=5,
+                capsize=2,
+                linewidth=1,
+            )
             continue
         xs = g[x].to_numpy()
         ax.plot(xs, mean, label=str(label), **st)
@@ -105,7 +149,9 @@ def plot_metric_vs(
         ax.set_xticks(range(len(cats)), cats)
     if logx:
         ax.set_xscale("log")
-        xs_all = sorted({float(v) for v in df.loc[~df[hue].isin(flat), x] if isinstance(v, (int, float)) and v == v and v > 0})
+        xs_all = sorted(
+            {float(v) for v in df.loc[~df[hue].isin(flat), x] if isinstance(v, (int, float)) and v == v and v > 0}
+        )
         if xs_all:  # label the values present, plainly; no crowded minor labels
             ax.set_xticks(xs_all, [f"{v:g}" for v in xs_all])
             ax.minorticks_off()
@@ -144,12 +190,16 @@ def plot_loss_gap(df: pd.DataFrame, *, ax: Axes | None = None, title: str | None
     return _epoch_curves(ax, df, mean="gap_mean", std="gap_std", ylabel="val loss − train loss", title=title)
 
 
-def plot_learning_curves(df: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "validation accuracy", title: str | None = None) -> Axes:
+def plot_learning_curves(
+    df: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "validation accuracy", title: str | None = None
+) -> Axes:
     """A per-epoch metric, one line per criterion (frame from ``analyses.learning_curves``)."""
     return _epoch_curves(_axes(ax), df, mean="mean", std="std", ylabel=ylabel, title=title)
 
 
-def plot_label_bars(df: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "test accuracy", title: str | None = None) -> Axes:
+def plot_label_bars(
+    df: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "test accuracy", title: str | None = None
+) -> Axes:
     """Mean ± std per criterion or baseline as bars in each one's colour (frame: criterion, mean, std)."""
     ax = _axes(ax)
     labels = [str(c) for c in df["criterion"]]
@@ -167,7 +217,9 @@ def plot_label_bars(df: pd.DataFrame, *, ax: Axes | None = None, ylabel: str = "
     return ax
 
 
-def plot_paired_scatter(df: pd.DataFrame, *, x: str, y: str, ax: Axes | None = None, label_by: str | None = None) -> Axes:
+def plot_paired_scatter(
+    df: pd.DataFrame, *, x: str, y: str, ax: Axes | None = None, label_by: str | None = None
+) -> Axes:
     """One point per row at (``x``, ``y``) in its criterion's colour and marker, with the diagonal y = x
     (frame from ``analyses.scope_pairs``); ``label_by`` writes that column's value beside each point."""
     ax = _axes(ax, figsize=(4.5, 4.5))
@@ -176,7 +228,13 @@ def plot_paired_scatter(df: pd.DataFrame, *, x: str, y: str, ax: Axes | None = N
         ax.scatter(g[x], g[y], color=st["color"], marker=st["marker"] or "o", label=str(label), s=28, zorder=3)
         if label_by:
             for xv, yv, t in zip(g[x], g[y], g[label_by]):
-                ax.annotate(f"{t:g}" if isinstance(t, float) else str(t), (xv, yv), fontsize=6, xytext=(3, 2), textcoords="offset points")
+                ax.annotate(
+                    f"{t:g}" if isinstance(t, float) else str(t),
+                    (xv, yv),
+                    fontsize=6,
+                    xytext=(3, 2),
+                    textcoords="offset points",
+                )
     vals = np.concatenate([df[x].to_numpy(float), df[y].to_numpy(float)]) if len(df) else np.array([0.0, 1.0])
     lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
     pad = max(hi - lo, 1e-3) * 0.08
@@ -190,8 +248,16 @@ def plot_paired_scatter(df: pd.DataFrame, *, x: str, y: str, ax: Axes | None = N
     return ax
 
 
-def plot_metric_by_value(df: pd.DataFrame, *, x: str, hue: str, ax: Axes | None = None, ylabel: str = "test accuracy",
-                         logx: bool = False, title: str | None = None) -> Axes:
+def plot_metric_by_value(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    hue: str,
+    ax: Axes | None = None,
+    ylabel: str = "test accuracy",
+    logx: bool = False,
+    title: str | None = None,
+) -> Axes:
     """Mean ± std against ``x``, one line per value of a numeric setting ``hue`` (e.g. MEST's λ), coloured
     along a sequential colour map from the smallest value to the largest."""
     ax = _axes(ax)

@@ -6,9 +6,9 @@ it; nothing here computes a statistic or writes a file (Nowak et al. 2023, Figs.
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pandas as pd
-import matplotlib
 from matplotlib import pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.colors import Colormap, to_rgba
@@ -84,16 +84,24 @@ def plot_jaccard_heatmap(
             label = f"{v:.{digits}f}"
             if show_std is True and np.isfinite(std[i, j]):
                 label = f"{mean[i, j]:.2f}\n±{std[i, j]:.2f}"
-            ax.text(j, i, label, ha="center", va="center", color=_text_colour(cm(image.norm(v))),
-                    fontsize="small" if show_std is True else "medium")
+            ax.text(
+                j,
+                i,
+                label,
+                ha="center",
+                va="center",
+                color=_text_colour(cm(image.norm(v))),
+                fontsize="small" if show_std is True else "medium",
+            )
     ax.set_xticks(range(k), result.criteria, rotation=45, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(k), result.criteria)
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
     if colorbar:
-        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
-                           label="std of Jaccard" if show_std == "only" else "Jaccard")
+        ax.figure.colorbar(
+            image, ax=ax, fraction=0.046, pad=0.04, label="std of Jaccard" if show_std == "only" else "Jaccard"
+        )
     head = title if title is not None else _AT_TITLES[result.at] + (" (std over seeds)" if show_std == "only" else "")
     ref = "–" if not np.isfinite(result.reference_value) else f"{result.reference_value:.2f}"
     extra = f", {result.groups} groups" if result.groups > 1 else ""
@@ -133,7 +141,9 @@ def plot_jaccard_over_time(
         others = [o for o in others if o != run_criterion]
     for other in others:
         d = sub[sub["other"] == other].sort_values("step")
-        (line,) = ax.plot(d["step"], d["jaccard"], label=other, color=criterion_colour(str(other)), marker="o", markersize=3)
+        (line,) = ax.plot(
+            d["step"], d["jaccard"], label=other, color=criterion_colour(str(other)), marker="o", markersize=3
+        )
         if "std" in d.columns and d["std"].notna().any():
             s = d["std"].fillna(0.0)
             ax.fill_between(d["step"], d["jaccard"] - s, d["jaccard"] + s, color=line.get_color(), alpha=0.2, lw=0)
@@ -162,8 +172,12 @@ def plot_itop(df: pd.DataFrame, *, ax: Axes | None = None, hue: str = "criterion
             parts = d.groupby("seed", sort=False) if "seed" in d.columns else [(None, d)]
             for m, (_, part) in enumerate(parts):
                 part = part.sort_values("step")
-                ax.plot(part["step"], part["itop"], color=colours[n % len(colours)],
-                        label=str(label) if m == 0 else "_nolegend_")
+                ax.plot(
+                    part["step"],
+                    part["itop"],
+                    color=colours[n % len(colours)],
+                    label=str(label) if m == 0 else "_nolegend_",
+                )
         ax.set_xlabel("step")
     else:
         _need(df, ["update_period"], "plot_itop without a step column")
@@ -175,8 +189,15 @@ def plot_itop(df: pd.DataFrame, *, ax: Axes | None = None, hue: str = "criterion
         for n, label in enumerate(labels):
             d = df[df[hue] == label].set_index("update_period").reindex(periods)
             x = np.arange(len(periods)) - 0.4 + width * (n + 0.5)
-            ax.bar(x, d["itop"], width, yerr=None if err is None else d[err], capsize=2,
-                   color=colours[n % len(colours)], label=str(label))
+            ax.bar(
+                x,
+                d["itop"],
+                width,
+                yerr=None if err is None else d[err],
+                capsize=2,
+                color=colours[n % len(colours)],
+                label=str(label),
+            )
         ax.set_xticks(range(len(periods)), [str(p) for p in periods])
         ax.set_xlabel("update period (steps)")
     ax.set_ylabel("ITOP ratio")
@@ -203,7 +224,10 @@ def plot_never_removed(df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax = _axes(ax, figsize=(max(4, 1.2 * len(df) + 2), 4))
     x = np.arange(len(df))
     width = 0.38
-    bars = [("retained_by_all", "kept by all", "#3b75af"), ("removed_by_all", "removed by all", "#f2a5c8")]  # the paper's blue and pink
+    bars = [
+        ("retained_by_all", "kept by all", "#3b75af"),
+        ("removed_by_all", "removed by all", "#f2a5c8"),
+    ]  # the paper's blue and pink
     for n, (col, label, colour) in enumerate(bars):
         err = df[f"{col}_std"] if f"{col}_std" in df.columns else None
         ax.bar(x + (n - 0.5) * width, df[col], width, yerr=err, capsize=3, label=label, color=colour)

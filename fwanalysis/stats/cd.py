@@ -87,9 +87,7 @@ def score_matrix(
     """
     missing = [c for c in (block, method, score) if c not in df.columns]
     if missing:
-        raise ValueError(
-            f"score table lacks column(s) {missing!r}; it has {list(map(str, df.columns))!r}"
-        )
+        raise ValueError(f"score table lacks column(s) {missing!r}; it has {list(map(str, df.columns))!r}")
     table = df[[block, method, score]].copy()
     table[method] = table[method].astype(str)
     try:
@@ -321,9 +319,7 @@ def wilcoxon_holm(
     adjusted = np.minimum(1.0, np.maximum.accumulate(pairs["pvalue"].to_numpy() * (m - np.arange(m))))
     pairs["pvalue_holm"] = adjusted
     pairs["significant"] = adjusted < a
-    different = {
-        frozenset((r.method_a, r.method_b)) for r in pairs.itertuples() if r.significant
-    }
+    different = {frozenset((r.method_a, r.method_b)) for r in pairs.itertuples() if r.significant}
     order = [m for m, _ in _ordered(average_ranks(matrix.set_axis(names, axis=1), lower_is_better=lower_is_better))]
     groups = _contiguous_cliques(order, lambda x, y: frozenset((x, y)) not in different)
     return pairs, groups
@@ -407,8 +403,9 @@ def bonferroni_dunn(avg_ranks, n_blocks: int, *, control: str, alpha: float = 0.
     return {"method": control, "cd": cd, "z": z, "p": p, "significant": {m: p[m] < a for m in others}}
 
 
-def cd_warnings(matrix: pd.DataFrame, *, dropped_blocks: int, test: str, alpha: float, cd: float,
-                control: str | None = None) -> list[str]:
+def cd_warnings(
+    matrix: pd.DataFrame, *, dropped_blocks: int, test: str, alpha: float, cd: float, control: str | None = None
+) -> list[str]:
     """What a reader of a CD analysis should know before trusting it: small N, dropped blocks, ties.
 
     The rules, each stated in its message: the chi-square approximation of Friedman's
@@ -420,25 +417,35 @@ def cd_warnings(matrix: pd.DataFrame, *, dropped_blocks: int, test: str, alpha: 
     n, k = matrix.shape
     out: list[str] = []
     if n <= 10:
-        out.append(f"only N = {n} blocks: the Friedman p-value uses the chi-square approximation, which wants "
-                   f"N > 10 (and k > 5; Demšar 2006, Sec. 3.2.2); treat p as rough")
+        out.append(
+            f"only N = {n} blocks: the Friedman p-value uses the chi-square approximation, which wants "
+            f"N > 10 (and k > 5; Demšar 2006, Sec. 3.2.2); treat p as rough"
+        )
     if test == "nemenyi" and math.isfinite(cd) and cd >= k - 1:
-        out.append(f"CD = {cd:.3f} is at least the whole rank range k - 1 = {k - 1}: with N = {n} blocks the "
-                   f"Nemenyi test can tell no two of the {k} methods apart")
+        out.append(
+            f"CD = {cd:.3f} is at least the whole rank range k - 1 = {k - 1}: with N = {n} blocks the "
+            f"Nemenyi test can tell no two of the {k} methods apart"
+        )
     if test == "wilcoxon-holm":
         m = k * (k - 1) // 2
         if m * 2.0 ** (1 - n) >= alpha:
-            out.append(f"with N = {n} blocks the exact two-sided Wilcoxon p is at least 2^(1-N) = {2.0 ** (1 - n):.3g}, "
-                       f"and Holm over {m} pairs multiplies it by up to {m}: no pair can be significant at α = {alpha}")
+            out.append(
+                f"with N = {n} blocks the exact two-sided Wilcoxon p is at least 2^(1-N) = {2.0 ** (1 - n):.3g}, "
+                f"and Holm over {m} pairs multiplies it by up to {m}: no pair can be significant at α = {alpha}"
+            )
     if control is not None and n <= 10:
-        out.append(f"Bonferroni-Dunn uses the normal approximation of rank differences; with N = {n} blocks it is rough")
+        out.append(
+            f"Bonferroni-Dunn uses the normal approximation of rank differences; with N = {n} blocks it is rough"
+        )
     if dropped_blocks:
         total = n + dropped_blocks
         out.append(f"{dropped_blocks} of {total} blocks dropped: they lack a finite score for at least one method")
     values = matrix.to_numpy(dtype=float)
     tied = int(sum(len(np.unique(row)) < k for row in values))
     if tied * 2 > n:
-        out.append(f"ties dominate: {tied} of {n} blocks hold tied scores (average ranks are used, which flattens differences)")
+        out.append(
+            f"ties dominate: {tied} of {n} blocks hold tied scores (average ranks are used, which flattens differences)"
+        )
     return out
 
 
@@ -500,7 +507,9 @@ class CDResult:
             return []
         ms, p = self.pairwise["methods"], self.pairwise["p"]
         order = {m: i for i, m in enumerate(self.methods)}
-        pairs = sorted(combinations(range(len(ms)), 2), key=lambda ij: (order.get(ms[ij[0]], 0), order.get(ms[ij[1]], 0)))
+        pairs = sorted(
+            combinations(range(len(ms)), 2), key=lambda ij: (order.get(ms[ij[0]], 0), order.get(ms[ij[1]], 0))
+        )
         return [{"method": ms[i], "other": ms[j], "p": float(p[i][j])} for i, j in pairs]
 
     def to_json(self) -> dict:
@@ -517,22 +526,38 @@ class CDResult:
             "dropped_blocks": int(self.dropped_blocks),
             "test": self.test,
             "lower_is_better": bool(self.lower_is_better),
-            "omnibus": {"test": self.omnibus, "pvalue": _json_float(self.omnibus_pvalue), "reject": bool(self.significant)},
+            "omnibus": {
+                "test": self.omnibus,
+                "pvalue": _json_float(self.omnibus_pvalue),
+                "reject": bool(self.significant),
+            },
             "significant": bool(self.significant),
             "allow_insignificant": bool(self.allow_insignificant),
-            "pairwise": None if self.pairwise is None else {
-                "test": self.pairwise["test"], "methods": list(self.pairwise["methods"]),
-                "p": [[_json_float(x) for x in row] for row in self.pairwise["p"]]},
+            "pairwise": None
+            if self.pairwise is None
+            else {
+                "test": self.pairwise["test"],
+                "methods": list(self.pairwise["methods"]),
+                "p": [[_json_float(x) for x in row] for row in self.pairwise["p"]],
+            },
             "warnings": list(self.warnings),
-            "score": {m: {"mean": _json_float(self.score_mean.get(m)), "std": _json_float(self.score_std.get(m))}
-                      for m in self.methods} if self.score_mean else None,
+            "score": {
+                m: {"mean": _json_float(self.score_mean.get(m)), "std": _json_float(self.score_std.get(m))}
+                for m in self.methods
+            }
+            if self.score_mean
+            else None,
         }
         if self.control is not None:
             c = self.control
-            doc["control"] = {"method": c["method"], "test": "bonferroni-dunn", "cd": _json_float(c["cd"]),
-                              "p": {m: _json_float(v) for m, v in c["p"].items()},
-                              "z": {m: _json_float(v) for m, v in c["z"].items()},
-                              "significant": {m: bool(v) for m, v in c["significant"].items()}}
+            doc["control"] = {
+                "method": c["method"],
+                "test": "bonferroni-dunn",
+                "cd": _json_float(c["cd"]),
+                "p": {m: _json_float(v) for m, v in c["p"].items()},
+                "z": {m: _json_float(v) for m, v in c["z"].items()},
+                "significant": {m: bool(v) for m, v in c["significant"].items()},
+            }
         return doc
 
 
@@ -606,8 +631,10 @@ def cd_analysis(
     if not significant:
         name = "Friedman" if omnibus == "friedman" else "Iman-Davenport"
         shown = "drawn anyway (--allow-insignificant)" if allow_insignificant else "not shown"
-        warnings.append(f"{name} p = {p_omnibus:.3g} is not below α = {a}: no significant difference among the "
-                        f"{k} methods; cliques and the CD bar are {shown}")
+        warnings.append(
+            f"{name} p = {p_omnibus:.3g} is not below α = {a}: no significant difference among the "
+            f"{k} methods; cliques and the CD bar are {shown}"
+        )
         if not allow_insignificant:
             groups = []
     values = matrix.to_numpy(dtype=float)

@@ -10,7 +10,7 @@ Everything stays in packed uint8 bitsets; counting is popcount.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -76,7 +76,9 @@ def _total_weights(initial: LayerSets, numel: Mapping[str, int] | None) -> int:
         raise ValueError(f"numel lacks layers {missing[:5]}")
     for name, a in initial.items():
         if (int(numel[name]) + 7) // 8 != np.asarray(a).shape[0]:
-            raise ValueError(f"layer {name!r}: numel {numel[name]} does not fit a bitset of {np.asarray(a).shape[0]} bytes")
+            raise ValueError(
+                f"layer {name!r}: numel {numel[name]} does not fit a bitset of {np.asarray(a).shape[0]} bytes"
+            )
     return sum(int(numel[name]) for name in initial)
 
 
@@ -131,8 +133,6 @@ def itop_curve(
     return pd.DataFrame({"step": np.array(steps, dtype=np.int64), "itop": np.array(values, dtype=np.float64)})
 
 
-def itop_ratio(
-    initial: LayerSets, updates: Iterable, *, numel: Mapping[str, int] | None = None
-) -> float:
+def itop_ratio(initial: LayerSets, updates: Iterable, *, numel: Mapping[str, int] | None = None) -> float:
     """The ITOP ratio after the last update (of the initial mask when there is none); see :func:`itop_curve`."""
     return float(itop_curve(initial, updates, numel=numel)["itop"].iloc[-1])

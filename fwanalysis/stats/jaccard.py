@@ -16,9 +16,10 @@ so each pair costs one AND and one popcount pass over the model.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import TYPE_CHECKING, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 from fwanalysis.vocab import JACCARD_AT as AT_CHOICES
+
 REFERENCE_NAMES = {"first": "J_r", "time": "J_r", "end": "J_init"}
 REFERENCE_CRITERIA = {"first": "random", "time": "random", "end": "init"}
 
@@ -248,9 +250,7 @@ class JaccardAggregate:
     groups: int
 
 
-def aggregate_jaccard(
-    per_seed: Sequence[np.ndarray], *, groups: Sequence[Hashable] | None = None
-) -> JaccardAggregate:
+def aggregate_jaccard(per_seed: Sequence[np.ndarray], *, groups: Sequence[Hashable] | None = None) -> JaccardAggregate:
     """Average k×k Jaccard matrices over seeds, then over groups (the mean of group means).
 
     Parameters: ``per_seed``: one k×k matrix per (group, seed), NaN where a pair is absent.
@@ -324,22 +324,30 @@ class JaccardResult:
         k = len(self.criteria)
         for key in ("mean", "std", "n"):
             if np.shape(getattr(self, key)) != (k, k):
-                raise ValueError(f"{key} has shape {np.shape(getattr(self, key))}, expected ({k}, {k}) for {k} criteria")
+                raise ValueError(
+                    f"{key} has shape {np.shape(getattr(self, key))}, expected ({k}, {k}) for {k} criteria"
+                )
 
     def to_frame(self):
         """Long table: one row per (row, col) cell with mean, std, n, and the reference."""
         import pandas as pd
 
         k = len(self.criteria)
-        ref = f"{self.reference_name}={self.reference_value:.4f}" if self.reference_value == self.reference_value else self.reference_name
-        return pd.DataFrame({
-            "row": [a for a in self.criteria for _ in range(k)],
-            "col": [b for _ in range(k) for b in self.criteria],
-            "mean": np.asarray(self.mean, float).ravel(),
-            "std": np.asarray(self.std, float).ravel(),
-            "n": np.asarray(self.n).astype(int).ravel(),
-            "reference": ref,
-        })
+        ref = (
+            f"{self.reference_name}={self.reference_value:.4f}"
+            if self.reference_value == self.reference_value
+            else self.reference_name
+        )
+        return pd.DataFrame(
+            {
+                "row": [a for a in self.criteria for _ in range(k)],
+                "col": [b for _ in range(k) for b in self.criteria],
+                "mean": np.asarray(self.mean, float).ravel(),
+                "std": np.asarray(self.std, float).ravel(),
+                "n": np.asarray(self.n).astype(int).ravel(),
+                "reference": ref,
+            }
+        )
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract; NaN becomes None."""

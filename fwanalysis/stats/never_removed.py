@@ -18,7 +18,7 @@ criterion's own count; it keeps the ratio defined when they are not. A ratio who
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,8 @@ LayerSets = Mapping[str, np.ndarray]
 def kept_weights(active: LayerSets, removed: LayerSets) -> dict[str, np.ndarray]:
     """``K = active & ~removed`` per layer, on packed bitsets (a layer missing from ``removed``: nothing removed)."""
     return {
-        name: (np.asarray(a, dtype=np.uint8) & ~np.asarray(removed[name], dtype=np.uint8)) if name in removed
+        name: (np.asarray(a, dtype=np.uint8) & ~np.asarray(removed[name], dtype=np.uint8))
+        if name in removed
         else np.array(a, dtype=np.uint8, copy=True)
         for name, a in active.items()
     }

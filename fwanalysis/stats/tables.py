@@ -6,7 +6,7 @@ summaries), so a single seed gives 0; every table carries ``n`` so that case sta
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,9 @@ def loss_gap(metrics: pd.DataFrame, *, by: Sequence[str]) -> pd.DataFrame:
     """
     by = list(by)
     loss = metrics[(metrics["name"] == "loss") & metrics["split"].isin(["train", "val"])]
-    wide = loss.pivot_table(index=["run", "epoch"] + by, columns="split", values="value", aggfunc="last", dropna=False).reset_index()
+    wide = loss.pivot_table(
+        index=["run", "epoch"] + by, columns="split", values="value", aggfunc="last", dropna=False
+    ).reset_index()
     wide = wide.dropna(subset=[c for c in ("train", "val") if c in wide] or ["epoch"])
     if "train" not in wide or "val" not in wide:
         return pd.DataFrame(columns=["epoch"] + by + ["gap_mean", "gap_std", "n"])

@@ -38,13 +38,21 @@ def _acc_table(flip):
 def _first_sets(flip):
     """First-update sets on index ranges: magnitude = set = MEST = [0, k), RSensitivity k/4 further,
     SNIP k/4 before (so SNIP–RSensitivity is the least similar pair), random disjoint across seeds (J_r = 0)."""
+
     def sets(seed, crit, layer, init, k):
         n, s = init.size, max(1, k // 4)
-        start = {"magnitude": 0, "set": s if "first-family" in flip else 0, "mest": 0, "rsensitivity": s,
-                 "snip": 2 * s if "first-least" in flip else -s, "random": seed * k}[crit]
+        start = {
+            "magnitude": 0,
+            "set": s if "first-family" in flip else 0,
+            "mest": 0,
+            "rsensitivity": s,
+            "snip": 2 * s if "first-least" in flip else -s,
+            "random": seed * k,
+        }[crit]
         out = np.zeros(n, bool)
         out[np.arange(start, start + k) % n] = True
         return out.reshape(init.shape)
+
     return sets
 
 
@@ -55,46 +63,145 @@ def make_study(root: Path, flip=frozenset(), skip=frozenset()):
     if "accuracy" not in skip:
         static = 0.9 if "static" in flip else 0.6
         for m in MODELS:
-            write_study(root, sweep="accuracy", seeds=(0,), densities=DENS, n_updates=1, crits=FIVE, model=m, dataset="digits",
-                        acc=lambda c, d, s: acc(c, d), baseline_methods=("static",), baseline_acc=lambda meth, d, s: static)
+            write_study(
+                root,
+                sweep="accuracy",
+                seeds=(0,),
+                densities=DENS,
+                n_updates=1,
+                crits=FIVE,
+                model=m,
+                dataset="digits",
+                acc=lambda c, d, s: acc(c, d),
+                baseline_methods=("static",),
+                baseline_acc=lambda meth, d, s: static,
+            )
             for d in DENS[1:]:  # a static run of every density (write_study makes one of the first)
-                write_study(root, sweep="accuracy", seeds=(0,), densities=(d,), crits=(), model=m, dataset="digits",
-                            baseline_methods=("static",), baseline_acc=lambda meth, dd, s: static)
+                write_study(
+                    root,
+                    sweep="accuracy",
+                    seeds=(0,),
+                    densities=(d,),
+                    crits=(),
+                    model=m,
+                    dataset="digits",
+                    baseline_methods=("static",),
+                    baseline_acc=lambda meth, dd, s: static,
+                )
     if "set-defect" not in skip:
         legacy = (lambda c, d, s: 0.99) if "set-defect" in flip else (lambda c, d, s: acc("set", d) - 0.001)
         for m in MODELS:
-            write_study(root, sweep="set-defect", seeds=(0,), densities=DENS, n_updates=1, crits=("set-legacy",), model=m,
-                        dataset="digits", baselines=False, acc=legacy)
+            write_study(
+                root,
+                sweep="set-defect",
+                seeds=(0,),
+                densities=DENS,
+                n_updates=1,
+                crits=("set-legacy",),
+                model=m,
+                dataset="digits",
+                baselines=False,
+                acc=legacy,
+            )
     if "update-period" not in skip:
+
         def up(dt):
             if "update-period" in flip:
                 return lambda c, d, s: {5: 0.80, 20: 0.79, 80: 0.78}[dt]
             base = {5: 0.78, 20: 0.80, 80: 0.79}[dt]
             return lambda c, d, s: base - (0.08 if dt == 5 and c in ("snip", "rsensitivity") else 0)
+
         for dt in (5, 20, 80):
-            write_study(root, sweep="update-period", seeds=(0,), densities=(0.1,), n_updates=1, crits=FIVE, model="m1", dataset="digits",
-                        baselines=False, extra={"update_period": dt}, acc=up(dt))
-        write_study(root, sweep="update-period", seeds=(0,), densities=(0.1,), crits=(), model="m1", dataset="digits",
-                    baseline_methods=("static",), baseline_acc=lambda meth, d, s: 0.9 if "update-period" in flip else 0.6)
+            write_study(
+                root,
+                sweep="update-period",
+                seeds=(0,),
+                densities=(0.1,),
+                n_updates=1,
+                crits=FIVE,
+                model="m1",
+                dataset="digits",
+                baselines=False,
+                extra={"update_period": dt},
+                acc=up(dt),
+            )
+        write_study(
+            root,
+            sweep="update-period",
+            seeds=(0,),
+            densities=(0.1,),
+            crits=(),
+            model="m1",
+            dataset="digits",
+            baseline_methods=("static",),
+            baseline_acc=lambda meth, d, s: 0.9 if "update-period" in flip else 0.6,
+        )
     if "mest-lambda" not in skip:
         off = {0.001: 0.001, 1.0: 0.02, 1000.0: 0.0005 if "mest" in flip else 0.2}
         for lam, o in off.items():
-            write_study(root, sweep="mest-lambda", seeds=(0,), densities=(0.1, 0.5), n_updates=1, crits=("mest",), model="m1", dataset="digits",
-                        baselines=False, extra={"criterion_params": {"mest_lambda": lam}}, acc=lambda c, d, s, o=o: acc("magnitude", d) - o)
+            write_study(
+                root,
+                sweep="mest-lambda",
+                seeds=(0,),
+                densities=(0.1, 0.5),
+                n_updates=1,
+                crits=("mest",),
+                model="m1",
+                dataset="digits",
+                baselines=False,
+                extra={"criterion_params": {"mest_lambda": lam}},
+                acc=lambda c, d, s, o=o: acc("magnitude", d) - o,
+            )
     if "sensitivity" not in skip:
         sign = 1 if "sensitivity" in flip else -1
-        write_study(root, sweep="sensitivity", seeds=(0,), densities=(0.1, 0.5), n_updates=1, crits=("sensitivity",), model="m1",
-                    dataset="digits", baselines=False, acc=lambda c, d, s: acc("rsensitivity", d) + sign * 0.1)
+        write_study(
+            root,
+            sweep="sensitivity",
+            seeds=(0,),
+            densities=(0.1, 0.5),
+            n_updates=1,
+            crits=("sensitivity",),
+            model="m1",
+            dataset="digits",
+            baselines=False,
+            acc=lambda c, d, s: acc("rsensitivity", d) + sign * 0.1,
+        )
     if "jaccard-first" not in skip:
         for m in ("mlp-large", "cnn-small"):
-            write_study(root, sweep="jaccard-first", seeds=(0, 1, 2), densities=(1.0,), n_updates=1, crits=(*FIVE, "random"), model=m,
-                        dataset="digits", baselines=False, extra={"prune_fraction": 0.5}, first_sets=_first_sets(flip))
+            write_study(
+                root,
+                sweep="jaccard-first",
+                seeds=(0, 1, 2),
+                densities=(1.0,),
+                n_updates=1,
+                crits=(*FIVE, "random"),
+                model=m,
+                dataset="digits",
+                baselines=False,
+                extra={"prune_fraction": 0.5},
+                first_sets=_first_sets(flip),
+            )
     if "jaccard" not in skip:
-        same_init = (lambda seed, d: {n: np.random.default_rng(7).random(s) < d for n, s in LAYERS.items()}) if "end" in flip else None
+        same_init = (
+            (lambda seed, d: {n: np.random.default_rng(7).random(s) < d for n, s in LAYERS.items()})
+            if "end" in flip
+            else None
+        )
         ups = {"mlp-large": 6 if "shares" in flip else 1, "cnn-small": 1, "resnet56": 1 if "shares" in flip else 6}
         for m, nu in ups.items():
-            write_study(root, sweep="jaccard", seeds=(0, 1, 2), densities=(0.5,), n_updates=nu, crits=FIVE, model=m, dataset="digits",
-                        baselines=False, extra={"growth": "gradient"}, init_of=same_init)
+            write_study(
+                root,
+                sweep="jaccard",
+                seeds=(0, 1, 2),
+                densities=(0.5,),
+                n_updates=nu,
+                crits=FIVE,
+                model=m,
+                dataset="digits",
+                baselines=False,
+                extra={"growth": "gradient"},
+                init_of=same_init,
+            )
     return root
 
 
@@ -128,7 +235,9 @@ def test_claims_are_the_rows_of_docs_claims_md():
     assert IDS == re.findall(r"^\| `([a-z0-9-]+)` \|", current, flags=re.M)  # its verdict of every claim
     for design in earlier:  # every design tried keeps its verdicts (docs/claims.md lists them all)
         assert IDS == re.findall(r"^\| `([a-z0-9-]+)` \|", design, flags=re.M)
-    assert {c.id: c.paper_value for c in CLAIMS if c.paper_value is not None} == {"resnet-shares-least": {"mlp": 0.23, "cnn": 0.37, "resnet56": 0.11}}
+    assert {c.id: c.paper_value for c in CLAIMS if c.paper_value is not None} == {
+        "resnet-shares-least": {"mlp": 0.23, "cnn": 0.37, "resnet56": 0.11}
+    }
 
 
 def test_every_claim_holds_on_the_study_built_for_it(verdicts):
@@ -145,15 +254,23 @@ def test_values_match_independent_computation(verdicts):
     assert v.detail["CD"] == pytest.approx(_cd(5, len(low)))
     assert v.detail["avg_ranks"] == pytest.approx(rl) and v.runs == 2 * 2 * 5
     assert verdicts["snip-not-better-than-magnitude"].value == pytest.approx(rl["magnitude"] - rl["snip"])
-    assert verdicts["rsensitivity-better-at-high-density"].value == pytest.approx(rl["rsensitivity"] - rh["rsensitivity"])
+    assert verdicts["rsensitivity-better-at-high-density"].value == pytest.approx(
+        rl["rsensitivity"] - rh["rsensitivity"]
+    )
     spread = lambda blocks: np.mean([max(b.values()) - min(b.values()) for b in blocks])  # noqa: E731
     assert verdicts["differences-larger-at-low-density"].value == pytest.approx(spread(low) - spread(high))
     assert verdicts["dst-beats-static-at-low-density"].value == 1.0
     three = ("magnitude", "set", "set-legacy")
-    blocks = [{"magnitude": acc("magnitude", d), "set": acc("set", d), "set-legacy": acc("set", d) - 0.001} for _ in MODELS for d in DENS]
+    blocks = [
+        {"magnitude": acc("magnitude", d), "set": acc("set", d), "set-legacy": acc("set", d) - 0.001}
+        for _ in MODELS
+        for d in DENS
+    ]
     r3 = _ranks(blocks, three)
     v = verdicts["set-defect-changes-little"]
-    assert v.value == pytest.approx(abs(r3["set"] - r3["set-legacy"])) and v.detail["CD"] == pytest.approx(_cd(3, len(blocks)))
+    assert v.value == pytest.approx(abs(r3["set"] - r3["set-legacy"])) and v.detail["CD"] == pytest.approx(
+        _cd(3, len(blocks))
+    )
     assert verdicts["best-update-period-not-smallest"].value == 1.0
     assert verdicts["few-updates-beat-static"].value == 1.0
     assert verdicts["gradient-criteria-lose-more-at-small-update-period"].value == pytest.approx(0.08 - 0.0)
@@ -166,8 +283,20 @@ def test_values_match_independent_computation(verdicts):
 def test_resnet_share_matches_the_final_masks(tmp_path):
     """App. K's share, |∩ kept| / mean |kept| over all masked layers, recomputed from the masks written."""
     ups = {"mlp-large": 1, "resnet56": 6}
-    truth = {m: write_study(tmp_path, sweep="jaccard", seeds=(0, 1), densities=(0.5,), n_updates=nu, crits=FIVE, model=m, dataset="digits",
-                            baselines=False) for m, nu in ups.items()}
+    truth = {
+        m: write_study(
+            tmp_path,
+            sweep="jaccard",
+            seeds=(0, 1),
+            densities=(0.5,),
+            n_updates=nu,
+            crits=FIVE,
+            model=m,
+            dataset="digits",
+            baselines=False,
+        )
+        for m, nu in ups.items()
+    }
     res = {r.id: r for r in evaluate(find_runs(tmp_path), only=("resnet-shares-least",))}["resnet-shares-least"]
 
     def share(t):
@@ -186,10 +315,18 @@ def test_resnet_share_matches_the_final_masks(tmp_path):
 
 
 FLIPS = {
-    "accuracy": ["magnitude-best-at-low-density", "rsensitivity-better-at-high-density", "snip-not-better-than-magnitude",
-                 "differences-larger-at-low-density"],
+    "accuracy": [
+        "magnitude-best-at-low-density",
+        "rsensitivity-better-at-high-density",
+        "snip-not-better-than-magnitude",
+        "differences-larger-at-low-density",
+    ],
     "static": ["dst-beats-static-at-low-density"],
-    "update-period": ["best-update-period-not-smallest", "few-updates-beat-static", "gradient-criteria-lose-more-at-small-update-period"],
+    "update-period": [
+        "best-update-period-not-smallest",
+        "few-updates-beat-static",
+        "gradient-criteria-lose-more-at-small-update-period",
+    ],
     "mest": ["mest-between-magnitude-and-gradient"],
     "sensitivity": ["rsensitivity-beats-sensitivity"],
     "first-family": ["first-update-magnitude-family"],
@@ -199,9 +336,18 @@ FLIPS = {
     "set-defect": ["set-defect-changes-little"],
 }
 # a variant writes only the studies its claims read
-READS = {"accuracy": {"accuracy"}, "static": {"accuracy"}, "update-period": {"update-period"}, "mest": {"accuracy", "mest-lambda"},
-         "sensitivity": {"accuracy", "sensitivity"}, "first-family": {"jaccard-first"}, "first-least": {"jaccard-first"},
-         "end": {"jaccard"}, "shares": {"jaccard"}, "set-defect": {"accuracy", "set-defect"}}
+READS = {
+    "accuracy": {"accuracy"},
+    "static": {"accuracy"},
+    "update-period": {"update-period"},
+    "mest": {"accuracy", "mest-lambda"},
+    "sensitivity": {"accuracy", "sensitivity"},
+    "first-family": {"jaccard-first"},
+    "first-least": {"jaccard-first"},
+    "end": {"jaccard"},
+    "shares": {"jaccard"},
+    "set-defect": {"accuracy", "set-defect"},
+}
 SWEEPS = {"accuracy", "set-defect", "update-period", "mest-lambda", "sensitivity", "jaccard-first", "jaccard"}
 
 
@@ -209,7 +355,9 @@ SWEEPS = {"accuracy", "set-defect", "update-period", "mest-lambda", "sensitivity
 def test_each_claim_fails_on_a_variant_built_against_it(tmp_path, flip):
     root = make_study(tmp_path, flip=frozenset({flip}), skip=frozenset(SWEEPS - READS[flip]))
     got = {r.id: r for r in evaluate(find_runs(root), only=FLIPS[flip])}
-    assert {i: r.verdict for i, r in got.items()} == {i: "fails" for i in FLIPS[flip]}, {i: (r.value, r.detail) for i, r in got.items()}
+    assert {i: r.verdict for i, r in got.items()} == {i: "fails" for i in FLIPS[flip]}, {
+        i: (r.value, r.detail) for i, r in got.items()
+    }
     if flip == "first-family":
         assert got["first-update-magnitude-family"].value == pytest.approx(np.mean([9 / 15, 3 / 5]))
     if flip == "accuracy":
@@ -219,20 +367,42 @@ def test_each_claim_fails_on_a_variant_built_against_it(tmp_path, flip):
 
 
 def test_missing_sweep_gives_no_data(tmp_path):
-    root = make_study(tmp_path, skip=frozenset({"update-period", "jaccard-first", "jaccard", "mest-lambda", "sensitivity", "set-defect"}))
+    root = make_study(
+        tmp_path,
+        skip=frozenset({"update-period", "jaccard-first", "jaccard", "mest-lambda", "sensitivity", "set-defect"}),
+    )
     got = {r.id: r for r in evaluate(find_runs(root))}
-    absent = FLIPS["update-period"] + FLIPS["first-family"] + FLIPS["first-least"] + FLIPS["end"] + FLIPS["shares"] + FLIPS["mest"] + FLIPS["sensitivity"]
+    absent = (
+        FLIPS["update-period"]
+        + FLIPS["first-family"]
+        + FLIPS["first-least"]
+        + FLIPS["end"]
+        + FLIPS["shares"]
+        + FLIPS["mest"]
+        + FLIPS["sensitivity"]
+    )
     for i in absent:
         assert got[i].verdict == "no data" and got[i].value is None and got[i].runs == 0 and got[i].detail["reason"], i
     assert "update-period" in got["few-updates-beat-static"].detail["reason"]
-    assert got["set-defect-changes-little"].verdict == "no data"  # no set-legacy runs: the three criteria have no complete block
+    assert (
+        got["set-defect-changes-little"].verdict == "no data"
+    )  # no set-legacy runs: the three criteria have no complete block
     assert all(got[i].verdict == "holds" for i in FLIPS["accuracy"] + FLIPS["static"])
 
 
 def test_too_few_blocks_is_no_data(tmp_path):
     acc = _acc_table(frozenset())
-    write_study(tmp_path, sweep="accuracy", seeds=(0,), densities=(0.1,), n_updates=1, crits=FIVE, model="m1", dataset="digits",
-                acc=lambda c, d, s: acc(c, d))
+    write_study(
+        tmp_path,
+        sweep="accuracy",
+        seeds=(0,),
+        densities=(0.1,),
+        n_updates=1,
+        crits=FIVE,
+        model="m1",
+        dataset="digits",
+        acc=lambda c, d, s: acc(c, d),
+    )
     got = {r.id: r for r in evaluate(find_runs(tmp_path), only=("magnitude-best-at-low-density",))}
     r = got["magnitude-best-at-low-density"]
     assert r.verdict == "no data" and "at least 2" in r.detail["reason"]
@@ -252,11 +422,19 @@ def test_cli_json_is_one_document_per_the_contract(base):
     keys = ["id", "text", "source", "quantity", "value", "paper_value", "threshold", "verdict", "runs", "detail"]
     for c in doc["claims"]:
         assert list(c) == keys
-        assert c["verdict"] in ("holds", "fails", "no data") and isinstance(c["detail"], dict) and isinstance(c["runs"], int)
+        assert (
+            c["verdict"] in ("holds", "fails", "no data")
+            and isinstance(c["detail"], dict)
+            and isinstance(c["runs"], int)
+        )
         assert c["value"] is None or isinstance(c["value"], (int, float))
         assert c["paper_value"] is None or c["id"] == "resnet-shares-least"
     p = _fwa("claims", str(root), "--format", "csv")
-    assert p.returncode == 0 and p.stdout.splitlines()[0] == "id,verdict,value,threshold,runs" and len(p.stdout.splitlines()) == len(IDS) + 1
+    assert (
+        p.returncode == 0
+        and p.stdout.splitlines()[0] == "id,verdict,value,threshold,runs"
+        and len(p.stdout.splitlines()) == len(IDS) + 1
+    )
     p = _fwa("claims", str(root), "--format", "md", "--sweep", "accuracy")
     assert p.returncode == 0 and p.stdout.startswith("# ") and "## magnitude-best-at-low-density" in p.stdout
     assert "| `update-period`" not in p.stdout and "no data" in p.stdout  # --sweep accuracy: the Δt study filtered away
@@ -264,7 +442,15 @@ def test_cli_json_is_one_document_per_the_contract(base):
 
 def test_cli_user_errors_are_one_line(tmp_path):
     for profile in ("quick", "paper"):
-        write_study(tmp_path / profile, sweep="accuracy", seeds=(0,), n_updates=1, crits=FIVE, baselines=False, extra={"profile": profile})
+        write_study(
+            tmp_path / profile,
+            sweep="accuracy",
+            seeds=(0,),
+            n_updates=1,
+            crits=FIVE,
+            baselines=False,
+            extra={"profile": profile},
+        )
     p = _fwa("claims", str(tmp_path), "--format", "json")
     assert p.returncode == 1 and p.stdout == "" and p.stderr.startswith("error:") and "--config profile=" in p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
@@ -285,7 +471,9 @@ def test_report_writes_claims_md_byte_identically(base, tmp_path):
     assert a == b
     text = a.decode()
     assert "[holds](fig03b-cd-low-density.png)" in text
-    assert "[holds](fig05-update-period.png)" not in text  # Fig. 5 was not built (--only fig03b): no link to a missing file
+    assert (
+        "[holds](fig05-update-period.png)" not in text
+    )  # Fig. 5 was not built (--only fig03b): no link to a missing file
     index = (tmp_path / "a" / "index.md").read_text()
     assert "(claims.md)" in index.split("## ")[0]
     p = _fwa("claims", str(root), "--format", "md")
@@ -296,7 +484,15 @@ def test_report_says_why_claims_cannot_be_evaluated(tmp_path):
     from fwanalysis.report import write_report
 
     for profile in ("quick", "paper"):
-        write_study(tmp_path / profile, sweep="jaccard", seeds=(0, 1), n_updates=1, crits=FIVE, baselines=False, extra={"profile": profile})
+        write_study(
+            tmp_path / profile,
+            sweep="jaccard",
+            seeds=(0, 1),
+            n_updates=1,
+            crits=FIVE,
+            baselines=False,
+            extra={"profile": profile},
+        )
     items = write_report(find_runs(tmp_path), tmp_path / "rep", only=("fig06b",))
     assert items
     text = (tmp_path / "rep" / "claims.md").read_text()

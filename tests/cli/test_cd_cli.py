@@ -15,10 +15,9 @@ import pandas as pd
 import pytest
 import scikit_posthocs as sp
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic import CRITS, write_study  # noqa: E402
 from clilib import fwa, jdoc, said  # noqa: E402
+from synthetic import CRITS, write_study  # noqa: E402
 
 DENSITIES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 
@@ -62,7 +61,9 @@ def test_control_gives_bonferroni_dunn(study):
 def test_unknown_control_is_one_line(study):
     r = fwa("cd-diagram", study, "--control", "nope")
     assert r.exit_code == 1
-    assert r.output.strip().splitlines() == [f"error: control 'nope' is not one of the methods: {', '.join(sorted(CRITS))}"]
+    assert r.output.strip().splitlines() == [
+        f"error: control 'nope' is not one of the methods: {', '.join(sorted(CRITS))}"
+    ]
 
 
 def test_wilcoxon_holm_pairwise(study):
@@ -101,7 +102,7 @@ def check_latex(text: str) -> None:
             assert depth >= 0, "a } closes nothing"
     assert depth == 0, "unbalanced braces"
     spec = re.search(r"\\begin\{tabular\}\{([lrc]+)\}", text).group(1)
-    body = text[text.index(r"\toprule"):text.index(r"\bottomrule")]
+    body = text[text.index(r"\toprule") : text.index(r"\bottomrule")]
     assert text.index(r"\toprule") < text.index(r"\midrule") < text.index(r"\bottomrule")
     rows = [ln for ln in body.splitlines()[1:] if ln.strip() != r"\midrule"]
     assert rows
@@ -126,8 +127,20 @@ def test_latex_of_cd_diagram_bolds_the_best(study):
     assert r"\usepackage" not in r.stdout and r"\begin{table}" in r.stdout
 
 
-@pytest.mark.parametrize("cmd", [["accuracy"], ["update-period"], ["jaccard"], ["jaccard", "--at", "end"], ["itop"],
-                                 ["never-removed"], ["ls"], ["validate"], ["claims"]])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["accuracy"],
+        ["update-period"],
+        ["jaccard"],
+        ["jaccard", "--at", "end"],
+        ["itop"],
+        ["never-removed"],
+        ["ls"],
+        ["validate"],
+        ["claims"],
+    ],
+)
 def test_every_table_command_prints_parseable_latex(study, cmd):
     r = fwa(*cmd, study, "--format", "latex")
     assert r.exit_code in (0, 1), r.output  # validate exits 1 on problems; the table still prints
@@ -135,15 +148,24 @@ def test_every_table_command_prints_parseable_latex(study, cmd):
     assert r.stdout.isascii()  # plain pdflatex stops at a raw λ or −: fwa's symbols become commands
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (the LaTeX-free parse above still runs)")
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None, reason="pdflatex not installed (the LaTeX-free parse above still runs)"
+)
 def test_latex_tables_compile_with_pdflatex(study, tmp_path):
     for i, cmd in enumerate((["cd-diagram", "--control", CRITS[0]], ["accuracy"], ["jaccard"], ["claims"])):
         (tmp_path / f"t{i}.tex").write_text(fwa(*cmd, study, "--format", "latex").stdout)
     inputs = "\n".join(f"\\input{{t{i}.tex}}" for i in range(4))
-    (tmp_path / "doc.tex").write_text("\\documentclass{article}\\usepackage{booktabs}\\usepackage[paperwidth=30in,paperheight=30in]{geometry}"
-                                      f"\\begin{{document}}\n{inputs}\n\\end{{document}}\n")
-    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    (tmp_path / "doc.tex").write_text(
+        "\\documentclass{article}\\usepackage{booktabs}\\usepackage[paperwidth=30in,paperheight=30in]{geometry}"
+        f"\\begin{{document}}\n{inputs}\n\\end{{document}}\n"
+    )
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 0
 
@@ -162,13 +184,18 @@ def test_accuracy_latex_is_wide_with_the_best_per_density_in_bold(study):
 def test_latex_parser_catches_broken_tables():
     good = "\\begin{table}\n\\begin{tabular}{lr}\n\\toprule\na & b \\\\\n\\midrule\nx & $1$ \\\\\n\\bottomrule\n\\end{tabular}\n\\end{table}\n"
     check_latex(good)
-    for bad in (good.replace("x & $1$", "x & 1 & 2"), good.replace("x &", "x_y &"), good.replace("\\end{table}", ""),
-                good.replace("$1$", "$1")):
+    for bad in (
+        good.replace("x & $1$", "x & 1 & 2"),
+        good.replace("x &", "x_y &"),
+        good.replace("\\end{table}", ""),
+        good.replace("$1$", "$1"),
+    ):
         with pytest.raises(AssertionError):
             check_latex(bad)
 
 
 # ------------------------------------------------------------------ --input: wide tables, the omnibus gate
+
 
 def test_wide_input_is_detected_with_a_note_and_equals_the_long_form(tmp_path):
     rng = np.random.default_rng(1)
@@ -217,6 +244,7 @@ def test_highlight_draws_and_needs_plot(study, tmp_path):
 
 
 # ------------------------------------------------------------------ options only where they act
+
 
 @pytest.mark.parametrize("cmd", ["ls", "validate", "claims"])
 def test_commands_that_draw_nothing_refuse_plot(study, tmp_path, cmd):

@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic import CRITS, LAYERS, write_study  # noqa: E402
 from clilib import fwa, jdoc  # noqa: E402
+from synthetic import CRITS, LAYERS, write_study  # noqa: E402
 
 SEEDS = (0, 1, 2)  # the module study's seeds
 
@@ -77,7 +76,11 @@ def assert_drawn(values, fig, *, what: str) -> None:
     for ax in fig.axes:
         drawn += [_finite(line.get_ydata()) for line in ax.lines]
         drawn += [_finite([p.get_y() + p.get_height()]) for p in ax.patches if isinstance(p, Rectangle)]
-        drawn += [_finite(np.asarray(c.get_offsets())[:, 1]) for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets())]
+        drawn += [
+            _finite(np.asarray(c.get_offsets())[:, 1])
+            for c in ax.collections
+            if isinstance(c, PathCollection) and len(c.get_offsets())
+        ]
         drawn += [_finite(im.get_array()) for im in ax.images]
     drawn = np.concatenate(drawn) if drawn else np.zeros(0)
     values = _finite(values)
@@ -100,10 +103,24 @@ def test_ls(study):
     root, truth = study
     doc = jdoc("ls", root)
     assert sorted(r["run_id"] for r in doc["runs"]) == sorted([*truth.run_ids.values(), *truth.baseline_ids.values()])
-    keys = {"run_id", "model", "dataset", "method", "criterion", "growth", "density", "update_period", "seed", "status", "test_acc"}
+    keys = {
+        "run_id",
+        "model",
+        "dataset",
+        "method",
+        "criterion",
+        "growth",
+        "density",
+        "update_period",
+        "seed",
+        "status",
+        "test_acc",
+    }
     assert all(set(r) == keys for r in doc["runs"])
     picked = jdoc("ls", root, "--criterion", "snip", "--criterion", "random")["runs"]
-    assert sorted(r["run_id"] for r in picked) == sorted(v for (_, c, _), v in truth.run_ids.items() if c in ("snip", "random"))
+    assert sorted(r["run_id"] for r in picked) == sorted(
+        v for (_, c, _), v in truth.run_ids.items() if c in ("snip", "random")
+    )
 
 
 def test_validate_ok_and_damaged(tmp_path):
@@ -130,7 +147,10 @@ def test_validate_in_processes_says_what_it_says_in_one(tmp_path):
     (tmp_path / ids[0] / "updates" / "step-00000020.npz").write_bytes(b"PK\x03\x04 not a zip")
     masks = tmp_path / ids[-1] / "masks" / "step-00000000.npz"
     masks.unlink()
-    one, two = fwa("validate", tmp_path, "--format", "json", "--jobs", "1"), fwa("validate", tmp_path, "--format", "json", "--jobs", "2")
+    one, two = (
+        fwa("validate", tmp_path, "--format", "json", "--jobs", "1"),
+        fwa("validate", tmp_path, "--format", "json", "--jobs", "2"),
+    )
     assert one.exit_code == two.exit_code == 1
     assert json.loads(one.stdout) == json.loads(two.stdout)
     assert {i["run"] for i in json.loads(two.stdout)["invalid"]} == {ids[0], ids[-1]}
@@ -146,7 +166,9 @@ def test_jaccard_first_matches_sets(study):
             assert doc["mean"][i][j] == pytest.approx(np.mean(vals))
             assert doc["std"][i][j] == pytest.approx(np.std(vals), abs=1e-12)
             assert doc["n"][i][j] == len(SEEDS)
-    pairs = [set_jaccard(t.first[(s1, "random")], t.first[(s2, "random")]) for s1, s2 in itertools.combinations(SEEDS, 2)]
+    pairs = [
+        set_jaccard(t.first[(s1, "random")], t.first[(s2, "random")]) for s1, s2 in itertools.combinations(SEEDS, 2)
+    ]
     assert doc["reference"] == {"name": "J_r", "value": pytest.approx(np.mean(pairs))}
 
 
@@ -178,7 +200,9 @@ def test_jaccard_over_time(study):
     steps = {step for ups in t.updates.values() for step, _, _ in ups}
     assert len(rows) == len(steps) * len(CRITS) * (len(CRITS) - 1)  # steps x run criteria x the others
     r = rows[(10, "snip", "magnitude")]
-    assert r["jaccard"] == pytest.approx(np.mean([set_jaccard(t.first[(s, "snip")], t.first[(s, "magnitude")]) for s in SEEDS]))
+    assert r["jaccard"] == pytest.approx(
+        np.mean([set_jaccard(t.first[(s, "snip")], t.first[(s, "magnitude")]) for s in SEEDS])
+    )
     assert set(r) >= {"step", "run_criterion", "other", "jaccard", "std"}
 
 
@@ -207,8 +231,10 @@ def _never_removed_truth(t, seed, crits):
     kept = [{(n, i) for n in LAYERS for i in np.flatnonzero(f[n].ravel())} for f in finals]
     every = {(n, i) for n, shape in LAYERS.items() for i in range(int(np.prod(shape)))}
     outside = [every - k for k in kept]
-    return (len(set.intersection(*kept)) / np.mean([len(k) for k in kept]),
-            len(set.intersection(*outside)) / np.mean([len(o) for o in outside]))
+    return (
+        len(set.intersection(*kept)) / np.mean([len(k) for k in kept]),
+        len(set.intersection(*outside)) / np.mean([len(o) for o in outside]),
+    )
 
 
 def test_never_removed_uses_final_masks(study):
@@ -245,9 +271,13 @@ def test_loss_gap(study):
     doc = jdoc("loss-gap", root)
     for crit in CRITS:
         for epoch in (1, 2, 4):
-            gaps = [t.losses[(s, crit, 0.5)][epoch][1] - t.losses[(s, crit, 0.5)][epoch][0] for s in SEEDS]  # val - train, as logged
+            gaps = [
+                t.losses[(s, crit, 0.5)][epoch][1] - t.losses[(s, crit, 0.5)][epoch][0] for s in SEEDS
+            ]  # val - train, as logged
             row = next(r for r in doc["rows"] if r["criterion"] == crit and r["epoch"] == epoch)
-            assert row["gap_mean"] == pytest.approx(np.mean(gaps)) and row["gap_std"] == pytest.approx(np.std(gaps), abs=1e-12)
+            assert row["gap_mean"] == pytest.approx(np.mean(gaps)) and row["gap_std"] == pytest.approx(
+                np.std(gaps), abs=1e-12
+            )
     assert set(row) >= {"epoch", "method", "criterion", "gap_mean", "gap_std"}
 
 
@@ -256,7 +286,17 @@ def test_cd_diagram_runs_and_input(tmp_path):
 
     t = write_study(tmp_path / "two", seeds=(0, 1), densities=(0.3, 0.5), n_updates=1, baselines=False)
     doc = jdoc("cd-diagram", tmp_path / "two")
-    assert set(doc) >= {"methods", "avg_ranks", "n_blocks", "alpha", "cd", "friedman", "iman_davenport", "cliques", "dropped_blocks"}
+    assert set(doc) >= {
+        "methods",
+        "avg_ranks",
+        "n_blocks",
+        "alpha",
+        "cd",
+        "friedman",
+        "iman_davenport",
+        "cliques",
+        "dropped_blocks",
+    }
     # a block per density (accuracy averaged over seeds); rank 1 = the best accuracy of the block
     blocks = [[np.mean([t.acc[(s, c, d)] for s in (0, 1)]) for c in CRITS] for d in (0.3, 0.5)]
     want = dict(zip(CRITS, np.mean([rankdata([-a for a in b]) for b in blocks], axis=0)))
@@ -289,10 +329,15 @@ def test_plots_written(study, tmp_path):
     """Each --plot file is a real picture of the command's own numbers: the figure drawn (caught on its way
     to the file) shows the values of the command's JSON, and the PNG read back is not blank."""
     root, _ = study
-    for args, name, key in [(("jaccard", "--at", "first"), "j.png", "mean"), (("jaccard", "--at", "end", "--std"), "j.svg", "std"),
-                            (("jaccard", "--at", "time"), "t.pdf", "jaccard"), (("accuracy",), "a.png", "mean"),
-                            (("itop",), "i.png", "itop"), (("never-removed",), "n.png", "retained_by_all"),
-                            (("loss-gap",), "l.png", "gap_mean")]:
+    for args, name, key in [
+        (("jaccard", "--at", "first"), "j.png", "mean"),
+        (("jaccard", "--at", "end", "--std"), "j.svg", "std"),
+        (("jaccard", "--at", "time"), "t.pdf", "jaccard"),
+        (("accuracy",), "a.png", "mean"),
+        (("itop",), "i.png", "itop"),
+        (("never-removed",), "n.png", "retained_by_all"),
+        (("loss-gap",), "l.png", "gap_mean"),
+    ]:
         with captured_figures() as figs:
             r = fwa(*args, root, "--plot", tmp_path / name)
         assert r.exit_code == 0, r.output
@@ -380,7 +425,9 @@ def test_sweep_filter(tmp_path):
     both = jdoc("jaccard", tmp_path)
     assert both["groups"] == 2 and both["separated_by"] == ["update_period"]
     assert [g["update_period"] for g in both["results"]] == [10, 20]
-    for g, alone in zip(both["results"], (jdoc("jaccard", tmp_path, "--sweep", "a"), jdoc("jaccard", tmp_path, "--update-period", "20"))):
+    for g, alone in zip(
+        both["results"], (jdoc("jaccard", tmp_path, "--sweep", "a"), jdoc("jaccard", tmp_path, "--update-period", "20"))
+    ):
         assert alone["groups"] == 1
         assert g["mean"] == alone["mean"] and g["criteria"] == alone["criteria"]
     table = fwa("jaccard", tmp_path)
@@ -404,7 +451,9 @@ def test_never_removed_and_jaccard_over_a_subset_of_criteria(study):
     res = A.jaccard_first(runs, criteria=("snip", "magnitude"))
     assert list(res.criteria) == ["magnitude", "snip"]
     full = A.jaccard_first(runs)
-    assert res.mean[0][1] == pytest.approx(full.mean[list(full.criteria).index("magnitude")][list(full.criteria).index("snip")])
+    assert res.mean[0][1] == pytest.approx(
+        full.mean[list(full.criteria).index("magnitude")][list(full.criteria).index("snip")]
+    )
     assert res.reference_value == pytest.approx(full.reference_value)  # J_r still from the random sets
 
 
@@ -413,11 +462,13 @@ def test_jaccard_json_never_imports_pandas(study):
     import subprocess
 
     root, _ = study
-    code = ("import sys, contextlib, io\n"
-            "from fwanalysis.cli import main\n"
-            f"sys.argv = ['fwa', 'jaccard', '--at', 'first', {str(root)!r}, '--format', 'json']\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    try:\n        main()\n    except SystemExit as e:\n        assert not e.code, e.code\n"
-            "print('pandas' in sys.modules)\n")
+    code = (
+        "import sys, contextlib, io\n"
+        "from fwanalysis.cli import main\n"
+        f"sys.argv = ['fwa', 'jaccard', '--at', 'first', {str(root)!r}, '--format', 'json']\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main()\n    except SystemExit as e:\n        assert not e.code, e.code\n"
+        "print('pandas' in sys.modules)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stdout + out.stderr

@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic import CRITS, write_study  # noqa: E402
 from clilib import fwa, jdoc  # noqa: E402
+from synthetic import CRITS, write_study  # noqa: E402
 
 SEEDS = (0, 1, 2)
 
@@ -26,7 +25,9 @@ def two_periods(tmp_path_factory):
     """The same criteria and seeds at Δt = 10 (sweep a) and Δt = 3 (sweep b): differing only in update period."""
     root = tmp_path_factory.mktemp("periods")
     t10 = write_study(root / "a", seeds=SEEDS, sweep="a", densities=(0.5, 0.2))
-    t3 = write_study(root / "b", seeds=SEEDS, sweep="b", densities=(0.5, 0.2), extra={"update_period": 3}, baselines=False)
+    t3 = write_study(
+        root / "b", seeds=SEEDS, sweep="b", densities=(0.5, 0.2), extra={"update_period": 3}, baselines=False
+    )
     return root, t10, t3
 
 
@@ -37,7 +38,11 @@ def test_accuracy_never_reports_more_than_the_seeds(two_periods):
     assert max(r["n"] for r in doc["rows"]) == len(SEEDS)
     for crit in CRITS:
         for period, truth in ((10, t10), (3, t3)):
-            (row,) = [r for r in doc["rows"] if r["criterion"] == crit and r["density"] == 0.5 and r["update_period"] == period]
+            (row,) = [
+                r
+                for r in doc["rows"]
+                if r["criterion"] == crit and r["density"] == 0.5 and r["update_period"] == period
+            ]
             want = [truth.acc[(s, crit, 0.5)] for s in SEEDS]
             assert row["mean"] == pytest.approx(np.mean(want)) and row["std"] == pytest.approx(np.std(want))
     # baselines (no Δt) are shown beside each Δt, with their own three seeds
@@ -114,8 +119,20 @@ def test_a_run_id_in_two_directories_counts_once(tmp_path):
 
 
 def test_mest_at_two_lambdas_is_never_averaged(tmp_path):
-    write_study(tmp_path, seeds=(0, 1), crits=("magnitude", "mest"), baselines=False, extra={"criterion_params": {"mest_lambda": 1.0}})
-    write_study(tmp_path / "l01", seeds=(0, 1), crits=("mest",), baselines=False, extra={"criterion_params": {"mest_lambda": 0.1}})
+    write_study(
+        tmp_path,
+        seeds=(0, 1),
+        crits=("magnitude", "mest"),
+        baselines=False,
+        extra={"criterion_params": {"mest_lambda": 1.0}},
+    )
+    write_study(
+        tmp_path / "l01",
+        seeds=(0, 1),
+        crits=("mest",),
+        baselines=False,
+        extra={"criterion_params": {"mest_lambda": 0.1}},
+    )
     doc = jdoc("accuracy", tmp_path)
     assert doc["separated_by"] == ["mest_lambda"]
     assert sorted(r["mest_lambda"] for r in doc["rows"] if r["criterion"] == "mest") == [0.1, 1.0]
@@ -216,12 +233,36 @@ def test_cd_diagram_ranks_the_accuracy_study_of_a_whole_study(tmp_path):
     from fwanalysis.figures import FIGURES, build
 
     write_study(tmp_path, seeds=(0, 1), densities=(0.1, 0.2, 0.5), sweep="accuracy", baselines=False)
-    write_study(tmp_path, seeds=(0, 1), densities=(0.1, 0.2), sweep="update-period", baselines=False, extra={"update_period": 3})
-    r = fwa("cd-diagram", tmp_path, "--density-max", "0.2", "--criterion", "magnitude", "--criterion", "snip", "--format", "json")
+    write_study(
+        tmp_path, seeds=(0, 1), densities=(0.1, 0.2), sweep="update-period", baselines=False, extra={"update_period": 3}
+    )
+    r = fwa(
+        "cd-diagram",
+        tmp_path,
+        "--density-max",
+        "0.2",
+        "--criterion",
+        "magnitude",
+        "--criterion",
+        "snip",
+        "--format",
+        "json",
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["n_blocks"] == 2 and doc["separated_by"] == [] and "ranking the accuracy study" in r.stderr
     fig = build(FIGURES["fig03b-cd-low-density"], find_runs(tmp_path))
     assert fig.result.n_blocks == 2 and fig.result.avg_ranks == pytest.approx(doc["avg_ranks"])
-    other = jdoc("cd-diagram", tmp_path, "--density-max", "0.2", "--sweep", "update-period", "--criterion", "magnitude", "--criterion", "snip")
+    other = jdoc(
+        "cd-diagram",
+        tmp_path,
+        "--density-max",
+        "0.2",
+        "--sweep",
+        "update-period",
+        "--criterion",
+        "magnitude",
+        "--criterion",
+        "snip",
+    )
     assert other["n_blocks"] == 2  # --sweep picks another spec's runs

@@ -15,10 +15,10 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clilib import fwa  # noqa: E402
 from sweeplib import FW_TRAIN, MODEL, children, gone, lock_pids, start_sweep, sweep_env, trained_here, wait_for  # noqa: E402,F401  (the fault tests import them from here)
+
 SEEDS = (0, 1, 2, 3)
 JOBS = 2
 #: run.json keys that say when a run was written, not what it is
@@ -103,7 +103,9 @@ def assert_same_run(run: Path, ref: Path) -> None:
     assert manifest_without_times(run) == manifest_without_times(ref), run.name
     for name in files:
         if name != "run.json":  # masks, updates, metrics.parquet: byte for byte
-            assert (run / name).read_bytes() == (ref / name).read_bytes(), f"{run.name}/{name} differs from the fault-free run"
+            assert (run / name).read_bytes() == (ref / name).read_bytes(), (
+                f"{run.name}/{name} differs from the fault-free run"
+            )
 
 
 def assert_finished_like(study: Path, ref: Path) -> None:

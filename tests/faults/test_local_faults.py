@@ -21,16 +21,34 @@ import time
 from pathlib import Path
 
 import pytest
-
 from faultlib import (
-    FW_TRAIN, JOBS, MODEL, SEEDS, assert_same_run, assert_untouched, children, complete_runs, finish, gone, lock_pids,
-    run_dirs, run_sweep, snapshot, start_sweep, status, sweep_env, wait_for, write_spec,
+    FW_TRAIN,
+    JOBS,
+    MODEL,
+    SEEDS,
+    assert_same_run,
+    assert_untouched,
+    children,
+    complete_runs,
+    finish,
+    gone,
+    lock_pids,
+    run_dirs,
+    run_sweep,
+    snapshot,
+    start_sweep,
+    status,
+    sweep_env,
+    wait_for,
+    write_spec,
 )
 
 
 def _files(study) -> int:
     """Files of the runs written so far (temporary files and locks not counted)."""
-    return sum(1 for f in (study / MODEL).rglob("*") if f.is_file() and not f.name.startswith(".") and ".locks" not in f.parts)
+    return sum(
+        1 for f in (study / MODEL).rglob("*") if f.is_file() and not f.name.startswith(".") and ".locks" not in f.parts
+    )
 
 
 def _start_and_wait(spec, study, log, reference, seed: int):
@@ -71,7 +89,9 @@ def test_worker_sigkilled_at_a_random_moment(tmp_path, reference, seed):
     out = log.read_text()
     assert gone(victim)
     # only the victim's run is lost: the other worker and a new one in the victim's place finish the rest
-    failed = re.findall(r"^failed: (\S+): not done: its worker process died, killed by SIGKILL \(the out-of-memory killer", out, re.M)
+    failed = re.findall(
+        r"^failed: (\S+): not done: its worker process died, killed by SIGKILL \(the out-of-memory killer", out, re.M
+    )
     assert "Traceback" not in out, out
     assert len(re.findall(r"^failed:", out, re.M)) == len(failed) <= 1, out
     complete = complete_runs(study)
@@ -124,9 +144,15 @@ def test_sigterm_marks_the_running_runs_failed_and_the_next_sweep_finishes(tmp_p
     dirs = run_dirs(study)
     # stopped as its directory was made, before its run.json: nothing in it (the run counts as missing)
     assert all(not list(d.iterdir()) for d in dirs.values() if not (d / "run.json").exists())
-    stopped = {k: json.loads((d / "run.json").read_text()) for k, d in dirs.items() if (d / "run.json").exists() and status(d) != "complete"}
+    stopped = {
+        k: json.loads((d / "run.json").read_text())
+        for k, d in dirs.items()
+        if (d / "run.json").exists() and status(d) != "complete"
+    }
     # the format has no "interrupted" status: a stopped run is failed, and says why (docs/artifacts.md)
-    assert all(m["status"] == "failed" and m.get("error") == "interrupted by SIGTERM" for m in stopped.values()), stopped
+    assert all(m["status"] == "failed" and m.get("error") == "interrupted by SIGTERM" for m in stopped.values()), (
+        stopped
+    )
     finish(spec, study, reference.study, tmp_path / "finish.log")
 
 
@@ -165,7 +191,9 @@ def test_read_only_study_fails_each_run_in_one_line_and_changes_nothing(tmp_path
     ro = tmpfs.bind_ro(study)  # root ignores permission bits, not a read-only mount
     with pytest.raises(OSError):
         (ro / "probe").write_text("x")
-    dry = subprocess.run([FW_TRAIN, "sweep", str(spec), "--out", str(ro), "--dry-run"], capture_output=True, text=True, env=sweep_env())
+    dry = subprocess.run(
+        [FW_TRAIN, "sweep", str(spec), "--out", str(ro), "--dry-run"], capture_output=True, text=True, env=sweep_env()
+    )
     assert dry.returncode == 0 and "4 runs: 2 complete, 2 to train" in dry.stdout, dry.stdout + dry.stderr
     rc, out = run_sweep(spec, ro, tmp_path / "faulty.log")
     assert rc == 1 and "Traceback" not in out, out
@@ -209,7 +237,15 @@ def test_a_lock_or_a_run_on_a_full_disk_fails_and_leaves_no_file(tmp_path, tmpfs
     assert e.value.errno == errno.ENOSPC
     assert list((disk / ".locks").iterdir()) == []
     (disk / "filler").unlink()
-    config = {"model": "toy", "dataset": "synthetic", "method": "dst", "criterion": "magnitude", "growth": "random", "density": 0.5, "seed": 0}
+    config = {
+        "model": "toy",
+        "dataset": "synthetic",
+        "method": "dst",
+        "criterion": "magnitude",
+        "growth": "random",
+        "density": 0.5,
+        "seed": 0,
+    }
     with pytest.raises(OSError) as e:
         with RunWriter(disk, config, {"w": (64, 64)}, total_steps=1) as w:
             _fill(disk / "filler")
@@ -217,7 +253,9 @@ def test_a_lock_or_a_run_on_a_full_disk_fails_and_leaves_no_file(tmp_path, tmpfs
     assert e.value.errno == errno.ENOSPC
     assert [p for p in disk.rglob(".*") if p.name != ".locks"] == []
     assert list((disk / ".locks").iterdir()) == []
-    assert json.loads((w.path / "run.json").read_text())["status"] == "running"  # could not even be marked failed: skipped by readers
+    assert (
+        json.loads((w.path / "run.json").read_text())["status"] == "running"
+    )  # could not even be marked failed: skipped by readers
 
 
 def test_a_stale_lock_beside_a_complete_run_is_cleared_without_training(tmp_path, monkeypatch):
@@ -235,16 +273,38 @@ def test_a_stale_lock_beside_a_complete_run_is_cleared_without_training(tmp_path
     spec = load_spec(write_spec(tmp_path))
     runs = expand(spec, profile="quick", out=str(tmp_path / "study"))
     done = runs[0]
-    w = RunWriter(done.study, {"model": MODEL, "dataset": "digits", "method": "dst", "criterion": "magnitude", "growth": "random",
-                               "density": 0.2, "seed": 0}, {"w": (2, 2)}, run_id=done.run_id, total_steps=1)
+    w = RunWriter(
+        done.study,
+        {
+            "model": MODEL,
+            "dataset": "digits",
+            "method": "dst",
+            "criterion": "magnitude",
+            "growth": "random",
+            "density": 0.2,
+            "seed": 0,
+        },
+        {"w": (2, 2)},
+        run_id=done.run_id,
+        total_steps=1,
+    )
     w.write_masks(0, {"w": np.ones((2, 2), bool)})
     w.close("complete")
     before = snapshot(done.path)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     lock = Path(done.study) / ".locks" / f"{done.run_id}.lock"
-    lock.write_text(json.dumps({"run_id": done.run_id, "host": socket.gethostname(), "pid": dead.pid, "time": "2026-01-01T00:00:00Z",
-                                "token": "t" * 32}))
+    lock.write_text(
+        json.dumps(
+            {
+                "run_id": done.run_id,
+                "host": socket.gethostname(),
+                "pid": dead.pid,
+                "time": "2026-01-01T00:00:00Z",
+                "token": "t" * 32,
+            }
+        )
+    )
     trained = []
     monkeypatch.setattr(sweep, "_train_one", lambda r: trained.append(r.run_id) or pytest.fail("trained a run"))
     assert execute(runs[:1], jobs=1, spec=spec) == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 #: How long a command may take on input that holds a FIFO (issue 18: no FIFO makes a command wait longer).
 BOUND = 2.0

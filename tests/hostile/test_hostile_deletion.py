@@ -31,11 +31,32 @@ def test_run_id_of_a_users_folder_keeps_the_folder(tmp_path):
     (tmp_path / "study" / "notes").mkdir(parents=True)
     (tmp_path / "study" / "notes" / "thesis.tex").write_text("precious\n")
     (tmp_path / "good.csv").write_text(GOOD_CSV)
-    r = fwa("import", "wandb-csv", tmp_path / "good.csv", "--out", tmp_path / "study", "--set", "model=m", "--run-id", "notes")
+    r = fwa(
+        "import",
+        "wandb-csv",
+        tmp_path / "good.csv",
+        "--out",
+        tmp_path / "study",
+        "--set",
+        "model=m",
+        "--run-id",
+        "notes",
+    )
     one_error(r, "notes", "thesis.tex", "fwa did not write")
     assert (tmp_path / "study" / "notes" / "thesis.tex").read_text() == "precious\n"
     assert tree(tmp_path / "study" / "notes") == {"thesis.tex": b"precious\n"}
-    r = fwa("import", "wandb-csv", tmp_path / "good.csv", "--out", tmp_path / "study", "--set", "model=m", "--run-id", "notes", "--overwrite")
+    r = fwa(
+        "import",
+        "wandb-csv",
+        tmp_path / "good.csv",
+        "--out",
+        tmp_path / "study",
+        "--set",
+        "model=m",
+        "--run-id",
+        "notes",
+        "--overwrite",
+    )
     one_error(r, "thesis.tex")
     assert (tmp_path / "study" / "notes" / "thesis.tex").read_text() == "precious\n"
 
@@ -64,7 +85,10 @@ def test_paper_code_import_onto_its_own_save_dir_keeps_the_recordings(tmp_path):
     after = before_mask.clone()
     after[0] = 0
     for step in (100, 200):
-        torch.save({"other_masks": {"magnitude": {"w": after}}, "origs": {"w": before_mask}}, src / f"jaccard-in-time-{step}.th")
+        torch.save(
+            {"other_masks": {"magnitude": {"w": after}}, "origs": {"w": before_mask}},
+            src / f"jaccard-in-time-{step}.th",
+        )
     before = tree(src)
     r = fwa("import", "paper-code", src, "--out", tmp_path / "save", "--set", "criterion=magnitude", "--run-id", "run1")
     one_error(r, "run1", "jaccard-in-time")
@@ -79,7 +103,18 @@ def test_run_id_dot_locks_is_reserved_and_the_lock_folder_survives(tmp_path):
     try:
         lock_file = study / ".locks" / "other-run.lock"
         record = lock_file.read_bytes()
-        r = fwa("import", "wandb-csv", tmp_path / "good.csv", "--out", study, "--set", "model=m", "--run-id", ".locks", "--overwrite")
+        r = fwa(
+            "import",
+            "wandb-csv",
+            tmp_path / "good.csv",
+            "--out",
+            study,
+            "--set",
+            "model=m",
+            "--run-id",
+            ".locks",
+            "--overwrite",
+        )
         one_error(r, ".locks", "reserved")
         assert lock_file.read_bytes() == record and held.still_held()
     finally:
@@ -89,7 +124,17 @@ def test_run_id_dot_locks_is_reserved_and_the_lock_folder_survives(tmp_path):
 @pytest.mark.parametrize("run_id", ["../outside", "a/b", ".hidden", "x" * 201, "tab\there"])
 def test_run_ids_that_cannot_name_a_run_directory_are_refused(tmp_path, run_id):
     (tmp_path / "good.csv").write_text(GOOD_CSV)
-    r = fwa("import", "wandb-csv", tmp_path / "good.csv", "--out", tmp_path / "study", "--set", "model=m", "--run-id", run_id)
+    r = fwa(
+        "import",
+        "wandb-csv",
+        tmp_path / "good.csv",
+        "--out",
+        tmp_path / "study",
+        "--set",
+        "model=m",
+        "--run-id",
+        run_id,
+    )
     one_error(r, "run id")
     assert not (tmp_path / "outside").exists()
     assert [p.name for p in (tmp_path / "study").iterdir()] in ([], [".locks"])
@@ -109,7 +154,15 @@ def test_recorder_never_replaces_a_foreign_folder(tmp_path):
     assert tree(tmp_path / "notes") == {"thesis.tex": b"precious\n"}
 
 
-CONFIG = {"model": "m", "dataset": "d", "method": "dst", "criterion": "magnitude", "growth": "random", "density": 0.5, "seed": 0}
+CONFIG = {
+    "model": "m",
+    "dataset": "d",
+    "method": "dst",
+    "criterion": "magnitude",
+    "growth": "random",
+    "density": 0.5,
+    "seed": 0,
+}
 
 
 def failed_run(study: Path) -> Path:

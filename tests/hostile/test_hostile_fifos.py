@@ -59,9 +59,19 @@ def fifo_study(tmp_path):
 
 
 COMMANDS = [
-    ("ls",), ("validate",), ("validate", "--include-incomplete"), ("jaccard", "--at", "first"), ("jaccard", "--at", "end"),
-    ("jaccard", "--at", "time"), ("itop",), ("never-removed",), ("loss-gap",), ("accuracy",), ("update-period",),
-    ("cd-diagram",), ("claims",),
+    ("ls",),
+    ("validate",),
+    ("validate", "--include-incomplete"),
+    ("jaccard", "--at", "first"),
+    ("jaccard", "--at", "end"),
+    ("jaccard", "--at", "time"),
+    ("itop",),
+    ("never-removed",),
+    ("loss-gap",),
+    ("accuracy",),
+    ("update-period",),
+    ("cd-diagram",),
+    ("claims",),
 ]
 
 
@@ -98,8 +108,11 @@ def test_import_into_a_run_whose_lock_is_a_fifo(tmp_path):
     fifo = lock_path(study, "x")
     fifo.parent.mkdir(parents=True)
     os.mkfifo(fifo)
-    r = ends_within(lambda: fwa("import", "wandb-csv", tmp_path / "good.csv", "--out", study, "--set", "model=m", "--run-id", "x"),
-                    BOUND, [fifo])
+    r = ends_within(
+        lambda: fwa("import", "wandb-csv", tmp_path / "good.csv", "--out", study, "--set", "model=m", "--run-id", "x"),
+        BOUND,
+        [fifo],
+    )
     one_error(r, "locked", "unknown holder")
     assert not (study / "x").exists()
 
@@ -112,12 +125,18 @@ def test_sweep_dry_run_with_a_fifo_lock(tmp_path):
 
     spec = spec_file(tmp_path, [0])
     runner = CliRunner()
-    doc = json.loads(runner.invoke(fw_train, ["sweep", str(spec), "--out", str(tmp_path / "a"), "--dry-run", "--format", "json"]).stdout)
+    doc = json.loads(
+        runner.invoke(
+            fw_train, ["sweep", str(spec), "--out", str(tmp_path / "a"), "--dry-run", "--format", "json"]
+        ).stdout
+    )
     run = doc["runs"][0]
     fifo = lock_path(tmp_path / "a" / run["config"]["model"], run["run_id"])
     fifo.parent.mkdir(parents=True)
     os.mkfifo(fifo)
-    r = ends_within(lambda: runner.invoke(fw_train, ["sweep", str(spec), "--out", str(tmp_path / "a"), "--dry-run"]), BOUND, [fifo])
+    r = ends_within(
+        lambda: runner.invoke(fw_train, ["sweep", str(spec), "--out", str(tmp_path / "a"), "--dry-run"]), BOUND, [fifo]
+    )
     assert r.exit_code == 0 and "unreadable lock" in r.output, r.output
 
 

@@ -102,8 +102,8 @@ def truncated(tmp_path):
     f = event_file(tmp_path / "run", 40)
     data = f.read_bytes()
     offset, length = frames(data)[25]
-    f.write_bytes(data[:offset + 12 + length // 2])
-    return f, len(data[:offset + 12 + length // 2]) - offset
+    f.write_bytes(data[: offset + 12 + length // 2])
+    return f, len(data[: offset + 12 + length // 2]) - offset
 
 
 def test_truncated_is_one_error_and_no_run(truncated, tmp_path):
@@ -145,8 +145,11 @@ def test_ragged_line_skip_bad(tmp_path):
     assert r.exit_code == 0, r.output
     assert "1 lines with more or fewer fields" in skip_note(r)
     assert rows(tmp_path / "s") == [(1, "train", "loss", 2.0), (2, "train", "loss", 1.0), (3, "train", "loss", 4.0)]
-    assert imported_from(tmp_path / "s") == {"kind": "wandb-csv", "source": str(f),
-                                             "skipped": {"ragged_lines": 1, "bad_step_lines": 0}}
+    assert imported_from(tmp_path / "s") == {
+        "kind": "wandb-csv",
+        "source": str(f),
+        "skipped": {"ragged_lines": 1, "bad_step_lines": 0},
+    }
 
 
 # -- (4) a _step that does not fit int64 ----------------------------------------------------------------------
@@ -171,13 +174,21 @@ def fifo_beside(tmp_path):
 
 
 def test_fifo_event_file_is_refused_at_once(fifo_beside, tmp_path):
-    r = ends_within(lambda: fwa("import", "tensorboard", fifo_beside.parent, "--out", tmp_path / "s", *NEW_RUN), BOUND, [fifo_beside])
+    r = ends_within(
+        lambda: fwa("import", "tensorboard", fifo_beside.parent, "--out", tmp_path / "s", *NEW_RUN),
+        BOUND,
+        [fifo_beside],
+    )
     one_error(r, fifo_beside.name, "FIFO")
     assert not (tmp_path / "s").exists()
 
 
 def test_fifo_event_file_skip_bad_counts_it(fifo_beside, tmp_path):
-    r = ends_within(lambda: fwa("import", "tensorboard", fifo_beside.parent, "--out", tmp_path / "s", *NEW_RUN, "--skip-bad"), BOUND, [fifo_beside])
+    r = ends_within(
+        lambda: fwa("import", "tensorboard", fifo_beside.parent, "--out", tmp_path / "s", *NEW_RUN, "--skip-bad"),
+        BOUND,
+        [fifo_beside],
+    )
     assert r.exit_code == 0, r.output
     assert "1 event files" in skip_note(r)
     assert [s for s, *_ in rows(tmp_path / "s")] == list(range(20))
@@ -202,10 +213,24 @@ def test_csv_of_200000_columns(tmp_path):
         out.write(",".join(["_step", *(f"m{i}" for i in range(n))]) + "\n")
         for r in range(3):
             out.write(",".join([str(10 * r), *(f"{r}.{i}" for i in range(n))]) + "\n")
-    r = fwa("import", "wandb-csv", f, "--out", tmp_path / "s", *NEW_RUN, "--map", "m0=train:loss", "--map", "m123456=val:acc",
-            "--map", f"m{n - 1}=test:acc")
+    r = fwa(
+        "import",
+        "wandb-csv",
+        f,
+        "--out",
+        tmp_path / "s",
+        *NEW_RUN,
+        "--map",
+        "m0=train:loss",
+        "--map",
+        "m123456=val:acc",
+        "--map",
+        f"m{n - 1}=test:acc",
+    )
     assert r.exit_code == 0, r.output
     assert rows(tmp_path / "s") == sorted(
-        [(10 * k, "train", "loss", float(f"{k}.0")) for k in range(3)] + [(10 * k, "val", "acc", float(f"{k}.123456")) for k in range(3)]
-        + [(10 * k, "test", "acc", float(f"{k}.{n - 1}")) for k in range(3)])
+        [(10 * k, "train", "loss", float(f"{k}.0")) for k in range(3)]
+        + [(10 * k, "val", "acc", float(f"{k}.123456")) for k in range(3)]
+        + [(10 * k, "test", "acc", float(f"{k}.{n - 1}")) for k in range(3)]
+    )
     assert len(r.stderr) < 10_000  # the note of the columns left out names some and counts the rest

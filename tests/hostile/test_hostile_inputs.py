@@ -80,8 +80,15 @@ def metrics_bomb(rows_per_group: int = 10**6, groups: int = 100) -> bytes:
     import pyarrow.parquet as pq
 
     n = rows_per_group
-    table = pa.table({"step": np.zeros(n, np.int64), "epoch": np.zeros(n), "split": pa.array(["train"] * n),
-                      "name": pa.array(["loss"] * n), "value": np.zeros(n)})
+    table = pa.table(
+        {
+            "step": np.zeros(n, np.int64),
+            "epoch": np.zeros(n),
+            "split": pa.array(["train"] * n),
+            "name": pa.array(["loss"] * n),
+            "value": np.zeros(n),
+        }
+    )
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd", row_group_size=n)
     data = buf.getvalue()
@@ -140,18 +147,33 @@ def test_bfloat16_prune_masks_are_recorded(tmp_path):
     assert run.status == "complete" and run.update_steps == [1] and run.layers[0].density == pytest.approx(0.5)
 
 
-@pytest.mark.filterwarnings("ignore:.*quantize|TypedStorage is deprecated:UserWarning")  # torch's own, on quantized tensors
+@pytest.mark.filterwarnings(
+    "ignore:.*quantize|TypedStorage is deprecated:UserWarning"
+)  # torch's own, on quantized tensors
 @pytest.mark.parametrize("kind", ["bfloat16", "float8", "quantized", "sparse", "meta"])
 def test_masks_of_any_tensor_kind_import_or_give_one_line(tmp_path, kind):
     torch = pytest.importorskip("torch")
     base = torch.zeros(4, 4)
     base[:2] = 1
-    mask = {"bfloat16": lambda: base.to(torch.bfloat16), "float8": lambda: base.to(torch.float8_e4m3fn),
-            "quantized": lambda: torch.quantize_per_tensor(base, 1.0, 0, torch.quint8), "sparse": lambda: base.to_sparse(),
-            "meta": lambda: base.to("meta")}[kind]()
+    mask = {
+        "bfloat16": lambda: base.to(torch.bfloat16),
+        "float8": lambda: base.to(torch.float8_e4m3fn),
+        "quantized": lambda: torch.quantize_per_tensor(base, 1.0, 0, torch.quint8),
+        "sparse": lambda: base.to_sparse(),
+        "meta": lambda: base.to("meta"),
+    }[kind]()
     for step in (0, 100):
         torch.save({"fc.weight_orig": torch.randn(4, 4), "fc.weight_mask": mask}, tmp_path / f"ckpt-{step}.pt")
-    r = fwa("import", "torch-prune", tmp_path / "ckpt-0.pt", tmp_path / "ckpt-100.pt", "--out", tmp_path / "s", "--set", "density=0.5")
+    r = fwa(
+        "import",
+        "torch-prune",
+        tmp_path / "ckpt-0.pt",
+        tmp_path / "ckpt-100.pt",
+        "--out",
+        tmp_path / "s",
+        "--set",
+        "density=0.5",
+    )
     if kind == "meta":
         one_error(r, "meta tensor")
         return
@@ -194,8 +216,11 @@ def test_values_nested_2000_levels_are_one_line(tmp_path, study, option):
 def plot_targets(tmp_path: Path) -> dict[str, Path]:
     (tmp_path / "a-file").write_text("x")
     (tmp_path / "a-dir.png").mkdir()
-    return {"a directory": tmp_path / "a-dir.png", "under a file": tmp_path / "a-file" / "out.png",
-            "a name over 255 bytes": tmp_path / ("x" * 300 + ".png")}
+    return {
+        "a directory": tmp_path / "a-dir.png",
+        "under a file": tmp_path / "a-file" / "out.png",
+        "a name over 255 bytes": tmp_path / ("x" * 300 + ".png"),
+    }
 
 
 @pytest.mark.parametrize("where", ["a directory", "under a file", "a name over 255 bytes"])
@@ -216,7 +241,9 @@ def test_import_onto_a_full_file_system_is_one_line_and_leaves_no_complete_run(t
     (tmp_path / "big.csv").write_text("_step,train/loss\n" + "".join(f"{i},{1 / (i + 1)}\n" for i in range(20000)))
     r = fwa("import", "wandb-csv", tmp_path / "big.csv", "--out", full / "s", "--set", "model=m")
     one_error(r, "No space left on device")
-    assert not [r for r in find_runs(full / "s", include_incomplete=True, on_bad=lambda e: None) if r.status == "complete"]
+    assert not [
+        r for r in find_runs(full / "s", include_incomplete=True, on_bad=lambda e: None) if r.status == "complete"
+    ]
 
 
 # -- group 6: output that cannot be forged --------------------------------------------------------------------
@@ -253,7 +280,10 @@ def test_errors_name_the_file_system_problem():
     """``error_text`` (every fwa command's error line) for the OS errors a command can meet."""
     from fwanalysis.console import error_text, printable
 
-    assert error_text(OSError(errno.ENOSPC, "No space left on device", "reports/fig01.png")) == "reports/fig01.png: No space left on device"
+    assert (
+        error_text(OSError(errno.ENOSPC, "No space left on device", "reports/fig01.png"))
+        == "reports/fig01.png: No space left on device"
+    )
     assert "read-only" in error_text(OSError(errno.EROFS, "Read-only file system", "r/x"))
     assert error_text(OverflowError("int too large")).startswith("a number is too large")
     assert printable("a\nb\x1b[2J\u202e") == "a\\nb\\x1b[2J\\u202e"

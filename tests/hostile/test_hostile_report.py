@@ -86,7 +86,9 @@ def test_users_index_and_claims_are_refused_then_replaced_with_force(tmp_path):
     assert r.exit_code == 0, r.output
     named = [x for x in r.output.splitlines() if "replacing" in x]
     assert len(named) == 1 and "index.md" in named[0] and "claims.md" in named[0]
-    assert (out / "index.md").read_bytes().startswith(b"# fwa report") and (out / "claims.md").read_bytes() != mine["claims.md"]
+    assert (out / "index.md").read_bytes().startswith(b"# fwa report") and (out / "claims.md").read_bytes() != mine[
+        "claims.md"
+    ]
     r = _report(study, out)  # now fwa's: a rebuild replaces them without --force
     assert r.exit_code == 0 and "replacing" not in r.output, r.output
 
@@ -149,7 +151,10 @@ def test_run_ids_config_values_and_paths_are_escaped(tmp_path, monkeypatch):
     for text in (index, claims):
         assert "<script>" not in text and "<img" not in text and "\x1b" not in text
         assert not any(line.startswith("INJECTED-LINE") for line in text.splitlines())
-    shown = str(tmp_path).replace("_", "\\_") + "/st\\|u&lt;script&gt;dy\\nINJECTED-LINE\\x1b\\[2J \\[l\\](u) \\*e\\* \\`c\\` &amp;amp;"
+    shown = (
+        str(tmp_path).replace("_", "\\_")
+        + "/st\\|u&lt;script&gt;dy\\nINJECTED-LINE\\x1b\\[2J \\[l\\](u) \\*e\\* \\`c\\` &amp;amp;"
+    )
     assert f"Studies: {shown}  \n" in index
     rows = [line for line in index.splitlines() if line.startswith("|")]
     runs = [line for line in rows if "script" in line]

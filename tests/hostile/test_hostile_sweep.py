@@ -35,6 +35,7 @@ class Built(Exception):
 def no_run_built(monkeypatch):
     """Any run the sweep builds raises :class:`Built`: a test of a refused spec ends at once, also on a
     sweep that would otherwise build 10^6 runs before it looked at their number."""
+
     def guard(*args, **kwargs):
         raise Built("a run was built")
 
@@ -59,7 +60,8 @@ def assert_one_error(res, *needles: str) -> str:
 def big_spec(path: Path, axes: dict[str, list[str]]) -> Path:
     """A spec of one DST run per combination of ``axes`` (values written as TOML), profile quick."""
     body = "\n".join(f"{k} = [{', '.join(v)}]" for k, v in axes.items())
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         name = "big"
         [base]
         model = "mlp-small"
@@ -68,7 +70,10 @@ def big_spec(path: Path, axes: dict[str, list[str]]) -> Path:
         criterion = "mest"
         epochs = 1
         shadow = "none"
-        """) + body + "\n[profiles.quick]\n")
+        """)
+        + body
+        + "\n[profiles.quick]\n"
+    )
     return path
 
 
@@ -78,15 +83,23 @@ def decimals(n: int, start: float, step: float) -> list[str]:
 
 def million_run_spec(path: Path) -> Path:
     """About 8 KB of TOML that expands to 10^6 runs: 10 seeds x 10 densities x 100 lrs x 100 mest_lambdas."""
-    return big_spec(path, {"seed": [str(i) for i in range(10)], "density": decimals(10, 0.01, 0.01),
-                           "lr": decimals(100, 0.0001, 0.0001), "mest_lambda": decimals(100, 0.5, 0.01)})
+    return big_spec(
+        path,
+        {
+            "seed": [str(i) for i in range(10)],
+            "density": decimals(10, 0.01, 0.01),
+            "lr": decimals(100, 0.0001, 0.0001),
+            "mest_lambda": decimals(100, 0.5, 0.01),
+        },
+    )
 
 
 def test_a_million_run_spec_is_refused_by_its_count_before_any_run_is_built(tmp_path, no_run_built):
     spec = million_run_spec(tmp_path / "big.toml")
     assert 7_000 < spec.stat().st_size < 10_000
-    line = assert_one_error(invoke("sweep", spec, "--profile", "quick", "--dry-run"),
-                            str(spec), "1,000,000 runs", "100,000", "--max-runs")
+    line = assert_one_error(
+        invoke("sweep", spec, "--profile", "quick", "--dry-run"), str(spec), "1,000,000 runs", "100,000", "--max-runs"
+    )
     assert "mest_lambda (100 values)" in line and "lr (100 values)" in line
     # --max-runs raises the limit: the sweep goes on to build its runs (stopped here by the guard)
     res = invoke("sweep", spec, "--profile", "quick", "--dry-run", "--max-runs", 2_000_000)
@@ -95,15 +108,23 @@ def test_a_million_run_spec_is_refused_by_its_count_before_any_run_is_built(tmp_
 
 def test_max_runs_refuses_and_admits_a_smaller_spec(tmp_path):
     spec = big_spec(tmp_path / "s.toml", {"seed": [str(i) for i in range(3)], "density": decimals(40, 0.01, 0.01)})
-    assert_one_error(invoke("sweep", spec, "--dry-run", "--max-runs", 100), "120 runs", "more than the 100 allowed", "--max-runs N")
+    assert_one_error(
+        invoke("sweep", spec, "--dry-run", "--max-runs", 100), "120 runs", "more than the 100 allowed", "--max-runs N"
+    )
     res = invoke("sweep", spec, "--dry-run", "--format", "json", "--out", tmp_path / "out")
     assert res.exit_code == 0, res.output
     assert "120 runs: 0 complete, 120 to train" in res.stderr
 
 
 def test_a_billion_run_spec_is_refused_by_its_count_not_by_a_run_id_collision(tmp_path, no_run_built):
-    spec = big_spec(tmp_path / "huge.toml", {"seed": [str(i) for i in range(1000)], "density": decimals(1000, 0.0005, 0.0005),
-                                             "lr": decimals(1000, 0.0001, 0.00001)})
+    spec = big_spec(
+        tmp_path / "huge.toml",
+        {
+            "seed": [str(i) for i in range(1000)],
+            "density": decimals(1000, 0.0005, 0.0005),
+            "lr": decimals(1000, 0.0001, 0.00001),
+        },
+    )
     line = assert_one_error(invoke("sweep", spec, "--dry-run", "--format", "json"), "1,000,000,000 runs", "--max-runs")
     assert "share run id" not in line
 
@@ -137,11 +158,13 @@ def within(seconds: float, call, *, unblock):
 
 def open_and_close(fifo: Path):
     """Let a reader blocked on ``fifo`` go on: open it for writing (it has a reader) and close it at once."""
+
     def unblock():
         try:
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
         except OSError:  # no reader (any more)
             pass
+
     return unblock
 
 
@@ -158,8 +181,22 @@ def test_a_fifo_named_like_a_cifar10_batch_is_refused_without_waiting(tmp_path):
     data.mkdir(parents=True)
     for name in ("data_batch_1", "test_batch"):
         os.mkfifo(data / name)
-    args = ("run", "--dataset", "cifar10", "--data-dir", data.parent, "--model", "mlp-small", "--epochs", "1",
-            "--no-progress", "--shadow", "none", "--out", tmp_path / "study")
+    args = (
+        "run",
+        "--dataset",
+        "cifar10",
+        "--data-dir",
+        data.parent,
+        "--model",
+        "mlp-small",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--shadow",
+        "none",
+        "--out",
+        tmp_path / "study",
+    )
     # untimed: the same command where there is no data, so that what a run imports first (torch and the
     # trainer: seconds on a busy machine) is loaded before the timed one
     assert_one_error(invoke(*args[:4], tmp_path / "nothing", *args[5:]), "cifar10: not found")
@@ -168,12 +205,16 @@ def test_a_fifo_named_like_a_cifar10_batch_is_refused_without_waiting(tmp_path):
     assert_one_error(res, str(data / "data_batch_1"), "FIFO")
 
 
-@pytest.mark.parametrize("read, name", [
-    (lambda p: readers.read_idx(p), "train-images-idx3-ubyte"),
-    (lambda p: readers.read_table(p), "higgs.csv"),
-    (lambda p: readers.read_wnids(p), "wnids.txt"),
-    (lambda p: readers.read_rgb_image(p, size=(64, 64)), "img_0.JPEG"),
-], ids=["idx", "higgs-csv", "tinyimagenet-wnids", "tinyimagenet-jpeg"])
+@pytest.mark.parametrize(
+    "read, name",
+    [
+        (lambda p: readers.read_idx(p), "train-images-idx3-ubyte"),
+        (lambda p: readers.read_table(p), "higgs.csv"),
+        (lambda p: readers.read_wnids(p), "wnids.txt"),
+        (lambda p: readers.read_rgb_image(p, size=(64, 64)), "img_0.JPEG"),
+    ],
+    ids=["idx", "higgs-csv", "tinyimagenet-wnids", "tinyimagenet-jpeg"],
+)
 def test_every_data_reader_refuses_a_fifo_without_waiting(tmp_path, read, name):
     from trainer.data import DatasetError
 

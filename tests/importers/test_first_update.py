@@ -19,7 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clilib import fwa, jdoc  # noqa: E402
 
 LAYERS = {"fc1.weight": (20, 12), "fc2.weight": (6, 20)}
-SCORES = {"magnitude": lambda w, g: np.abs(w), "snip": lambda w, g: np.abs(w * g), "mest": lambda w, g: np.abs(w) + np.abs(g)}
+SCORES = {
+    "magnitude": lambda w, g: np.abs(w),
+    "snip": lambda w, g: np.abs(w * g),
+    "mest": lambda w, g: np.abs(w) + np.abs(g),
+}
 
 
 def write_checkpoints(d: Path, seed: int) -> dict[str, dict[str, np.ndarray]]:
@@ -41,11 +45,19 @@ def write_checkpoints(d: Path, seed: int) -> dict[str, dict[str, np.ndarray]]:
             removed[crit][n] = r.reshape(before[n].shape)
             after[n] = before[n] & ~removed[crit][n]
         t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float32))  # noqa: E731 - the authors' masks are floats
-        torch.save({"epoch": 250, "state_dict": {}, "optimizer": {},
-                    "masks": {n: t(m) for n, m in after.items()}, "masks_before": {n: t(m) for n, m in before.items()},
-                    "weights": {n: t(w) for n, w in weights.items()} | {"fc1.bias": t(np.zeros(20))},
-                    "grads": {n: t(g) for n, g in grads.items()} | {"fc1.bias": t(np.zeros(20))},
-                    "scores": {n: t(score(weights[n], grads[n])) for n in LAYERS}}, d / f"{crit}-s{seed}.pth")
+        torch.save(
+            {
+                "epoch": 250,
+                "state_dict": {},
+                "optimizer": {},
+                "masks": {n: t(m) for n, m in after.items()},
+                "masks_before": {n: t(m) for n, m in before.items()},
+                "weights": {n: t(w) for n, w in weights.items()} | {"fc1.bias": t(np.zeros(20))},
+                "grads": {n: t(g) for n, g in grads.items()} | {"fc1.bias": t(np.zeros(20))},
+                "scores": {n: t(score(weights[n], grads[n])) for n in LAYERS},
+            },
+            d / f"{crit}-s{seed}.pth",
+        )
     return removed
 
 
@@ -61,8 +73,20 @@ def study(tmp_path_factory):
     for seed in (0, 1):
         truth[seed] = write_checkpoints(root, seed)
         for crit in SCORES:
-            r = fwa("import", "paper-code", root / f"{crit}-s{seed}.pth", "--out", root / "study",
-                    "--set", f"criterion={crit}", f"seed={seed}", "model=mlp", "dataset=cifar10", "density=0.5", "update_period=100")
+            r = fwa(
+                "import",
+                "paper-code",
+                root / f"{crit}-s{seed}.pth",
+                "--out",
+                root / "study",
+                "--set",
+                f"criterion={crit}",
+                f"seed={seed}",
+                "model=mlp",
+                "dataset=cifar10",
+                "density=0.5",
+                "update_period=100",
+            )
             assert r.exit_code == 0, r.output
     return root / "study", truth
 
@@ -107,7 +131,16 @@ def test_a_checkpoint_that_grew_is_not_a_first_update(tmp_path):
 
 def test_without_update_period_the_step_is_1_and_said(tmp_path):
     write_checkpoints(tmp_path, 0)
-    r = fwa("import", "paper-code", tmp_path / "snip-s0.pth", "--out", tmp_path / "s", "--set", "criterion=snip", "density=0.5")
+    r = fwa(
+        "import",
+        "paper-code",
+        tmp_path / "snip-s0.pth",
+        "--out",
+        tmp_path / "s",
+        "--set",
+        "criterion=snip",
+        "density=0.5",
+    )
     assert r.exit_code == 0, r.output
     assert "update_period" in r.stderr
     (run,) = find_runs(tmp_path / "s")

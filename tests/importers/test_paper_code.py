@@ -20,8 +20,14 @@ from clilib import fwa, jdoc  # noqa: E402
 
 LAYERS = {"conv1.weight": (4, 3, 3, 3), "fc1.weight": (16, 36), "fc2.weight": (10, 16)}
 PRUNERS = ("SNIPFixed", "MESTFixed", "ReciprocalSensitivityFixed", "magnitude", "SETFixed", "Random")
-FWA = {"SNIPFixed": "snip", "MESTFixed": "mest", "ReciprocalSensitivityFixed": "rsensitivity", "magnitude": "magnitude",
-       "SETFixed": "set", "Random": "random"}
+FWA = {
+    "SNIPFixed": "snip",
+    "MESTFixed": "mest",
+    "ReciprocalSensitivityFixed": "rsensitivity",
+    "magnitude": "magnitude",
+    "SETFixed": "set",
+    "Random": "random",
+}
 STEPS = (100, 200, 300)  # update_period 100, a recording at every update
 SPE = 50  # batches per epoch
 
@@ -29,8 +35,14 @@ SPE = 50  # batches per epoch
 def _remove(rng, pname, w, g, active, k):
     """The k active weights a pruner removes (flat indices): lowest score, as in sparselearning/pruners.py."""
     idx = np.flatnonzero(active)
-    score = {"SNIPFixed": np.abs(w * g), "MESTFixed": np.abs(w) + np.abs(g), "ReciprocalSensitivityFixed": np.abs(w) / (np.abs(g) + 1e-12),
-             "magnitude": np.abs(w), "SETFixed": np.abs(w) + 0.5 * (w < 0), "Random": rng.random(w.size)}[pname].ravel()[idx]
+    score = {
+        "SNIPFixed": np.abs(w * g),
+        "MESTFixed": np.abs(w) + np.abs(g),
+        "ReciprocalSensitivityFixed": np.abs(w) / (np.abs(g) + 1e-12),
+        "magnitude": np.abs(w),
+        "SETFixed": np.abs(w) + 0.5 * (w < 0),
+        "Random": rng.random(w.size),
+    }[pname].ravel()[idx]
     return idx[np.argsort(score, kind="stable")[:k]]
 
 
@@ -52,7 +64,9 @@ def write_author_run(d, *, seed=0, own="SNIPFixed", results=True):
                 removed[p][n] = r.reshape(mask[n].shape)
                 after = mask[n] & ~removed[p][n]
                 # the authors' masks are float tensors (Random's pruning may hand back other dtypes: one bool here)
-                other_masks[p][n] = torch.from_numpy(after) if p == "Random" else torch.from_numpy(after.astype(np.float32))
+                other_masks[p][n] = (
+                    torch.from_numpy(after) if p == "Random" else torch.from_numpy(after.astype(np.float32))
+                )
         origs = {n: torch.from_numpy(mask[n].astype(np.float32)) for n in LAYERS}
         torch.save({"other_masks": other_masks, "origs": origs}, d / f"jaccard-in-time-{step}.th")
         truth[step] = {"before": {n: m.copy() for n, m in mask.items()}, **{FWA[p]: removed[p] for p in PRUNERS}}
@@ -66,13 +80,26 @@ def write_author_run(d, *, seed=0, own="SNIPFixed", results=True):
             mask[n] = new.reshape(kept.shape)
     truth["final"] = {n: m.copy() for n, m in mask.items()}
     # trainer.py's model_last.pth: the state_dict, the optimizer's and the final masks (float tensors)
-    torch.save({"epoch": 3, "state_dict": {"fc2.bias": torch.zeros(10)}, "optimizer": {"state": {}, "param_groups": [{"lr": 0.1}]},
-                "masks": {n: torch.from_numpy(m.astype(np.float32)) for n, m in mask.items()}}, d / "model_last.pth")
+    torch.save(
+        {
+            "epoch": 3,
+            "state_dict": {"fc2.bias": torch.zeros(10)},
+            "optimizer": {"state": {}, "param_groups": [{"lr": 0.1}]},
+            "masks": {n: torch.from_numpy(m.astype(np.float32)) for n, m in mask.items()},
+        },
+        d / "model_last.pth",
+    )
     if results:
         data = defaultdict(list)
         for e in range(3):  # WandbLogger.log once per epoch, WandbLogger.log_no_step for the test figures
-            for key, v in (("val_loss", np.nan), ("val_acc", np.nan), ("train_loss", 2.0 - e / 2), ("train_acc", 40.0 + 10 * e),
-                           ("running_death_rate", 0.3 - 0.1 * e), ("conv1.weight", 0.4)):
+            for key, v in (
+                ("val_loss", np.nan),
+                ("val_acc", np.nan),
+                ("train_loss", 2.0 - e / 2),
+                ("train_acc", 40.0 + 10 * e),
+                ("running_death_rate", 0.3 - 0.1 * e),
+                ("conv1.weight", 0.4),
+            ):
                 data[key].append(v)
             data["step"].append(e)
         data["test_loss"].append(0.9)
@@ -91,8 +118,26 @@ def imported(tmp_path_factory):
         src = root / f"save{seed}"
         src.mkdir()
         truths[seed] = write_author_run(src, seed=seed)
-        r = fwa("import", "paper-code", src, "--out", study, "--set", "criterion=snip", "model=cnn-small", "dataset=digits",
-                "--set", f"seed={seed}", "--set", "update_period=100", "--set", "density=0.4", "--trust-pickle", "--steps-per-epoch", SPE)
+        r = fwa(
+            "import",
+            "paper-code",
+            src,
+            "--out",
+            study,
+            "--set",
+            "criterion=snip",
+            "model=cnn-small",
+            "dataset=digits",
+            "--set",
+            f"seed={seed}",
+            "--set",
+            "update_period=100",
+            "--set",
+            "density=0.4",
+            "--trust-pickle",
+            "--steps-per-epoch",
+            SPE,
+        )
         assert r.exit_code == 0, r.output
     return study, truths
 
@@ -104,7 +149,9 @@ def test_valid_and_shaped_as_recorded(imported):
     runs = {load_run(p.parent).seed: load_run(p.parent) for p in study.rglob("run.json")}
     assert sorted(runs) == [0, 1]
     run, truth = runs[0], truths[0]
-    assert run.config["criterion"] == "snip" and run.config["method"] == "dst" and run.config["pruning_scope"] == "local"
+    assert (
+        run.config["criterion"] == "snip" and run.config["method"] == "dst" and run.config["pruning_scope"] == "local"
+    )
     assert run.update_steps == list(STEPS)
     assert run.mask_steps == [0, 199, 299]  # the mask before each update; the first recording is the first update
     assert set(run.shadow_criteria) == set(FWA.values())
@@ -114,10 +161,16 @@ def test_valid_and_shaped_as_recorded(imported):
         got_before = run.masks(run.mask_steps[i])
         for n in LAYERS:
             np.testing.assert_array_equal(np.unpackbits(got_before[n], count=before[n].size).astype(bool), before[n])
-            np.testing.assert_array_equal(np.unpackbits(upd.pruned[n], count=before[n].size).astype(bool), truth[step]["snip"][n].ravel())
+            np.testing.assert_array_equal(
+                np.unpackbits(upd.pruned[n], count=before[n].size).astype(bool), truth[step]["snip"][n].ravel()
+            )
             for c in FWA.values():
-                np.testing.assert_array_equal(np.unpackbits(upd.shadow[c][n], count=before[n].size).astype(bool), truth[step][c][n].ravel())
-            after = (before[n] & ~truth[step]["snip"][n].ravel()) | np.unpackbits(upd.grown[n], count=before[n].size).astype(bool)
+                np.testing.assert_array_equal(
+                    np.unpackbits(upd.shadow[c][n], count=before[n].size).astype(bool), truth[step][c][n].ravel()
+                )
+            after = (before[n] & ~truth[step]["snip"][n].ravel()) | np.unpackbits(
+                upd.grown[n], count=before[n].size
+            ).astype(bool)
             if i + 1 < len(STEPS):  # the format's rebuild gives the next recording's mask
                 np.testing.assert_array_equal(after, truth[STEPS[i + 1]]["before"][n].ravel())
 
@@ -161,17 +214,22 @@ def test_pickle_untrusted_masks_only(tmp_path):
     r = fwa("import", "paper-code", src, "--out", tmp_path / "s", "--set", "criterion=magnitude")
     assert r.exit_code == 0, r.output
     assert "--trust-pickle" in r.stderr and len([l for l in r.stderr.splitlines() if "results.npy" in l]) == 1
-    assert len([l for l in r.stderr.splitlines() if l.startswith("note: SETFixed") and "k + 1" in l]) == 1  # what SET_fixed means
+    assert (
+        len([l for l in r.stderr.splitlines() if l.startswith("note: SETFixed") and "k + 1" in l]) == 1
+    )  # what SET_fixed means
     run = load_run(next((tmp_path / "s").rglob("run.json")).parent)
     assert run.metrics().empty and run.criterion == "magnitude"
     assert fwa("validate", tmp_path / "s").exit_code == 0
 
 
-@pytest.mark.parametrize("args, says", [
-    ((), "--set criterion"),
-    (("--set", "criterion=set-legacy"), "not among the recorded pruners"),
-    (("--set", "criterion=snip", "--trust-pickle"), "--steps-per-epoch"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        ((), "--set criterion"),
+        (("--set", "criterion=set-legacy"), "not among the recorded pruners"),
+        (("--set", "criterion=snip", "--trust-pickle"), "--steps-per-epoch"),
+    ],
+)
 def test_bad_input_one_line(tmp_path, args, says):
     src = tmp_path / "save"
     src.mkdir()
@@ -206,8 +264,20 @@ def test_final_checkpoint_gives_last_growth_and_final_mask(tmp_path, jaccard_by_
         src = tmp_path / f"save{seed}"
         src.mkdir()
         truths[seed] = write_author_run(src, seed=seed, results=False)
-        r = fwa("import", "paper-code", src, "--out", tmp_path / "s", "--final", src / "model_last.pth",
-                "--set", "criterion=snip", f"seed={seed}", "density=0.4", "update_period=100")
+        r = fwa(
+            "import",
+            "paper-code",
+            src,
+            "--out",
+            tmp_path / "s",
+            "--final",
+            src / "model_last.pth",
+            "--set",
+            "criterion=snip",
+            f"seed={seed}",
+            "density=0.4",
+            "update_period=100",
+        )
         assert r.exit_code == 0, r.output
     assert fwa("validate", tmp_path / "s").exit_code == 0
     run = next(load_run(p.parent) for p in (tmp_path / "s").rglob("run.json") if load_run(p.parent).seed == 0)

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
-
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from fwanalysis.artifacts import RunWriter, load_run
 
@@ -49,7 +48,18 @@ def expected(tag, split, name):
 
 
 def test_new_run_exact_schema(logdir, tmp_path):
-    r = fwa("import", "tensorboard", logdir, "--out", tmp_path / "s", "--set", "model=tb-net", "seed=0", "--map", "my/metric=:custom")
+    r = fwa(
+        "import",
+        "tensorboard",
+        logdir,
+        "--out",
+        tmp_path / "s",
+        "--set",
+        "model=tb-net",
+        "seed=0",
+        "--map",
+        "my/metric=:custom",
+    )
     assert r.exit_code == 0, r.output
     assert "weird_tag" in r.stderr and "epoch" not in r.stderr
     run_dir = next((tmp_path / "s").rglob("run.json")).parent
@@ -57,8 +67,12 @@ def test_new_run_exact_schema(logdir, tmp_path):
     assert table.schema.names == ["step", "epoch", "split", "name", "value"]
     assert [f.type for f in table.schema] == [pa.int64(), pa.float64(), pa.string(), pa.string(), pa.float64()]
     rows = set(zip(*(table.column(c).to_pylist() for c in table.schema.names)))
-    want = set(expected("train/loss", "train", "loss") + expected("val/acc", "val", "acc") + expected("Accuracy/test", "test", "acc")
-               + expected("my/metric", "", "custom"))
+    want = set(
+        expected("train/loss", "train", "loss")
+        + expected("val/acc", "val", "acc")
+        + expected("Accuracy/test", "test", "acc")
+        + expected("my/metric", "", "custom")
+    )
     assert rows == want
     run = load_run(run_dir)
     assert run.config["model"] == "tb-net" and run.summary["test_acc"] == pytest.approx(0.69)
@@ -66,7 +80,15 @@ def test_new_run_exact_schema(logdir, tmp_path):
 
 
 def test_added_to_existing_run(logdir, tmp_path):
-    cfg = {"model": "m", "dataset": "d", "method": "dst", "criterion": "snip", "growth": "random", "density": 0.5, "seed": 0}
+    cfg = {
+        "model": "m",
+        "dataset": "d",
+        "method": "dst",
+        "criterion": "snip",
+        "growth": "random",
+        "density": 0.5,
+        "seed": 0,
+    }
     with RunWriter(tmp_path / "s", cfg, {"w": (2, 4)}) as w:
         w.write_masks(0, {"w": np.array([[1, 0, 1, 0], [1, 1, 0, 0]], bool)})
         w.log(10, 1.0, "train", "loss", 9.0)
@@ -75,7 +97,9 @@ def test_added_to_existing_run(logdir, tmp_path):
     assert r.exit_code == 0, r.output
     m = load_run(w.path).metrics()
     loss = m[(m.split == "train") & (m.name == "loss")]
-    assert list(zip(loss.step, loss.epoch, loss.value)) == [(s, s / 20, float(np.float32(v))) for s, v in SERIES["train/loss"].items()]
+    assert list(zip(loss.step, loss.epoch, loss.value)) == [
+        (s, s / 20, float(np.float32(v))) for s, v in SERIES["train/loss"].items()
+    ]
     assert list(m[(m.split == "train") & (m.name == "acc")].value) == [0.3]  # other metrics kept
     run = load_run(w.path)
     assert run.summary["train_loss"] == pytest.approx(1.25) and run.summary["val_acc"] == pytest.approx(0.7)
@@ -124,8 +148,12 @@ def _rows(study):
     return sorted(zip(m.step, m.split, m.name, m.value))
 
 
-KERAS_ROWS = sorted((step, {"train": "train", "validation": "val"}[folder], {"epoch_loss": "loss", "epoch_accuracy": "acc"}[tag], v)
-                    for folder, tags in KERAS.items() for tag, points in tags.items() for step, v in points.items())
+KERAS_ROWS = sorted(
+    (step, {"train": "train", "validation": "val"}[folder], {"epoch_loss": "loss", "epoch_accuracy": "acc"}[tag], v)
+    for folder, tags in KERAS.items()
+    for tag, points in tags.items()
+    for step, v in points.items()
+)
 
 
 def test_folders_below_the_logdir_are_read_with_their_names(keras_logdir, tmp_path):
@@ -137,7 +165,17 @@ def test_folders_below_the_logdir_are_read_with_their_names(keras_logdir, tmp_pa
 
 def test_a_tag_of_several_logdirs_is_named_after_its_folder(keras_logdir, tmp_path):
     """The same folders given as two LOGDIRs: epoch_loss of both is kept apart, not overwritten."""
-    r = fwa("import", "tensorboard", keras_logdir / "train", keras_logdir / "validation", "--out", tmp_path / "s", "--set", "model=k", "seed=0")
+    r = fwa(
+        "import",
+        "tensorboard",
+        keras_logdir / "train",
+        keras_logdir / "validation",
+        "--out",
+        tmp_path / "s",
+        "--set",
+        "model=k",
+        "seed=0",
+    )
     assert r.exit_code == 0, r.output
     assert _rows(tmp_path / "s") == KERAS_ROWS
 
@@ -154,7 +192,12 @@ def test_add_scalars_folders(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.is_dir()) == ["Loss_train", "Loss_val"]
     r = fwa("import", "tensorboard", tmp_path / "run", "--out", tmp_path / "s", "--set", "model=k", "seed=0")
     assert r.exit_code == 0, r.output
-    assert _rows(tmp_path / "s") == [(1, "train", "loss", 1.0), (1, "val", "loss", 2.0), (2, "train", "loss", 0.5), (2, "val", "loss", 1.0)]
+    assert _rows(tmp_path / "s") == [
+        (1, "train", "loss", 1.0),
+        (1, "val", "loss", 2.0),
+        (2, "train", "loss", 0.5),
+        (2, "val", "loss", 1.0),
+    ]
 
 
 def test_help_names_the_extra_and_the_folder_rule():
@@ -269,5 +312,9 @@ def test_provenance_of_a_new_run_and_of_an_added_import(logdir, tmp_path):
         assert r.exit_code == 0, r.output
     history = json.loads(run_json.read_text())["imported_metrics"]
     assert len(history) == 2 and {k: v for k, v in history[1].items() if k != "at"} == {
-        "kind": "tensorboard", "source": [str(logdir)], "skipped": {"bad_records": 0, "bytes": 0, "files": 0}, "rows": 7}
+        "kind": "tensorboard",
+        "source": [str(logdir)],
+        "skipped": {"bad_records": 0, "bytes": 0, "files": 0},
+        "rows": 7,
+    }
     assert fwa("validate", tmp_path / "s").exit_code == 0

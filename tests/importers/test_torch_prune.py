@@ -27,7 +27,10 @@ def model(seed):
 
 
 def masked(m) -> dict:
-    return {"0.weight": m[0].weight_mask.numpy().astype(bool).copy(), "2.weight": m[2].weight_mask.numpy().astype(bool).copy()}
+    return {
+        "0.weight": m[0].weight_mask.numpy().astype(bool).copy(),
+        "2.weight": m[2].weight_mask.numpy().astype(bool).copy(),
+    }
 
 
 def l1_run(d, seed=0):
@@ -77,7 +80,18 @@ def study(tmp_path_factory):
         src.mkdir()
         truth[crit] = make(src)
         files = sorted(src.iterdir())
-        r = fwa("import", "torch-prune", *files, "--out", out, "--set", f"criterion={crit}", "model=tiny", "seed=0", "density=0.5")
+        r = fwa(
+            "import",
+            "torch-prune",
+            *files,
+            "--out",
+            out,
+            "--set",
+            f"criterion={crit}",
+            "model=tiny",
+            "seed=0",
+            "density=0.5",
+        )
         assert r.exit_code == 0, r.output
     return out, truth
 
@@ -93,8 +107,12 @@ def test_valid_with_updates_from_mask_changes(study):
             upd = run.update(step)
             for n, before in truth[crit][prev].items():
                 after = truth[crit][step][n]
-                np.testing.assert_array_equal(np.unpackbits(upd.pruned[n], count=before.size).astype(bool), (before & ~after).ravel())
-                np.testing.assert_array_equal(np.unpackbits(upd.grown[n], count=before.size).astype(bool), (after & ~before).ravel())
+                np.testing.assert_array_equal(
+                    np.unpackbits(upd.pruned[n], count=before.size).astype(bool), (before & ~after).ravel()
+                )
+                np.testing.assert_array_equal(
+                    np.unpackbits(upd.grown[n], count=before.size).astype(bool), (after & ~before).ravel()
+                )
     assert not any(runs["magnitude"].update(s).grown["2.weight"].any() for s in STEPS[1:])  # pruning only
     assert runs["random"].update(100).grown["2.weight"].any()
 
@@ -120,7 +138,18 @@ def test_steps_option_and_names_without_numbers(tmp_path):
         named.append(src / f"{letter}.pt")
     r = fwa("import", "torch-prune", *named, "--out", tmp_path / "s", "--set", "criterion=magnitude")
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "--steps" in r.stderr
-    r = fwa("import", "torch-prune", *named, "--out", tmp_path / "s", "--steps", "0,500,1000", "--set", "criterion=magnitude", "density=1.0")
+    r = fwa(
+        "import",
+        "torch-prune",
+        *named,
+        "--out",
+        tmp_path / "s",
+        "--steps",
+        "0,500,1000",
+        "--set",
+        "criterion=magnitude",
+        "density=1.0",
+    )
     assert r.exit_code == 0, r.output
     run = load_run(next((tmp_path / "s").rglob("run.json")).parent)
     assert run.update_steps == [500, 1000] and run.total_steps == 1000
@@ -136,7 +165,18 @@ def test_not_pruned_one_line(tmp_path):
 def test_existing_run_refused_unless_overwrite(study):
     out, _ = study
     src = sorted(p for p in out.parent.joinpath("magnitude").iterdir())
-    args = ("import", "torch-prune", *src, "--out", out, "--set", "criterion=magnitude", "model=tiny", "seed=0", "density=0.5")
+    args = (
+        "import",
+        "torch-prune",
+        *src,
+        "--out",
+        out,
+        "--set",
+        "criterion=magnitude",
+        "model=tiny",
+        "seed=0",
+        "density=0.5",
+    )
     r = fwa(*args)
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "--overwrite" in r.stderr
     assert fwa(*args, "--overwrite").exit_code == 0

@@ -29,7 +29,9 @@ CHART = """Step,my-run - val/acc,my-run - val/acc__MIN,my-run - val/acc__MAX
 def test_history_new_run(tmp_path):
     f = tmp_path / "history.csv"
     f.write_text(HISTORY)
-    r = fwa("import", "wandb-csv", f, "--out", tmp_path / "s", "--set", "model=wb", "seed=3", "--map", "test_acc=test:acc")
+    r = fwa(
+        "import", "wandb-csv", f, "--out", tmp_path / "s", "--set", "model=wb", "seed=3", "--map", "test_acc=test:acc"
+    )
     assert r.exit_code == 0, r.output
     assert "media" not in r.stdout + r.stderr  # a text column is not a metric, and is not listed as one
     run = load_run(next((tmp_path / "s").rglob("run.json")).parent)
@@ -47,11 +49,16 @@ def test_history_new_run(tmp_path):
 def test_chart_export_and_steps_per_epoch(tmp_path):
     f = tmp_path / "chart.csv"
     f.write_text(CHART)
-    r = fwa("import", "wandb-csv", f, "--out", tmp_path / "s", "--set", "model=wb", "denisty=0.1", "--steps-per-epoch", 100)
+    r = fwa(
+        "import", "wandb-csv", f, "--out", tmp_path / "s", "--set", "model=wb", "denisty=0.1", "--steps-per-epoch", 100
+    )
     assert r.exit_code == 0, r.output
     assert "denisty" in r.stderr and "model" not in r.stderr  # a key that is no config key is named
     m = load_run(next((tmp_path / "s").rglob("run.json")).parent).metrics()
-    assert list(zip(m.step, m.epoch, m.split, m.name, m.value)) == [(100, 1.0, "val", "acc", 0.5), (200, 2.0, "val", "acc", 0.625)]
+    assert list(zip(m.step, m.epoch, m.split, m.name, m.value)) == [
+        (100, 1.0, "val", "acc", 0.5),
+        (200, 2.0, "val", "acc", 0.625),
+    ]
 
 
 def test_bad_input_one_line(tmp_path):
@@ -103,12 +110,23 @@ def test_step_forms_and_empty_steps(tmp_path):
     _, r = _import(tmp_path, "_step,train/loss\n12.0,1.0\n 1.3e3 ,0.5\n,0.25\n9223372036854775807,0.125\n")
     assert r.exit_code == 0, r.output
     assert "1 lines have no value in the step column" in r.stderr
-    assert _rows(tmp_path / "s") == [(12, "train", "loss", 1.0), (1300, "train", "loss", 0.5),
-                                     (2**63 - 1, "train", "loss", 0.125)]
+    assert _rows(tmp_path / "s") == [
+        (12, "train", "loss", 1.0),
+        (1300, "train", "loss", 0.5),
+        (2**63 - 1, "train", "loss", 0.125),
+    ]
 
 
 def test_skip_bad_into_an_existing_run_is_recorded(tmp_path):
-    cfg = {"model": "m", "dataset": "d", "method": "dst", "criterion": "snip", "growth": "random", "density": 0.5, "seed": 0}
+    cfg = {
+        "model": "m",
+        "dataset": "d",
+        "method": "dst",
+        "criterion": "snip",
+        "growth": "random",
+        "density": 0.5,
+        "seed": 0,
+    }
     with RunWriter(tmp_path / "study", cfg, {}) as w:
         w.write_masks(0, {})
     f = tmp_path / "h.csv"
@@ -119,7 +137,10 @@ def test_skip_bad_into_an_existing_run_is_recorded(tmp_path):
     (entry,) = json.loads((w.path / "run.json").read_text())["imported_metrics"]
     assert entry["kind"] == "wandb-csv" and entry["source"] == str(f) and entry["rows"] == 2
     assert entry["skipped"] == {"ragged_lines": 1, "bad_step_lines": 1} and entry["at"].endswith("Z")
-    assert [(s, v) for s, v in zip(load_run(w.path).metrics().step, load_run(w.path).metrics().value)] == [(0, 1.0), (3, 0.25)]
+    assert [(s, v) for s, v in zip(load_run(w.path).metrics().step, load_run(w.path).metrics().value)] == [
+        (0, 1.0),
+        (3, 0.25),
+    ]
 
 
 def test_the_index_column_of_to_csv_is_not_a_metric(tmp_path):

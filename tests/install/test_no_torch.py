@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Written by the torch-free environment's python: the synthetic study (through the installed fwanalysis,
 # tests/ on the path for synthetic.py) and, by numpy alone, the layer-averaged Jaccard between what
 # magnitude and snip remove at the first update, averaged over seeds.
-STUDY = textwrap.dedent('''
+STUDY = textwrap.dedent("""
     import json, sys
     import numpy as np
     sys.path.insert(0, sys.argv[1])
@@ -33,7 +33,7 @@ STUDY = textwrap.dedent('''
     def j(a, b):
         return float(np.mean([np.logical_and(a[n], b[n]).sum() / np.logical_or(a[n], b[n]).sum() for n in a]))
     print(json.dumps(float(np.mean([j(t.first[(s, "magnitude")], t.first[(s, "snip")]) for s in (0, 1)]))))
-''')
+""")
 
 
 def run(cmd, **kw) -> subprocess.CompletedProcess:
@@ -66,7 +66,14 @@ def test_no_torch_in_the_analysis_install(venv):
     root, bin_ = venv
     r = run([bin_ / "python", "-c", "import torch"], cwd=root)
     assert r.returncode != 0 and "No module named 'torch'" in r.stderr
-    r = run([bin_ / "python", "-c", "import fwanalysis, fwanalysis.cli, fwanalysis.record, sys; assert \"torch\" not in sys.modules; print(fwanalysis.__file__)"], cwd=root)
+    r = run(
+        [
+            bin_ / "python",
+            "-c",
+            'import fwanalysis, fwanalysis.cli, fwanalysis.record, sys; assert "torch" not in sys.modules; print(fwanalysis.__file__)',
+        ],
+        cwd=root,
+    )
     assert r.returncode == 0 and str(bin_.parent) in r.stdout, "the venv must use its own, installed copy"
 
 

@@ -19,20 +19,55 @@ from fwanalysis.figures import FIGURES, build
 from fwanalysis.report import write_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic import write_study  # noqa: E402
 from clilib import fwa  # noqa: E402
+from synthetic import write_study  # noqa: E402
 
 PAPER_IDS = [
-    "fig01-accuracy-vs-density", "fig02-imagenet", "fig03a-cd-all", "fig03b-cd-low-density", "fig03c-cd-high-density",
-    "fig04-loss-gap", "fig05-update-period", "fig06a-jaccard-first-update", "fig06b-jaccard-end", "fig07-mest-lambda",
-    "fig08-sensitivity-vs-rsensitivity", "fig09-roberta", "fig10-accuracy-vs-density-more", "fig11-itop", "fig12-batch-size",
-    "fig13-update-batch", "fig14-efficientnet", "fig15-global-vs-local", "fig16-prune-schedule",
-    "fig17-jaccard-first-update-rho", "fig18-jaccard-over-time", "fig19-never-removed", "fig20-jaccard-first-update-std",
-    "fig21-jaccard-end-std", "fig22-accuracy-vs-density-all",
-    *(f"fig{n}-learning-curves-{s}" for n, s in ((23, "lenet5-fashionmnist"), (24, "mlp-higgs"), (25, "cnn-cifar10"), (26, "resnet56-cifar10"),
-                                                 (27, "resnet56-cifar100"), (28, "mlp-cifar10"), (29, "efficientnet-tinyimagenet"), (30, "vgg16-cifar100"))),
+    "fig01-accuracy-vs-density",
+    "fig02-imagenet",
+    "fig03a-cd-all",
+    "fig03b-cd-low-density",
+    "fig03c-cd-high-density",
+    "fig04-loss-gap",
+    "fig05-update-period",
+    "fig06a-jaccard-first-update",
+    "fig06b-jaccard-end",
+    "fig07-mest-lambda",
+    "fig08-sensitivity-vs-rsensitivity",
+    "fig09-roberta",
+    "fig10-accuracy-vs-density-more",
+    "fig11-itop",
+    "fig12-batch-size",
+    "fig13-update-batch",
+    "fig14-efficientnet",
+    "fig15-global-vs-local",
+    "fig16-prune-schedule",
+    "fig17-jaccard-first-update-rho",
+    "fig18-jaccard-over-time",
+    "fig19-never-removed",
+    "fig20-jaccard-first-update-std",
+    "fig21-jaccard-end-std",
+    "fig22-accuracy-vs-density-all",
+    *(
+        f"fig{n}-learning-curves-{s}"
+        for n, s in (
+            (23, "lenet5-fashionmnist"),
+            (24, "mlp-higgs"),
+            (25, "cnn-cifar10"),
+            (26, "resnet56-cifar10"),
+            (27, "resnet56-cifar100"),
+            (28, "mlp-cifar10"),
+            (29, "efficientnet-tinyimagenet"),
+            (30, "vgg16-cifar100"),
+        )
+    ),
 ]
-ABSENT_HERE = {"fig02-imagenet", "fig09-roberta", "fig14-efficientnet", "fig29-learning-curves-efficientnet-tinyimagenet"}
+ABSENT_HERE = {
+    "fig02-imagenet",
+    "fig09-roberta",
+    "fig14-efficientnet",
+    "fig29-learning-curves-efficientnet-tinyimagenet",
+}
 FIVE = ("magnitude", "set", "mest", "rsensitivity", "snip")
 DIG = "digits"
 
@@ -45,45 +80,182 @@ def study(tmp_path_factory):
     s2 = (0, 1)
     for model in ("mlp-small", "mlp-large", "cnn-small", "lenet5-caffe", "resnet56", "vgg16"):
         for growth in ("random", "gradient"):
-            write_study(root, sweep="accuracy", seeds=s2, densities=(0.1, 0.5), n_updates=1, crits=FIVE, model=model, dataset=DIG,
-                        extra={"growth": growth, "pruning_scope": "local"}, baselines=growth == "random")
+            write_study(
+                root,
+                sweep="accuracy",
+                seeds=s2,
+                densities=(0.1, 0.5),
+                n_updates=1,
+                crits=FIVE,
+                model=model,
+                dataset=DIG,
+                extra={"growth": growth, "pruning_scope": "local"},
+                baselines=growth == "random",
+            )
     for growth in ("random", "gradient"):
-        write_study(root, sweep="set-defect", seeds=s2, densities=(0.1, 0.5), n_updates=1, crits=("set-legacy",), model="mlp-large", dataset=DIG,
-                    extra={"growth": growth, "pruning_scope": "local"}, baselines=False)
-    write_study(root, sweep="sensitivity", seeds=s2, densities=(0.1, 0.5), n_updates=1, crits=("sensitivity",), model="mlp-large", dataset=DIG, baselines=False)
-    write_study(root, sweep="loss-gap", seeds=s2, densities=(0.5,), n_updates=1, crits=FIVE, model="mlp-large", dataset=DIG)
-    write_study(root, sweep="loss-gap", seeds=s2, densities=(0.5,), crits=(), model="mlp-large", dataset=DIG,
-                baseline_methods=("dense",), baseline_extra={"dropout": 0.05})
+        write_study(
+            root,
+            sweep="set-defect",
+            seeds=s2,
+            densities=(0.1, 0.5),
+            n_updates=1,
+            crits=("set-legacy",),
+            model="mlp-large",
+            dataset=DIG,
+            extra={"growth": growth, "pruning_scope": "local"},
+            baselines=False,
+        )
+    write_study(
+        root,
+        sweep="sensitivity",
+        seeds=s2,
+        densities=(0.1, 0.5),
+        n_updates=1,
+        crits=("sensitivity",),
+        model="mlp-large",
+        dataset=DIG,
+        baselines=False,
+    )
+    write_study(
+        root, sweep="loss-gap", seeds=s2, densities=(0.5,), n_updates=1, crits=FIVE, model="mlp-large", dataset=DIG
+    )
+    write_study(
+        root,
+        sweep="loss-gap",
+        seeds=s2,
+        densities=(0.5,),
+        crits=(),
+        model="mlp-large",
+        dataset=DIG,
+        baseline_methods=("dense",),
+        baseline_extra={"dropout": 0.05},
+    )
     for model in ("mlp-large", "cnn-small"):
-        write_study(root, sweep="jaccard", seeds=s2, n_updates=4, crits=(*FIVE, "random"), model=model, dataset=DIG, baselines=False,
-                    extra={"growth": "gradient"})
+        write_study(
+            root,
+            sweep="jaccard",
+            seeds=s2,
+            n_updates=4,
+            crits=(*FIVE, "random"),
+            model=model,
+            dataset=DIG,
+            baselines=False,
+            extra={"growth": "gradient"},
+        )
         for rho in (0.25, 0.5):
-            write_study(root, sweep="jaccard-first", seeds=s2, densities=(1.0,), n_updates=1, crits=("magnitude",), model=model, dataset=DIG,
-                        baselines=False, extra={"prune_fraction": rho})
-        write_study(root, sweep="update-period", seeds=s2, densities=(0.1,), crits=(), model=model, dataset=DIG, baseline_methods=("static",))
+            write_study(
+                root,
+                sweep="jaccard-first",
+                seeds=s2,
+                densities=(1.0,),
+                n_updates=1,
+                crits=("magnitude",),
+                model=model,
+                dataset=DIG,
+                baselines=False,
+                extra={"prune_fraction": rho},
+            )
+        write_study(
+            root,
+            sweep="update-period",
+            seeds=s2,
+            densities=(0.1,),
+            crits=(),
+            model=model,
+            dataset=DIG,
+            baseline_methods=("static",),
+        )
         for dt in (5, 20):
             for growth in ("random", "gradient"):
-                write_study(root, sweep="update-period", seeds=s2, densities=(0.1,), n_updates=2, crits=FIVE, model=model, dataset=DIG,
-                            baselines=False, extra={"update_period": dt, "growth": growth})
+                write_study(
+                    root,
+                    sweep="update-period",
+                    seeds=s2,
+                    densities=(0.1,),
+                    n_updates=2,
+                    crits=FIVE,
+                    model=model,
+                    dataset=DIG,
+                    baselines=False,
+                    extra={"update_period": dt, "growth": growth},
+                )
     for dt in (5, 20):
         for sch, bs in (("linear", 128), ("cosine", 256)):
-            write_study(root, sweep="schedule", seeds=s2, densities=(0.1,), n_updates=1, crits=FIVE, model="mlp-large", dataset=DIG, baselines=False,
-                        extra={"update_period": dt, "prune_schedule": sch, "batch_size": bs})
+            write_study(
+                root,
+                sweep="schedule",
+                seeds=s2,
+                densities=(0.1,),
+                n_updates=1,
+                crits=FIVE,
+                model="mlp-large",
+                dataset=DIG,
+                baselines=False,
+                extra={"update_period": dt, "prune_schedule": sch, "batch_size": bs},
+            )
     for lam in (0.1, 1.0):
-        write_study(root, sweep="mest-lambda", seeds=s2, n_updates=1, baselines=False, crits=("mest",), model="mlp-large", dataset=DIG,
-                    extra={"criterion_params": {"mest_lambda": lam}})
-    write_study(root, sweep="batch-size", seeds=s2, densities=(0.1, 0.5), n_updates=1, crits=FIVE, model="lenet5-caffe", dataset=DIG,
-                extra={"batch_size": 512}, baseline_extra={"batch_size": 512})
+        write_study(
+            root,
+            sweep="mest-lambda",
+            seeds=s2,
+            n_updates=1,
+            baselines=False,
+            crits=("mest",),
+            model="mlp-large",
+            dataset=DIG,
+            extra={"criterion_params": {"mest_lambda": lam}},
+        )
+    write_study(
+        root,
+        sweep="batch-size",
+        seeds=s2,
+        densities=(0.1, 0.5),
+        n_updates=1,
+        crits=FIVE,
+        model="lenet5-caffe",
+        dataset=DIG,
+        extra={"batch_size": 512},
+        baseline_extra={"batch_size": 512},
+    )
     for model in ("mlp-large", "lenet5-caffe"):
-        write_study(root, sweep="update-batch", seeds=s2, densities=(0.1, 0.5), n_updates=1, crits=FIVE, model=model, dataset=DIG,
-                    baselines=False, extra={"update_batch_size": 512})
-    write_study(root, sweep="scope", seeds=s2, densities=(0.05, 0.1), n_updates=1, crits=("magnitude", "snip"), model="resnet56", dataset=DIG,
-                baselines=False, extra={"pruning_scope": "global"})
+        write_study(
+            root,
+            sweep="update-batch",
+            seeds=s2,
+            densities=(0.1, 0.5),
+            n_updates=1,
+            crits=FIVE,
+            model=model,
+            dataset=DIG,
+            baselines=False,
+            extra={"update_batch_size": 512},
+        )
+    write_study(
+        root,
+        sweep="scope",
+        seeds=s2,
+        densities=(0.05, 0.1),
+        n_updates=1,
+        crits=("magnitude", "snip"),
+        model="resnet56",
+        dataset=DIG,
+        baselines=False,
+        extra={"pruning_scope": "global"},
+    )
     # the figures whose data cannot be made here: their generators on synthetic runs
     write_study(root, sweep="imagenet", seeds=s2, n_updates=1, dataset="imagenet", model="resnet50")
     write_study(root, sweep="roberta", seeds=s2, n_updates=1, model="roberta", baselines=False)
     write_study(root, sweep="efficientnet", seeds=s2, n_updates=1, model="efficientnet-b0", baselines=False)
-    write_study(root, sweep="accuracy", seeds=s2, densities=(0.1, 0.5), n_updates=1, crits=FIVE, model="efficientnet-b0", dataset="tinyimagenet")
+    write_study(
+        root,
+        sweep="accuracy",
+        seeds=s2,
+        densities=(0.1, 0.5),
+        n_updates=1,
+        crits=FIVE,
+        model="efficientnet-b0",
+        dataset="tinyimagenet",
+    )
     return root, find_runs(root)
 
 
@@ -92,7 +264,9 @@ def test_registry_has_every_paper_figure():
 
     assert set(PAPER_IDS) <= set(FIGURES)
     # every figure that can be drawn from runs on the embedded data (absent from the quick study or not)
-    assert set(EMBEDDED_DIFFERS) == {f for f, e in FIGURES.items() if not e.absent or "out of the quick study" in e.absent}
+    assert set(EMBEDDED_DIFFERS) == {
+        f for f, e in FIGURES.items() if not e.absent or "out of the quick study" in e.absent
+    }
 
 
 #: the table column each figure draws (its y values, a heatmap's cells, a CD diagram's rank positions)
@@ -219,7 +393,12 @@ def _digest(folder: Path) -> dict:
 @pytest.mark.slow  # every figure built and written twice (png, pdf, csv)
 def test_report_complete_and_byte_identical(study, tmp_path):
     root, runs = study
-    only_here = [r for r in runs if r.config.get("sweep") not in ("imagenet", "roberta", "efficientnet") and r.config["dataset"] != "tinyimagenet"]
+    only_here = [
+        r
+        for r in runs
+        if r.config.get("sweep") not in ("imagenet", "roberta", "efficientnet")
+        and r.config["dataset"] != "tinyimagenet"
+    ]
     items = write_report(only_here, tmp_path / "a", studies=[str(root)])
     status = {i.id: i.status for i in items}
     assert all(status[f] == "ok" for f in PAPER_IDS if f not in ABSENT_HERE), status
@@ -231,7 +410,9 @@ def test_report_complete_and_byte_identical(study, tmp_path):
             for ext in ("png", "pdf", "csv"):
                 assert (tmp_path / "a" / f"{fid}.{ext}").stat().st_size > 0
     assert "Absent" in index and "ImageNet" in index and "sha256" in index
-    assert index.count("*On the embedded data:*") == sum(s == "ok" for s in status.values())  # every figure here is on digits
+    assert index.count("*On the embedded data:*") == sum(
+        s == "ok" for s in status.values()
+    )  # every figure here is on digits
     assert "Measured: SET minus set-legacy test accuracy" in index  # figx1's caption quotes its numbers
     write_report(list(reversed(only_here)), tmp_path / "b", studies=[str(root)])
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
@@ -245,12 +426,33 @@ def test_jaccard_figures_have_one_panel_per_model(tmp_path):
     from fwanalysis import analyses as A
 
     for sweep in ("jaccard", "jaccard-first"):
-        write_study(tmp_path, sweep=sweep, seeds=(0, 1), n_updates=4, baselines=False, model="toy", densities=(1.0,), extra={"prune_fraction": 0.5})
-        write_study(tmp_path, sweep=sweep, seeds=(0, 1), n_updates=4, baselines=False, model="toy2", densities=(1.0,), extra={"prune_fraction": 0.5})
+        write_study(
+            tmp_path,
+            sweep=sweep,
+            seeds=(0, 1),
+            n_updates=4,
+            baselines=False,
+            model="toy",
+            densities=(1.0,),
+            extra={"prune_fraction": 0.5},
+        )
+        write_study(
+            tmp_path,
+            sweep=sweep,
+            seeds=(0, 1),
+            n_updates=4,
+            baselines=False,
+            model="toy2",
+            densities=(1.0,),
+            extra={"prune_fraction": 0.5},
+        )
     runs = find_runs(tmp_path)
     first = partial(A.jaccard_first, criteria=["magnitude", "snip", "random"])
-    for fid, compute in [("fig06a-jaccard-first-update", first), ("fig06b-jaccard-end", A.jaccard_end),
-                         ("fig20-jaccard-first-update-std", partial(first, std="layers"))]:
+    for fid, compute in [
+        ("fig06a-jaccard-first-update", first),
+        ("fig06b-jaccard-end", A.jaccard_end),
+        ("fig20-jaccard-first-update-std", partial(first, std="layers")),
+    ]:
         b = build(FIGURES[fid], runs)
         try:
             titles = [ax.get_title().split("\n")[0] for ax in b.figure.axes if ax.get_title()]
@@ -270,7 +472,9 @@ def test_jaccard_figures_have_one_panel_per_model(tmp_path):
 def test_profiles_are_never_mixed_in_a_figure(tmp_path):
     """A study holding quick and paper runs: a figure refuses to mix them; `fwa report --profile` picks one."""
     for profile in ("quick", "paper"):
-        write_study(tmp_path / profile, sweep="jaccard", seeds=(0, 1), n_updates=4, baselines=False, extra={"profile": profile})
+        write_study(
+            tmp_path / profile, sweep="jaccard", seeds=(0, 1), n_updates=4, baselines=False, extra={"profile": profile}
+        )
     runs = find_runs(tmp_path)
     with pytest.raises(ValueError, match="profiles paper, quick would be mixed"):
         build(FIGURES["fig06b-jaccard-end"], runs)

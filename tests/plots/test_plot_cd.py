@@ -34,11 +34,14 @@ def nine_methods(test="nemenyi", cd=2.7):
     return CDResult(
         methods=names,
         avg_ranks={m: 1.0 + 0.9 * i for i, m in enumerate(names)},
-        n_blocks=20, alpha=0.05, cd=cd,
+        n_blocks=20,
+        alpha=0.05,
+        cd=cd,
         friedman={"statistic": 70.0, "pvalue": 1e-12},
         iman_davenport={"statistic": 16.0, "pvalue": 1e-17},
         cliques=[names[:3], names[2:6], names[6:]],
-        dropped_blocks=1, test=test,
+        dropped_blocks=1,
+        test=test,
     )
 
 
@@ -136,11 +139,17 @@ def test_plot_module_computes_nothing():
 
 # ----------------------------------------------------------------------------- omnibus gate, colours, size
 
+
 def _insignificant(allow: bool) -> CDResult:
     from dataclasses import replace
 
-    return replace(nine_methods(), significant=False, allow_insignificant=allow,
-                   friedman={"statistic": 3.0, "pvalue": 0.41}, cliques=nine_methods().cliques if allow else [])
+    return replace(
+        nine_methods(),
+        significant=False,
+        allow_insignificant=allow,
+        friedman={"statistic": 3.0, "pvalue": 0.41},
+        cliques=nine_methods().cliques if allow else [],
+    )
 
 
 def test_no_cliques_and_no_cd_bar_when_the_omnibus_test_does_not_reject(ax):
@@ -167,11 +176,17 @@ def test_methods_take_their_criterion_colours_and_highlight_greys_the_rest(ax):
 
     from fwanalysis.plots.metrics import CRITERION_COLOURS
 
-    five = CDResult(methods=["snip", "mest", "magnitude", "set", "rsensitivity"],
-                    avg_ranks={"snip": 2.0, "mest": 2.42, "magnitude": 2.79, "set": 2.98, "rsensitivity": 4.69},
-                    n_blocks=26, alpha=0.05, cd=1.196, friedman={"statistic": 50.0, "pvalue": 6e-10},
-                    iman_davenport={"statistic": 20.0, "pvalue": 1e-12}, cliques=[["snip", "mest", "magnitude", "set"]],
-                    dropped_blocks=0)
+    five = CDResult(
+        methods=["snip", "mest", "magnitude", "set", "rsensitivity"],
+        avg_ranks={"snip": 2.0, "mest": 2.42, "magnitude": 2.79, "set": 2.98, "rsensitivity": 4.69},
+        n_blocks=26,
+        alpha=0.05,
+        cd=1.196,
+        friedman={"statistic": 50.0, "pvalue": 6e-10},
+        iman_davenport={"statistic": 20.0, "pvalue": 1e-12},
+        cliques=[["snip", "mest", "magnitude", "set"]],
+        dropped_blocks=0,
+    )
     plot_cd_diagram(five, ax=ax)
     colour = {t.get_text(): to_hex(t.get_color()) for t in ax.texts}
     assert all(colour[m] == CRITERION_COLOURS[m] for m in five.methods)
@@ -187,9 +202,17 @@ def test_methods_take_their_criterion_colours_and_highlight_greys_the_rest(ax):
 @pytest.mark.parametrize("k", [12, 20])
 def test_up_to_twenty_methods_fit_without_overlapping_text(k):
     names = [f"criterion-{i:02d}" for i in range(k)]
-    res = CDResult(methods=names, avg_ranks={m: 1.0 + (k - 1) * i / (k - 1) for i, m in enumerate(names)},
-                   n_blocks=40, alpha=0.05, cd=3.0, friedman={"statistic": 90.0, "pvalue": 1e-9},
-                   iman_davenport={"statistic": 9.0, "pvalue": 1e-9}, cliques=[names[:4], names[3:9]], dropped_blocks=0)
+    res = CDResult(
+        methods=names,
+        avg_ranks={m: 1.0 + (k - 1) * i / (k - 1) for i, m in enumerate(names)},
+        n_blocks=40,
+        alpha=0.05,
+        cd=3.0,
+        friedman={"statistic": 90.0, "pvalue": 1e-9},
+        iman_davenport={"statistic": 9.0, "pvalue": 1e-9},
+        cliques=[names[:4], names[3:9]],
+        dropped_blocks=0,
+    )
     ax = plot_cd_diagram(res)
     fig = ax.figure
     try:
@@ -198,7 +221,7 @@ def test_up_to_twenty_methods_fit_without_overlapping_text(k):
         boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts]
         boxes.append(("title", ax.title.get_window_extent(renderer)))
         for i, (a, ba) in enumerate(boxes):
-            for b, bb in boxes[i + 1:]:
+            for b, bb in boxes[i + 1 :]:
                 assert not ba.overlaps(bb), f"{a!r} overlaps {b!r}"
         figbox = fig.bbox
         for name, box in boxes:  # nothing cut off at the figure's edges

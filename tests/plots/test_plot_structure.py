@@ -104,7 +104,12 @@ def test_itop_curves_and_bars(tmp_path):
     fig.savefig(tmp_path / "itop.png")
 
     bars = pd.DataFrame(
-        {"update_period": [100, 800, 100, 800], "itop": [0.5, 0.3, 0.6, 0.4], "itop_std": 0.01, "growth": ["random", "random", "gradient", "gradient"]}
+        {
+            "update_period": [100, 800, 100, 800],
+            "itop": [0.5, 0.3, 0.6, 0.4],
+            "itop_std": 0.01,
+            "growth": ["random", "random", "gradient", "gradient"],
+        }
     )
     fig, ax = plt.subplots()
     assert plot_itop(bars, ax=ax, hue="growth") is ax

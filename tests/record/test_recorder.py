@@ -37,8 +37,19 @@ def train(out, criterion: str, seed: int = 0, *, shadow="all"):
     x, y = torch.randn(64, 8, generator=gen), torch.randint(0, 3, (64,), generator=gen)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     removed = []  # what the loop pruned at each update, as numpy, for an independent check
-    with Recorder(model, out, criterion=criterion, growth="random", dataset="toy", seed=seed, update_period=5,
-                  shadow=shadow, mask_every=2, steps_per_epoch=4, state="first") as rec:
+    with Recorder(
+        model,
+        out,
+        criterion=criterion,
+        growth="random",
+        dataset="toy",
+        seed=seed,
+        update_period=5,
+        shadow=shadow,
+        mask_every=2,
+        steps_per_epoch=4,
+        state="first",
+    ) as rec:
         for step in range(1, 21):
             batch = slice(16 * (step % 4), 16 * (step % 4) + 16)
             opt.zero_grad()
@@ -93,18 +104,24 @@ def test_recorded_run_is_valid_and_complete(study):
     for name in run.layer_names:  # the state before the first update holds the initial mask
         np.testing.assert_array_equal(run.state(5).mask[name], run.initial_masks()[name])
     assert run.config["criterion"] == "magnitude" and run.config["dataset"] == "toy"
-    assert run.config["density"] == pytest.approx(sum(m.sum() for m in bools(run, run.initial_masks()).values()) / (16 * 8 + 3 * 16))
+    assert run.config["density"] == pytest.approx(
+        sum(m.sum() for m in bools(run, run.initial_masks()).values()) / (16 * 8 + 3 * 16)
+    )
     for name in run.layer_names:
         np.testing.assert_array_equal(bools(run, run.final_masks())[name], final[name])
         for step, sets in zip(run.update_steps, removed):
             upd = run.update(step)
             np.testing.assert_array_equal(bools(run, upd.pruned)[name], sets[name])
-            np.testing.assert_array_equal(bools(run, upd.shadow["magnitude"])[name], sets[name])  # own criterion = pruned
+            np.testing.assert_array_equal(
+                bools(run, upd.shadow["magnitude"])[name], sets[name]
+            )  # own criterion = pruned
             for c in CRITERIA:
                 if c != "set-legacy":  # which removes its own count
                     assert bools(run, upd.shadow[c])[name].sum() == sets[name].sum()
     metrics = run.metrics()
-    assert run.summary["test_acc"] is not None and run.summary["itop"] == pytest.approx(metrics.query("name == 'itop'").value.iloc[-1])
+    assert run.summary["test_acc"] is not None and run.summary["itop"] == pytest.approx(
+        metrics.query("name == 'itop'").value.iloc[-1]
+    )
     assert set(metrics.query("split == ''").name) == {"prune_fraction", "density", "itop"}
 
 
@@ -184,4 +201,6 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     assert {row["other"] for row in rows} == set(CRITERIA) - {"magnitude"}
     for row in rows:  # each figure is the layer-averaged Jaccard of the update file's sets, by numpy
         upd = run.update(row["step"])
-        assert row["jaccard"] == pytest.approx(layer_jaccard(bools(run, upd.pruned), bools(run, upd.shadow[row["other"]])))
+        assert row["jaccard"] == pytest.approx(
+            layer_jaccard(bools(run, upd.pruned), bools(run, upd.shadow[row["other"]]))
+        )

@@ -21,7 +21,7 @@ import slurmlib  # noqa: E402
 PARTITION = "debug"
 
 
-@functools.lru_cache(maxsize=None)  # asked at collection and by the fixture: one sinfo (a dead controller takes ~20 s)
+@functools.cache  # asked at collection and by the fixture: one sinfo (a dead controller takes ~20 s)
 def _down() -> tuple[str | None, str]:
     """(why no cluster can be used, or None; the SLURM_CONF to use).
 
@@ -38,13 +38,23 @@ def _down() -> tuple[str | None, str]:
     if not Path(conf).is_file():
         return f"no Slurm test cluster: no {conf}; {hint}", conf
     try:
-        r = subprocess.run(["sinfo", "-h", "-p", PARTITION, "-o", "%T"], capture_output=True, text=True, timeout=20,
-                           env={**os.environ, "SLURM_CONF": conf})
+        r = subprocess.run(
+            ["sinfo", "-h", "-p", PARTITION, "-o", "%T"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env={**os.environ, "SLURM_CONF": conf},
+        )
     except subprocess.TimeoutExpired:
         return f"no Slurm test cluster: sinfo did not answer in 20 s (SLURM_CONF={conf}); {hint}", conf
     states = r.stdout.split()
-    if r.returncode != 0 or not any(s.rstrip("*").startswith(("idle", "mixed", "allocated", "completing")) for s in states):
-        why = (r.stderr.strip().splitlines() or [f"partition {PARTITION} has no usable node ({' '.join(states) or 'none'})"])[0]
+    if r.returncode != 0 or not any(
+        s.rstrip("*").startswith(("idle", "mixed", "allocated", "completing")) for s in states
+    ):
+        why = (
+            r.stderr.strip().splitlines()
+            or [f"partition {PARTITION} has no usable node ({' '.join(states) or 'none'})"]
+        )[0]
         return f"no Slurm test cluster ({why}; SLURM_CONF={conf}); {hint}", conf
     return None, conf
 
@@ -64,8 +74,11 @@ def pytest_collection_finish(session):
     """Start the two time-limit sweeps as soon as the tests are collected, where tests that use them are
     selected and a cluster is up: they mostly wait for Slurm (up to 150 s; slurmlib.TIME_LIMIT), and that wait
     is then spent while the rest of the suite runs. A sweep no test took over is stopped at the end."""
-    wanted = [deaf for deaf, name in ((False, "timed_out"), (True, "killed_at_limit"))
-              if any(name in getattr(item, "fixturenames", ()) for item in session.items)]
+    wanted = [
+        deaf
+        for deaf, name in ((False, "timed_out"), (True, "killed_at_limit"))
+        if any(name in getattr(item, "fixturenames", ()) for item in session.items)
+    ]
     if not wanted or session.config.option.collectonly or _down()[0] is not None:
         return
     factory = getattr(session.config, "_tmp_path_factory", None)  # pytest's tmp_path_factory

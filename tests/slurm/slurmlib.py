@@ -35,8 +35,12 @@ class Sweep:
         self.logs = tmp_path / "slurm-logs"
         self.train_log = tmp_path / "trainings.log"
         self.env = {
-            **os.environ, "SLURM_CONF": slurm_conf, "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": os.pathsep.join([str(HOOKS)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
+            **os.environ,
+            "SLURM_CONF": slurm_conf,
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": os.pathsep.join(
+                [str(HOOKS)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+            ),
             "FWA_TEST_TRAIN_LOG": str(self.train_log),
         }
         self.env.pop("FWA_TEST_STALL", None)
@@ -58,7 +62,9 @@ class Sweep:
         return marker
 
     def run(self, *extra, executor="slurm", timeout=240) -> subprocess.CompletedProcess:
-        return subprocess.run(self.args(*extra, executor=executor), capture_output=True, text=True, env=self.env, timeout=timeout)
+        return subprocess.run(
+            self.args(*extra, executor=executor), capture_output=True, text=True, env=self.env, timeout=timeout
+        )
 
     def start(self, *extra, executor="slurm", log: str = "sweep.log") -> tuple[subprocess.Popen, Path]:
         path = self.tmp / log

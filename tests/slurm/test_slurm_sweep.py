@@ -19,13 +19,25 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from slurmlib import EARLY, MODEL, TIME_LIMIT, Sweep, array_id, start_time_limit_sweep, stop_sweep, trained_here, wait_for  # noqa: E402
+from slurmlib import (
+    EARLY,
+    MODEL,
+    TIME_LIMIT,
+    Sweep,
+    array_id,
+    start_time_limit_sweep,
+    stop_sweep,
+    trained_here,
+    wait_for,
+)  # noqa: E402
 
 
 def _time_limit_sweep(slurm_conf, tmp_path_factory, *, deaf: bool):
     started = EARLY.pop(deaf, None)  # conftest.py started it when the tests were collected
     if started is None:
-        started = start_time_limit_sweep(tmp_path_factory.mktemp("killed" if deaf else "timeout"), slurm_conf, deaf=deaf)
+        started = start_time_limit_sweep(
+            tmp_path_factory.mktemp("killed" if deaf else "timeout"), slurm_conf, deaf=deaf
+        )
     yield started
     stop_sweep(*started)
 
@@ -161,7 +173,11 @@ def test_task_killed_at_its_time_limit_is_reported_and_resumed(killed_at_limit):
     Slurm job. Made to look like another node's lock (whose pid cannot be checked from here), it is
     still taken over by the same command, which asks Slurm, and the run is finished."""
     sw, run_id, out = _failed_run(killed_at_limit)
-    m = re.search(rf"failed: {run_id}: timed out: Slurm job \d+ was killed at its time limit \(--time {TIME_LIMIT[True]} min\) \(log: (\S+)\)$", out, re.M)
+    m = re.search(
+        rf"failed: {run_id}: timed out: Slurm job \d+ was killed at its time limit \(--time {TIME_LIMIT[True]} min\) \(log: (\S+)\)$",
+        out,
+        re.M,
+    )
     assert m, out
     assert Path(m.group(1)).is_file()
     assert sw.status(run_id) == "running"

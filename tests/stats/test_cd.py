@@ -205,8 +205,17 @@ def test_lower_is_better_in_the_pipeline(demsar):
 # Demšar (2006), Table 5(a): Nemenyi critical values q_alpha (printed to 3 decimals).
 @pytest.mark.parametrize(
     "k, alpha, q",
-    [(2, 0.05, 1.960), (3, 0.05, 2.343), (4, 0.05, 2.569), (5, 0.05, 2.728), (10, 0.05, 3.164),
-     (2, 0.10, 1.645), (3, 0.10, 2.052), (4, 0.10, 2.291), (10, 0.10, 2.920)],
+    [
+        (2, 0.05, 1.960),
+        (3, 0.05, 2.343),
+        (4, 0.05, 2.569),
+        (5, 0.05, 2.728),
+        (10, 0.05, 3.164),
+        (2, 0.10, 1.645),
+        (3, 0.10, 2.052),
+        (4, 0.10, 2.291),
+        (10, 0.10, 2.920),
+    ],
 )
 def test_critical_values_of_table_5a(k, alpha, q):
     n = 7
@@ -221,10 +230,15 @@ def test_critical_difference_k4_n14():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [(dict(k=1, n_blocks=5), "k must be"), (dict(k=3, n_blocks=0), "n_blocks must be"),
-     (dict(k=3.5, n_blocks=5), "k must be"), (dict(k=3, n_blocks=5, alpha=0.0), "alpha"),
-     (dict(k=3, n_blocks=5, alpha=1.0), "alpha"), (dict(k=3, n_blocks=5, alpha=-0.1), "alpha"),
-     (dict(k=3, n_blocks=5, alpha="0.05x"), "alpha")],
+    [
+        (dict(k=1, n_blocks=5), "k must be"),
+        (dict(k=3, n_blocks=0), "n_blocks must be"),
+        (dict(k=3.5, n_blocks=5), "k must be"),
+        (dict(k=3, n_blocks=5, alpha=0.0), "alpha"),
+        (dict(k=3, n_blocks=5, alpha=1.0), "alpha"),
+        (dict(k=3, n_blocks=5, alpha=-0.1), "alpha"),
+        (dict(k=3, n_blocks=5, alpha="0.05x"), "alpha"),
+    ],
 )
 def test_critical_difference_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -254,10 +268,16 @@ def test_cliques_by_hand():
 
 def test_score_matrix_drops_incomplete_blocks_and_averages_duplicates():
     df = pd.DataFrame(
-        [("b1", "A", 1.0), ("b1", "A", 3.0), ("b1", "B", 1.0),
-         ("b2", "A", 2.0), ("b2", "B", 0.0),
-         ("b3", "A", 5.0),                      # B missing
-         ("b4", "A", 1.0), ("b4", "B", np.nan)],  # B's score missing
+        [
+            ("b1", "A", 1.0),
+            ("b1", "A", 3.0),
+            ("b1", "B", 1.0),
+            ("b2", "A", 2.0),
+            ("b2", "B", 0.0),
+            ("b3", "A", 5.0),  # B missing
+            ("b4", "A", 1.0),
+            ("b4", "B", np.nan),
+        ],  # B's score missing
         columns=["block", "method", "score"],
     )
     matrix, dropped = score_matrix(df)
@@ -271,7 +291,8 @@ def test_score_matrix_drops_incomplete_blocks_and_averages_duplicates():
 
 def test_score_matrix_is_deterministic_and_takes_other_column_names(demsar):
     shuffled = demsar.sample(frac=1.0, random_state=3).rename(
-        columns={"block": "dataset", "method": "criterion", "score": "auc"})
+        columns={"block": "dataset", "method": "criterion", "score": "auc"}
+    )
     a, _ = score_matrix(demsar)
     b, _ = score_matrix(shuffled, block="dataset", method="criterion", score="auc")
     np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
@@ -300,9 +321,27 @@ def test_cd_analysis_refuses_too_little_data(demsar):
 
 def test_json_shape(demsar):
     out = cd_analysis(demsar, alpha=0.10).to_json()
-    required = {"methods", "avg_ranks", "n_blocks", "alpha", "cd", "friedman", "iman_davenport",
-                "cliques", "dropped_blocks"}
-    extra = {"test", "lower_is_better", "omnibus", "significant", "allow_insignificant", "pairwise", "warnings", "score"}
+    required = {
+        "methods",
+        "avg_ranks",
+        "n_blocks",
+        "alpha",
+        "cd",
+        "friedman",
+        "iman_davenport",
+        "cliques",
+        "dropped_blocks",
+    }
+    extra = {
+        "test",
+        "lower_is_better",
+        "omnibus",
+        "significant",
+        "allow_insignificant",
+        "pairwise",
+        "warnings",
+        "score",
+    }
     assert required <= set(out) and set(out) - required <= extra
     assert set(out["friedman"]) == {"statistic", "pvalue"}
     assert set(out["iman_davenport"]) == {"statistic", "pvalue"}
@@ -321,9 +360,17 @@ def test_json_turns_non_finite_numbers_into_null():
     assert out["cliques"] == [] and out["significant"] is False  # no omnibus rejection, no cliques
     assert cd_analysis(tied, allow_insignificant=True).to_json()["cliques"] == [["a", "b", "c"]]
     json.dumps(out, allow_nan=False)
-    r = CDResult(methods=["a", "b"], avg_ranks={"a": 1.0, "b": 2.0}, n_blocks=3, alpha=0.05,
-                 cd=math.inf, friedman={"statistic": math.nan, "pvalue": 1.0},
-                 iman_davenport={"statistic": math.inf, "pvalue": 0.0}, cliques=[], dropped_blocks=0)
+    r = CDResult(
+        methods=["a", "b"],
+        avg_ranks={"a": 1.0, "b": 2.0},
+        n_blocks=3,
+        alpha=0.05,
+        cd=math.inf,
+        friedman={"statistic": math.nan, "pvalue": 1.0},
+        iman_davenport={"statistic": math.inf, "pvalue": 0.0},
+        cliques=[],
+        dropped_blocks=0,
+    )
     out = r.to_json()
     assert out["cd"] is None and out["friedman"]["statistic"] is None
     assert out["iman_davenport"] == {"statistic": None, "pvalue": 0.0}
@@ -357,9 +404,10 @@ def test_wilcoxon_holm_cliques_follow_significance():
     assert different  # the shifts are large enough to separate something
     for g in groups:
         assert all(frozenset((a, b)) not in different for a in g for b in g if a != b)
-    res = cd_analysis(matrix.reset_index(names="block").melt(id_vars="block", var_name="method",
-                                                              value_name="score"),
-                      test="wilcoxon-holm")
+    res = cd_analysis(
+        matrix.reset_index(names="block").melt(id_vars="block", var_name="method", value_name="score"),
+        test="wilcoxon-holm",
+    )
     assert res.test == "wilcoxon-holm" and res.cliques == groups
     assert res.to_json()["cd"] is None
     # identical methods cannot be told apart

@@ -108,10 +108,7 @@ def model_sets(draw):
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     dens = draw(st.lists(st.sampled_from([0.0, 0.05, 0.3, 0.9, 1.0]), min_size=k, max_size=k))
-    bools = [
-        {f"layer{i}.weight": rng.random(size) < d for i, size in enumerate(sizes)}
-        for d in dens
-    ]
+    bools = [{f"layer{i}.weight": rng.random(size) < d for i, size in enumerate(sizes)} for d in dens]
     return bools
 
 
@@ -188,7 +185,9 @@ def test_summary_and_json_shape():
 
 def test_end_reference_is_j_init():
     init = {0: {0, 1, 2, 3}, 1: {2, 3, 4, 5}}
-    sets = {("g", s): {"magnitude": {"w": from_indices(8, i)}, "init": {"w": from_indices(8, i)}} for s, i in init.items()}
+    sets = {
+        ("g", s): {"magnitude": {"w": from_indices(8, i)}, "init": {"w": from_indices(8, i)}} for s, i in init.items()
+    }
     res = jaccard_summary(sets, criteria=["magnitude", "init"], at="end")
     assert res.reference_name == "J_init" and res.reference_value == pytest.approx(2 / 6)
     assert res.criteria[-1] == "init"
@@ -225,7 +224,9 @@ def test_over_time_means_over_seeds_then_groups():
 def test_matrix_on_many_layers_of_odd_sizes_matches_per_pair_sets():
     rng = np.random.default_rng(7)
     sizes = [int(s) for s in rng.integers(1, 300, size=20)]
-    idx_sets = [{f"l{i}": set(np.flatnonzero(rng.random(n) < 0.3).tolist()) for i, n in enumerate(sizes)} for _ in range(4)]
+    idx_sets = [
+        {f"l{i}": set(np.flatnonzero(rng.random(n) < 0.3).tolist()) for i, n in enumerate(sizes)} for _ in range(4)
+    ]
     packed = [{f"l{i}": from_indices(n, s[f"l{i}"]) for i, n in enumerate(sizes)} for s in idx_sets]
     m = jaccard_matrix(packed)
     for i, j in combinations(range(4), 2):

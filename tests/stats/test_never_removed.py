@@ -32,7 +32,10 @@ def test_hand_example_three_criteria():
     removed = {c: {n: bits(NUMEL[n], i) for n, i in per.items()} for c, per in REMOVED_IDX.items()}
     kept = {c: kept_weights(ACTIVE, r) for c, r in removed.items()}
     # kept by hand: magnitude x {3,4,5,6,7} y {4,6}; snip x {0,4,5,6,7} y {2,6}; random x {0,1,3,4,6} y {2,4}
-    unpacked = {c: {n: set(np.flatnonzero(np.unpackbits(a, count=NUMEL[n])).tolist()) for n, a in k.items()} for c, k in kept.items()}
+    unpacked = {
+        c: {n: set(np.flatnonzero(np.unpackbits(a, count=NUMEL[n])).tolist()) for n, a in k.items()}
+        for c, k in kept.items()
+    }
     assert unpacked["magnitude"] == {"x": {3, 4, 5, 6, 7}, "y": {4, 6}}
     assert unpacked["random"] == {"x": {0, 1, 3, 4, 6}, "y": {2, 4}}
     out = never_removed(kept, removed)

@@ -134,7 +134,11 @@ def test_iman_davenport_omnibus_gates_instead():
     res = cd_analysis(long(m), omnibus="iman-davenport")
     assert res.omnibus_pvalue == res.iman_davenport["pvalue"]
     assert res.significant == (res.iman_davenport["pvalue"] < 0.05)
-    assert res.to_json()["omnibus"] == {"test": "iman-davenport", "pvalue": res.iman_davenport["pvalue"], "reject": res.significant}
+    assert res.to_json()["omnibus"] == {
+        "test": "iman-davenport",
+        "pvalue": res.iman_davenport["pvalue"],
+        "reject": res.significant,
+    }
 
 
 def test_warnings_name_small_n_dropped_blocks_and_ties():

@@ -13,7 +13,12 @@ from fwanalysis.stats.tables import DDOF, loss_gap, mean_std
 
 def test_mean_std_against_numpy_per_group():
     rng = np.random.default_rng(0)
-    rows = [{"crit": c, "density": d, "seed": s, "value": rng.random()} for c in ("b", "a") for d in (0.5, 0.1) for s in range(3)]
+    rows = [
+        {"crit": c, "density": d, "seed": s, "value": rng.random()}
+        for c in ("b", "a")
+        for d in (0.5, 0.1)
+        for s in range(3)
+    ]
     rows.append({"crit": "a", "density": 0.9, "seed": 0, "value": 0.25})  # one seed: std 0, n 1
     df = pd.DataFrame(rows)
     out = mean_std(df, by=["crit", "density"])
@@ -47,17 +52,21 @@ def _tidy(curves: dict) -> pd.DataFrame:
     rows = []
     for (run, crit), by_epoch in curves.items():
         for ep, (tr, va) in by_epoch.items():
-            rows += [{"run": run, "crit": crit, "epoch": ep, "split": "train", "name": "loss", "value": tr},
-                     {"run": run, "crit": crit, "epoch": ep, "split": "val", "name": "loss", "value": va},
-                     {"run": run, "crit": crit, "epoch": ep, "split": "val", "name": "acc", "value": 0.9},
-                     {"run": run, "crit": crit, "epoch": ep, "split": "test", "name": "loss", "value": 99.0}]
+            rows += [
+                {"run": run, "crit": crit, "epoch": ep, "split": "train", "name": "loss", "value": tr},
+                {"run": run, "crit": crit, "epoch": ep, "split": "val", "name": "loss", "value": va},
+                {"run": run, "crit": crit, "epoch": ep, "split": "val", "name": "acc", "value": 0.9},
+                {"run": run, "crit": crit, "epoch": ep, "split": "test", "name": "loss", "value": 99.0},
+            ]
     return pd.DataFrame(rows)
 
 
 def test_loss_gap_is_val_minus_train_per_epoch_over_runs():
     rng = np.random.default_rng(1)
-    curves = {(f"r{i}", crit): {ep: (rng.random(), rng.random() + 1) for ep in (1, 2, 3)}
-              for i, crit in enumerate(itertools.chain.from_iterable(itertools.repeat(("a", "b"), 3)))}
+    curves = {
+        (f"r{i}", crit): {ep: (rng.random(), rng.random() + 1) for ep in (1, 2, 3)}
+        for i, crit in enumerate(itertools.chain.from_iterable(itertools.repeat(("a", "b"), 3)))
+    }
     out = loss_gap(_tidy(curves), by=["crit"])
     assert list(out.columns) == ["epoch", "crit", "gap_mean", "gap_std", "n"]
     assert len(out) == 3 * 2

@@ -24,7 +24,9 @@ def _layer_update(regrown_weights: str) -> torch.Tensor:
     smallest |θ|: 0.05 (index 2) and 0.1 (index 0). Gradient growth regrows the 2 inactive weights with
     the largest |∇θ| among indices 0, 2, 4, 5 (|∇θ| 9, 1, 5, 0.5): index 0, pruned a moment ago, and
     index 4, inactive before."""
-    c = TrainConfig(criterion="magnitude", growth="gradient", regrown_weights=regrown_weights, update_order="sparselearning")
+    c = TrainConfig(
+        criterion="magnitude", growth="gradient", regrown_weights=regrown_weights, update_order="sparselearning"
+    )
     w = torch.nn.Parameter(torch.tensor([0.1, -2.0, 0.05, 3.0, 0.0, 0.0]))
     masks = {"w": torch.tensor([True, True, True, True, False, False])}
     grads = {"w": torch.tensor([9.0, 0.0, 1.0, 0.0, 5.0, 0.5])}
@@ -50,7 +52,9 @@ def test_binomial_random_growth_count_has_the_binomial_mean_and_spread():
     mask[:1000] = True  # 1000 active, 1000 inactive
     counts = []
     for seed in range(2000):
-        grown = select_grow("random", None, {"l": mask}, {"l": 100}, generator=torch.Generator().manual_seed(seed), count="binomial")["l"]
+        grown = select_grow(
+            "random", None, {"l": mask}, {"l": 100}, generator=torch.Generator().manual_seed(seed), count="binomial"
+        )["l"]
         assert not (grown & mask).any()  # only inactive weights grow
         counts.append(int(grown.sum()))
     counts = np.array(counts)
@@ -69,8 +73,14 @@ def test_exact_growth_grows_k_every_time():
 
 def test_binomial_count_is_random_growth_only():
     with pytest.raises(ValueError, match="random"):
-        select_grow("gradient", {"l": torch.ones(4)}, {"l": torch.zeros(4, dtype=torch.bool)}, {"l": 2},
-                    generator=torch.Generator(), count="binomial")
+        select_grow(
+            "gradient",
+            {"l": torch.ones(4)},
+            {"l": torch.zeros(4, dtype=torch.bool)},
+            {"l": 2},
+            generator=torch.Generator(),
+            count="binomial",
+        )
     with pytest.raises(ConfigError, match="--growth-count binomial applies only with --growth random"):
         check(TrainConfig(growth="gradient", growth_count="binomial"))
 
@@ -90,7 +100,9 @@ def test_shifted_cosine_is_what_pytorchs_cosine_annealing_gives():
         opt.step()
         sched.step()
         if t % 50 == 0:
-            assert opt.param_groups[0]["lr"] == pytest.approx(prune_fraction("cosine", t, rho=0.5, update_end=1000, end=0.005), abs=1e-9)
+            assert opt.param_groups[0]["lr"] == pytest.approx(
+                prune_fraction("cosine", t, rho=0.5, update_end=1000, end=0.005), abs=1e-9
+            )
 
 
 def test_the_papers_cosine_is_the_default():

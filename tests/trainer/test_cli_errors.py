@@ -50,8 +50,19 @@ def assert_never_complete(out: Path) -> None:
 
 def test_every_unknown_choice_is_one_error_line(tmp_path):
     out = tmp_path / "study"
-    for option in ("--dataset", "--model", "--method", "--criterion", "--growth", "--init", "--prune-schedule",
-                   "--pruning-scope", "--state", "--shadow", "--device"):
+    for option in (
+        "--dataset",
+        "--model",
+        "--method",
+        "--criterion",
+        "--growth",
+        "--init",
+        "--prune-schedule",
+        "--pruning-scope",
+        "--state",
+        "--shadow",
+        "--device",
+    ):
         res = run("--out", out, option, "nope")
         assert_one_error(res, "'nope'")
         assert not out.exists(), f"{option}: something was written"
@@ -62,13 +73,19 @@ def test_every_unknown_choice_is_one_error_line(tmp_path):
 def test_unusable_device_is_one_error_line(tmp_path, monkeypatch):
     import torch
 
-    cases = ["meta", "cuda:x"] + ([] if torch.cuda.is_available() else ["cuda"]) + ([] if torch.backends.mps.is_available() else ["mps"])
+    cases = (
+        ["meta", "cuda:x"]
+        + ([] if torch.cuda.is_available() else ["cuda"])
+        + ([] if torch.backends.mps.is_available() else ["mps"])
+    )
     for device in cases:
         assert_one_error(run("--device", device, "--out", tmp_path / "s"), "--device", device)
     # a CUDA index past the GPUs there are (one GPU, simulated)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    assert_one_error(run("--device", "cuda:3", "--out", tmp_path / "s"), "--device cuda:3", "1 CUDA device(s), cuda:0 to cuda:0")
+    assert_one_error(
+        run("--device", "cuda:3", "--out", tmp_path / "s"), "--device cuda:3", "1 CUDA device(s), cuda:0 to cuda:0"
+    )
     assert not (tmp_path / "s").exists()
 
 
@@ -97,7 +114,9 @@ def test_out_below_or_at_a_regular_file(tmp_path, monkeypatch):
     assert Path("somefile").read_text() == "not a directory\n"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permission bits; the simulated case below covers it")
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0, reason="root ignores permission bits; the simulated case below covers it"
+)
 def test_out_read_only_directory(tmp_path):
     ro = tmp_path / "ro"
     ro.mkdir()
@@ -186,7 +205,15 @@ def test_unreadable_data_is_a_data_error(tmp_path, monkeypatch):
 
 def test_non_finite_numbers_refused_before_anything_is_written(tmp_path):
     out = tmp_path / "study"
-    for option in ("--lr", "--momentum", "--weight-decay", "--mest-lambda", "--density", "--prune-fraction", "--dropout"):
+    for option in (
+        "--lr",
+        "--momentum",
+        "--weight-decay",
+        "--mest-lambda",
+        "--density",
+        "--prune-fraction",
+        "--dropout",
+    ):
         for value in ("nan", "inf", "-inf"):
             assert_one_error(run("--out", out, option, value), f"{option} {value}", "not a finite number")
             assert not out.exists(), f"{option} {value}: something was written"
@@ -195,18 +222,39 @@ def test_non_finite_numbers_refused_before_anything_is_written(tmp_path):
 def test_out_of_range_numbers_refused(tmp_path):
     out = tmp_path / "study"
     for option, value in [
-        ("--lr", "0"), ("--lr", "-0.1"), ("--momentum", "1"), ("--momentum", "-0.1"), ("--weight-decay", "-1e-4"),
-        ("--mest-lambda", "-1"), ("--density", "0"), ("--density", "1.5"), ("--prune-fraction", "1.01"), ("--dropout", "1"),
+        ("--lr", "0"),
+        ("--lr", "-0.1"),
+        ("--momentum", "1"),
+        ("--momentum", "-0.1"),
+        ("--weight-decay", "-1e-4"),
+        ("--mest-lambda", "-1"),
+        ("--density", "0"),
+        ("--density", "1.5"),
+        ("--prune-fraction", "1.01"),
+        ("--dropout", "1"),
     ]:
         assert_one_error(run("--out", out, option, value), option)
         assert not out.exists(), f"{option} {value}: something was written"
 
 
 def test_check_refuses_non_finite_and_bad_config_keys():
-    for kw in (dict(lr=float("nan")), dict(lr_gamma=float("nan")), dict(lr_gamma=float("inf")), dict(lr_gamma=0.0),
-               dict(weight_decay=float("-inf")), dict(momentum=float("nan")), dict(mest_lambda=float("inf")),
-               dict(lr_milestones=[0, 5]), dict(lr_milestones=[2.5]), dict(epochs=True), dict(seed=1.0), dict(lr="0.1"),
-               dict(nesterov="yes"), dict(update_period=0), dict(update_end="-2")):
+    for kw in (
+        dict(lr=float("nan")),
+        dict(lr_gamma=float("nan")),
+        dict(lr_gamma=float("inf")),
+        dict(lr_gamma=0.0),
+        dict(weight_decay=float("-inf")),
+        dict(momentum=float("nan")),
+        dict(mest_lambda=float("inf")),
+        dict(lr_milestones=[0, 5]),
+        dict(lr_milestones=[2.5]),
+        dict(epochs=True),
+        dict(seed=1.0),
+        dict(lr="0.1"),
+        dict(nesterov="yes"),
+        dict(update_period=0),
+        dict(update_end="-2"),
+    ):
         with pytest.raises(ConfigError) as e:
             check(TrainConfig(**kw))
         assert "\n" not in str(e.value)
@@ -221,9 +269,14 @@ def test_check_refuses_non_finite_and_bad_config_keys():
 def test_integer_options_in_range(tmp_path):
     out = tmp_path / "study"
     for option, value, needle in [
-        ("--mask-every", "-1", ">= 0"), ("--epochs", "0", ">= 1"), ("--epochs", "-3", ">= 1"), ("--batch-size", "0", ">= 1"),
-        ("--update-period", "0", "at least one step"), ("--update-period", "-5", "at least one step"),
-        ("--update-end", "0", "at least one step"), ("--update-period", "0ep", "more than 0 epochs"),
+        ("--mask-every", "-1", ">= 0"),
+        ("--epochs", "0", ">= 1"),
+        ("--epochs", "-3", ">= 1"),
+        ("--batch-size", "0", ">= 1"),
+        ("--update-period", "0", "at least one step"),
+        ("--update-period", "-5", "at least one step"),
+        ("--update-end", "0", "at least one step"),
+        ("--update-period", "0ep", "more than 0 epochs"),
         ("--update-period", "²", "give steps"),
     ]:
         assert_one_error(run("--out", out, option, value), option, needle)
@@ -278,7 +331,10 @@ def test_reproduction_options_refused_in_one_line(tmp_path):
     cases = [
         (("--update-order", "after"), ("--update-order", "'after'", "sparselearning, step-first")),
         (("--global-regrowth", "per-layer"), ("--global-regrowth", "--pruning-scope global")),
-        (("--pruning-scope", "global", "--global-regrowth", "x"), ("--global-regrowth", "'x'", "across-layers, per-layer")),
+        (
+            ("--pruning-scope", "global", "--global-regrowth", "x"),
+            ("--global-regrowth", "'x'", "across-layers, per-layer"),
+        ),
         (("--update-batch-size", "0"), ("--update-batch-size 0", ">= 1")),
         (("--augment", "--dataset", "mnist1d"), ("--augment", "'mnist1d'")),
         (("--regrown-weights", "reset"), ("--regrown-weights", "'reset'", "keep, zero")),
@@ -286,7 +342,10 @@ def test_reproduction_options_refused_in_one_line(tmp_path):
         (("--growth", "gradient", "--growth-count", "binomial"), ("--growth-count binomial", "--growth random")),
         (("--prune-rounding", "floor"), ("--prune-rounding", "'floor'", "ceil, nearest")),
         (("--prune-fraction-end", "0.6"), ("--prune-fraction-end 0.6", "[0, --prune-fraction]")),
-        (("--prune-schedule", "linear", "--prune-fraction-end", "0.01"), ("--prune-fraction-end", "--prune-schedule cosine")),
+        (
+            ("--prune-schedule", "linear", "--prune-fraction-end", "0.01"),
+            ("--prune-fraction-end", "--prune-schedule cosine"),
+        ),
     ]
     for args, needles in cases:
         assert_one_error(run("--out", out, *args), *needles)
@@ -294,7 +353,12 @@ def test_reproduction_options_refused_in_one_line(tmp_path):
     # known only once the data is read: still one line, and no run claims to be complete
     assert_one_error(run("--out", out, "--update-batch-size", "99999"), "--update-batch-size 99999", "training split")
     if importlib.util.find_spec("mnist1d") is not None:  # a conv net on 1-D signals
-        assert_one_error(run("--out", out, "--model", "cnn-small", "--dataset", "mnist1d"), "--model cnn-small", "(1, 40)", "mlp-small")
+        assert_one_error(
+            run("--out", out, "--model", "cnn-small", "--dataset", "mnist1d"),
+            "--model cnn-small",
+            "(1, 40)",
+            "mlp-small",
+        )
     assert_never_complete(out)
 
 

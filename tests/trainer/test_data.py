@@ -72,7 +72,9 @@ def make_cifar10(parent: Path, *, per_batch: int = 20, n_test: int = 10) -> dict
         data = rng.integers(0, 256, (per_batch, 3, 32, 32), dtype=np.uint8)
         write_cifar_batch(root / f"data_batch_{i}", data=data, labels=labels, label_key=b"labels")
     test_labels = rng.integers(0, 10, n_test).tolist()
-    write_cifar_batch(root / "test_batch", data=constant_channel_images(n_test), labels=test_labels, label_key=b"labels")
+    write_cifar_batch(
+        root / "test_batch", data=constant_channel_images(n_test), labels=test_labels, label_key=b"labels"
+    )
     (root / "batches.meta").write_bytes(pickle.dumps({b"label_names": [b"x"] * 10}, protocol=2))
     return {"root": root, "train_labels": train_labels, "test_labels": test_labels}
 
@@ -138,7 +140,9 @@ def make_tinyimagenet(parent: Path, *, per_class: int = 10, n_val: int = 6) -> d
     annotations, val_wnids = [], []
     for i in range(n_val):
         wnid = WNIDS[i % len(WNIDS)]
-        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(root / "val" / "images" / f"val_{i}.JPEG")
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(
+            root / "val" / "images" / f"val_{i}.JPEG"
+        )
         annotations.append(f"val_{i}.JPEG\t{wnid}\t0\t0\t63\t63")
         val_wnids.append(wnid)
     (root / "val" / "val_annotations.txt").write_text("\n".join(annotations) + "\n")
@@ -484,12 +488,15 @@ def test_training_loop_runs_on_lazy_imagenet(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- Table 4 split sizes
 
 
-@pytest.mark.parametrize(("name", "n_train", "sizes"), [
-    ("cifar10", 50_000, (45_000, 5_000)),  # + 10,000 test: 75%-8%-17% of 60,000
-    ("cifar100", 50_000, (45_000, 5_000)),  # same
-    ("fashionmnist", 60_000, (54_000, 6_000)),  # + 10,000 test: 77%-9%-14% of 70,000
-    ("tinyimagenet", 100_000, (90_000, 10_000)),  # + official 10,000 val as test
-])
+@pytest.mark.parametrize(
+    ("name", "n_train", "sizes"),
+    [
+        ("cifar10", 50_000, (45_000, 5_000)),  # + 10,000 test: 75%-8%-17% of 60,000
+        ("cifar100", 50_000, (45_000, 5_000)),  # same
+        ("fashionmnist", 60_000, (54_000, 6_000)),  # + 10,000 test: 77%-9%-14% of 70,000
+        ("tinyimagenet", 100_000, (90_000, 10_000)),  # + official 10,000 val as test
+    ],
+)
 def test_table4_holdout_sizes_at_full_scale(name, n_train, sizes):
     train, val = holdout((np.zeros((n_train, 1), dtype=np.uint8), np.zeros(n_train, dtype=np.int64)), seed=0)
     assert (len(train[1]), len(val[1])) == sizes

@@ -82,10 +82,15 @@ def test_shadow_sets_recomputed_from_state(runs, name):
         upd = run.update(step)
         weights = {n: torch.from_numpy(st.weight[n]) for n in run.layer_names}
         grads = {n: torch.from_numpy(st.grad[n]) for n in run.layer_names}
-        masks = {n: torch.from_numpy(unpack(st.mask[n], run.numel[n], run.layers[i].shape)) for i, n in enumerate(run.layer_names)}
+        masks = {
+            n: torch.from_numpy(unpack(st.mask[n], run.numel[n], run.layers[i].shape))
+            for i, n in enumerate(run.layer_names)
+        }
         counts = {n: popcount(upd.pruned[n]) for n in run.layer_names}
         for c in CRITERIA:
-            again = select_prune(c, weights, grads, masks, counts, generator=topology_generator(run.seed, step, c), mest_lambda=lam)
+            again = select_prune(
+                c, weights, grads, masks, counts, generator=topology_generator(run.seed, step, c), mest_lambda=lam
+            )
             for n in run.layer_names:
                 np.testing.assert_array_equal(pack(again[n].numpy()), upd.shadow[c][n], err_msg=f"{c} {n} step {step}")
 
@@ -93,8 +98,17 @@ def test_shadow_sets_recomputed_from_state(runs, name):
 def test_metrics_recorded(runs):
     df = runs["local-random"].metrics()
     have = set(zip(df["split"], df["name"]))
-    assert {("train", "loss"), ("train", "acc"), ("val", "loss"), ("val", "acc"), ("test", "loss"), ("test", "acc"),
-            ("", "prune_fraction"), ("", "density"), ("", "itop")} <= have
+    assert {
+        ("train", "loss"),
+        ("train", "acc"),
+        ("val", "loss"),
+        ("val", "acc"),
+        ("test", "loss"),
+        ("test", "acc"),
+        ("", "prune_fraction"),
+        ("", "density"),
+        ("", "itop"),
+    } <= have
     assert (df[(df["split"] == "val") & (df["name"] == "acc")]["epoch"].tolist()) == [1.0, 2.0, 3.0]
     pf = df[df["name"] == "prune_fraction"]["value"].to_numpy()
     assert pf[0] > pf[-1] and np.all(np.diff(pf) <= 1e-12), "cosine decay"
@@ -108,7 +122,15 @@ def test_same_seed_identical_until_first_update(tmp_path, order):
     sparselearning order: every criterion scored on the same side of the optimizer step)."""
     states = {}
     for c in ("magnitude", "snip", "random", "mest", "set-legacy"):
-        run = load_run(train(TrainConfig(**FAST, criterion=c, update_order=order), out=tmp_path, state="first", shadow="none", progress=False))
+        run = load_run(
+            train(
+                TrainConfig(**FAST, criterion=c, update_order=order),
+                out=tmp_path,
+                state="first",
+                shadow="none",
+                progress=False,
+            )
+        )
         states[c] = run.state(run.state_steps[0])
         assert run.state_steps == [run.update_steps[0]]
     groups = [list(states)] if order == "step-first" else [["magnitude", "random", "set-legacy"], ["snip", "mest"]]
@@ -126,7 +148,9 @@ def test_same_seed_identical_until_first_update(tmp_path, order):
 
 
 def test_dense_and_static_runs(tmp_path):
-    dense = load_run(train(TrainConfig(**dict(FAST, density=1.0), method="dense", criterion=None), out=tmp_path, progress=False))
+    dense = load_run(
+        train(TrainConfig(**dict(FAST, density=1.0), method="dense", criterion=None), out=tmp_path, progress=False)
+    )
     assert dense.config["criterion"] is None and dense.config["density"] == 1.0 and dense.update_steps == []
     assert all(l.density == 1.0 for l in dense.layers)
     static = load_run(train(TrainConfig(**FAST, method="static", criterion=None), out=tmp_path, progress=False))

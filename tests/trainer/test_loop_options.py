@@ -74,7 +74,9 @@ def test_sparselearning_scores_gradient_criteria_before_the_step(tmp_path):
 def test_sparselearning_keeps_momentum_of_regrown_weights(tmp_path):
     """The same first update under both orders (magnitude scores after the step in both); afterwards the
     authors' momentum (dense gradients, never reset) moves regrown weights differently."""
-    runs = {o: _train(tmp_path, criterion="magnitude", update_order=o, state="all", shadow="none") for o in UPDATE_ORDERS}
+    runs = {
+        o: _train(tmp_path, criterion="magnitude", update_order=o, state="all", shadow="none") for o in UPDATE_ORDERS
+    }
     a, b = (runs[o] for o in UPDATE_ORDERS)
     assert a.config["update_order"] == "sparselearning" and b.config["update_order"] == "step-first"
     first, second = a.state_steps[0], a.state_steps[1]
@@ -91,12 +93,19 @@ def test_sparselearning_keeps_momentum_of_regrown_weights(tmp_path):
 def test_global_regrowth(tmp_path, regrowth):
     run = _train(tmp_path, criterion="magnitude", pruning_scope="global", global_regrowth=regrowth, shadow="none")
     assert run.config["global_regrowth"] == regrowth
-    same = [bool(_sets(run, s, n)[0].sum() == _sets(run, s, n)[1].sum()) for s in run.update_steps for n in run.layer_names]
+    same = [
+        bool(_sets(run, s, n)[0].sum() == _sets(run, s, n)[1].sum()) for s in run.update_steps for n in run.layer_names
+    ]
     assert all(same) if regrowth == "per-layer" else not all(same)
 
 
 def test_global_regrowth_defaults_and_refusals(tmp_path):
-    assert _train(tmp_path, criterion="magnitude", pruning_scope="global", epochs=1, shadow="none").config["global_regrowth"] == "across-layers"
+    assert (
+        _train(tmp_path, criterion="magnitude", pruning_scope="global", epochs=1, shadow="none").config[
+            "global_regrowth"
+        ]
+        == "across-layers"
+    )
     assert _train(tmp_path, criterion="magnitude", epochs=1, shadow="none").config["global_regrowth"] is None
     with pytest.raises(ConfigError, match="--global-regrowth 'per-layer' applies only with --pruning-scope global"):
         check_args(TrainConfig(global_regrowth="per-layer"))
@@ -139,8 +148,11 @@ def test_augment_reflect_crop_flip_is_a_crop_of_the_padded_image():
     padded = torch.nn.functional.pad(x, (4, 4, 4, 4), mode="reflect")
     for i in range(2):
         found = [
-            (dy, dx, f) for dy in range(9) for dx in range(9) for f in (False, True)
-            if torch.equal(a[i], (lambda c: c.flip(-1) if f else c)(padded[i, :, dy:dy + 6, dx:dx + 6]))
+            (dy, dx, f)
+            for dy in range(9)
+            for dx in range(9)
+            for f in (False, True)
+            if torch.equal(a[i], (lambda c: c.flip(-1) if f else c)(padded[i, :, dy : dy + 6, dx : dx + 6]))
         ]
         assert found
     # draws: 2B offsets then B coins, from the generator only
@@ -148,7 +160,7 @@ def test_augment_reflect_crop_flip_is_a_crop_of_the_padded_image():
     off = torch.randint(0, 9, (2, 2), generator=g)
     coin = torch.rand(2, generator=g) < 0.5
     for i in range(2):
-        crop = padded[i, :, off[i, 0]:off[i, 0] + 6, off[i, 1]:off[i, 1] + 6]
+        crop = padded[i, :, off[i, 0] : off[i, 0] + 6, off[i, 1] : off[i, 1] + 6]
         assert torch.equal(a[i], crop.flip(-1) if coin[i] else crop)
 
 
@@ -158,7 +170,9 @@ def test_augment_digits_shifts_by_at_most_one_pixel_without_flips():
     out = augment_batch(x, cfgmod.AUGMENT_RECIPES["digits"], generator=torch.Generator().manual_seed(1), black=black)
     seen = set()
     for img in out[:, 0]:
-        matches = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if torch.equal(img, shift(x[0, 0], dr, dc, fill=-5.0))]
+        matches = [
+            (dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if torch.equal(img, shift(x[0, 0], dr, dc, fill=-5.0))
+        ]
         assert len(matches) == 1  # a shift by at most one pixel, background shifted in, never a mirror image
         seen.add(matches[0])
     assert len(seen) == 9  # every shift of the 3 x 3 occurs, and the image is never mirrored
@@ -181,14 +195,18 @@ def test_augment_black_padding_and_flip_only():
     out = augment_batch(x, cfgmod.AUGMENT_RECIPES["cifar100"], generator=torch.Generator().manual_seed(0), black=black)
     vals = set(out[:, 1].unique().tolist())
     assert vals <= {1.0, -2.0}
-    out = augment_batch(x * torch.arange(5.0), cfgmod.AUGMENT_RECIPES["tinyimagenet"], generator=torch.Generator().manual_seed(0))
+    out = augment_batch(
+        x * torch.arange(5.0), cfgmod.AUGMENT_RECIPES["tinyimagenet"], generator=torch.Generator().manual_seed(0)
+    )
     for i in range(4):
         assert torch.equal(out[i], x[i] * torch.arange(5.0)) or torch.equal(out[i], (x[i] * torch.arange(5.0)).flip(-1))
 
 
 def test_augment_defaults_per_dataset_and_refusal(tmp_path):
     def resolved(dataset, augment=None):
-        return cfgmod.resolve(TrainConfig(dataset=dataset, augment=augment), model_spec=MODELS["mlp-small"], steps_per_epoch=10).augment
+        return cfgmod.resolve(
+            TrainConfig(dataset=dataset, augment=augment), model_spec=MODELS["mlp-small"], steps_per_epoch=10
+        ).augment
 
     assert [resolved(d) for d in ("cifar10", "cifar100", "tinyimagenet")] == [True, True, True]
     assert [resolved(d) for d in ("digits", "fashionmnist", "higgs")] == [False, False, False]
@@ -221,7 +239,10 @@ def test_dst_at_density_one_is_measured_once_and_trains_as_dense(tmp_path):
         assert popcount(once.final_masks()[n]) == once.numel[n]
     dense = _train(tmp_path, method="dense", criterion=None, density=1.0)
     # weights and momentum untouched by the update: the same training as the dense run
-    assert once.summary["test_acc"] == dense.summary["test_acc"] and once.summary["test_loss"] == dense.summary["test_loss"]
+    assert (
+        once.summary["test_acc"] == dense.summary["test_acc"]
+        and once.summary["test_loss"] == dense.summary["test_loss"]
+    )
 
 
 # -- dense + dropout baseline -----------------------------------------------------------------------

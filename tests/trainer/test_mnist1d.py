@@ -101,4 +101,3 @@ def test_a_tampered_cache_is_not_used(tmp_path, monkeypatch, generated, fake_gen
     arrays["x"] = arrays["x"] + 1  # same shapes and dtypes, other values: the checksum tells
     np.savez(path, **arrays)
     assert np.array_equal(m1.mnist1d_arrays()["x"], generated["x"]) and len(fake_generator) == 2
-

@@ -143,7 +143,14 @@ def test_cnn_small_on_greyscale_only_loses_first_layer_channels():
 
 def test_registry_entries_are_well_formed():
     assert set(MODELS) == {
-        "mlp-small", "mlp-large", "cnn-small", "lenet5-caffe", "resnet56", "vgg16", "resnet50", "efficientnet-b0"
+        "mlp-small",
+        "mlp-large",
+        "cnn-small",
+        "lenet5-caffe",
+        "resnet56",
+        "vgg16",
+        "resnet50",
+        "efficientnet-b0",
     }
     for name, spec in MODELS.items():
         assert isinstance(spec, ModelSpec) and spec.name == name
@@ -161,7 +168,11 @@ def test_paper_regime_of_the_imagenet_nets():
     assert (r50.default_lr, r50.default_weight_decay, r50.paper_batch_size, r50.paper_epochs) == (0.1, 1e-4, 256, 90)
     assert (b0.default_lr, b0.default_weight_decay, b0.paper_batch_size, b0.paper_epochs) == (0.01, 1e-4, 128, 100)
     assert (r50.reference_dataset, b0.reference_dataset) == ("imagenet", "tinyimagenet")
-    assert (MODELS["resnet56"].paper_epochs, MODELS["vgg16"].paper_epochs, MODELS["mlp-small"].paper_epochs) == (200, 200, 100)
+    assert (MODELS["resnet56"].paper_epochs, MODELS["vgg16"].paper_epochs, MODELS["mlp-small"].paper_epochs) == (
+        200,
+        200,
+        100,
+    )
 
 
 SHAPES = [(1, 8, 8), (3, 32, 32)]
@@ -331,17 +342,25 @@ def test_vgg16_kernel_taps_see_real_input_from_32(side):
     assert kernel_taps_without_gradient(model, (3, side, side)) == []
 
 
-@pytest.mark.parametrize(("name", "in_shape", "expected"), [
-    ("cnn-small", (1, 28, 28), 0), ("cnn-small", (3, 32, 32), 0), ("cnn-small", (1, 8, 8), 1),
-    ("lenet5-caffe", (1, 28, 28), 0), ("lenet5-caffe", (1, 8, 8), 2),
-])
+@pytest.mark.parametrize(
+    ("name", "in_shape", "expected"),
+    [
+        ("cnn-small", (1, 28, 28), 0),
+        ("cnn-small", (3, 32, 32), 0),
+        ("cnn-small", (1, 8, 8), 1),
+        ("lenet5-caffe", (1, 28, 28), 0),
+        ("lenet5-caffe", (1, 8, 8), 2),
+    ],
+)
 def test_paper_padding_kept_where_the_unpadded_stack_fits(name, in_shape, expected):
     model = build_model(name, in_shape=in_shape, num_outputs=10)
     paddings = {m.padding for m in model.modules() if isinstance(m, nn.Conv2d)}
     assert paddings == {(expected, expected)}
 
 
-@pytest.mark.parametrize(("name", "in_shape"), [("cnn-small", (1, 8, 8)), ("lenet5-caffe", (1, 8, 8)), ("resnet56", (3, 8, 8))])
+@pytest.mark.parametrize(
+    ("name", "in_shape"), [("cnn-small", (1, 8, 8)), ("lenet5-caffe", (1, 8, 8)), ("resnet56", (3, 8, 8))]
+)
 def test_channels_last_changes_layout_only(name, in_shape):
     """Same names, shapes and flat C-order values; outputs equal the NCHW net's up to float rounding."""
     torch.manual_seed(0)

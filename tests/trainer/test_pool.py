@@ -48,7 +48,12 @@ def test_every_item_is_answered_once_by_at_most_jobs_workers():
 
 def test_a_failing_item_is_an_answer_and_its_worker_goes_on():
     out = _results([("ok", 0), ("fail", 1), ("ok", 2), ("ok", 3)], jobs=1)
-    assert [(item, kind) for item, kind, _ in out] == [(("ok", 0), "ok"), (("fail", 1), "error"), (("ok", 2), "ok"), (("ok", 3), "ok")]
+    assert [(item, kind) for item, kind, _ in out] == [
+        (("ok", 0), "ok"),
+        (("fail", 1), "error"),
+        (("ok", 2), "ok"),
+        (("ok", 3), "ok"),
+    ]
     assert out[1][2] == "ValueError: bad item 1"
     assert len({value[0] for _, kind, value in out if kind == "ok"}) == 1  # one worker throughout
 

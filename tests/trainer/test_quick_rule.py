@@ -27,20 +27,40 @@ from trainer.models import MODELS  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "specs").glob("*.toml"))
 
-SCALE = 40                          # every step count of the paper's regime ÷ 40
-PAPER_T, PAPER_DT = 35_200, 800     # CIFAR-10, 100 epochs of 352 steps at batch 128; Δt
-T0, DT0 = PAPER_T // SCALE, PAPER_DT // SCALE   # 880 steps, Δt 20
-UPDATES = (39, 49)                  # 44 ± 10 %
-DATA = {"mlp-small": "mnist1d", "mlp-large": "mnist1d", "cnn-small": "digits", "lenet5-caffe": "digits",
-        "resnet56": "digits", "vgg16": "digits"}
+SCALE = 40  # every step count of the paper's regime ÷ 40
+PAPER_T, PAPER_DT = 35_200, 800  # CIFAR-10, 100 epochs of 352 steps at batch 128; Δt
+T0, DT0 = PAPER_T // SCALE, PAPER_DT // SCALE  # 880 steps, Δt 20
+UPDATES = (39, 49)  # 44 ± 10 %
+DATA = {
+    "mlp-small": "mnist1d",
+    "mlp-large": "mnist1d",
+    "cnn-small": "digits",
+    "lenet5-caffe": "digits",
+    "resnet56": "digits",
+    "vgg16": "digits",
+}
 WIDTH = {"mlp-small": 1.0, "mlp-large": 0.25, "cnn-small": 0.5, "lenet5-caffe": 0.5, "resnet56": 1.0, "vgg16": 1.0}
-FIRST_UPDATE_ONLY = {"resnet56", "vgg16"}       # too costly for 880 steps: only in runs measured once
-EPOCHS = {"mnist1d": 30, "digits": 98}           # T ≈ 880 at batch 128
+FIRST_UPDATE_ONLY = {"resnet56", "vgg16"}  # too costly for 880 steps: only in runs measured once
+EPOCHS = {"mnist1d": 30, "digits": 98}  # T ≈ 880 at batch 128
 DENSITIES = {0.1, 0.2, 0.5}
-MIN_SEEDS = {"accuracy": 3, "update-batch": 1, "schedule": 1}   # else 2
+MIN_SEEDS = {"accuracy": 3, "update-batch": 1, "schedule": 1}  # else 2
 # Quantities the rule scales (checked below one by one); every other config key takes the paper profile's values.
-SCALED = {"model", "dataset", "epochs", "update_period", "update_end", "batch_size", "lr", "seed", "density",
-          "width", "augment", "lr_milestones", "prune_linear_every", "update_batch_size"}
+SCALED = {
+    "model",
+    "dataset",
+    "epochs",
+    "update_period",
+    "update_end",
+    "batch_size",
+    "lr",
+    "seed",
+    "density",
+    "width",
+    "augment",
+    "lr_milestones",
+    "prune_linear_every",
+    "update_batch_size",
+}
 
 PER_MODEL = {"weight_decay", "lr_gamma", "init", "nesterov", "momentum"}  # the paper's regime per model (App. A.2)
 
@@ -82,7 +102,9 @@ def test_quick_profile_follows_the_scaling_rule(path):
     quick_dts = {r.cfg.update_period for r in quick if r.cfg.method == "dst"}
 
     # rule 2: everything the paper varies (criteria, growths, methods, λ, ρ, schedules, scopes, dropout) as it is
-    keys = [f.name for f in dataclasses.fields(type(quick[0].cfg)) if f.name not in SCALED | PER_MODEL | {"extra", "device"}]
+    keys = [
+        f.name for f in dataclasses.fields(type(quick[0].cfg)) if f.name not in SCALED | PER_MODEL | {"extra", "device"}
+    ]
     if all(r.shadow == "all" for r in quick):  # one run's shadow sets hold every criterion's choice on its state
         keys.remove("criterion")
     for key in keys:
@@ -133,9 +155,22 @@ def test_quick_profile_follows_the_scaling_rule(path):
     # rule 6: seeds per cell (every config but the seed)
     seeds = defaultdict(set)
     for r in quick:
-        seeds[(r.cfg.model, r.cfg.method, r.cfg.criterion, r.cfg.growth, r.cfg.density, r.cfg.update_period,
-               r.cfg.prune_fraction, r.cfg.prune_schedule, r.cfg.batch_size, r.cfg.mest_lambda, r.cfg.dropout,
-               r.cfg.pruning_scope)].add(r.cfg.seed)
+        seeds[
+            (
+                r.cfg.model,
+                r.cfg.method,
+                r.cfg.criterion,
+                r.cfg.growth,
+                r.cfg.density,
+                r.cfg.update_period,
+                r.cfg.prune_fraction,
+                r.cfg.prune_schedule,
+                r.cfg.batch_size,
+                r.cfg.mest_lambda,
+                r.cfg.dropout,
+                r.cfg.pruning_scope,
+            )
+        ].add(r.cfg.seed)
     need = MIN_SEEDS.get(spec.name, 2)
     assert min(len(s) for s in seeds.values()) >= need, f"{spec.name}: fewer than {need} seeds in a cell"
 

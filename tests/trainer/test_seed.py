@@ -17,7 +17,9 @@ print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algor
 
 
 def fresh(code: str) -> list[str]:
-    res = subprocess.run([sys.executable, "-c", "import sys, torch\n" + code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", "import sys, torch\n" + code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert res.returncode == 0, res.stderr
     return res.stdout.split()
 

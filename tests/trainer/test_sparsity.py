@@ -25,7 +25,6 @@ from trainer.sparsity import (
     select_prune_global,
 )
 
-
 EXACT = tuple(c for c in CRITERIA if c != "set-legacy")  # criteria that remove exactly the count asked for
 
 
@@ -145,8 +144,13 @@ def test_score_criteria_match_numpy(criterion):
     assert torch.isfinite(scores).all()
     k = 7
     got = select_prune(
-        criterion, {"l": torch.tensor(w)}, {"l": torch.tensor(g)}, {"l": torch.tensor(mask)}, {"l": k},
-        generator=gen(), mest_lambda=0.7,
+        criterion,
+        {"l": torch.tensor(w)},
+        {"l": torch.tensor(g)},
+        {"l": torch.tensor(mask)},
+        {"l": k},
+        generator=gen(),
+        mest_lambda=0.7,
     )["l"]
     ref = numpy_scores(criterion, w, g, 0.7).reshape(-1)
     active = np.flatnonzero(mask)
@@ -174,7 +178,9 @@ def test_float32_scores_on_float32_weights():
 def test_set_sign_balance_smallest_positive_largest_negative():
     w, _, mask = small_layer(3, shape=(6, 7))
     for k in (1, 4, 7):
-        got = select_prune("set", {"l": torch.tensor(w)}, None, {"l": torch.tensor(mask)}, {"l": k}, generator=gen())["l"]
+        got = select_prune("set", {"l": torch.tensor(w)}, None, {"l": torch.tensor(mask)}, {"l": k}, generator=gen())[
+            "l"
+        ]
         chosen = flat_set(got)
         flat_w = w.reshape(-1)
         active = np.flatnonzero(mask)
@@ -401,8 +407,10 @@ def test_sensitivity_and_rsensitivity_remove_disjoint_sets_up_to_half():
     mask = torch.rand(40, 25) < 0.6
     active = int(mask.sum())
     for k in (1, active // 3, active // 2):
-        sets = {c: select_prune(c, {"l": w}, {"l": g}, {"l": mask}, {"l": k}, generator=gen())["l"]
-                for c in ("sensitivity", "rsensitivity")}
+        sets = {
+            c: select_prune(c, {"l": w}, {"l": g}, {"l": mask}, {"l": k}, generator=gen())["l"]
+            for c in ("sensitivity", "rsensitivity")
+        }
         assert int(sets["sensitivity"].sum()) == int(sets["rsensitivity"].sum()) == k
         assert not (sets["sensitivity"] & sets["rsensitivity"]).any()
 
@@ -432,7 +440,9 @@ def test_set_legacy_removes_negatives_plus_one_of_10000_at_any_rho(rho):
     n_neg = int((w < 0).sum())
     assert int(out.sum()) == n_neg + 1  # whatever rho is: about 5,000 of 10,000
     assert 4800 < n_neg + 1 < 5200
-    np.testing.assert_array_equal(out.numpy().reshape(-1), _legacy_reference(w.numpy().reshape(-1), counts["l"], global_scope=False))
+    np.testing.assert_array_equal(
+        out.numpy().reshape(-1), _legacy_reference(w.numpy().reshape(-1), counts["l"], global_scope=False)
+    )
     # what stays: the ceil(k/2) - 1 most negative weights and the positives above the ceil(k/2)-th smallest
     h = math.ceil(counts["l"] / 2)
     kept = w[~out]

@@ -79,7 +79,10 @@ def test_grid_product_over_base_and_blocks(tmp_path):
     assert len(quick) == 3 * 4 + 3
     assert sum(r.cfg.method == "dense" for r in quick) == 3
     assert {(r.cfg.criterion, r.cfg.density) for r in quick if r.cfg.method == "dst"} == {
-        ("magnitude", 0.05), ("magnitude", 0.1), ("snip", 0.05), ("snip", 0.1)
+        ("magnitude", 0.05),
+        ("magnitude", 0.1),
+        ("snip", 0.05),
+        ("snip", 0.1),
     }
     assert all(r.cfg.epochs == 10 and r.shadow == "none" for r in quick)
     assert all(r.cfg.update_period == "2ep" for r in quick if r.cfg.method == "dst")
@@ -123,7 +126,10 @@ def test_dense_and_static_runs_are_normalised_and_deduplicated(tmp_path):
     dense = [r for r in runs if r.cfg.method == "dense"]
     static = [r for r in runs if r.cfg.method == "static"]
     assert len(dense) == 2  # one per seed, whatever density, criterion, init or update period
-    assert all(r.cfg.density == 1.0 and r.cfg.init == "dense" and r.cfg.criterion is None and r.cfg.growth is None for r in dense)
+    assert all(
+        r.cfg.density == 1.0 and r.cfg.init == "dense" and r.cfg.criterion is None and r.cfg.growth is None
+        for r in dense
+    )
     assert len(static) == 2 * 2  # seed x density; criterion and update period are dropped
     assert all(r.cfg.criterion is None and r.cfg.growth is None and r.cfg.update_period == 25 for r in static)
     assert len(runs) == 6
@@ -178,7 +184,11 @@ def test_run_ids_are_stable_unique_and_tagged_per_spec(tmp_path):
     assert len({r.run_id for r in a}) == len(a)
     # another spec with another name and one otherwise identical run: a different run, tagged with its
     # spec's name (figures select their runs by config["sweep"])
-    other = TINY.replace('name = "tiny"', 'name = "other"').replace("seed = [0, 1]", "seed = 1").replace("epochs = 1", "epochs = 10\nupdate_period = \"2ep\"")
+    other = (
+        TINY.replace('name = "tiny"', 'name = "other"')
+        .replace("seed = [0, 1]", "seed = 1")
+        .replace("epochs = 1", 'epochs = 10\nupdate_period = "2ep"')
+    )
     other = other.replace("density = 0.2", "density = 0.05")
     _, c = plan(tmp_path, other, name="other.toml")
     same = [r for r in a if r.cfg == dataclasses.replace(c[0].cfg, extra=r.cfg.extra)]
@@ -215,7 +225,10 @@ def test_unknown_profile_lists_available_profiles(tmp_path):
         plan(tmp_path, SPEC, profile="huge")
     with pytest.raises(SpecError, match="available profiles: none"):
         plan(tmp_path, TINY.replace("[profiles.quick]", ""))
-    with pytest.raises(SpecError, match=r"spec.toml: unknown profile 'papr'; available profiles: quick, paper \(did you mean 'paper'\?\)$"):
+    with pytest.raises(
+        SpecError,
+        match=r"spec.toml: unknown profile 'papr'; available profiles: quick, paper \(did you mean 'paper'\?\)$",
+    ):
         plan(tmp_path, SPEC, profile="papr")
 
 
@@ -231,16 +244,48 @@ def test_unknown_profile_lists_available_profiles(tmp_path):
         ('shadow = "none"', 'shadow = "snip,l1"', "shadow 'snip,l1'"),
         ('shadow = "none"', 'state = "some"', "state 'some' is not one of"),
         ("density = 0.2", "density = 1.5", r"density 1.5 must be in \(0, 1\]"),
-        ("[profiles.quick]", "[profiles.quick]\nmask_every = -1", "mask_every = -1 in profile quick: expected a non-negative integer"),
-        ("[profiles.quick]", "[profiles.quick]\nmask_every = 2.5", "mask_every = 2.5 in profile quick: expected a non-negative integer"),
-        ("[profiles.quick]", "[profiles.quick]\nmask_every = true", "mask_every = True in profile quick: expected a non-negative integer"),
-        ("[profiles.quick]", '[profiles.quick]\nmask_every = "4"', "mask_every = '4' in profile quick: expected a non-negative integer"),
-        ("[profiles.quick]", "[profiles.quick]\nmask_every = [0, -2]", "mask_every = -2 in profile quick: expected a non-negative integer"),
+        (
+            "[profiles.quick]",
+            "[profiles.quick]\nmask_every = -1",
+            "mask_every = -1 in profile quick: expected a non-negative integer",
+        ),
+        (
+            "[profiles.quick]",
+            "[profiles.quick]\nmask_every = 2.5",
+            "mask_every = 2.5 in profile quick: expected a non-negative integer",
+        ),
+        (
+            "[profiles.quick]",
+            "[profiles.quick]\nmask_every = true",
+            "mask_every = True in profile quick: expected a non-negative integer",
+        ),
+        (
+            "[profiles.quick]",
+            '[profiles.quick]\nmask_every = "4"',
+            "mask_every = '4' in profile quick: expected a non-negative integer",
+        ),
+        (
+            "[profiles.quick]",
+            "[profiles.quick]\nmask_every = [0, -2]",
+            "mask_every = -2 in profile quick: expected a non-negative integer",
+        ),
         ("[profiles.quick]", "[profiles.quick]\ndevice = 0", "device = 0 in profile quick: expected a string"),
         ("[profiles.quick]", '[profiles.quick]\ndevice = ""', "device = '' in profile quick: expected a string"),
-        ("[profiles.quick]", '[profiles.quick]\ndevice = ["cpu", "cuda"]', r"device = \['cpu', 'cuda'\] in profile quick: expected a string .*not an axis"),
-        ("[profiles.quick]", "[profiles.quick]\nmask_evry = 2", "unknown key 'mask_evry' in profile quick \\(did you mean 'mask_every'\\?\\)"),
-        ("seed = [0, 1]", "seed = [0, 1]\ndevise = 'cuda'", "unknown key 'devise' in table base \\(did you mean 'device'\\?\\)"),
+        (
+            "[profiles.quick]",
+            '[profiles.quick]\ndevice = ["cpu", "cuda"]',
+            r"device = \['cpu', 'cuda'\] in profile quick: expected a string .*not an axis",
+        ),
+        (
+            "[profiles.quick]",
+            "[profiles.quick]\nmask_evry = 2",
+            "unknown key 'mask_evry' in profile quick \\(did you mean 'mask_every'\\?\\)",
+        ),
+        (
+            "seed = [0, 1]",
+            "seed = [0, 1]\ndevise = 'cuda'",
+            "unknown key 'devise' in table base \\(did you mean 'device'\\?\\)",
+        ),
         ("[profiles.quick]", "[[grid]]\nprofile = 'x'\n[profiles.quick]", "unknown key 'profile' in grid block 1"),
         ("epochs = 1", 'epochs = 1\nupdate_period = "2 weeks"', "update-period '2 weeks'"),
         ('model = "mlp-small"', 'model = "mlp-huge"', "model 'mlp-huge' is not one of: .*mlp-small"),
@@ -281,7 +326,9 @@ def _fake_run(run: PlannedRun, status: str) -> None:
     """A minimal run directory with a valid run.json, through the one writer."""
     from fwanalysis.artifacts import RunWriter
 
-    w = RunWriter(run.study, {"model": run.cfg.model, "seed": run.cfg.seed}, {"w": (2, 2)}, run_id=run.run_id, exist="overwrite")
+    w = RunWriter(
+        run.study, {"model": run.cfg.model, "seed": run.cfg.seed}, {"w": (2, 2)}, run_id=run.run_id, exist="overwrite"
+    )
     w.write_masks(0, {"w": [[True, False], [True, True]]})
     if status != "running":
         w.close(status)
@@ -302,7 +349,6 @@ def test_status_missing_complete_running_failed(tmp_path):
     assert runs[1].status() == "missing"
 
 
-
 def test_time_limit_warning_is_reported_with_the_status_left(tmp_path):
     """A Slurm task stopped by submitit's warning before its time limit: the summary line says what its
     run.json says now, "marked failed" only when it is."""
@@ -311,7 +357,8 @@ def test_time_limit_warning_is_reported_with_the_status_left(tmp_path):
     warned = RuntimeError("Job not requeued because: timed-out and not checkpointable.")
     _fake_run(run, "failed")
     assert sweep._job_error(warned, "--time 3 min", run) == (
-        "timed out: Slurm's signal before its time limit (--time 3 min) stopped it and it was marked failed")
+        "timed out: Slurm's signal before its time limit (--time 3 min) stopped it and it was marked failed"
+    )
     _fake_run(run, "running")  # killed before its writer could mark it
     assert sweep._job_error(warned, "--time 3 min", run).endswith("stopped it and its run.json was left 'running'")
     assert sweep._job_error(ValueError("bad lr"), "--time 3 min", run) == "ValueError: bad lr"
@@ -333,8 +380,11 @@ def test_pool_answers_a_dead_worker_fails_its_run_unless_it_was_complete(tmp_pat
     assert outcomes == {runs[0].run_id: ("trained", "somewhere")}
     assert failures == [
         (runs[1].run_id, "ValueError: bad lr"),
-        (runs[2].run_id, "not done: its worker process died, killed by SIGKILL (the out-of-memory killer, or kill -9); "
-                         "the other runs went on"),
+        (
+            runs[2].run_id,
+            "not done: its worker process died, killed by SIGKILL (the out-of-memory killer, or kill -9); "
+            "the other runs went on",
+        ),
     ]
     # killed between marking its run complete and removing its lock
     _fake_run(runs[3], "complete")
@@ -342,8 +392,17 @@ def test_pool_answers_a_dead_worker_fails_its_run_unless_it_was_complete(tmp_pat
     dead.wait()
     lock = Path(runs[3].study) / ".locks" / f"{runs[3].run_id}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
-    lock.write_text(json.dumps({"run_id": runs[3].run_id, "host": socket.gethostname(), "pid": dead.pid,
-                                "time": "2026-01-01T00:00:00Z", "token": "t" * 32}))
+    lock.write_text(
+        json.dumps(
+            {
+                "run_id": runs[3].run_id,
+                "host": socket.gethostname(),
+                "pid": dead.pid,
+                "time": "2026-01-01T00:00:00Z",
+                "token": "t" * 32,
+            }
+        )
+    )
     sweep._pool_answer(runs[3], "died", "killed by SIGKILL", outcomes, failures)
     assert outcomes[runs[3].run_id] == ("trained", str(runs[3].path)) and len(failures) == 2
     assert not lock.exists()
@@ -354,13 +413,17 @@ def _fake_scontrol(tmp_path, monkeypatch, *, cluster="c1", jobs=None):
     (id -> state; an id not there: "Invalid job id specified", exit 1)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    lines = ["#!/bin/sh",
-             f'if [ "$1 $2" = "show config" ]; then echo "ClusterName             = {cluster}"; exit 0; fi',
-             'case "$4" in',
-             *(f'{job}) echo "JobId={job} JobName=fw ArrayJobId=340 ArrayTaskId=0 JobState={state} Reason=None";;'
-               for job, state in (jobs or {}).items()),
-             '*) echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1;;',
-             "esac"]
+    lines = [
+        "#!/bin/sh",
+        f'if [ "$1 $2" = "show config" ]; then echo "ClusterName             = {cluster}"; exit 0; fi',
+        'case "$4" in',
+        *(
+            f'{job}) echo "JobId={job} JobName=fw ArrayJobId=340 ArrayTaskId=0 JobState={state} Reason=None";;'
+            for job, state in (jobs or {}).items()
+        ),
+        '*) echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1;;',
+        "esac",
+    ]
     script = bin_dir / "scontrol"
     script.write_text("\n".join(lines) + "\n")
     script.chmod(0o755)
@@ -368,8 +431,19 @@ def _fake_scontrol(tmp_path, monkeypatch, *, cluster="c1", jobs=None):
     monkeypatch.setattr(sweep, "_slurm_cluster_name", [])
 
 
-@pytest.mark.parametrize("state, ended", [("TIMEOUT", True), ("CANCELLED+", True), ("NODE_FAIL", True), ("OUT_OF_MEMORY", True),
-                                          ("RUNNING", False), ("COMPLETING", False), ("PENDING", False), ("SUSPENDED", False)])
+@pytest.mark.parametrize(
+    "state, ended",
+    [
+        ("TIMEOUT", True),
+        ("CANCELLED+", True),
+        ("NODE_FAIL", True),
+        ("OUT_OF_MEMORY", True),
+        ("RUNNING", False),
+        ("COMPLETING", False),
+        ("PENDING", False),
+        ("SUSPENDED", False),
+    ],
+)
 def test_slurm_job_ended_asks_the_controller(tmp_path, monkeypatch, state, ended):
     _fake_scontrol(tmp_path, monkeypatch, jobs={"345": state})
     assert sweep.slurm_job_ended({"host": "node7", "pid": 1, "slurm_job": "345", "slurm_cluster": "c1"}) is ended
@@ -395,14 +469,26 @@ def test_a_sweep_takes_over_the_lock_a_killed_slurm_task_left_on_another_host(tm
     for run, job in zip(runs, ("345", "346")):
         lock = Path(run.study) / ".locks" / f"{run.run_id}.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
-        lock.write_text(json.dumps({"run_id": run.run_id, "host": "node7", "pid": 4242, "time": "2026-01-01T00:00:00Z",
-                                    "token": "t" * 32, "slurm_job": job, "slurm_cluster": "c1"}))
+        lock.write_text(
+            json.dumps(
+                {
+                    "run_id": run.run_id,
+                    "host": "node7",
+                    "pid": 4242,
+                    "time": "2026-01-01T00:00:00Z",
+                    "token": "t" * 32,
+                    "slurm_job": job,
+                    "slurm_cluster": "c1",
+                }
+            )
+        )
     assert runs[0].holder() is None and runs[1].holder()["slurm_job"] == "346"
     trained = []
     monkeypatch.setattr(sweep, "_train_one", lambda r: trained.append(r.run_id) or str(r.path))
     execute(runs, jobs=1, spec=spec)
     assert trained == [runs[0].run_id]
     assert not (Path(runs[0].study) / ".locks" / f"{runs[0].run_id}.lock").exists()
+
 
 def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path, capsys, monkeypatch):
     spec, runs = plan(tmp_path, SPEC)
@@ -427,10 +513,15 @@ def test_cli_dry_run_and_failure_line(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "2 runs: 0 complete, 2 to train" in res.output
 
-    bad = write_spec(tmp_path, TINY.replace("[profiles.quick]", "[[grid]]\ndenisty = 0.1\n[profiles.quick]"), "bad.toml")
+    bad = write_spec(
+        tmp_path, TINY.replace("[profiles.quick]", "[[grid]]\ndenisty = 0.1\n[profiles.quick]"), "bad.toml"
+    )
     res = CliRunner().invoke(app, ["sweep", str(bad), "--dry-run"])
     assert res.exit_code == 1 and "Traceback" not in res.output
-    assert res.output.startswith("error: ") and "bad.toml: unknown key 'denisty' in grid block 1 (did you mean" in res.output
+    assert (
+        res.output.startswith("error: ")
+        and "bad.toml: unknown key 'denisty' in grid block 1 (did you mean" in res.output
+    )
 
     def boom(run):
         raise RuntimeError("out of memory\nsecond line")
@@ -454,7 +545,9 @@ def test_cli_several_specs_are_one_sweep(tmp_path):
     from trainer.cli import app
 
     a = write_spec(tmp_path, TINY)
-    b = write_spec(tmp_path, TINY.replace('name = "tiny"', 'name = "other"').replace("seed = [0, 1]", "seed = 5"), "other.toml")
+    b = write_spec(
+        tmp_path, TINY.replace('name = "tiny"', 'name = "other"').replace("seed = [0, 1]", "seed = 5"), "other.toml"
+    )
     study = tmp_path / "s"
     res = CliRunner().invoke(app, ["sweep", str(a), str(b), str(a), "--out", str(study), "--dry-run"])
     assert res.exit_code == 0, res.output
@@ -527,10 +620,19 @@ def test_local_pool_with_two_jobs(tmp_path):
 @pytest.mark.slow  # every run a submitit subprocess
 def test_submitit_local_executor(tmp_path, capsys):
     spec, runs = plan(tmp_path, TINY.replace("seed = [0, 1]", "seed = 4"))
-    bad = dataclasses.replace(runs[0], run_id="bad-run", cfg=dataclasses.replace(runs[0].cfg, dataset="no-such-data"))  # not a registry name: planned by hand
+    bad = dataclasses.replace(
+        runs[0], run_id="bad-run", cfg=dataclasses.replace(runs[0].cfg, dataset="no-such-data")
+    )  # not a registry name: planned by hand
     folder = str(tmp_path / "submitit")
     with pytest.raises(SweepFailed, match="1 of 2 runs failed"):
-        execute(runs + [bad], executor="submitit-local", jobs=1, dry_run=False, spec=spec, slurm={"folder": folder, "time": 5})
+        execute(
+            runs + [bad],
+            executor="submitit-local",
+            jobs=1,
+            dry_run=False,
+            spec=spec,
+            slurm={"folder": folder, "time": 5},
+        )
     assert runs[0].status() == "complete"
     err = capsys.readouterr().err
     assert "failed: bad-run: " in err and "(log: " in err
@@ -554,7 +656,9 @@ def test_docs_run_id_example_is_what_expand_gives(tmp_path):
     # what the docs say is part of the id: the spec's name; and what is not: the device
     _, renamed = plan(tmp_path, spec_text.replace('name = "example"', 'name = "other"'), name="other.toml")
     assert renamed[0].run_id != run_id and renamed[0].run_id.rsplit("-", 1)[0] == run_id.rsplit("-", 1)[0]
-    _, on_gpu = plan(tmp_path, spec_text.replace("[profiles.quick]", '[profiles.quick]\ndevice = "cuda"'), name="gpu.toml")
+    _, on_gpu = plan(
+        tmp_path, spec_text.replace("[profiles.quick]", '[profiles.quick]\ndevice = "cuda"'), name="gpu.toml"
+    )
     assert on_gpu[0].run_id == run_id
 
 
@@ -644,7 +748,9 @@ def test_listing_is_the_manifest_config_in_expansion_order(tmp_path):
         json.dumps(c, allow_nan=False)  # plain JSON
     dst, dst_ep, dense = (e["config"] for e in doc["runs"])
     assert dst["update_period"] == 3 and dst["update_end"] is None and dst["criterion_params"] == {"mest_lambda": 1.0}
-    assert dst["lr_milestones"] == [1, 2] and dst["lr"] == 0.1 and dst["init"] == "er"  # filled as the trainer fills them
+    assert (
+        dst["lr_milestones"] == [1, 2] and dst["lr"] == 0.1 and dst["init"] == "er"
+    )  # filled as the trainer fills them
     assert dst_ep["update_period"] == "1ep" and (dst_ep["shadow"], dst_ep["mask_every"]) == ("snip", 1)
     assert dense["density"] == 1.0 and dense["init"] == "dense" and dense["criterion_params"] is None
     assert dense["update_period"] is None and dense["prune_fraction"] is None and dense["criterion"] is None
@@ -711,7 +817,9 @@ def test_cli_dry_run_json_matches_what_the_sweep_writes(tmp_path):
     assert all(e["done"] for e in after["runs"])
     assert "trained 3 of 3 runs here" in res.stderr
     assert sorted(d.name for d in out.iterdir()) == ["mlp-small"]
-    assert sorted(d.name for d in (out / "mlp-small").iterdir() if d.name != ".locks") == sorted(e["run_id"] for e in planned["runs"])
+    assert sorted(d.name for d in (out / "mlp-small").iterdir() if d.name != ".locks") == sorted(
+        e["run_id"] for e in planned["runs"]
+    )
     assert list((out / "mlp-small" / ".locks").glob("*")) == []
     for e in planned["runs"]:
         _check_written(e, out / "mlp-small" / e["run_id"])
@@ -763,10 +871,14 @@ def test_slurm_tasks_get_absolute_paths(tmp_path, monkeypatch):
     runs = expand(spec, profile="quick", out="rel")
     sent = []
     real_map = submitit.AutoExecutor.map_array
-    monkeypatch.setattr(submitit.AutoExecutor, "map_array", lambda self, fn, items: sent.extend(items) or real_map(self, fn, items))
+    monkeypatch.setattr(
+        submitit.AutoExecutor, "map_array", lambda self, fn, items: sent.extend(items) or real_map(self, fn, items)
+    )
     folder = str(tmp_path / "submitit")
     execute(runs, executor="submitit-local", spec=spec, slurm={"folder": folder, "time": 5})
-    assert [r.out for r in sent] == [str(tmp_path / "rel")] and sent[0].path == tmp_path / "rel" / "mlp-small" / runs[0].run_id
+    assert [r.out for r in sent] == [str(tmp_path / "rel")] and sent[0].path == tmp_path / "rel" / "mlp-small" / runs[
+        0
+    ].run_id
     assert runs[0].status() == "complete" and (tmp_path / "rel" / "mlp-small" / runs[0].run_id / "run.json").is_file()
 
 
@@ -785,7 +897,9 @@ def test_docs_dry_run_json_example_is_what_the_listing_gives(tmp_path):
 def test_setups_pair_keys_instead_of_multiplying_them(tmp_path):
     """``setups``: each table's keys go together (a model with its data set and epochs); its own lists are
     axes, multiplied with the block's other axes."""
-    p = write_spec(tmp_path, """
+    p = write_spec(
+        tmp_path,
+        """
         name = "pairs"
         [base]
         method = "dst"
@@ -795,13 +909,18 @@ def test_setups_pair_keys_instead_of_multiplying_them(tmp_path):
           { model = "mlp-small", epochs = 2 },
           { model = "cnn-small", epochs = 3, seed = [0, 1] },
         ]
-    """)
+    """,
+    )
     runs = expand(load_spec(p), profile="quick", out=str(tmp_path))
     got = sorted((r.cfg.model, r.cfg.epochs, r.cfg.density, r.cfg.seed) for r in runs)
-    assert got == sorted([("mlp-small", 2, d, 0) for d in (0.1, 0.2)] + [("cnn-small", 3, d, s) for d in (0.1, 0.2) for s in (0, 1)])
-    for bad, msg in [('setups = "mlp-small"', "setups in profile quick must be a non-empty list of tables"),
-                     ("setups = [{ modle = \"mlp-small\" }]", "unknown key 'modle' in profile quick, setup 1 (did you mean 'model'?)"),
-                     ("setups = [{ setups = [] }]", "unknown key 'setups' in profile quick, setup 1")]:
+    assert got == sorted(
+        [("mlp-small", 2, d, 0) for d in (0.1, 0.2)] + [("cnn-small", 3, d, s) for d in (0.1, 0.2) for s in (0, 1)]
+    )
+    for bad, msg in [
+        ('setups = "mlp-small"', "setups in profile quick must be a non-empty list of tables"),
+        ('setups = [{ modle = "mlp-small" }]', "unknown key 'modle' in profile quick, setup 1 (did you mean 'model'?)"),
+        ("setups = [{ setups = [] }]", "unknown key 'setups' in profile quick, setup 1"),
+    ]:
         q = write_spec(tmp_path, f'name = "x"\n[profiles.quick]\n{bad}\n', name="bad.toml")
         with pytest.raises(SpecError, match=re.escape(msg)):
             load_spec(q)

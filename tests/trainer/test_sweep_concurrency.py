@@ -35,8 +35,12 @@ def check_study(study: Path, n: int) -> None:
     for d in runs:
         m = json.loads((d / "run.json").read_text())
         assert m["status"] == "complete", d
-        listed = ["metrics.parquet"] + [f"masks/step-{s:08d}.npz" for s in m["mask_steps"]] + [
-            f"updates/step-{s:08d}.npz" for s in m["update_steps"]] + [f"state/step-{s:08d}.npz" for s in m["state_steps"]]
+        listed = (
+            ["metrics.parquet"]
+            + [f"masks/step-{s:08d}.npz" for s in m["mask_steps"]]
+            + [f"updates/step-{s:08d}.npz" for s in m["update_steps"]]
+            + [f"state/step-{s:08d}.npz" for s in m["state_steps"]]
+        )
         assert m["mask_steps"] and all((d / f).is_file() for f in listed), d
         assert not [p for p in d.rglob(".*")], "temporary files left"
     res = subprocess.run([FWA, "validate", str(study)], capture_output=True, text=True)
@@ -123,7 +127,13 @@ def test_sigterm_stops_the_workers_and_leaves_no_run_complete_or_locked(tmp_path
 def _hold(run, pid: int, host: str | None = None) -> None:
     d = Path(run.study) / ".locks"
     d.mkdir(parents=True, exist_ok=True)
-    rec = {"run_id": run.run_id, "host": host or socket.gethostname(), "pid": pid, "time": "2026-01-01T00:00:00Z", "token": "x" * 32}
+    rec = {
+        "run_id": run.run_id,
+        "host": host or socket.gethostname(),
+        "pid": pid,
+        "time": "2026-01-01T00:00:00Z",
+        "token": "x" * 32,
+    }
     (d / f"{run.run_id}.lock").write_text(json.dumps(rec))
 
 
@@ -134,7 +144,10 @@ def test_a_run_locked_by_a_live_process_is_shown_and_left_to_it(tmp_path, sleepe
     _hold(runs[1], 1, host="gpu-node-3")
     assert execute(runs, dry_run=True, spec=spec) == []
     out = capsys.readouterr().out
-    assert f"running (pid {sleeper.pid} on host {socket.gethostname()})" in out and "running (pid 1 on host gpu-node-3)" in out
+    assert (
+        f"running (pid {sleeper.pid} on host {socket.gethostname()})" in out
+        and "running (pid 1 on host gpu-node-3)" in out
+    )
     assert "2 runs: 0 complete, 0 to train, 2 being trained by another process" in out
 
     monkeypatch.setattr(sweep, "_train_one", lambda run: pytest.fail("trained a run another process holds"))

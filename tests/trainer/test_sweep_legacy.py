@@ -48,7 +48,10 @@ def test_a_run_complete_under_its_legacy_id_is_done_and_not_trained_again(tmp_pa
     spec = load_spec(spec_path)
     first, second = expand(spec, profile="quick", out=str(out))
     # the old id: the same prefix, 8 hex digits of the hash without the config keys added since
-    assert first.legacy_id.rsplit("-", 1)[0] == first.run_id.rsplit("-", 1)[0] and len(first.run_id.rsplit("-", 1)[1]) == 16
+    assert (
+        first.legacy_id.rsplit("-", 1)[0] == first.run_id.rsplit("-", 1)[0]
+        and len(first.run_id.rsplit("-", 1)[1]) == 16
+    )
     assert len(first.legacy_id.rsplit("-", 1)[1]) == 8
     assert execute([first], spec=spec) == [first]  # really trained: run.json holds the resolved config
     legacy = as_legacy(first)

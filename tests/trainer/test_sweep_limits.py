@@ -58,7 +58,9 @@ def test_expand_refuses_more_runs_than_max_runs_with_one_line(tmp_path):
     with pytest.raises(SpecError) as e:
         expand(spec, profile="quick", max_runs=71)
     msg = str(e.value)
-    assert "\n" not in msg and msg.startswith(f"{spec.path}: profile quick expands to 72 runs, more than the 71 allowed")
+    assert "\n" not in msg and msg.startswith(
+        f"{spec.path}: profile quick expands to 72 runs, more than the 71 allowed"
+    )
     assert "largest axes: density (4 values), seed (3 values), criterion (2 values)" in msg and "--max-runs N" in msg
     for bad in (0, -1, 2.5, True):
         with pytest.raises(SpecError, match="--max-runs .* must be a whole number of at least 1"):

@@ -12,7 +12,9 @@ def test_table1_lists_every_criterion_in_order():
     assert set(df.loc[df["compared in the paper"], "criterion"]) == set(PAPER_CRITERIA)
     # the paper's Table 1: RigL is magnitude with gradient growth, SET/MEST/Sensitivity use random growth
     by = df.set_index("criterion")
-    assert by.loc["magnitude", "with gradient growth"].startswith("RigL") and by.loc["mest", "with random growth"].startswith("MEST")
+    assert by.loc["magnitude", "with gradient growth"].startswith("RigL") and by.loc[
+        "mest", "with random growth"
+    ].startswith("MEST")
 
 
 def test_table2_counts_are_the_papers():
@@ -28,7 +30,7 @@ def test_table2_counts_are_the_papers():
 
 def test_table3_is_computed_from_the_paper_profiles():
     df = dst_settings_table().set_index("spec")
-    assert df.loc["accuracy", "runs"] == 8 * (5 * 2 * 11 * 5 + 11 * 5 + 5)   # Fig. 1: 8 setups, Table 3's 11 densities
+    assert df.loc["accuracy", "runs"] == 8 * (5 * 2 * 11 * 5 + 11 * 5 + 5)  # Fig. 1: 8 setups, Table 3's 11 densities
     assert df.loc["update-period", "update period Δt"] == "25, 50, 100, 200, 400, 800, 1600, 3200, 6400"
     assert df.loc["jaccard-first", "prune fraction ρ"] == "0.0625, 0.125, 0.25, 0.5"
     assert df.loc["imagenet", "seeds"] == 3 and df.loc["accuracy", "seeds"] == 5
@@ -68,4 +70,6 @@ def test_written_and_inlined_by_the_report(tmp_path):
     write_report([], tmp_path)
     index = (tmp_path / "index.md").read_text()
     assert "| set-legacy |" in index  # table 1 inlined
-    assert "fw-train tables --out" in index and str(tmp_path) not in index  # the others: how, with no path (byte-identical rebuilds)
+    assert (
+        "fw-train tables --out" in index and str(tmp_path) not in index
+    )  # the others: how, with no path (byte-identical rebuilds)

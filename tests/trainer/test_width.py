@@ -19,8 +19,16 @@ def shapes(model) -> list[tuple[int, ...]]:
 
 
 def test_width_scales_every_hidden_layer_and_keeps_inputs_and_outputs():
-    assert shapes(build_model("mlp-large", in_shape=(40,), num_outputs=10, width=0.25)) == [(256, 40), (128, 256), (10, 128)]
-    assert shapes(build_model("mlp-small", in_shape=(40,), num_outputs=10, width=0.5)) == [(128, 40), (128, 128), (10, 128)]
+    assert shapes(build_model("mlp-large", in_shape=(40,), num_outputs=10, width=0.25)) == [
+        (256, 40),
+        (128, 256),
+        (10, 128),
+    ]
+    assert shapes(build_model("mlp-small", in_shape=(40,), num_outputs=10, width=0.5)) == [
+        (128, 40),
+        (128, 128),
+        (10, 128),
+    ]
     cnn = shapes(build_model("cnn-small", in_shape=(1, 8, 8), num_outputs=10, width=0.5))
     assert [s[0] for s in cnn] == [16, 32, 64, 10] and cnn[0][1] == 1 and cnn[-1][1] == 64
     lenet = shapes(build_model("lenet5-caffe", in_shape=(1, 8, 8), num_outputs=10, width=0.5))
@@ -54,7 +62,9 @@ def test_sweep_ids_change_only_for_runs_that_set_the_new_keys(tmp_path):
 
     def ids(extra: str) -> list[str]:
         spec = tmp_path / f"s{len(extra)}.toml"
-        spec.write_text(f'name = "s"\n[base]\nmodel = "mlp-small"\nepochs = 1\n{extra}\n[profiles.quick]\nseed = [0, 1]\n')
+        spec.write_text(
+            f'name = "s"\n[base]\nmodel = "mlp-small"\nepochs = 1\n{extra}\n[profiles.quick]\nseed = [0, 1]\n'
+        )
         return [r.run_id for r in sweep.expand(sweep.load_spec(spec), profile="quick")]
 
     assert ids("") == ids("width = 1.0\nprune_linear_every = 600")
@@ -64,8 +74,15 @@ def test_sweep_ids_change_only_for_runs_that_set_the_new_keys(tmp_path):
 def test_linear_schedule_decays_every_prune_linear_every_steps(tmp_path):
     from trainer.loop import train
 
-    cfg = TrainConfig(model="mlp-small", dataset="digits", epochs=3, update_period=5, prune_schedule="linear",
-                      prune_linear_every=5, width=0.25)
+    cfg = TrainConfig(
+        model="mlp-small",
+        dataset="digits",
+        epochs=3,
+        update_period=5,
+        prune_schedule="linear",
+        prune_linear_every=5,
+        width=0.25,
+    )
     path = train(cfg, out=str(tmp_path), shadow="none", progress=False)
     df = pd.read_parquet(f"{path}/metrics.parquet")
     rho = df[df.name == "prune_fraction"].dropna(subset=["value"]).sort_values("step")

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 
 from .errors import DatasetError, DatasetNotFound
+from .imagenet import SIZE_ENV, LazyImages, image_size_from_env, read_imagenet
+from .mnist1d import MNIST1D_SHAPE
 from .sources import (
     RawSplits,
     find_cifar10,
@@ -46,8 +48,6 @@ from .sources import (
     read_mnist1d,
     read_tinyimagenet_splits,
 )
-from .imagenet import SIZE_ENV, LazyImages, image_size_from_env, read_imagenet
-from .mnist1d import MNIST1D_SHAPE
 from .splits import channel_stats, normalise
 
 __all__ = [

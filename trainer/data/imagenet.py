@@ -146,7 +146,9 @@ def class_folders(folder: Path) -> list[str]:
         return sorted(entry.name for entry in entries if entry.is_dir())
 
 
-def read_image_folder(folder: Path, *, classes: dict[str, int] | None = None) -> tuple[list[str], np.ndarray, dict[str, int]]:
+def read_image_folder(
+    folder: Path, *, classes: dict[str, int] | None = None
+) -> tuple[list[str], np.ndarray, dict[str, int]]:
     """``folder/<class>/<image>`` as (paths, int64 labels, class -> index).
 
     With ``classes`` given (the training split's), every sub-folder must be one of them;

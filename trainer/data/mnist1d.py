@@ -41,7 +41,9 @@ def _package_version() -> str:
     try:
         return version("mnist1d")
     except PackageNotFoundError:
-        raise DatasetError("mnist1d: the generator package is not installed; pip install mnist1d (or fwa[train])") from None
+        raise DatasetError(
+            "mnist1d: the generator package is not installed; pip install mnist1d (or fwa[train])"
+        ) from None
 
 
 def cache_path() -> Path:
@@ -103,7 +105,9 @@ def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
         return None
     stored = arrays.pop("sha256", None)
     if not _valid(arrays) or stored is None or str(stored) != _checksum(arrays):
-        _warn(f"mnist1d: the cache {path} does not hold the generated data; it is left as it is, the data are generated in memory")
+        _warn(
+            f"mnist1d: the cache {path} does not hold the generated data; it is left as it is, the data are generated in memory"
+        )
         return None
     return arrays
 

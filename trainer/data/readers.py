@@ -108,9 +108,7 @@ def read_table(path: Path) -> pd.DataFrame:
         raise DatasetError(path, f"unreadable table ({type(error).__name__}: {error})")
 
 
-def table_to_arrays(
-    frame: pd.DataFrame, *, path: Path, num_features: int
-) -> tuple[np.ndarray, np.ndarray]:
+def table_to_arrays(frame: pd.DataFrame, *, path: Path, num_features: int) -> tuple[np.ndarray, np.ndarray]:
     """Split a binary-classification table into ``(features float32 (N, F), labels int64 (N,))``.
 
     The target is the first of :data:`TARGET_COLUMNS` present, else the last column. Labels
@@ -122,7 +120,9 @@ def table_to_arrays(
     target = next((name for name in TARGET_COLUMNS if name in frame.columns), frame.columns[-1])
     features = frame.drop(columns=[target])
     if features.shape[1] != num_features:
-        raise DatasetError(path, f"expected {num_features} feature columns besides {target!r}; found {features.shape[1]}")
+        raise DatasetError(
+            path, f"expected {num_features} feature columns besides {target!r}; found {features.shape[1]}"
+        )
     non_numeric = [name for name in features.columns if not pd.api.types.is_numeric_dtype(features[name])]
     if non_numeric:
         raise DatasetError(path, f"non-numeric feature columns: {non_numeric[:5]}")

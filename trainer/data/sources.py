@@ -40,18 +40,14 @@ class RawSplits:
     test: Split
 
 
-def find_folder(
-    path: Path, *, names: tuple[str, ...], markers: tuple[tuple[str, ...], ...]
-) -> Path | None:
+def find_folder(path: Path, *, names: tuple[str, ...], markers: tuple[tuple[str, ...], ...]) -> Path | None:
     """``path`` or ``path / name`` (first match) holding every marker group.
 
     A marker group is satisfied when any one of its file names exists in the folder
     (e.g. ``("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz")``).
     """
     for candidate in (path, *(path / name for name in names)):
-        if candidate.is_dir() and all(
-            any((candidate / marker).exists() for marker in group) for group in markers
-        ):
+        if candidate.is_dir() and all(any((candidate / marker).exists() for marker in group) for group in markers):
             return candidate
     return None
 
@@ -67,20 +63,14 @@ def find_table(path: Path) -> Path | None:
             continue
         for candidate in sorted(folder.iterdir()):
             name = candidate.name.lower()
-            if (
-                candidate.is_file()
-                and name.endswith(TABLE_SUFFIXES)
-                and (name.startswith("higgs") or "44129" in name)
-            ):
+            if candidate.is_file() and name.endswith(TABLE_SUFFIXES) and (name.startswith("higgs") or "44129" in name):
                 return candidate
     return None
 
 
 def find_cifar10(path: Path) -> Path | None:
     """``cifar-10-batches-py`` (recognised by ``data_batch_1`` and ``test_batch``)."""
-    return find_folder(
-        path, names=("cifar-10-batches-py",), markers=(("data_batch_1",), ("test_batch",))
-    )
+    return find_folder(path, names=("cifar-10-batches-py",), markers=(("data_batch_1",), ("test_batch",)))
 
 
 def find_cifar100(path: Path) -> Path | None:

@@ -30,8 +30,8 @@ import torch
 from torch import nn
 
 from .convnets import cnn_small, lenet5_caffe
-from .mlp import mlp_large, mlp_small
 from .efficientnet import efficientnet_b0
+from .mlp import mlp_large, mlp_small
 from .resnet import resnet50, resnet56
 from .vgg import vgg16
 

@@ -42,12 +42,15 @@ STOCHASTIC_DEPTH = 0.2  # largest drop probability, reached by the last block
 CLASSIFIER_DROPOUT = 0.2  # torchvision's B0 default
 
 
-def conv_bn_act(in_channels: int, out_channels: int, kernel: int, *, stride: int = 1, groups: int = 1,
-                act: bool = True) -> nn.Sequential:
+def conv_bn_act(
+    in_channels: int, out_channels: int, kernel: int, *, stride: int = 1, groups: int = 1, act: bool = True
+) -> nn.Sequential:
     """k×k conv (padding ``kernel // 2``, no bias) → BN → SiLU (when ``act``)."""
     layers: list[tuple[str, nn.Module]] = [
-        ("conv", nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2,
-                           groups=groups, bias=False)),
+        (
+            "conv",
+            nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False),
+        ),
         ("bn", nn.BatchNorm2d(out_channels)),
     ]
     if act:
@@ -82,8 +85,9 @@ def stochastic_depth(x: Tensor, p: float, training: bool) -> Tensor:
 class MBConv(nn.Module):
     """Mobile inverted bottleneck with squeeze-and-excitation (see the module docstring)."""
 
-    def __init__(self, in_channels: int, out_channels: int, *, expand: int, kernel: int, stride: int,
-                 drop_prob: float) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, *, expand: int, kernel: int, stride: int, drop_prob: float
+    ) -> None:
         super().__init__()
         hidden = in_channels * expand
         layers: list[tuple[str, nn.Module]] = []
@@ -123,28 +127,36 @@ def efficientnet_b0(*, in_shape: tuple[int, ...], num_outputs: int, dropout: flo
         stride = downsample_stride(size) if stage_stride == 2 else 1
         blocks = []
         for position in range(count):
-            blocks.append(MBConv(
-                c_in if position == 0 else c_out, c_out, expand=expand, kernel=kernel,
-                stride=stride if position == 0 else 1, drop_prob=STOCHASTIC_DEPTH * index / total,
-            ))
+            blocks.append(
+                MBConv(
+                    c_in if position == 0 else c_out,
+                    c_out,
+                    expand=expand,
+                    kernel=kernel,
+                    stride=stride if position == 0 else 1,
+                    drop_prob=STOCHASTIC_DEPTH * index / total,
+                )
+            )
             index += 1
         size = strided_output(size, stride=stride)
         features.append((f"stage{number}", nn.Sequential(*blocks)))
     features.append(("head", conv_bn_act(B0_STAGES[-1][4], 1280, 1)))
-    model = nn.Sequential(OrderedDict(
-        features=nn.Sequential(OrderedDict(features)),
-        avgpool=nn.AdaptiveAvgPool2d(1),
-        flatten=nn.Flatten(),
-        drop=nn.Dropout(dropout if dropout > 0 else CLASSIFIER_DROPOUT),
-        classifier=nn.Linear(1280, num_outputs),
-    ))
+    model = nn.Sequential(
+        OrderedDict(
+            features=nn.Sequential(OrderedDict(features)),
+            avgpool=nn.AdaptiveAvgPool2d(1),
+            flatten=nn.Flatten(),
+            drop=nn.Dropout(dropout if dropout > 0 else CLASSIFIER_DROPOUT),
+            classifier=nn.Linear(1280, num_outputs),
+        )
+    )
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out")
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Linear):
-            bound = 1.0 / module.out_features ** 0.5
+            bound = 1.0 / module.out_features**0.5
             nn.init.uniform_(module.weight, -bound, bound)
             nn.init.zeros_(module.bias)
     return model

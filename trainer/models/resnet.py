@@ -86,9 +86,7 @@ def resnet56(*, in_shape: tuple[int, ...], num_outputs: int, dropout: float = 0.
     Stride-2 convs with padding 1 and adaptive average pooling make it run on any (C, H, W).
     """
     channels, _ = image_shape(in_shape, model="resnet56")
-    model = CifarResNet(
-        in_channels=channels, num_outputs=num_outputs, blocks_per_stage=9, dropout=dropout
-    )
+    model = CifarResNet(in_channels=channels, num_outputs=num_outputs, blocks_per_stage=9, dropout=dropout)
     return init_conv_weights(model)
 
 

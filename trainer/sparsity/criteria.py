@@ -50,10 +50,12 @@ __all__ = [
 ]
 
 from fwanalysis.artifacts.schema import PRUNE_ROUNDINGS as ROUNDINGS  # ceil | nearest
-from fwanalysis.vocab import CRITERIA  # the built-in criteria, each implemented below
+from fwanalysis.vocab import (
+    CRITERIA,  # the built-in criteria, each implemented below
+    criterion_score,  # the scores' formulas, shared with fwanalysis.record
+)
 from fwanalysis.vocab import SCORE_EPS as EPS  # noqa: F401  (added to the denominators of (r)sensitivity)
 from fwanalysis.vocab import SCORED_CRITERIA as _SCORED
-from fwanalysis.vocab import criterion_score  # the scores' formulas, shared with fwanalysis.record
 
 _NEEDS_GRAD = ("mest", "sensitivity", "rsensitivity", "snip")
 
@@ -338,9 +340,7 @@ def select_prune(
     for name, mask in masks.items():
         active = torch.nonzero(mask.reshape(-1)).squeeze(1)
         k = min(counts[name], active.numel())
-        chosen = _choose(
-            criterion, flat_w[name], flat_g[name], active, k, generator=generator, mest_lambda=mest_lambda
-        )
+        chosen = _choose(criterion, flat_w[name], flat_g[name], active, k, generator=generator, mest_lambda=mest_lambda)
         out[name] = _to_mask(chosen, mask)
     return out
 
@@ -390,8 +390,14 @@ def select_prune_global(
     active = torch.nonzero(all_mask).squeeze(1)
     k = min(total, active.numel())
     chosen = _choose(
-        criterion, _concat(flat_w, names), _concat(flat_g, names), active, k,
-        generator=generator, mest_lambda=mest_lambda, global_scope=True,
+        criterion,
+        _concat(flat_w, names),
+        _concat(flat_g, names),
+        active,
+        k,
+        generator=generator,
+        mest_lambda=mest_lambda,
+        global_scope=True,
     )
     selected = _to_mask(chosen, all_mask)
     return {n: part.reshape(masks[n].shape) for n, part in zip(names, torch.split(selected, sizes))}
