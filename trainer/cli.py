@@ -134,9 +134,7 @@ def run(
     ),
     seed: int = typer.Option(0, help="Seed: data split, weights, sparse init, data order."),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
-    data_dir: str | None = typer.Option(
-        None, help="Where the data set's files are (else its environment variable)."
-    ),
+    data_dir: str | None = typer.Option(None, help="Where the data set's files are (else its environment variable)."),
     out: str = typer.Option("artifacts/runs", help="Study directory; the run goes into a new directory below it."),
     shadow: str = typer.Option("all", help="Criteria whose would-be pruned sets are recorded: all | none | c1,c2."),
     state: str = typer.Option("none", help=f"Dump weights and gradients before updates: {' | '.join(STATE_DUMPS)}."),
