@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import LAYERS, write_study
 from typer.testing import CliRunner
 
 from fwanalysis.artifacts import RunWriter, find_runs, load_run
 from fwanalysis.cli import app
 from fwanalysis.plots.metrics import CRITERION_COLOURS, criterion_colour
 from fwanalysis.vocab import CRITERIA, criterion_order, is_criterion_name
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import LAYERS, write_study  # noqa: E402
 
 runner = CliRunner()
 

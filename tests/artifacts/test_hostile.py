@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 from fwanalysis.artifacts import ArtifactError, find_runs, load_run
 from fwanalysis.cli import app
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic import LAYERS, write_study  # noqa: E402
+from synthetic import LAYERS, write_study
 
 runner = CliRunner()
 

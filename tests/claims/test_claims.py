@@ -12,12 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.stats import rankdata, studentized_range
+from synthetic import LAYERS, write_study
 
 from fwanalysis.artifacts import find_runs
 from fwanalysis.claims import CLAIMS, evaluate
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic import LAYERS, write_study  # noqa: E402
 
 FIVE = ("magnitude", "set", "mest", "rsensitivity", "snip")
 MODELS = ("m1", "m2")

@@ -7,17 +7,14 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import scikit_posthocs as sp
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clilib import fwa, jdoc, said  # noqa: E402
-from synthetic import CRITS, write_study  # noqa: E402
+from clilib import fwa, jdoc, said
+from synthetic import CRITS, write_study
 
 DENSITIES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 

@@ -7,15 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clilib import fwa, jdoc  # noqa: E402
-from synthetic import CRITS, write_study  # noqa: E402
+from clilib import fwa, jdoc
+from synthetic import CRITS, write_study
 
 SEEDS = (0, 1, 2)
 

@@ -4,16 +4,12 @@ runs by it, and runs that differ only in it are one experiment to every analysis
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
+from synthetic import CRITS, write_study
 from typer.testing import CliRunner
 
 from fwanalysis.cli import app
 from fwanalysis.vocab import LABEL_KEYS
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from synthetic import CRITS, write_study  # noqa: E402
 
 SEEDS = (0, 1)
 

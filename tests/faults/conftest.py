@@ -4,13 +4,9 @@ in tests/conftest.py)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from faultlib import SEEDS, Reference, complete_runs, run_sweep, write_spec  # noqa: E402
+from faultlib import SEEDS, Reference, complete_runs, run_sweep, write_spec
 
 if not sys.platform.startswith("linux"):
     pytest.skip("fault injection reads /proc and mounts file systems (Linux only)", allow_module_level=True)

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clilib import fwa  # noqa: E402
+from clilib import fwa
 from sweeplib import FW_TRAIN, MODEL, children, gone, lock_pids, start_sweep, sweep_env, trained_here, wait_for  # noqa: E402,F401  (the fault tests import them from here)
 
 SEEDS = (0, 1, 2, 3)

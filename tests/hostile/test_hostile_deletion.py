@@ -5,18 +5,14 @@ symbolic link and the study's lock folder are refused with one line and left as 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clilib import fwa
+from hostilelib import one_error
 
 from fwanalysis.artifacts import RunWriter, claim_run, load_run
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clilib import fwa  # noqa: E402
-from hostilelib import one_error  # noqa: E402
 
 GOOD_CSV = "_step,train/loss\n0,1.0\n1,0.5\n"
 

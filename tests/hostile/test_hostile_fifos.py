@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from clilib import fwa
+from hostilelib import BOUND, ends_within, one_error
+from synthetic import write_study
 from typer.testing import CliRunner
 
 from fwanalysis.artifacts import find_runs, lock_path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clilib import fwa  # noqa: E402
-from hostilelib import BOUND, ends_within, one_error  # noqa: E402
-from synthetic import write_study  # noqa: E402
 
 if not hasattr(os, "mkfifo"):
     pytest.skip("no FIFOs on this system", allow_module_level=True)

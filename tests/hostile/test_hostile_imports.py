@@ -10,17 +10,13 @@ from __future__ import annotations
 import json
 import os
 import struct
-import sys
 from pathlib import Path
 
 import pytest
+from clilib import fwa
+from hostilelib import BOUND, ends_within, one_error
 
 from fwanalysis.artifacts import load_run
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clilib import fwa  # noqa: E402
-from hostilelib import BOUND, ends_within, one_error  # noqa: E402
 
 NEW_RUN = ("--set", "model=hostile", "seed=0")
 

@@ -8,19 +8,15 @@ import errno
 import io
 import json
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clilib import fwa
+from hostilelib import one_error
+from synthetic import write_study
 
 from fwanalysis.artifacts import find_runs, load_run
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clilib import fwa  # noqa: E402
-from hostilelib import one_error  # noqa: E402
-from synthetic import write_study  # noqa: E402
 
 
 @pytest.fixture

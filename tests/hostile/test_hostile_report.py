@@ -9,17 +9,14 @@ import errno
 import itertools
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
+import synthetic
+from clilib import fwa
+from synthetic import write_study
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import synthetic  # noqa: E402
-from clilib import fwa  # noqa: E402
-from synthetic import write_study  # noqa: E402
-
-from fwanalysis.artifacts import RunWriter  # noqa: E402
+from fwanalysis.artifacts import RunWriter
 
 SECRET = "SECRET-TOKEN-7f3a9c"
 FIG = "fig06b"  # one small figure (the jaccard study's final masks): the report stays quick

@@ -5,7 +5,6 @@ runs equals the Jaccard of the removed sets recomputed with numpy from the files
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +12,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from fwanalysis.artifacts import find_runs  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clilib import fwa, jdoc  # noqa: E402
+
+from fwanalysis.artifacts import find_runs  # noqa: E402
 
 LAYERS = {"fc1.weight": (20, 12), "fc2.weight": (6, 20)}
 SCORES = {

@@ -6,17 +6,15 @@ from __future__ import annotations
 import math
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from fwanalysis.artifacts import load_run  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clilib import fwa, jdoc  # noqa: E402
+
+from fwanalysis.artifacts import load_run  # noqa: E402
 
 LAYERS = {"conv1.weight": (4, 3, 3, 3), "fc1.weight": (16, 36), "fc2.weight": (10, 16)}
 PRUNERS = ("SNIPFixed", "MESTFixed", "ReciprocalSensitivityFixed", "magnitude", "SETFixed", "Random")

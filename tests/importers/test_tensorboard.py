@@ -12,11 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from clilib import fwa
 
 from fwanalysis.artifacts import RunWriter, load_run
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clilib import fwa  # noqa: E402
 
 SERIES = {  # tag -> {step: value}
     "train/loss": {10: 2.0, 20: 1.5, 30: 1.25},

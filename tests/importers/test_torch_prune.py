@@ -3,20 +3,15 @@ mask changes, and the Jaccard indices equal those computed by hand from the chec
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from clilib import fwa, jdoc  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils import prune  # noqa: E402
 
 from fwanalysis.artifacts import load_run  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clilib import fwa, jdoc  # noqa: E402
 
 STEPS = (0, 100, 200)
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from clilib import fwa
 
 from fwanalysis.artifacts import RunWriter, load_run
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clilib import fwa  # noqa: E402
 
 HISTORY = """_step,_runtime,_timestamp,train/loss,val/acc,epoch,test_acc,lr,media,_wandb.runtime
 0,1.5,1796160000.1,2.3,,0,,0.1,,

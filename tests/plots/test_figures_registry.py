@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from functools import partial
 from pathlib import Path
 
@@ -11,16 +10,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from clilib import fwa
 from matplotlib.collections import PathCollection
 from matplotlib.patches import Rectangle
+from synthetic import write_study
 
 from fwanalysis.artifacts import find_runs
 from fwanalysis.figures import FIGURES, build
 from fwanalysis.report import write_report
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clilib import fwa  # noqa: E402
-from synthetic import write_study  # noqa: E402
 
 PAPER_IDS = [
     "fig01-accuracy-vs-density",

@@ -6,7 +6,6 @@ Cheap: a 8-16-3 MLP, 20 steps, 4 topology updates, two runs.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
+from clilib import jdoc  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils import prune  # noqa: E402
 
@@ -21,9 +21,6 @@ from fwanalysis.artifacts import load_run  # noqa: E402
 from fwanalysis.artifacts.bitset import unpack  # noqa: E402
 from fwanalysis.record import Recorder, shadow_sets  # noqa: E402
 from fwanalysis.vocab import CRITERIA  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clilib import jdoc  # noqa: E402
 
 
 def train(out, criterion: str, seed: int = 0, *, shadow="all"):

@@ -8,15 +8,11 @@ import functools
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import slurmlib  # noqa: E402
+import slurmlib
 
 PARTITION = "debug"
 

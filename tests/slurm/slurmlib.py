@@ -10,7 +10,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from fwanalysis.cli import app as fwa_app
 from trainer.sweep import expand, load_spec
 
 HOOKS = Path(__file__).resolve().parent / "hooks"
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sweeplib  # noqa: E402
 from sweeplib import FW_TRAIN, MODEL  # noqa: E402,F401  (the Slurm tests import them from here)
 

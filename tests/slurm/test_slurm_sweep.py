@@ -12,13 +12,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from slurmlib import (
     EARLY,
     MODEL,
@@ -29,7 +25,7 @@ from slurmlib import (
     stop_sweep,
     trained_here,
     wait_for,
-)  # noqa: E402
+)
 
 
 def _time_limit_sweep(slurm_conf, tmp_path_factory, *, deaf: bool):

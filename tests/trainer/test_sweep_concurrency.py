@@ -13,15 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+
+# the specs' model: the runs are <study>/mlp-small/<run_id>, their locks in <study>/mlp-small/.locks
+from sweeplib import FWA, MODEL, children, gone, lock_pids, spec_file, start_sweep, trained_here, wait_for
 from typer.testing import CliRunner
 
 from trainer import sweep
 from trainer.cli import app
 from trainer.sweep import execute, expand, load_spec
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-# the specs' model: the runs are <study>/mlp-small/<run_id>, their locks in <study>/mlp-small/.locks
-from sweeplib import FWA, MODEL, children, gone, lock_pids, spec_file, start_sweep, trained_here, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process checks read /proc")
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
+from sweeplib import spec_file
 from typer.testing import CliRunner
 
 from trainer import sweep
 from trainer.cli import app
 from trainer.sweep import _KEYS_SINCE_LEGACY_IDS, PlannedRun, execute, expand, load_spec
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sweeplib import spec_file  # noqa: E402
 
 
 def edit_manifest(run_dir: Path, **changes) -> None:
