@@ -92,7 +92,8 @@ def run(
     pruning_scope: str = typer.Option("local", help=f"{' | '.join(SCOPES)}: per layer or across layers."),
     global_regrowth: str | None = typer.Option(
         None,
-        help="With --pruning-scope global: across-layers (one ranking; default) | per-layer (each layer regrows what it lost).",
+        help="With --pruning-scope global: across-layers (one ranking; default) "
+        "| per-layer (each layer regrows what it lost).",
     ),
     update_order: str = typer.Option(
         "sparselearning", help="sparselearning (the authors' order) | step-first (score after the optimizer step)."
@@ -105,7 +106,8 @@ def run(
     ),
     growth_count: str = typer.Option(
         "exact",
-        help="exact (regrow as many as pruned: the paper) | binomial (random growth: each inactive weight with p = k/n, the authors' code).",
+        help="exact (regrow as many as pruned: the paper) "
+        "| binomial (random growth: each inactive weight with p = k/n, the authors' code).",
     ),
     prune_fraction_end: float = typer.Option(
         0.0,
@@ -130,7 +132,8 @@ def run(
     dropout: float = typer.Option(0.0, help="Dropout before hidden FC layers (dense dropout baseline)."),
     width: float = typer.Option(
         1.0,
-        help="Multiplier of the hidden widths (units, channels) of mlp-small, mlp-large, cnn-small, lenet5-caffe; 1: the paper's network.",
+        help="Multiplier of the hidden widths (units, channels) of mlp-small, mlp-large, cnn-small, lenet5-caffe; "
+        "1: the paper's network.",
     ),
     seed: int = typer.Option(0, help="Seed: data split, weights, sparse init, data order."),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
@@ -145,7 +148,7 @@ def run(
     progress: bool = typer.Option(True, help="Show a progress bar on stderr."),
 ):
     """Train one run and write it under --out. With no options: DST with magnitude pruning on digits."""
-    from .config import ConfigError, TrainConfig
+    from .config import ConfigError, TrainConfig, parse_period
 
     if method is None:
         method = "dense" if density >= 1 and criterion is None else "dst"
@@ -153,8 +156,8 @@ def run(
         criterion = "magnitude"
 
     def steps(v: str):  # an amount of steps as an int; anything else ("2ep", typos) is checked as text
-        t = v.strip()
-        return int(t) if t.isascii() and t.lstrip("-").isdigit() else v
+        period = parse_period(v)
+        return period.steps if period is not None and period.steps is not None else v
 
     cfg = TrainConfig(
         model=model,
@@ -233,7 +236,12 @@ def run(
     print(path)
 
 
-@app.command()
+@app.command(
+    help="Expand each SPEC into runs and execute those not yet complete (a run left running by a dead process is "
+    "redone).\n\nSeveral specs with the local executor are one sweep: their runs, in the order given, share one "
+    "pool of --jobs workers. With Slurm each spec is submitted as its own job array, in turn, with its own Slurm "
+    "settings."
+)
 def sweep(
     specs: list[str] = typer.Argument(
         ...,
@@ -246,14 +254,16 @@ def sweep(
     ),
     executor: str = typer.Option(
         "local",
-        help="local (processes here) | slurm (job arrays through submitit) | submitit-local (the slurm path through submitit's local executor, for testing).",
+        help="local (processes here) | slurm (job arrays through submitit) "
+        "| submitit-local (the slurm path through submitit's local executor, for testing).",
     ),
     jobs: int = typer.Option(1, help="Parallel processes for --executor local."),
     dry_run: bool = typer.Option(False, help="List the runs and whether each is done; train nothing."),
     fmt: str = typer.Option(
         "table",
         "--format",
-        help='table | json: {"runs": [{"run_id", "config", "done"}]} alone on stdout (with --dry-run instead of the table; without, after training).',
+        help='table | json: {"runs": [{"run_id", "config", "done"}]} alone on stdout '
+        "(with --dry-run instead of the table; without, after training).",
     ),
     device: str | None = typer.Option(None, help="torch device for every run (overrides the spec)."),
     data_dir: str | None = typer.Option(None, help="Data directory for every run."),
@@ -269,9 +279,8 @@ def sweep(
         None, help="submitit's log folder (default: the spec's [slurm] folder, else slurm-logs)."
     ),
 ):
-    """Expand each SPEC into runs and execute those not yet complete (a run left running by a dead process is redone).
-
-    Several specs with the local executor are one sweep: their runs, in the order given, share one pool of --jobs workers. With Slurm each spec is submitted as its own job array, in turn, with its own Slurm settings."""
+    # the help is the decorator's: Typer's help prints a paragraph's line breaks as they stand, so one
+    # wrapped to fit here would print broken at this margin
     from .config import ConfigError
     from .sweep import MAX_RUNS, PLAN_FORMATS, SpecError, SweepFailed, execute, expand, load_spec
 
@@ -405,7 +414,8 @@ def tables(
     force: bool = typer.Option(
         False,
         "--force",
-        help="Replace files in --out that fwa did not write (or that changed since), naming them; without it nothing is written.",
+        help="Replace files in --out that fwa did not write (or that changed since), naming them; "
+        "without it nothing is written.",
     ),
 ):
     """Write the paper's Tables 1-4 as fwa runs them: criteria and scores, the model registry with parameter
@@ -417,7 +427,8 @@ def tables(
     def replacing(names: list[str]) -> None:
         err.print(
             Text(
-                f"--force: replacing {len(names)} file{'s' * (len(names) > 1)} in {out} that fwa did not write (or that changed since): {', '.join(names)}"
+                f"--force: replacing {len(names)} file{'s' * (len(names) > 1)} in {out} "
+                f"that fwa did not write (or that changed since): {', '.join(names)}"
             )
         )
 

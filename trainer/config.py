@@ -10,6 +10,7 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from fwanalysis.artifacts.schema import CONFIG_CHOICES
 from fwanalysis.vocab import CRITERIA
@@ -26,28 +27,29 @@ class TrainConfig:
     density: float = 0.1  # overall fraction of active weights D in (0, 1]
     init: str | None = None  # er | erk | uniform | dense; None: the model's default (ER for MLPs, ERK for conv nets)
     prune_fraction: float = 0.5  # rho: fraction of active weights removed at the first update
-    prune_schedule: str = "cosine"  # cosine: end + (rho - end)/2 (1 + cos(t pi / T)), end = prune_fraction_end | linear: x0.99 every prune_linear_every steps | constant
-    prune_linear_every: int = (
-        600  # linear schedule: steps between its x0.99 decays (the authors' 600, in a 35,200-step run)
-    )
+    # cosine: end + (rho - end)/2 (1 + cos(t pi / T)), end = prune_fraction_end
+    # | linear: x0.99 every prune_linear_every steps | constant
+    prune_schedule: str = "cosine"
+    # linear schedule: steps between its x0.99 decays (the authors' 600, in a 35,200-step run)
+    prune_linear_every: int = 600
     update_period: int | str = 25  # Delta t: optimizer steps between topology updates; "2ep" means 2 epochs
     update_end: int | str | None = None  # T: last step at which updates may happen; None: the last step of training
     pruning_scope: str = "local"  # local: per layer | global: across layers
-    global_regrowth: str | None = (
-        None  # global scope only: across-layers (one ranking) | per-layer (each layer regrows what it lost); None: across-layers
-    )
-    update_order: str = "sparselearning"  # sparselearning: the authors' order | step-first: score after the optimizer step (docs/trainer.md)
-    update_batch_size: int | None = (
-        None  # examples in the gradient that scores and grows at an update; None: the training minibatch
-    )
-    regrown_weights: str = (
-        "keep"  # a weight regrown at the update that pruned it: keep its value (the authors' code) | zero (RigL)
-    )
-    growth_count: str = "exact"  # exact: regrow as many as pruned, density held at D (the paper) | binomial: each inactive weight with p = k/n (the authors' random growth)
-    prune_fraction_end: float = 0.0  # cosine: the fraction rho_t decays to at T; 0: the paper's rho/2 (1 + cos(t pi / T)); the authors' code: 0.005
-    prune_rounding: str = (
-        "ceil"  # per-layer count of an update: ceil(rho_t * active) (the authors' math.ceil) | nearest (half to even)
-    )
+    # global scope only: across-layers (one ranking) | per-layer (each layer regrows what it lost); None: across-layers
+    global_regrowth: str | None = None
+    # sparselearning: the authors' order | step-first: score after the optimizer step (docs/trainer.md)
+    update_order: str = "sparselearning"
+    # examples in the gradient that scores and grows at an update; None: the training minibatch
+    update_batch_size: int | None = None
+    # a weight regrown at the update that pruned it: keep its value (the authors' code) | zero (RigL)
+    regrown_weights: str = "keep"
+    # exact: regrow as many as pruned, density held at D (the paper)
+    # | binomial: each inactive weight with p = k/n (the authors' random growth)
+    growth_count: str = "exact"
+    # cosine: the fraction rho_t decays to at T; 0: the paper's rho/2 (1 + cos(t pi / T)); the authors' code: 0.005
+    prune_fraction_end: float = 0.0
+    # per-layer count of an update: ceil(rho_t * active) (the authors' math.ceil) | nearest (half to even)
+    prune_rounding: str = "ceil"
     epochs: int = 30  # passes over the training split
     batch_size: int = 128  # examples per optimizer step
     lr: float | None = None  # SGD learning rate; None: the model's default (paper App. A.2); on digits see DATASET_LR
@@ -118,7 +120,8 @@ def fill_model_defaults(cfg: TrainConfig, *, model_spec) -> TrainConfig:
     c = dataclasses.replace(cfg, extra=dict(cfg.extra))
     if c.width != 1 and not model_spec.scalable:
         raise ConfigError(
-            f"--width {c.width!r}: {model_spec.name} has no width multiplier (mlp-small, mlp-large, cnn-small and lenet5-caffe have)"
+            f"--width {c.width!r}: {model_spec.name} has no width multiplier "
+            "(mlp-small, mlp-large, cnn-small and lenet5-caffe have)"
         )
     if c.init is None:
         c.init = "dense" if c.method == "dense" else model_spec.default_init
@@ -178,24 +181,44 @@ def _integer(cfg: TrainConfig, key: str, *, lo: int, hi: int | None = None) -> N
         )
 
 
+class Period(NamedTuple):
+    """A period as written (``update_period``, ``update_end``): ``steps`` optimizer steps, or ``epochs``
+    passes over the training split; the other is None."""
+
+    steps: int | None = None
+    epochs: float | None = None
+
+
+# an amount of steps (a sign allowed, so that "-5" is refused as too few steps, not as malformed), or of epochs
+_PERIOD = re.compile(r"\s*(?:(?P<steps>-?[0-9]+)|(?P<epochs>[0-9]*\.?[0-9]+)\s*(?:ep|epoch|epochs))\s*")
+
+
+def parse_period(value: int | str) -> Period | None:
+    """The one reading of a period's text: ``800`` or ``"800"`` are steps, ``"2ep"`` (also ``epoch``,
+    ``epochs``, ``"0.5 ep"``) epochs; None for anything else. Ranges are the caller's to check.
+
+    >>> parse_period(" 800 "), parse_period("1.5ep"), parse_period("2 weeks")
+    (Period(steps=800, epochs=None), Period(steps=None, epochs=1.5), None)
+    """
+    if _is_int(value):
+        return Period(steps=value)
+    m = _PERIOD.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    return Period(steps=int(m["steps"])) if m["steps"] is not None else Period(epochs=float(m["epochs"]))
+
+
 def _steps_format(key: str, v) -> None:
     """``update_period``/``update_end``: a positive number of steps, or epochs such as ``2ep``."""
     if v is None:
         return
-    if _is_int(v):
-        if v < 1:
-            raise ConfigError(f"{_opt(key)} {v} must be at least one step")
-        return
-    s = v.strip() if isinstance(v, str) else None
-    m = _EPOCHS.match(s) if s is not None else None
-    if s is not None and s.isascii() and s.isdigit():
-        if int(s) < 1:
-            raise ConfigError(f"{_opt(key)} {v!r} must be at least one step")
-    elif m:
-        if not float(m.group(1)) > 0:
-            raise ConfigError(f"{_opt(key)} {v!r} must be more than 0 epochs")
-    else:
+    period = parse_period(v)
+    if period is None:
         raise ConfigError(f"{_opt(key)} {v!r}: give steps (e.g. 800) or epochs (e.g. 2ep)")
+    if period.steps is not None and period.steps < 1:
+        raise ConfigError(f"{_opt(key)} {v!r} must be at least one step")
+    if period.epochs is not None and not period.epochs > 0:
+        raise ConfigError(f"{_opt(key)} {v!r} must be more than 0 epochs")
 
 
 def check(cfg: TrainConfig) -> None:
@@ -274,45 +297,76 @@ def check(cfg: TrainConfig) -> None:
         raise ConfigError(f"--augment: no augmentation recipe for {cfg.dataset!r} (only {', '.join(AUGMENT_RECIPES)})")
 
 
-_EPOCHS = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ep|epoch|epochs)\s*$")
-
-
 def steps_of(value: int | str, *, steps_per_epoch: int, name: str) -> int:
     """An amount of optimizer steps from ``800`` or ``"800"`` (steps) or ``"2ep"`` (epochs)."""
-    if isinstance(value, int):
-        steps = value
-    else:
-        s = str(value).strip()
-        m = _EPOCHS.match(s)
-        if m:
-            steps = round(float(m.group(1)) * steps_per_epoch)
-        elif s.isascii() and s.isdigit():
-            steps = int(s)
-        else:
-            raise ConfigError(f"--{name} {value!r}: give steps (e.g. 800) or epochs (e.g. 2ep)")
+    period = parse_period(value if isinstance(value, (int, str)) else str(value))
+    if period is None:
+        raise ConfigError(f"--{name} {value!r}: give steps (e.g. 800) or epochs (e.g. 2ep)")
+    steps = period.steps if period.steps is not None else round(period.epochs * steps_per_epoch)
     if steps < 1:
         raise ConfigError(f"--{name} {value!r} is less than one step")
     return steps
 
 
+FIXED_METHODS = ("dense", "static")  # no topology updates: the masks never change
+# Keys only a run with topology updates uses: a dense or static run has no value for them
+UPDATE_KEYS = (
+    "prune_fraction",
+    "prune_schedule",
+    "update_period",
+    "update_end",
+    "pruning_scope",
+    "global_regrowth",
+    "update_order",
+    "update_batch_size",
+    "regrown_weights",
+    "growth_count",
+    "prune_fraction_end",
+    "prune_rounding",
+    "prune_linear_every",
+)
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+
+def _as_method_implies(cfg: TrainConfig, *, unused_as_null: bool) -> TrainConfig:
+    """A copy of ``cfg`` with what its method implies: the one rule of :func:`resolve` and :func:`normalise`.
+
+    dense: density 1, init dense; dense and static: no criterion or growth, and the :data:`UPDATE_KEYS`
+    null (``unused_as_null``: as run.json records them) or at their defaults (as a sweep names the run);
+    any other method: growth random unless given.
+    """
+    c = dataclasses.replace(cfg, extra=dict(cfg.extra))
+    if c.method == "dense":
+        c.density, c.init = 1.0, "dense"
+    if c.method in FIXED_METHODS:
+        c.criterion = c.growth = None
+        for key in UPDATE_KEYS:
+            setattr(c, key, None if unused_as_null else _DEFAULTS[key])
+    else:
+        c.growth = c.growth or "random"
+    return c
+
+
+def normalise(cfg: TrainConfig) -> TrainConfig:
+    """The canonical form of ``cfg``, before any data: what its method implies (:func:`resolve`'s rule),
+    with the keys a dense or static run does not use at their defaults, ``mest_lambda`` too (run.json
+    records it only under a dst run's ``criterion_params``). Two configs that train the same run
+    normalise to equal configs: a sweep names its runs by this form."""
+    c = _as_method_implies(cfg, unused_as_null=False)
+    if c.method in FIXED_METHODS:
+        c.mest_lambda = _DEFAULTS["mest_lambda"]
+    return c
+
+
 def resolve(cfg: TrainConfig, *, model_spec, steps_per_epoch: int) -> TrainConfig:
     """Fill every ``None`` default from the model and run length; make dense/static consistent."""
-    c = dataclasses.replace(cfg, extra=dict(cfg.extra))
+    c = _as_method_implies(cfg, unused_as_null=True)
     total = c.epochs * steps_per_epoch
-    if c.method == "dense":
-        c.density, c.init, c.criterion, c.growth = 1.0, "dense", None, None
     if c.augment is None:
         c.augment = DATASET_AUGMENT.get(c.dataset, False)
-    if c.method in ("dense", "static"):
-        c.criterion = c.growth = None
-        c.prune_fraction = c.prune_schedule = c.update_period = c.update_end = c.pruning_scope = None
-        c.global_regrowth = c.update_order = c.update_batch_size = None
-        c.regrown_weights = c.growth_count = c.prune_fraction_end = c.prune_rounding = None
-        c.prune_linear_every = None
-    else:
+    if c.method not in FIXED_METHODS:
         if c.criterion is None:
             raise ConfigError("--method dst needs a --criterion")
-        c.growth = c.growth or "random"
         c.update_period = steps_of(c.update_period, steps_per_epoch=steps_per_epoch, name="update-period")
         c.update_end = (
             total

@@ -428,7 +428,7 @@ def _fake_scontrol(tmp_path, monkeypatch, *, cluster="c1", jobs=None):
     script.write_text("\n".join(lines) + "\n")
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setattr(sweep, "_slurm_cluster_name", [])
+    sweep._cluster_name.cache_clear()  # asked again: of the fake scontrol
 
 
 @pytest.mark.parametrize(
@@ -457,7 +457,7 @@ def test_slurm_job_ended_only_for_a_job_of_this_cluster_that_it_knows_has_ended(
     assert not sweep.slurm_job_ended({"host": "node7", "pid": 1})  # not taken in a Slurm job
     assert not sweep.slurm_job_ended({**rec, "slurm_job": "345; rm -rf /"})
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))  # no Slurm here at all
-    monkeypatch.setattr(sweep, "_slurm_cluster_name", [])
+    sweep._cluster_name.cache_clear()
     assert not sweep.slurm_job_ended({**rec, "slurm_job": "999"})
 
 
