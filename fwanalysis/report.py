@@ -25,7 +25,7 @@ from . import __version__
 from .artifacts import Run
 from .artifacts.owned import OutputFolder, claim
 from .console import csv_cell
-from .figures import EMBEDDED, EMBEDDED_DIFFERS, FIGURES, FigureEntry, build, save_figure, select_for
+from .figures import EMBEDDED, FIGURES, FigureEntry, build, save_figure, select_for
 from .markdown import md_text
 
 __all__ = ["write_report", "report_targets", "check_out", "ReportItem", "git_commit"]
@@ -233,8 +233,9 @@ def _write_index(items: list[ReportItem], out: OutputFolder, *, studies: Sequenc
         lines += [f"## {i.id}", "", i.caption, ""]
         if i.summary:
             lines += [md_text(i.summary), ""]  # measured numbers, and criterion names from the runs
-        if i.runs and i.id in EMBEDDED_DIFFERS and all(r.config.get("dataset") in EMBEDDED for r in i.runs):
-            lines += [f"*On the embedded data:* {EMBEDDED_DIFFERS[i.id]}", ""]
+        embedded = FIGURES[i.id].embedded
+        if i.runs and embedded and all(r.config.get("dataset") in EMBEDDED for r in i.runs):
+            lines += [f"*On the embedded data:* {embedded}", ""]
         if i.status == "ok":
             lines += [
                 f"![{i.id}]({i.id}.png)",
