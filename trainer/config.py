@@ -311,19 +311,9 @@ def steps_of(value: int | str, *, steps_per_epoch: int, name: str) -> int:
 FIXED_METHODS = ("dense", "static")  # no topology updates: the masks never change
 # Keys only a run with topology updates uses: a dense or static run has no value for them
 UPDATE_KEYS = (
-    "prune_fraction",
-    "prune_schedule",
-    "update_period",
-    "update_end",
-    "pruning_scope",
-    "global_regrowth",
-    "update_order",
-    "update_batch_size",
-    "regrown_weights",
-    "growth_count",
-    "prune_fraction_end",
-    "prune_rounding",
-    "prune_linear_every",
+    *("update_period", "update_end", "update_order", "update_batch_size"),  # when an update comes, what it scores
+    *("prune_fraction", "prune_schedule", "prune_linear_every", "prune_fraction_end", "prune_rounding"),  # how much
+    *("pruning_scope", "global_regrowth", "regrown_weights", "growth_count"),  # across which layers; how they regrow
 )
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
