@@ -24,7 +24,11 @@ def close_all():
 
 
 def _labelled(ax) -> dict:
-    return {l.get_label(): np.asarray(l.get_ydata(), float) for l in ax.lines if not l.get_label().startswith("_")}
+    return {
+        line.get_label(): np.asarray(line.get_ydata(), float)
+        for line in ax.lines
+        if not line.get_label().startswith("_")
+    }
 
 
 def test_grid_gives_n_visible_axes_in_rows_of_ncols():

@@ -1,8 +1,9 @@
 """Imports go one way: artifacts and stats import nothing else of the package; plots only stats;
 fwanalysis never imports trainer or torch; nothing imports the CLIs; the trainer writes runs only
 through fwanalysis.artifacts. fwanalysis.record (the Recorder for PyTorch loops) sits beside the analysis:
-it imports only artifacts and vocab, and nothing of fwanalysis imports it. fwanalysis.vocab (the one vocabulary of choices) is a leaf: it imports
-nothing of the package, and every layer, the trainer included, may import it."""
+it imports only artifacts and vocab, and nothing of fwanalysis imports it. fwanalysis.vocab (the one
+vocabulary of choices) is a leaf: it imports nothing of the package, and every layer, the trainer included,
+may import it."""
 
 from __future__ import annotations
 

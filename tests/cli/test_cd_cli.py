@@ -179,7 +179,10 @@ def test_accuracy_latex_is_wide_with_the_best_per_density_in_bold(study):
 
 
 def test_latex_parser_catches_broken_tables():
-    good = "\\begin{table}\n\\begin{tabular}{lr}\n\\toprule\na & b \\\\\n\\midrule\nx & $1$ \\\\\n\\bottomrule\n\\end{tabular}\n\\end{table}\n"
+    good = (
+        "\\begin{table}\n\\begin{tabular}{lr}\n\\toprule\na & b \\\\\n\\midrule\nx & $1$ \\\\\n"
+        "\\bottomrule\n\\end{tabular}\n\\end{table}\n"
+    )
     check_latex(good)
     for bad in (
         good.replace("x & $1$", "x & 1 & 2"),

@@ -109,7 +109,7 @@ def test_a_run_id_in_two_directories_counts_once(tmp_path):
     r = fwa("accuracy", tmp_path / "study", tmp_path / "copy", "--format", "json")
     assert r.exit_code == 0, r.output
     assert all(row["n"] == len(SEEDS) for row in json.loads(r.stdout)["rows"])
-    warnings = [l for l in r.stderr.splitlines() if l.startswith("warning: run ")]
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("warning: run ")]
     assert len(warnings) == len(SEEDS) * len(CRITS)
     assert str(tmp_path / "study") in warnings[0] and str(tmp_path / "copy") in warnings[0]
 

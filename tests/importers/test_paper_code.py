@@ -211,9 +211,9 @@ def test_pickle_untrusted_masks_only(tmp_path):
     write_author_run(src)
     r = fwa("import", "paper-code", src, "--out", tmp_path / "s", "--set", "criterion=magnitude")
     assert r.exit_code == 0, r.output
-    assert "--trust-pickle" in r.stderr and len([l for l in r.stderr.splitlines() if "results.npy" in l]) == 1
+    assert "--trust-pickle" in r.stderr and len([line for line in r.stderr.splitlines() if "results.npy" in line]) == 1
     assert (
-        len([l for l in r.stderr.splitlines() if l.startswith("note: SETFixed") and "k + 1" in l]) == 1
+        len([line for line in r.stderr.splitlines() if line.startswith("note: SETFixed") and "k + 1" in line]) == 1
     )  # what SET_fixed means
     run = load_run(next((tmp_path / "s").rglob("run.json")).parent)
     assert run.metrics().empty and run.criterion == "magnitude"

@@ -27,7 +27,8 @@ SERIES = {  # tag -> {step: value}
 
 @pytest.fixture(scope="module")
 def logdir(tmp_path_factory):
-    """Events written by PyTorch's SummaryWriter (the tests that read events need tensorboard: pip install '.[tensorboard]')."""
+    """Events written by PyTorch's SummaryWriter (the tests that read events need tensorboard: pip install
+    '.[tensorboard]')."""
     pytest.importorskip("tensorboard")
     torch_tb = pytest.importorskip("torch.utils.tensorboard")
     d = tmp_path_factory.mktemp("tb") / "run"

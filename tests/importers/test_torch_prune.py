@@ -97,7 +97,7 @@ def test_valid_with_updates_from_mask_changes(study):
     runs = {load_run(p.parent).criterion: load_run(p.parent) for p in out.rglob("run.json")}
     for crit, run in runs.items():
         assert run.mask_steps == list(STEPS) and run.update_steps == list(STEPS[1:])
-        assert [l.name for l in run.layers] == ["0.weight", "2.weight"]
+        assert [layer.name for layer in run.layers] == ["0.weight", "2.weight"]
         for prev, step in zip(STEPS, STEPS[1:]):
             upd = run.update(step)
             for n, before in truth[crit][prev].items():

@@ -70,7 +70,8 @@ def test_no_torch_in_the_analysis_install(venv):
         [
             bin_ / "python",
             "-c",
-            'import fwanalysis, fwanalysis.cli, fwanalysis.record, sys; assert "torch" not in sys.modules; print(fwanalysis.__file__)',
+            'import fwanalysis, fwanalysis.cli, fwanalysis.record, sys; assert "torch" not in sys.modules; '
+            "print(fwanalysis.__file__)",
         ],
         cwd=root,
     )
@@ -97,7 +98,7 @@ def test_fwa_validate_and_jaccard_work_without_torch(venv):
 def test_commands_needing_torch_say_so_in_one_line(venv):
     root, bin_ = venv
     r = run([bin_ / "fw-train", "run"], cwd=root)
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert r.returncode == 1 and len(lines) == 1 and lines[0].startswith("error:") and "PyTorch" in lines[0], r.stderr
     help_ = run([bin_ / "fwa", "import", "paper-code", "--help"], cwd=root)
     if help_.returncode != 0:  # `fwa import` not in this version
@@ -107,6 +108,6 @@ def test_commands_needing_torch_say_so_in_one_line(venv):
     (src / "jaccard-in-time-800.th").write_bytes(b"PK\x03\x04 not read without torch")
     args = [src, "--out", root / "imported", "--set", "criterion=magnitude", "model=mlp", "seed=0"]
     r = run([bin_ / "fwa", "import", "paper-code", *args], cwd=root)
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert r.returncode != 0 and len(lines) == 1 and lines[0].startswith("error:"), r.stderr
     assert "torch" in lines[0].lower()

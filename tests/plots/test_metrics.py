@@ -36,9 +36,9 @@ def ax():
 def _lines(ax) -> dict:
     """Labelled lines by label: (x, y) as float arrays."""
     return {
-        l.get_label(): (np.asarray(l.get_xdata(), float), np.asarray(l.get_ydata(), float))
-        for l in ax.lines
-        if not l.get_label().startswith("_")
+        line.get_label(): (np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float))
+        for line in ax.lines
+        if not line.get_label().startswith("_")
     }
 
 
@@ -73,7 +73,7 @@ def test_metric_vs_density_draws_means_bands_and_a_flat_dense_baseline(ax):
         g = df[df["criterion"] == crit].sort_values("density")
         np.testing.assert_allclose(lines[crit][0], g["density"])  # sorted along x
         np.testing.assert_allclose(lines[crit][1], g["mean"])
-    dense = [l for l in ax.lines if l.get_label() == "dense"][0]
+    dense = [line for line in ax.lines if line.get_label() == "dense"][0]
     assert (
         np.allclose(dense.get_ydata(), 0.95) and dense.get_linestyle() == "--"
     )  # a horizontal line, not a point at x=1
@@ -83,7 +83,8 @@ def test_metric_vs_density_draws_means_bands_and_a_flat_dense_baseline(ax):
     snip_band = [c for c in bands if to_hex(c.get_facecolor()[0]) == CRITERION_COLOURS["snip"]][0]
     assert _band(snip_band) == pytest.approx((0.6 - 0.02, 0.9 + 0.01))
     assert (
-        to_hex(lines and [l for l in ax.lines if l.get_label() == "snip"][0].get_color()) == CRITERION_COLOURS["snip"]
+        to_hex(lines and [line for line in ax.lines if line.get_label() == "snip"][0].get_color())
+        == CRITERION_COLOURS["snip"]
     )
 
 
@@ -121,7 +122,7 @@ def test_metric_vs_static_without_x_is_flat(ax):
         }
     )
     plot_metric_vs(df, x="update_period", ax=ax)
-    static = [l for l in ax.lines if l.get_label() == "static"][0]
+    static = [line for line in ax.lines if line.get_label() == "static"][0]
     assert np.allclose(static.get_ydata(), 0.4)
     assert np.allclose(_lines(ax)["snip"][1], [0.5, 0.6])
 
@@ -140,7 +141,8 @@ def test_loss_gap_and_learning_curves_one_line_per_criterion_against_epoch(ax):
     np.testing.assert_allclose(lines["a"][0], [1, 2, 3])
     np.testing.assert_allclose(lines["a"][1], [0.1, 0.2, 0.3])
     np.testing.assert_allclose(lines["b"][1], [0.4, 0.45, 0.5])
-    assert any(np.allclose(l.get_ydata(), 0) for l in ax.lines if l.get_label().startswith("_"))  # the zero line
+    # the zero line
+    assert any(np.allclose(line.get_ydata(), 0) for line in ax.lines if line.get_label().startswith("_"))
     assert ax.get_xlabel() == "epoch" and ax.get_title() == "gap"
     fig, ax2 = plt.subplots()
     try:
@@ -171,7 +173,7 @@ def test_paired_scatter_points_and_the_diagonal(ax):
     pts = {c.get_label(): np.asarray(c.get_offsets(), float) for c in ax.collections}
     np.testing.assert_allclose(pts["snip"], [[0.8, 0.7]])
     np.testing.assert_allclose(pts["magnitude"], [[0.6, 0.65]])
-    diag = [l for l in ax.lines][0]
+    diag = [line for line in ax.lines][0]
     assert np.allclose(diag.get_xdata(), diag.get_ydata())
     assert sorted(t.get_text() for t in ax.texts) == ["0.05", "0.1"]
     assert ax.get_xlim() == ax.get_ylim()
@@ -192,7 +194,7 @@ def test_metric_by_value_one_line_per_value_along_a_colour_map(ax):
     np.testing.assert_allclose(lines["0.1"][1], [0.5, 0.7])
     np.testing.assert_allclose(lines["1"][1], [0.6, 0.8])
     cmap = plt.get_cmap("viridis")
-    colours = [to_rgba(l.get_color()) for l in ax.lines]
+    colours = [to_rgba(line.get_color()) for line in ax.lines]
     assert colours == [cmap(0.0), cmap(1.0)]
 
 

@@ -82,7 +82,7 @@ def study(tmp_path_factory):
 
 def bools(run, packed: dict) -> dict:
     """A run's packed sets as boolean arrays of the layers' shapes."""
-    return {l.name: unpack(packed[l.name], l.numel, l.shape) for l in run.layers}
+    return {layer.name: unpack(packed[layer.name], layer.numel, layer.shape) for layer in run.layers}
 
 
 def layer_jaccard(a: dict, b: dict) -> float:
@@ -123,7 +123,8 @@ def test_recorded_run_is_valid_and_complete(study):
 
 
 def test_shadow_sets_match_the_other_run(study):
-    """The snip run's shadow/magnitude set at its first update is what the magnitude run removed (same seed, same state)."""
+    """The snip run's shadow/magnitude set at its first update is what the magnitude run removed (same seed, same
+    state)."""
     _, runs = study
     snip, mag = load_run(runs["snip"][0].path), load_run(runs["magnitude"][0].path)
     snip_would, mag_would = bools(snip, snip.update(5).shadow["magnitude"]), bools(mag, mag.update(5).shadow["snip"])
@@ -143,7 +144,8 @@ def test_fwa_jaccard_agrees_with_numpy(study):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_shadow_sets_choose_what_the_trainer_chooses(seed):
-    """The numpy copy of the criteria picks the same weights as trainer/sparsity/criteria.py, ties and zeros included."""
+    """The numpy copy of the criteria picks the same weights as trainer/sparsity/criteria.py, ties and zeros
+    included."""
     from trainer.sparsity.criteria import select_prune
 
     rng = np.random.default_rng(seed)
@@ -183,7 +185,8 @@ def test_dict_masks_and_failure(tmp_path):
 
 
 def test_readme_example_runs(tmp_path, monkeypatch):
-    """README's "Recording a run from your own training loop" program writes a run fwa validates and compares over time."""
+    """README's "Recording a run from your own training loop" program writes a run fwa validates and compares over
+    time."""
     import re
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")

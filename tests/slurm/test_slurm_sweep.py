@@ -170,7 +170,8 @@ def test_task_killed_at_its_time_limit_is_reported_and_resumed(killed_at_limit):
     still taken over by the same command, which asks Slurm, and the run is finished."""
     sw, run_id, out = _failed_run(killed_at_limit)
     m = re.search(
-        rf"failed: {run_id}: timed out: Slurm job \d+ was killed at its time limit \(--time {TIME_LIMIT[True]} min\) \(log: (\S+)\)$",
+        rf"failed: {run_id}: timed out: Slurm job \d+ was killed at its time limit "
+        rf"\(--time {TIME_LIMIT[True]} min\) \(log: (\S+)\)$",
         out,
         re.M,
     )

@@ -172,7 +172,10 @@ def test_run_locked_by_another_writer(tmp_path):
     res = run("--out", out)
     assert res.exit_code == 0, (res.output, res.exception)
     run_id = Path(res.stdout.strip()).name
-    hold = "import sys, time; from fwanalysis.artifacts.lock import RunLock; RunLock(sys.argv[1], sys.argv[2]).acquire(); print('held', flush=True); time.sleep(120)"
+    hold = (
+        "import sys, time; from fwanalysis.artifacts.lock import RunLock; "
+        "RunLock(sys.argv[1], sys.argv[2]).acquire(); print('held', flush=True); time.sleep(120)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", hold, str(out), run_id], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -152,7 +152,7 @@ def test_dense_and_static_runs(tmp_path):
         train(TrainConfig(**dict(FAST, density=1.0), method="dense", criterion=None), out=tmp_path, progress=False)
     )
     assert dense.config["criterion"] is None and dense.config["density"] == 1.0 and dense.update_steps == []
-    assert all(l.density == 1.0 for l in dense.layers)
+    assert all(layer.density == 1.0 for layer in dense.layers)
     static = load_run(train(TrainConfig(**FAST, method="static", criterion=None), out=tmp_path, progress=False))
     assert static.update_steps == [] and static.mask_steps == [0, static.total_steps]
     for n in static.layer_names:

@@ -105,7 +105,7 @@ def test_imagenet_nets_downsample_to_at_least_2x2(side, final):
     for name, last in (("resnet50", "layer4"), ("efficientnet-b0", "features")):
         model = build_model(name, in_shape=(3, side, side), num_outputs=3).eval()
         seen = []
-        model.get_submodule(last).register_forward_hook(lambda m, i, o: seen.append(o.shape[-2:]))
+        model.get_submodule(last).register_forward_hook(lambda m, i, o, seen=seen: seen.append(o.shape[-2:]))
         with torch.no_grad():
             model(torch.randn(1, 3, side, side))
         assert tuple(seen[0]) == (final, final), name

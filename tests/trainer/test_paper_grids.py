@@ -264,7 +264,8 @@ def test_paper_profile_is_the_papers_grid(path):
     want = paper_grid(spec.name)
     missing, extra = want - set(got), set(got) - want
     assert not missing and not extra, (
-        f"{spec.name}: {len(missing)} runs missing (e.g. {sorted(missing, key=str)[:2]}), {len(extra)} extra (e.g. {sorted(extra, key=str)[:2]})"
+        f"{spec.name}: {len(missing)} runs missing (e.g. {sorted(missing, key=str)[:2]}), "
+        f"{len(extra)} extra (e.g. {sorted(extra, key=str)[:2]})"
     )
     assert all(r.device == "cuda" for r in runs)
 

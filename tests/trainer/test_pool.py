@@ -79,7 +79,7 @@ def test_leaving_on_an_exception_stops_every_worker():
     pool = WorkerPool(_work, jobs=2, describe=_describe, grace=5.0)
     with pytest.raises(KeyboardInterrupt):
         with pool:
-            for item, kind, value in pool.map([("ok", 0), ("sleep", 60), ("sleep", 60), ("ok", 3)]):
+            for item, _kind, _value in pool.map([("ok", 0), ("sleep", 60), ("sleep", 60), ("ok", 3)]):
                 if item == ("ok", 0):
                     procs = [w[0] for w in pool._workers.values()]
                     raise KeyboardInterrupt

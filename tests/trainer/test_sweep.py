@@ -529,10 +529,10 @@ def test_cli_dry_run_and_failure_line(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "_train_one", boom)
     res = CliRunner().invoke(app, ["sweep", str(p), "--out", str(tmp_path / "s")])
     assert res.exit_code == 1
-    errs = [l for l in res.output.splitlines() if l.startswith(("error:", "failed:"))]
-    assert len([l for l in errs if l.startswith("failed: ")]) == 2
-    assert any(l.endswith(": RuntimeError: out of memory") for l in errs)
-    assert any(l.startswith("error: 2 of 2 runs failed") for l in errs)
+    errs = [line for line in res.output.splitlines() if line.startswith(("error:", "failed:"))]
+    assert len([line for line in errs if line.startswith("failed: ")]) == 2
+    assert any(line.endswith(": RuntimeError: out of memory") for line in errs)
+    assert any(line.startswith("error: 2 of 2 runs failed") for line in errs)
     assert "Traceback" not in res.output
 
 

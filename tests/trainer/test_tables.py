@@ -19,7 +19,8 @@ def test_table1_lists_every_criterion_in_order():
 
 def test_table2_counts_are_the_papers():
     df = models_table().set_index("model")
-    # Table 2 and its caption: dense counts of the small models and ResNet-56; ResNet-50's 25,502,912 are its masked weights
+    # Table 2 and its caption: dense counts of the small models and ResNet-56; ResNet-50's 25,502,912 are its
+    # masked weights
     assert df.loc["mlp-small", "parameters (dense)"] == 72_449
     assert df.loc["mlp-large", "parameters (dense)"] == 3_676_682
     assert df.loc["cnn-small", "parameters (dense)"] == 94_538
