@@ -146,21 +146,22 @@ def main(argv=None):
 
     results = {}
     for which, idx in (("first-update", 0), ("end-of-training", 1)):
-        t_fast, fast = timed(lambda: [jaccard_matrix(packed[s][idx]) for s in SEEDS], args.repeat)
-        t_naive, naive = timed(lambda: [naive_jaccard(floats[s][idx]) for s in SEEDS], args.repeat)
+        t_fast, fast = timed(lambda idx=idx: [jaccard_matrix(packed[s][idx]) for s in SEEDS], args.repeat)
+        t_naive, naive = timed(lambda idx=idx: [naive_jaccard(floats[s][idx]) for s in SEEDS], args.repeat)
         for f, n in zip(fast, naive):
             np.testing.assert_allclose(f, n, rtol=1e-6, atol=1e-9)
         results[which] = (t_fast, t_naive)
         print(
-            f"{which:>16}: fwa packed popcount {t_fast * 1e3:8.1f} ms | naive float32 {t_naive * 1e3:9.1f} ms | speed-up {t_naive / t_fast:6.1f}x (target >= 30x)"
+            f"{which:>16}: fwa packed popcount {t_fast * 1e3:8.1f} ms | naive float32 {t_naive * 1e3:9.1f} ms | "
+            f"speed-up {t_naive / t_fast:6.1f}x (target >= 30x)"
         )
 
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
         write_study(Path(d), shapes, data)
-        print(
-            f"wrote the study (15 runs) in {time.perf_counter() - t:.1f} s; on disk {sum(f.stat().st_size for f in Path(d).rglob('*') if f.is_file()) / 1e6:.1f} MB"
-        )
+        written = time.perf_counter() - t
+        size = sum(f.stat().st_size for f in Path(d).rglob("*") if f.is_file())
+        print(f"wrote the study (15 runs) in {written:.1f} s; on disk {size / 1e6:.1f} MB")
         fwa = [sys.executable, "-m", "fwanalysis.cli"]
         for at, which in (("first", "first-update"), ("end", "end-of-training")):
             walls = []
@@ -177,7 +178,9 @@ def main(argv=None):
             doc = json.loads(out.stdout)
             naive = results[which][1]
             print(
-                f"{'fwa jaccard --at ' + at:>24}: whole command {wall:6.2f} s (best of {args.repeat}; process start, reading, computing) vs naive computation alone {naive:6.2f} s -> {'faster' if wall < naive else 'SLOWER'} ({naive / wall:.1f}x)"
+                f"{'fwa jaccard --at ' + at:>24}: whole command {wall:6.2f} s (best of {args.repeat}; process start, "
+                f"reading, computing) vs naive computation alone {naive:6.2f} s -> "
+                f"{'faster' if wall < naive else 'SLOWER'} ({naive / wall:.1f}x)"
             )
             assert len(doc["criteria"]) >= 5
 

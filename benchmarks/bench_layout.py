@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             times.append(step_ms(model, x, y, steps, args.repeats))
         saved = 1 - times[1] / times[0]
         print(
-            f"{name:<14}{'x'.join(map(str, shape)):<12}{width:>6}{batch:>6}{times[0]:>9.2f}{times[1]:>9.2f}{saved:>8.0%}"
+            f"{name:<14}{'x'.join(map(str, shape)):<12}{width:>6}{batch:>6}"
+            f"{times[0]:>9.2f}{times[1]:>9.2f}{saved:>8.0%}"
         )
     return 0
 

@@ -123,7 +123,8 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)  # as a sweep worker with --jobs equal to the cores
     start = start_cost()
     print(
-        f"torch {torch.__version__}, 1 thread per run; start-up of a worker {start:.2f} s CPU (imports, deterministic set-up)"
+        f"torch {torch.__version__}, 1 thread per run; start-up of a worker {start:.2f} s CPU "
+        "(imports, deterministic set-up)"
     )
     paths = sorted((ROOT / "specs").glob("*.toml"))
     if args.specs:
@@ -167,7 +168,8 @@ def main(argv=None) -> None:
     total = grand + start * args.jobs  # make artifacts trains every spec in one sweep: one start per worker
     print(
         f"\nestimated training CPU of the quick study ({sweeps} specs, one sweep): {grand:.0f} s, plus start-up "
-        f"{start * args.jobs:.0f} s ({args.jobs} workers) = {total:.0f} s; on {args.jobs} cores about {total / args.jobs / 60:.1f} min wall"
+        f"{start * args.jobs:.0f} s ({args.jobs} workers) = {total:.0f} s; "
+        f"on {args.jobs} cores about {total / args.jobs / 60:.1f} min wall"
     )
 
 

@@ -8,7 +8,8 @@ mask snapshot and of one update file. Targets: overhead <= 10 % at Δt = 100; a 
 
 The data are random images written in CIFAR-10's python pickle format (no download here), so the
 shapes and the loader are the real ones; accuracy is meaningless. Each configuration trains the same
-number of steps, repeated (interleaved) and reported best-of, since a 2-core machine is noisy; the time includes the per-epoch validation pass, equal for every configuration.
+number of steps, repeated (interleaved) and reported best-of, since a 2-core machine is noisy; the time
+includes the per-epoch validation pass, equal for every configuration.
 
     python benchmarks/bench_trainer.py [--steps 800] [--models mlp-large cnn-small] [--device cpu]
 """
@@ -98,7 +99,8 @@ def main(argv=None):
     import torch
 
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, ~{args.steps} steps per configuration"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
+        f"~{args.steps} steps per configuration"
     )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -156,11 +158,15 @@ def main(argv=None):
                 mask_bytes = (path / "masks" / f"step-{r.mask_steps[-1]:08d}.npz").stat().st_size
                 if r.update_steps:
                     upd_bytes = (path / "updates" / f"step-{r.update_steps[0]:08d}.npz").stat().st_size
-                    upd = f"first update file {upd_bytes / total:.4f} bytes/weight ({upd_bytes * 8 / total:.3f} bits; pruned+grown+7 shadow sets)"
+                    upd = (
+                        f"first update file {upd_bytes / total:.4f} bytes/weight "
+                        f"({upd_bytes * 8 / total:.3f} bits; pruned+grown+7 shadow sets)"
+                    )
                 else:
                     upd = "no update in this many steps"
                 print(
-                    f"  disk Δt={dt:<4} mask snapshot {mask_bytes / total:.4f} bytes/weight ({mask_bytes * 8 / total:.3f} bits, target <= 1 bit); {upd}"
+                    f"  disk Δt={dt:<4} mask snapshot {mask_bytes / total:.4f} bytes/weight "
+                    f"({mask_bytes * 8 / total:.3f} bits, target <= 1 bit); {upd}"
                 )
 
 
