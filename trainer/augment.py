@@ -1,4 +1,5 @@
-"""Training-batch augmentation as tensor ops: the authors' CIFAR / Tiny-ImageNet recipes (trainer/config.py:AUGMENT_RECIPES).
+"""Training-batch augmentation as tensor ops: the authors' CIFAR / Tiny-ImageNet recipes
+(trainer/config.py:AUGMENT_RECIPES).
 
 Works on a batch ``(B, C, H, W)`` on any device. The random choices (crop offsets, flips) are drawn on a
 CPU generator and moved to the batch's device, so a seed gives the same augmented batches on CPU and CUDA.

@@ -235,7 +235,8 @@ def train(
     shadows = shadows if c.method == "dst" and record else []  # shadow sets exist to be recorded
     if c.update_batch_size is not None and c.update_batch_size > len(Xtr):
         raise cfgmod.ConfigError(
-            f"--update-batch-size {c.update_batch_size} is larger than the training split of {c.dataset} ({len(Xtr)} examples)"
+            f"--update-batch-size {c.update_batch_size} is larger than the training split of {c.dataset} "
+            f"({len(Xtr)} examples)"
         )
     once = cfgmod.measured_once(c)
     score_first = c.method == "dst" and cfgmod.scores_before_step(c)
@@ -356,7 +357,7 @@ def train(
                             black=black,
                         )
 
-                def update():
+                def update(step, dense_grads):
                     nonlocal masks, n_updates
                     rho_t = prune_fraction(
                         c.prune_schedule,
@@ -385,7 +386,7 @@ def train(
 
                 rho_t = None
                 if is_update and score_first:  # score the weights of before this step, then step with the new mask
-                    rho_t = update()
+                    rho_t = update(step, dense_grads)
                 with torch.no_grad():
                     if mask_grads:
                         for n in names:
@@ -394,7 +395,7 @@ def train(
                     for n in names:
                         params[n].mul_(masks[n])
                 if is_update and not score_first:
-                    rho_t = update()
+                    rho_t = update(step, dense_grads)
                 loss_value = float(loss.detach())
                 run_loss += loss_value * len(idx)
                 run_correct += int(correct)

@@ -1,7 +1,8 @@
 """The paper's Tables 1-4, generated from what fwa actually runs (``fw-train tables``).
 
     from trainer.tables import TABLES, write_tables
-    write_tables("reports")            # table01-criteria.{csv,md}, table02-models..., table03-dst-settings..., table04-datasets...
+    write_tables("reports")  # table01-criteria.{csv,md}, table02-models..., table03-dst-settings...,
+                             # table04-datasets...
 
 Table 1 lists the criteria fwa trains with their scores and the methods of the literature that use them
 (the paper's Table 1); Table 2 the model registry with parameter counts; Table 3 the DST settings of every

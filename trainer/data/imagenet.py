@@ -64,7 +64,7 @@ def load_resized_crop(path: str | Path, *, size: int) -> np.ndarray:
             image.draft("RGB", target)
             rgb = image.convert("RGB").resize(target, Image.BILINEAR)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
-        raise DatasetError(path, f"unreadable image ({error})")
+        raise DatasetError(path, f"unreadable image ({error})") from error
     left, top = (target[0] - size) // 2, (target[1] - size) // 2
     crop = rgb.crop((left, top, left + size, top + size))
     return np.array(crop, dtype=np.uint8).transpose(2, 0, 1)  # a writable copy

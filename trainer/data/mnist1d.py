@@ -106,7 +106,8 @@ def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
     stored = arrays.pop("sha256", None)
     if not _valid(arrays) or stored is None or str(stored) != _checksum(arrays):
         _warn(
-            f"mnist1d: the cache {path} does not hold the generated data; it is left as it is, the data are generated in memory"
+            f"mnist1d: the cache {path} does not hold the generated data; it is left as it is, "
+            "the data are generated in memory"
         )
         return None
     return arrays

@@ -57,7 +57,7 @@ def read_cifar_batch(path: Path, *, label_key: bytes) -> tuple[np.ndarray, np.nd
     except DatasetError:
         raise
     except Exception as error:  # a corrupt pickle can raise almost anything
-        raise DatasetError(path, f"not a CIFAR python pickle batch ({type(error).__name__}: {error})")
+        raise DatasetError(path, f"not a CIFAR python pickle batch ({type(error).__name__}: {error})") from error
     if not isinstance(batch, dict) or b"data" not in batch or label_key not in batch:
         keys = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
         raise DatasetError(path, f"expected a dict with keys b'data' and {label_key!r}; got {keys}")
@@ -78,7 +78,7 @@ def read_idx(path: Path) -> np.ndarray:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as error:
-        raise DatasetError(path, f"unreadable gzip data ({error})")
+        raise DatasetError(path, f"unreadable gzip data ({error})") from error
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in IDX_DTYPES:
         raise DatasetError(path, f"bad IDX magic number {raw[:4].hex() or '(empty file)'}")
     ndim = raw[3]
@@ -105,7 +105,7 @@ def read_table(path: Path) -> pd.DataFrame:
     except DatasetError:
         raise
     except Exception as error:  # pandas/pyarrow raise many types for bad files
-        raise DatasetError(path, f"unreadable table ({type(error).__name__}: {error})")
+        raise DatasetError(path, f"unreadable table ({type(error).__name__}: {error})") from error
 
 
 def table_to_arrays(frame: pd.DataFrame, *, path: Path, num_features: int) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +153,7 @@ def read_rgb_image(path: Path, *, size: tuple[int, int]) -> np.ndarray:
         with open_data_file(path) as handle, Image.open(handle) as image:
             rgb = np.asarray(image.convert("RGB"))
     except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise DatasetError(path, f"unreadable image ({error})")
+        raise DatasetError(path, f"unreadable image ({error})") from error
     if rgb.shape[:2] != size:
         raise DatasetError(path, f"image is {rgb.shape[0]}x{rgb.shape[1]}; expected {size[0]}x{size[1]}")
     return rgb.transpose(2, 0, 1)

@@ -229,7 +229,7 @@ def read_higgs(path: Path, *, seed: int) -> RawSplits:
     try:
         train, val, test = higgs_split(y, seed=seed)
     except ValueError as error:  # too few rows of a class for the split
-        raise DatasetError(path, f"cannot split {len(y)} rows 70/15/15 ({error})")
+        raise DatasetError(path, f"cannot split {len(y)} rows 70/15/15 ({error})") from error
     return RawSplits(train=(x[train], y[train]), val=(x[val], y[val]), test=(x[test], y[test]))
 
 
