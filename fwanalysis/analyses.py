@@ -138,7 +138,8 @@ def _label(run: Run) -> str:
 
 
 def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per run: run_id, model, dataset, method, criterion (label), growth, density, seed, ``keys``, and ``value``.
+    """One row per run: run_id, model, dataset, method, criterion (label), growth, density, seed, ``keys``, and
+    ``value``.
 
     ``metric`` is a ``summary`` key of run.json (docs/format.md): test_acc, test_loss, val_acc, val_loss,
     train_loss or itop. Runs without the metric are left out.
@@ -506,7 +507,7 @@ def first_update_sets(runs: Sequence[Run], *, what: str = "the first-update Jacc
     file is read at most once, several at a time.
     """
     plan: list[tuple[tuple, list[tuple[Run, list[str]]]]] = []
-    for gi, (g, by_seed) in enumerate(sorted(_one_group(runs, what).items())):
+    for gi, (_, by_seed) in enumerate(sorted(_one_group(runs, what).items())):
         for seed, rs in sorted(by_seed.items(), key=lambda kv: repr(kv[0])):
             own: dict[str, Run] = {}
             for r in rs:
@@ -566,7 +567,7 @@ def jaccard_end(runs: Sequence[Run]):
     from .stats.jaccard import jaccard_summary
 
     plan: list[tuple[tuple, dict[str, Run], Run]] = []
-    for gi, (g, by_seed) in enumerate(sorted(_one_group(runs, "the end-of-training Jaccard").items())):
+    for gi, (_, by_seed) in enumerate(sorted(_one_group(runs, "the end-of-training Jaccard").items())):
         for seed, rs in by_seed.items():
             own: dict[str, Run] = {}
             for r in rs:
@@ -639,7 +640,7 @@ def never_removed_rows(runs: Sequence[Run], criteria: Sequence[str] | None = Non
     groups = _dst_groups(runs)
     sep = group_fields([r for by_seed in groups.values() for rs in by_seed.values() for r in rs])
     plan = []
-    for g, by_seed in sorted(groups.items()):
+    for _, by_seed in sorted(groups.items()):
         for seed, rs in sorted(by_seed.items(), key=lambda kv: repr(kv[0])):
             own: dict[str, Run] = {}
             for r in rs:

@@ -29,7 +29,7 @@ from rich.text import Text
 from .artifacts import ArtifactError
 from .artifacts.io import json_ready, open_regular
 from .artifacts.select import NoRunsError, RunFilter, drop_repeats, in_sweeps, key_values, profiles_of, select_runs
-from .console import UserError, csv_cell, err, error_text, printable, run_command
+from .console import UserError, csv_cell, err, error_text, one_line_paragraphs, printable, run_command
 from .vocab import BASELINES, FORMATS, JACCARD_AT, LOWER_IS_BETTER, METRICS
 
 app = typer.Typer(
@@ -80,7 +80,8 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config",
         metavar="KEY=VALUE",
-        help="Only runs whose config KEY equals VALUE (repeatable), e.g. --config batch_size=128, --config mest_lambda=0.1; VALUE is read as JSON where it parses (numbers, true, null), else as text.",
+        help="Only runs whose config KEY equals VALUE (repeatable), e.g. --config batch_size=128, --config "
+        "mest_lambda=0.1; VALUE is read as JSON where it parses (numbers, true, null), else as text.",
     ),
 ]
 IncompleteOpt = Annotated[bool, typer.Option("--include-incomplete", help="Also use runs that are running or failed.")]
@@ -90,7 +91,8 @@ FormatOpt = Annotated[
     str,
     typer.Option(
         "--format",
-        help=f"{' | '.join(TABLE_FORMATS)}. With json, stdout holds exactly one JSON document; latex is a booktabs table (\\usepackage{{booktabs}}).",
+        help=f"{' | '.join(TABLE_FORMATS)}. With json, stdout holds exactly one JSON document; "
+        "latex is a booktabs table (\\usepackage{booktabs}).",
     ),
 ]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write the figure to FILE (.png, .pdf or .svg).")]
@@ -164,8 +166,9 @@ class Common:
             if dropped:
                 r, first = dropped[0]
                 err.print(
-                    f"note: {len(dropped)} run(s) repeat the config and seed of another run (under another sweep name or run id) "
-                    f"(e.g. {r.run_id} repeats {first.run_id}); each experiment is counted once"
+                    f"note: {len(dropped)} run(s) repeat the config and seed of another run "
+                    f"(under another sweep name or run id) (e.g. {r.run_id} repeats {first.run_id}); "
+                    "each experiment is counted once"
                 )
         return runs
 
@@ -284,7 +287,7 @@ def analysis_command(
         own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints.get(p.name, p.annotation)) for p in own]
         command.__signature__ = inspect.Signature(own + shared)
         command.__annotations__ = hints
-        app.command(name)(command)
+        app.command(name)(one_line_paragraphs(command))
         return fn
 
     return register
@@ -368,7 +371,8 @@ def _title(text: str, df) -> str:
 # -- commands --------------------------------------------------------------------------------------
 @analysis_command("ls", plot=False)
 def ls_(c: Common):
-    """One row per run: run_id, model, dataset, method, criterion, growth, density, update_period, seed, status, test_acc."""
+    """One row per run: run_id, model, dataset, method, criterion, growth, density, update_period, seed, status,
+    test_acc."""
 
     def body():
         rows = []
@@ -395,7 +399,8 @@ def ls_(c: Common):
 
 
 @analysis_command(
-    incomplete_help="Accept runs that are running or failed when their files are sound (default: a run that is not complete is a problem).",
+    incomplete_help="Accept runs that are running or failed when their files are sound (default: a run that is not "
+    "complete is a problem).",
     plot=False,
 )
 def validate(
@@ -406,7 +411,8 @@ def validate(
 ):
     """Check each run against the artifact format (docs/format.md), reading every file it lists, and show its status.
 
-    A run that is not complete (status running: still training, or killed; failed) is a problem unless --include-incomplete. Exit 1 naming run, file and problem if any run is invalid.
+    A run that is not complete (status running: still training, or killed; failed) is a problem unless
+    --include-incomplete. Exit 1 naming run, file and problem if any run is invalid.
     """
 
     def body():
@@ -562,13 +568,18 @@ def jaccard(
         bool,
         typer.Option(
             "--std",
-            help="With --at first or end and --plot, draw the std over seeds (Figs. 20-21) instead of the mean. (--at time prints the std beside each mean.)",
+            help="With --at first or end and --plot, draw the std over seeds (Figs. 20-21) instead of the mean. (--at "
+            "time prints the std beside each mean.)",
         ),
     ] = False,
 ):
     """Layer-averaged Jaccard index (paper Eq. 1) between what the criteria remove, or between final masks.
 
-    Runs are paired within one group (configs equal but for criterion and seed); cells are means over seeds. When the matched runs form several groups (other models, densities, Δt, ...) each group gets its own matrix, titled by the fields that separate the groups (JSON: a "results" list, one object per group with those fields); the filters narrow to one. References: J_r (random criterion's first-update sets across seeds), J_init (initial masks across seeds).
+    Runs are paired within one group (configs equal but for criterion and seed); cells are means over seeds. When
+    the matched runs form several groups (other models, densities, Δt, ...) each group gets its own matrix, titled
+    by the fields that separate the groups (JSON: a "results" list, one object per group with those fields); the
+    filters narrow to one. References: J_r (random criterion's first-update sets across seeds), J_init (initial
+    masks across seeds).
 
     Example: fwa jaccard --at first artifacts/quick --sweep jaccard --model cnn-small --plot first.png
     """
@@ -649,9 +660,11 @@ def jaccard(
 
 @analysis_command("never-removed")
 def never_removed(c: Common):
-    """Per model and seed, on the final masks of runs paired by seed (paper App. K, Fig. 19): weights kept by every criterion / weights kept per criterion, and weights outside every final mask / weights outside per criterion.
+    """Per model and seed, on the final masks of runs paired by seed (paper App. K, Fig. 19): weights kept by every
+    criterion / weights kept per criterion, and weights outside every final mask / weights outside per criterion.
 
-    The criteria are those of the matched runs (narrow with --criterion). Groups of runs that differ in more than criterion and seed get rows of their own, with the separating fields as columns.
+    The criteria are those of the matched runs (narrow with --criterion). Groups of runs that differ in more than
+    criterion and seed get rows of their own, with the separating fields as columns.
     """
 
     def body():
@@ -668,7 +681,8 @@ def never_removed(c: Common):
 
 @analysis_command()
 def itop(c: Common):
-    """ITOP ratio per run (Liu et al. 2021): share of weights ever active, rebuilt from the initial mask and every update."""
+    """ITOP ratio per run (Liu et al. 2021): share of weights ever active, rebuilt from the initial mask and every
+    update."""
 
     def body():
         from . import analyses as A
@@ -693,7 +707,8 @@ def itop(c: Common):
 
 @analysis_command("loss-gap")
 def loss_gap_cmd(c: Common):
-    """Validation loss − training loss per epoch, per method and criterion (mean ± std over seeds). Runs that differ in more than criterion and seed (density, model, ...) are kept apart as columns."""
+    """Validation loss − training loss per epoch, per method and criterion (mean ± std over seeds). Runs that differ
+    in more than criterion and seed (density, model, ...) are kept apart as columns."""
 
     def body():
         from . import analyses as A
@@ -714,7 +729,8 @@ MetricOpt = Annotated[str, typer.Option("--metric", help=f"Summary metric: {', '
 def accuracy(c: Common, metric: MetricOpt = "test_acc"):
     """A metric vs density per criterion and growth (mean ± std over seeds), with dense and static baselines.
 
-    Cells average over seeds only: runs that differ in any other config field (Δt, batch size, schedule, ...) get that field as a column of their own, and the output lists those fields (JSON "separated_by").
+    Cells average over seeds only: runs that differ in any other config field (Δt, batch size, schedule, ...) get
+    that field as a column of their own, and the output lists those fields (JSON "separated_by").
     """
 
     def body():
@@ -738,7 +754,8 @@ def accuracy(c: Common, metric: MetricOpt = "test_acc"):
 
 @analysis_command("update-period")
 def update_period_cmd(c: Common, metric: MetricOpt = "test_acc"):
-    """A metric vs the update period Δt per criterion (mean ± std over seeds); other differing fields are kept apart as columns."""
+    """A metric vs the update period Δt per criterion (mean ± std over seeds); other differing fields are kept apart
+    as columns."""
 
     def body():
         from . import analyses as A
@@ -767,7 +784,8 @@ def cd_diagram(
         float,
         typer.Option(
             "--alpha",
-            help="Significance level of the omnibus and post-hoc tests: 0.05 or 0.10 (any value scipy's studentized range supports).",
+            help="Significance level of the omnibus and post-hoc tests: 0.05 or 0.10 (any value scipy's studentized "
+            "range supports).",
         ),
     ] = 0.05,
     lower_is_better: Annotated[
@@ -780,7 +798,8 @@ def cd_diagram(
         str,
         typer.Option(
             "--omnibus",
-            help="The test that must reject before cliques are drawn: friedman (chi-square) | iman-davenport (F, less conservative; Demšar 2006 recommends it).",
+            help="The test that must reject before cliques are drawn: friedman (chi-square) | iman-davenport (F, less "
+            "conservative; Demšar 2006 recommends it).",
         ),
     ] = "friedman",
     control: Annotated[
@@ -788,7 +807,8 @@ def cd_diagram(
         typer.Option(
             "--control",
             metavar="METHOD",
-            help="Also compare every method with METHOD (Bonferroni-Dunn, Demšar 2006 Sec. 3.2.2): the test for a paper proposing one new criterion.",
+            help="Also compare every method with METHOD (Bonferroni-Dunn, Demšar 2006 Sec. 3.2.2): the test for a "
+            "paper proposing one new criterion.",
         ),
     ] = None,
     allow_insignificant: Annotated[
@@ -808,22 +828,35 @@ def cd_diagram(
         Path | None,
         typer.Option(
             "--input",
-            help="Rank a results table (CSV or parquet) instead of runs: long (columns block, method, score) or wide (one column per method, see --wide).",
+            help="Rank a results table (CSV or parquet) instead of runs: long (columns block, method, score) or wide "
+            "(one column per method, see --wide).",
         ),
     ] = None,
     wide: Annotated[
         bool,
         typer.Option(
             "--wide",
-            help="--input is wide: a row per block, a column per method; the first column names the blocks when it is not numeric. Detected (with a note) when the table lacks method/score columns.",
+            help="--input is wide: a row per block, a column per method; the first column names the blocks when it is "
+            "not numeric. Detected (with a note) when the table lacks method/score columns.",
         ),
     ] = False,
 ):
-    """Friedman test (+ Iman–Davenport F), post-hoc p-values of every pair, average ranks and critical difference (Demšar 2006).
+    """Friedman test (+ Iman–Davenport F), post-hoc p-values of every pair, average ranks and critical difference
+    (Demšar 2006).
 
-    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over seeds. Runs of one criterion in such a block that differ in any other field (Δt, batch size, ...) form blocks of their own, named with that field (JSON "separated_by"). Blocks missing a criterion are left out and counted. Ties get average ranks. Cliques and the CD bar are drawn only when the omnibus test rejects at --alpha ("significant"); warnings (small N, dropped blocks, ties) go to stderr with a table and to "warnings" in JSON. --format csv gives tidy rows (kind = rank, clique, pairwise, control); --format latex a booktabs table of each method's score (mean ± std over blocks) and average rank, the best in bold. The paper's low- and high-density diagrams are --density-max 0.2 and --density-gt 0.2. When the paths hold a study made by `fw-train sweep`, the runs of its accuracy spec are ranked (as the paper's Fig. 3 and `fwa report`); --sweep NAME ranks another spec's runs.
+    Blocks are (model, dataset, growth, density); a block's score for a criterion is the mean of --metric over
+    seeds. Runs of one criterion in such a block that differ in any other field (Δt, batch size, ...) form blocks of
+    their own, named with that field (JSON "separated_by"). Blocks missing a criterion are left out and counted.
+    Ties get average ranks. Cliques and the CD bar are drawn only when the omnibus test rejects at --alpha
+    ("significant"); warnings (small N, dropped blocks, ties) go to stderr with a table and to "warnings" in JSON.
+    --format csv gives tidy rows (kind = rank, clique, pairwise, control); --format latex a booktabs table of each
+    method's score (mean ± std over blocks) and average rank, the best in bold. The paper's low- and high-density
+    diagrams are --density-max 0.2 and --density-gt 0.2. When the paths hold a study made by `fw-train sweep`, the
+    runs of its accuracy spec are ranked (as the paper's Fig. 3 and `fwa report`); --sweep NAME ranks another spec's
+    runs.
 
-    Examples: fwa cd-diagram --density-max 0.2 --plot cd.pdf  (Fig. 3b of the study in artifacts/);  fwa cd-diagram --control magnitude;  fwa cd-diagram --input results.csv --wide --alpha 0.1
+    Examples: fwa cd-diagram --density-max 0.2 --plot cd.pdf  (Fig. 3b of the study in artifacts/);  fwa cd-diagram
+    --control magnitude;  fwa cd-diagram --input results.csv --wide --alpha 0.1
     """
     from .stats.cd import OMNIBUS, TESTS
 
@@ -868,7 +901,8 @@ def cd_diagram(
             control=control,
             allow_insignificant=allow_insignificant,
         )
-        title = f"N = {res.n_blocks}, CD = {res.cd:.3f}, {res.omnibus} p = {res.omnibus_pvalue:.2g}"  # one line over the table
+        # one line over the table
+        title = f"N = {res.n_blocks}, CD = {res.cd:.3f}, {res.omnibus} p = {res.omnibus_pvalue:.2g}"
         emit(
             res.to_json() | {"groups": groups, "separated_by": sep},
             lambda: _cd_rows(res, c.fmt),
@@ -1015,7 +1049,12 @@ def _read_scores(path: Path, *, wide: bool = False):
 def claims(c: Common):
     """Each finding of the paper as a quantity with a stated test, computed on the runs given (docs/claims.md).
 
-    One row per claim: its verdict (holds, fails, or no data when the runs it needs are absent), value, threshold and the number of runs used. Each claim selects its runs as the report's figures do (by config sweep, untagged runs count for every claim, and by the five criteria), one profile at a time: a study holding several profiles needs --config profile=NAME. JSON: {"claims": [{"id", "text", "source", "quantity", "value", "paper_value", "threshold", "verdict", "runs", "detail"}]}; --format md prints a markdown table and one section per claim with its detail.
+    One row per claim: its verdict (holds, fails, or no data when the runs it needs are absent), value, threshold
+    and the number of runs used. Each claim selects its runs as the report's figures do (by config sweep, untagged
+    runs count for every claim, and by the five criteria), one profile at a time: a study holding several profiles
+    needs --config profile=NAME. JSON: {"claims": [{"id", "text", "source", "quantity", "value", "paper_value",
+    "threshold", "verdict", "runs", "detail"}]}; --format md prints a markdown table and one section per claim with
+    its detail.
 
     Example: fwa claims artifacts --format md
     """
@@ -1038,6 +1077,7 @@ def claims(c: Common):
 
 
 @app.command()
+@one_line_paragraphs
 def report(
     paths: Paths = None,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("reports"),
@@ -1049,7 +1089,8 @@ def report(
         str | None,
         typer.Option(
             "--profile",
-            help="Only runs of this sweep profile (quick, paper, ...): a figure never mixes two; needed when the study holds several.",
+            help="Only runs of this sweep profile (quick, paper, ...): a figure never mixes two; needed when the study "
+            "holds several.",
         ),
     ] = None,
     skip_bad: SkipBadOpt = False,
@@ -1057,13 +1098,16 @@ def report(
         bool,
         typer.Option(
             "--force",
-            help="Replace files in --out that fwa did not write (or that changed since it wrote them), naming them; without it the report refuses them before writing anything.",
+            help="Replace files in --out that fwa did not write (or that changed since it wrote them), naming them; "
+            "without it the report refuses them before writing anything.",
         ),
     ] = False,
 ):
     """Every paper figure whose runs exist: PNG, PDF and CSV per figure, and index.md with captions and provenance.
 
-    The report replaces only the files fwa wrote in --out (listed in its .fwa-written.json with their sha256): a file of yours there, one you edited, or a symbolic link refuses it before anything is written, unless --force."""
+    The report replaces only the files fwa wrote in --out (listed in its .fwa-written.json with their sha256): a
+    file of yours there, one you edited, or a symbolic link refuses it before anything is written, unless
+    --force."""
 
     def body():
         from .artifacts import find_runs
@@ -1080,17 +1124,20 @@ def report(
             runs = [r for r in runs if r.config.get("profile") == profile]
             if not runs:
                 raise NoRunsError(
-                    f"no complete runs of profile {profile!r} under {', '.join(map(str, ps))} (profiles found: {', '.join(have) or 'none'})"
+                    f"no complete runs of profile {profile!r} under {', '.join(map(str, ps))} "
+                    f"(profiles found: {', '.join(have) or 'none'})"
                 )
         if not runs:
             raise NoRunsError(
-                f"no complete runs under {', '.join(map(str, ps))}; train some with `make artifacts` or `fw-train sweep`"
+                f"no complete runs under {', '.join(map(str, ps))}; "
+                "train some with `make artifacts` or `fw-train sweep`"
             )
         from rich.progress import Progress
 
         def replacing(names: list[str]) -> None:
             err.print(
-                f"--force: replacing {len(names)} file{'s' * (len(names) > 1)} in {out} that fwa did not write (or that changed since): {', '.join(names)}"
+                f"--force: replacing {len(names)} file{'s' * (len(names) > 1)} in {out} that fwa did not write "
+                f"(or that changed since): {', '.join(names)}"
             )
 
         with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as prog:
@@ -1118,7 +1165,8 @@ from .importers.cli import app as import_app  # noqa: E402  (the sub-app imports
 app.add_typer(
     import_app,
     name="import",
-    help="Convert runs of other tools into fwa's run format: paper-code, torch-prune, tensorboard, wandb-csv (docs/import.md).",
+    help="Convert runs of other tools into fwa's run format: paper-code, torch-prune, tensorboard, wandb-csv "
+    "(docs/import.md).",
 )
 
 

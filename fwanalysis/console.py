@@ -10,13 +10,14 @@ quoted (:func:`csv_cell`).
 from __future__ import annotations
 
 import errno
+import inspect
 import re
 from collections.abc import Callable
 
 import typer
 from rich.console import Console
 
-__all__ = ["err", "UserError", "printable", "csv_cell", "error_text", "fail", "run_command"]
+__all__ = ["err", "UserError", "printable", "csv_cell", "error_text", "fail", "run_command", "one_line_paragraphs"]
 
 
 class _Stderr(Console):
@@ -102,3 +103,13 @@ def run_command(fn: Callable[[], None], *, expected: tuple[type[BaseException], 
         *expected,
     ) as e:
         fail(e)
+
+
+def one_line_paragraphs(fn: Callable) -> Callable:
+    """``fn`` with each paragraph of its docstring joined onto one line, for Typer to show as the command's help.
+    Typer's rich help prints a single line break as it stands, so a paragraph wrapped to fit the source would
+    print broken at the source's margin; joined, it is wrapped to the terminal's width only."""
+    if fn.__doc__:
+        paragraphs = inspect.cleandoc(fn.__doc__).split("\n\n")
+        fn.__doc__ = "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+    return fn

@@ -63,7 +63,8 @@ def _lowest(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
 
 
 def _set_choice(values: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
-    """SET (Mocanu et al. 2018): ⌈k/2⌉ smallest θ ≥ 0 and ⌊k/2⌋ negative θ closest to zero, the rest from the other sign."""
+    """SET (Mocanu et al. 2018): ⌈k/2⌉ smallest θ ≥ 0 and ⌊k/2⌋ negative θ closest to zero, the rest from the
+    other sign."""
     pos, neg = values >= 0, values < 0
     k_neg = min(k // 2, int(neg.sum()))
     k_pos = min(k - k_neg, int(pos.sum()))
@@ -193,7 +194,8 @@ def _numpy(x) -> np.ndarray:
 
 
 def _bool(x) -> np.ndarray:
-    """A boolean numpy copy of a mask: any tensor dtype (bfloat16, float8, quantized, sparse) or array, nonzero is True."""
+    """A boolean numpy copy of a mask: any tensor dtype (bfloat16, float8, quantized, sparse) or array, nonzero is
+    True."""
     return np.array(as_bool(x), dtype=bool, copy=True)
 
 
@@ -389,7 +391,8 @@ class Recorder:
         self.step(step)
 
     def step(self, step: int) -> bool:
-        """Call once per optimizer step (after any mask change of that step); records the masks' change since the last call.
+        """Call once per optimizer step (after any mask change of that step); records the masks' change since the
+        last call.
 
         Returns whether an update was recorded. With ``shadow`` criteria, a change needs
         :meth:`before_update` at the same step first.

@@ -129,7 +129,10 @@ def _write_claims(runs: Sequence[Run], items: list[ReportItem], out: OutputFolde
     try:
         results = evaluate(runs)
     except ValueError as e:
-        text = f"# The paper's findings as tested claims\n\nThe claims could not be evaluated on these runs: {md_text(e)}\n"
+        text = (
+            "# The paper's findings as tested claims\n\n"
+            f"The claims could not be evaluated on these runs: {md_text(e)}\n"
+        )
     else:
         links = {cid: f"{fid}.png" for cid, fid in FIGURE_OF.items() if fid in built}
         text = to_markdown(results, links=links) + "\n"
@@ -191,7 +194,8 @@ def _tables_section(out: OutputFolder) -> list[str]:
             ]
         else:
             lines += [
-                "**Not written:** run `fw-train tables --out` with this report's folder (the trainer's registries and specs make it).",
+                "**Not written:** run `fw-train tables --out` with this report's folder "
+                "(the trainer's registries and specs make it).",
                 "",
             ]
     lines += [
@@ -244,7 +248,8 @@ def _write_index(items: list[ReportItem], out: OutputFolder, *, studies: Sequenc
             ]
             sweeps = sorted({str(r.config.get("sweep")) for r in i.runs})
             lines += [
-                f"Sweep: {', '.join(map(md_text, sweeps))} · {len(i.runs)} runs · fwanalysis {__version__} · commit `{commit[:12]}`",
+                f"Sweep: {', '.join(map(md_text, sweeps))} · {len(i.runs)} runs · fwanalysis {__version__} · "
+                f"commit `{commit[:12]}`",
                 "",
             ]
             lines += [

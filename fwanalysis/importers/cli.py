@@ -17,10 +17,11 @@ from typing import Annotated
 
 import typer
 
-from fwanalysis.console import err, fail, run_command
+from fwanalysis.console import err, fail, one_line_paragraphs, run_command
 
 app = typer.Typer(
-    help="Convert runs of other tools into fwa's run format (docs/import.md): paper-code, torch-prune, tensorboard, wandb-csv.",
+    help="Convert runs of other tools into fwa's run format (docs/import.md): paper-code, torch-prune, tensorboard, "
+    "wandb-csv.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,8 +32,8 @@ SetOpt = Annotated[
     typer.Option(
         "--set",
         metavar="KEY=VALUE",
-        help="A config value of the run (repeatable; several KEY=VALUE after one --set are fine too), e.g. --set model=resnet56 "
-        "density=0.1 seed=0. VALUE is read as JSON where it parses (numbers, true, null), else as text.",
+        help="A config value of the run (repeatable; several KEY=VALUE after one --set are fine too), e.g. --set "
+        "model=resnet56 density=0.1 seed=0. VALUE is read as JSON where it parses (numbers, true, null), else as text.",
     ),
 ]
 OutOpt = Annotated[
@@ -56,15 +57,17 @@ MapOpt = Annotated[
     typer.Option(
         "--map",
         metavar="TAG=SPLIT:NAME",
-        help="Import TAG as the metric (SPLIT, NAME) (repeatable), e.g. --map Loss/train=train:loss, --map lr=:lr. Without it, "
-        "tags such as train/loss, val/acc, test_acc, Accuracy/validation, lr are recognised; others are listed and left out.",
+        help="Import TAG as the metric (SPLIT, NAME) (repeatable), e.g. --map Loss/train=train:loss, --map lr=:lr. "
+        "Without it, tags such as train/loss, val/acc, test_acc, Accuracy/validation, lr are recognised; others are "
+        "listed and left out.",
     ),
 ]
 RunOpt = Annotated[
     Path | None,
     typer.Option(
         "--run",
-        help="Add the metrics to this existing run directory (rows of the same split and name are replaced; summary updated).",
+        help="Add the metrics to this existing run directory (rows of the same split and name are replaced; summary "
+        "updated).",
     ),
 ]
 StepsPerEpochOpt = Annotated[
@@ -75,8 +78,8 @@ SkipBadOpt = Annotated[
     bool,
     typer.Option(
         "--skip-bad",
-        help="Leave out what cannot be read (a damaged or truncated record, a ragged line, a bad step, a FIFO named like "
-        "an input) instead of stopping at it; how much was left out is said in a note and recorded in run.json. "
+        help="Leave out what cannot be read (a damaged or truncated record, a ragged line, a bad step, a FIFO named "
+        "like an input) instead of stopping at it; how much was left out is said in a note and recorded in run.json. "
         "Without it such input is an error naming the file and the record, and nothing is written.",
     ),
 ]
@@ -111,7 +114,8 @@ def _settings(set_: list[str] | None, extra: list[str] | None) -> dict:
     unknown = [k for k in settings if k not in CONFIG_KEYS]
     if unknown:
         _err(
-            f"note: not config keys of the run format, kept as extra config (runs pair only when they agree on them): {', '.join(unknown)}"
+            "note: not config keys of the run format, kept as extra config "
+            f"(runs pair only when they agree on them): {', '.join(unknown)}"
         )
     return settings
 
@@ -131,12 +135,15 @@ def _split_sources(sources: list[Path]) -> tuple[list[Path], list[str]]:
 
 
 @app.command("paper-code")
+@one_line_paragraphs
 def paper_code(
     sources: Annotated[
         list[Path],
         typer.Argument(
             metavar="DIR",
-            help="Directories of the authors' runs (their save_dir), each holding jaccard-in-time-<step>.th files and maybe results.npy; or first-update checkpoints (the model_last.pth of a --manual_stop true run, or its directory); one run each.",
+            help="Directories of the authors' runs (their save_dir), each holding jaccard-in-time-<step>.th files and "
+            "maybe results.npy; or first-update checkpoints (the model_last.pth of a --manual_stop true run, or its "
+            "directory); one run each.",
             show_default=False,
         ),
     ],
@@ -146,10 +153,10 @@ def paper_code(
         bool,
         typer.Option(
             "--trust-pickle",
-            help="Also read results.npy (train/val/test loss and accuracy, death rate). It is a pickled dict, and unpickling a "
-            "file can run any code in it, so it is read only when you say you trust where it came from; without this flag "
-            "the masks and sets are imported and the metrics left out (said in one line). The .th files are always read "
-            "with torch.load(weights_only=True), which runs no code.",
+            help="Also read results.npy (train/val/test loss and accuracy, death rate). It is a pickled dict, and "
+            "unpickling a file can run any code in it, so it is read only when you say you trust where it came from; "
+            "without this flag the masks and sets are imported and the metrics left out (said in one line). The .th "
+            "files are always read with torch.load(weights_only=True), which runs no code.",
         ),
     ] = False,
     steps_per_epoch: Annotated[
@@ -157,14 +164,17 @@ def paper_code(
         typer.Option(
             "--steps-per-epoch",
             min=1,
-            help="Batches per epoch of the authors' run (len(train_loader)): results.npy logs per epoch, fwa per optimizer step. Needed with --trust-pickle.",
+            help="Batches per epoch of the authors' run (len(train_loader)): results.npy logs per epoch, fwa per "
+            "optimizer step. Needed with --trust-pickle.",
         ),
     ] = None,
     final: Annotated[
         Path | None,
         typer.Option(
             "--final",
-            help="The run's last checkpoint (the authors' model_last.pth, whose 'masks' hold the final mask), read with torch.load(weights_only=True): gives what the last recorded update regrew and a final mask snapshot. One source only.",
+            help="The run's last checkpoint (the authors' model_last.pth, whose 'masks' hold the final mask), read "
+            "with torch.load(weights_only=True): gives what the last recorded update regrew and a final mask snapshot. "
+            "One source only.",
         ),
     ] = None,
     run_id: RunIdOpt = None,
@@ -173,11 +183,18 @@ def paper_code(
 ):
     """The authors' Jaccard recordings (alooow/fantastic_weights_paper, --jaccard true) as format-v1 runs.
 
-    A first-update checkpoint (--manual_stop true: model_last.pth with masks_before) becomes a run with that one update: pruned = masks_before & ~masks, nothing grown, the weights and gradients as its state dump; give --set criterion=NAME and update_period=N (its step).
+    A first-update checkpoint (--manual_stop true: model_last.pth with masks_before) becomes a run with that one
+    update: pruned = masks_before & ~masks, nothing grown, the weights and gradients as its state dump; give --set
+    criterion=NAME and update_period=N (its step).
 
-    Each recording jaccard-in-time-<step>.th becomes the update at <step>: every recorded pruner's removed set (mask before & ~ mask after) is the shadow set of its fwa criterion (SNIPFixed snip, MESTFixed mest, ReciprocalSensitivityFixed rsensitivity, magnitude, SETFixed set, Random random), and the run's own criterion (--set criterion=..., required) gives the pruned set. Config comes from --set (method dst, local scope and the recorded density unless given). Needs PyTorch. Details and limits: docs/import.md.
+    Each recording jaccard-in-time-<step>.th becomes the update at <step>: every recorded pruner's removed set (mask
+    before & ~ mask after) is the shadow set of its fwa criterion (SNIPFixed snip, MESTFixed mest,
+    ReciprocalSensitivityFixed rsensitivity, magnitude, SETFixed set, Random random), and the run's own criterion
+    (--set criterion=..., required) gives the pruned set. Config comes from --set (method dst, local scope and the
+    recorded density unless given). Needs PyTorch. Details and limits: docs/import.md.
 
-    Example: fwa import paper-code save/run1 --out artifacts/paper --set criterion=snip model=mlp-large dataset=cifar10 density=0.1 update_period=800 seed=0
+    Example: fwa import paper-code save/run1 --out artifacts/paper --set criterion=snip model=mlp-large
+    dataset=cifar10 density=0.1 update_period=800 seed=0
     """
 
     def body():
@@ -212,12 +229,14 @@ def paper_code(
 
 
 @app.command("torch-prune")
+@one_line_paragraphs
 def torch_prune(
     checkpoints: Annotated[
         list[Path],
         typer.Argument(
             metavar="CHECKPOINT",
-            help="state_dicts saved with torch.save, of one model pruned with torch.nn.utils.prune (<name>_orig and <name>_mask entries), one training run.",
+            help="state_dicts saved with torch.save, of one model pruned with torch.nn.utils.prune (<name>_orig and "
+            "<name>_mask entries), one training run.",
             show_default=False,
         ),
     ],
@@ -228,7 +247,8 @@ def torch_prune(
         typer.Option(
             "--steps",
             metavar="S1,S2,...",
-            help="The optimizer step of each checkpoint, in the order given. Default: the last number in each file name (ckpt-800.pt is step 800).",
+            help="The optimizer step of each checkpoint, in the order given. Default: the last number in each file "
+            "name (ckpt-800.pt is step 800).",
         ),
     ] = None,
     run_id: RunIdOpt = None,
@@ -237,9 +257,13 @@ def torch_prune(
 ):
     """Checkpoints of a model pruned with torch.nn.utils.prune as one format-v1 run.
 
-    Masked layers are the <name> with both <name>_orig and <name>_mask. Every checkpoint gives a mask snapshot at its step; where the masks of two consecutive checkpoints differ, the later step gets an update: pruned = before & ~after, grown = after & ~before. Steps come from the file names unless --steps gives them. Needs PyTorch. Details: docs/import.md.
+    Masked layers are the <name> with both <name>_orig and <name>_mask. Every checkpoint gives a mask snapshot at
+    its step; where the masks of two consecutive checkpoints differ, the later step gets an update: pruned = before
+    & ~after, grown = after & ~before. Steps come from the file names unless --steps gives them. Needs PyTorch.
+    Details: docs/import.md.
 
-    Example: fwa import torch-prune ckpt/step-0.pt ckpt/step-800.pt ckpt/step-1600.pt --out artifacts/pruned --set criterion=magnitude model=my-net seed=0
+    Example: fwa import torch-prune ckpt/step-0.pt ckpt/step-800.pt ckpt/step-1600.pt --out artifacts/pruned --set
+    criterion=magnitude model=my-net seed=0
     """
 
     def body():
@@ -331,12 +355,14 @@ def _provenance(kind: str, source, skip_bad: bool, skipped: dict[str, int], said
 
 
 @app.command("tensorboard")
+@one_line_paragraphs
 def tensorboard(
     logdirs: Annotated[
         list[Path],
         typer.Argument(
             metavar="LOGDIR",
-            help="Directories of one run's events.out.tfevents.* files (read with every folder below them that holds some), or such files; their scalars go into one run.",
+            help="Directories of one run's events.out.tfevents.* files (read with every folder below them that holds "
+            "some), or such files; their scalars go into one run.",
             show_default=False,
         ),
     ],
@@ -351,9 +377,14 @@ def tensorboard(
 ):
     """TensorBoard scalars into metrics.parquet of an existing run (--run) or of a new one (--out with --set).
 
-    A tag's event step is the row's step; its epoch is step / --steps-per-epoch, else the last value of an "epoch" tag at or before that step, else empty (NaN). A tag of a folder below LOGDIR is named FOLDER/TAG (Keras' train/epoch_loss and validation/epoch_loss; SummaryWriter.add_scalars' Loss_train/Loss), and a tag found in more than one LOGDIR is named after its LOGDIR's folder the same way. Needs the tensorboard package (pip install 'fwa\\[tensorboard]').
+    A tag's event step is the row's step; its epoch is step / --steps-per-epoch, else the last value of an "epoch"
+    tag at or before that step, else empty (NaN). A tag of a folder below LOGDIR is named FOLDER/TAG (Keras'
+    train/epoch_loss and validation/epoch_loss; SummaryWriter.add_scalars' Loss_train/Loss), and a tag found in more
+    than one LOGDIR is named after its LOGDIR's folder the same way. Needs the tensorboard package (pip install
+    'fwa\\[tensorboard]').
 
-    Example: fwa import tensorboard runs/exp1 --out artifacts/tb --set model=my-net dataset=cifar10 seed=0 --map Loss/train=train:loss
+    Example: fwa import tensorboard runs/exp1 --out artifacts/tb --set model=my-net dataset=cifar10 seed=0 --map
+    Loss/train=train:loss
     """
 
     def body():
@@ -391,12 +422,14 @@ def tensorboard(
 
 
 @app.command("wandb-csv")
+@one_line_paragraphs
 def wandb_csv(
     files: Annotated[
         list[Path],
         typer.Argument(
             metavar="FILE",
-            help="One W&B run history exported as CSV (columns _step, _runtime, _timestamp, the logged keys, maybe epoch), or a one-run chart export (Step, '<run> - <key>').",
+            help="One W&B run history exported as CSV (columns _step, _runtime, _timestamp, the logged keys, maybe "
+            "epoch), or a one-run chart export (Step, '<run> - <key>').",
             show_default=False,
         ),
     ],
@@ -408,7 +441,8 @@ def wandb_csv(
         str | None,
         typer.Option(
             "--step-column",
-            help="The column holding the optimizer step (default _step, W&B's log counter, or a chart export's Step), e.g. a global_step you logged.",
+            help="The column holding the optimizer step (default _step, W&B's log counter, or a chart export's Step), "
+            "e.g. a global_step you logged.",
         ),
     ] = None,
     steps_per_epoch: StepsPerEpochOpt = None,
@@ -418,9 +452,11 @@ def wandb_csv(
 ):
     """A W&B history CSV into metrics.parquet of an existing run (--run) or of a new one (--out with --set).
 
-    Each non-empty cell of a metric column is one row at that line's step. The epoch comes from --steps-per-epoch, else from an epoch column, else it is empty (NaN). Columns starting with _ are W&B's own and are not imported.
+    Each non-empty cell of a metric column is one row at that line's step. The epoch comes from --steps-per-epoch,
+    else from an epoch column, else it is empty (NaN). Columns starting with _ are W&B's own and are not imported.
 
-    Example: fwa import wandb-csv history.csv --run artifacts/mine/cifar10-my-net-dst-snip-random-d0.1-s0-1a2b3c4d5e6f7081 --map val_accuracy=val:acc
+    Example: fwa import wandb-csv history.csv --run
+    artifacts/mine/cifar10-my-net-dst-snip-random-d0.1-s0-1a2b3c4d5e6f7081 --map val_accuracy=val:acc
     """
 
     def body():

@@ -59,7 +59,8 @@ def parse_map(items: Iterable[str] | None) -> dict[str, tuple[str, str]]:
         split, colon, name = target.partition(":")
         if not sep or not tag or not colon or not name:
             raise ValueError(
-                f"--map {item!r}: expected TAG=SPLIT:NAME, e.g. --map train/loss=train:loss (SPLIT may be empty: lr=:lr)"
+                f"--map {item!r}: expected TAG=SPLIT:NAME, e.g. --map train/loss=train:loss "
+                "(SPLIT may be empty: lr=:lr)"
             )
         if split not in SPLITS:
             raise ValueError(f"--map {item!r}: split {split!r} is not one of: {', '.join(repr(s) for s in SPLITS)}")

@@ -74,7 +74,8 @@ def read_first_update(path: Path) -> FirstUpdate:
     if not is_first_update(obj):
         keys = sorted(map(str, obj)) if isinstance(obj, Mapping) else type(obj).__name__
         raise ValueError(
-            f"{path}: expected the authors' --manual_stop checkpoint (a dict with 'masks_before' and 'masks'), found {keys}"
+            f"{path}: expected the authors' --manual_stop checkpoint (a dict with 'masks_before' and 'masks'), "
+            f"found {keys}"
         )
     before = {str(n): to_bool(t, where=f"{path.name}: masks_before[{n!r}]") for n, t in obj["masks_before"].items()}
     if not before:

@@ -108,7 +108,8 @@ def _step(digits: str, path: Path) -> int:
     step = int(digits)
     if step > MAX_STEP:
         raise ValueError(
-            f"{path}: step {digits[:30]}{'...' if len(digits) > 30 else ''} is larger than 2^63 - 1, the largest step the run format holds"
+            f"{path}: step {digits[:30]}{'...' if len(digits) > 30 else ''} is larger than 2^63 - 1, "
+            "the largest step the run format holds"
         )
     return step
 
@@ -209,7 +210,8 @@ def _checked_recordings(files: list[tuple[int, Path]], *, skip_bad: bool, note: 
         raise ValueError(f"{files[0][1].parent}: none of its {len(files)} recordings could be read")
     if skipped:
         note(
-            f"note: {len(skipped)} of {len(files)} recordings skipped (--skip-bad); recorded in run.json's imported_from.skipped"
+            f"note: {len(skipped)} of {len(files)} recordings skipped (--skip-bad); "
+            "recorded in run.json's imported_from.skipped"
         )
     return good, first, skipped
 

@@ -114,8 +114,8 @@ def skipped_note(skipped: dict[str, int]) -> str:
     """What ``--skip-bad`` left out of the event files, in words."""
     return (
         f"{skipped.get('bad_records', 0)} damaged or truncated records ({skipped.get('bytes', 0)} bytes, with what "
-        f"followed a broken record in its file), {skipped.get('files', 0)} event files not read (not regular files, too "
-        "large or not readable)"
+        f"followed a broken record in its file), {skipped.get('files', 0)} event files not read "
+        "(not regular files, too large or not readable)"
     )
 
 

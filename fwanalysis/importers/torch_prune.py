@@ -126,7 +126,8 @@ def import_torch_prune(
     config = run_config(settings, cur, defaults={"method": "dst"}, where="its first checkpoint", note=note)
     if config.get("criterion") is None:
         note(
-            "note: no --set criterion=NAME: the run has no criterion, and the Jaccard analyses compare runs by criterion"
+            "note: no --set criterion=NAME: the run has no criterion, "
+            "and the Jaccard analyses compare runs by criterion"
         )
     study = Path(study)
     study.mkdir(parents=True, exist_ok=True)
@@ -220,6 +221,7 @@ def _checked_masks(pairs: list[tuple[int, Path]], *, skip_bad: bool, note: Calla
         checked.append((step, _unpacked(packed)))
     if skipped:
         note(
-            f"note: {len(skipped)} of {len(pairs)} checkpoints skipped (--skip-bad); recorded in run.json's imported_from.skipped"
+            f"note: {len(skipped)} of {len(pairs)} checkpoints skipped (--skip-bad); "
+            "recorded in run.json's imported_from.skipped"
         )
     return checked, skipped

@@ -100,8 +100,8 @@ def read_history(path: Path, *, step_column: str | None = None, skip_bad: bool =
             except ValueError:
                 _bad(
                     path,
-                    f"line {start}: column {step_column!r} holds {_short(row[si])}, not a step (a whole number from 0 to "
-                    f"{MAX_STEP})",
+                    f"line {start}: column {step_column!r} holds {_short(row[si])}, "
+                    f"not a step (a whole number from 0 to {MAX_STEP})",
                     skip_bad,
                     out,
                     "bad_step_lines",
