@@ -1,6 +1,6 @@
 # fwa — every target installs what it needs into .venv first (torch's CPU wheel, then the project).
 #   make reports   train the quick study (skipping complete runs) and render every paper figure into reports/
-#   make test      the test suite
+#   make test      lint, then the test suite
 #   make bench     speed and size figures
 PY      ?= python3
 TORCH   ?= torch==2.13.0
@@ -13,7 +13,7 @@ STUDY   ?= artifacts
 REPORTS ?= reports
 SPECS   := $(sort $(wildcard specs/*.toml))
 
-.PHONY: install test reports artifacts report bench clean-reports
+.PHONY: install lint test reports artifacts report bench clean-reports
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,13 +23,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# lint: ruff's checks and its formatter in check mode (rules in pyproject.toml); make test runs it first
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 # test: starts the Slurm test cluster (tests/slurm/cluster.sh; root, Debian's packages) unless one is up,
 # runs the whole suite (the tests in tests/slurm against the cluster), and stops a cluster it started,
 # also when tests fail or make is interrupted. Where it cannot start one, the Slurm tests are skipped
 # with the reason (FWA_REQUIRE_SLURM=1 makes that a failure: CI).
 SLURM_DIR ?= /tmp/fwa-slurm
 
-test: $(STAMP)
+test: lint
 	@export FWA_SLURM_DIR=$(SLURM_DIR) SLURM_CONF=$(SLURM_DIR)/slurm.conf; \
 	if tests/slurm/cluster.sh status >/dev/null 2>&1; then \
 	  echo "== Slurm test cluster already up ($$SLURM_CONF): using it, leaving it up"; \
