@@ -9,15 +9,29 @@ quoted (:func:`csv_cell`).
 
 from __future__ import annotations
 
-import errno
+import functools
 import inspect
 import re
+import traceback
 from collections.abc import Callable
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
-__all__ = ["err", "UserError", "printable", "csv_cell", "error_text", "fail", "run_command", "one_line_paragraphs"]
+from .errors import UserError, error_text
+
+__all__ = [
+    "err",
+    "UserError",
+    "printable",
+    "csv_cell",
+    "error_text",
+    "fail",
+    "handles_errors",
+    "run_command",
+    "one_line_paragraphs",
+]
 
 
 class _Stderr(Console):
@@ -26,10 +40,6 @@ class _Stderr(Console):
 
     def print(self, *objects, **kwargs) -> None:
         super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
-
-
-class UserError(Exception):
-    """A mistake in the command line or its input: one line on stderr, exit 1."""
 
 
 # C0 and C1 control characters, the Unicode line and paragraph separators, and the bidirectional overrides
@@ -55,25 +65,6 @@ def csv_cell(value):
 err = _Stderr(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
-def error_text(e: BaseException) -> str:
-    """One line saying what went wrong, for any error a command can meet: an ``OSError`` as ``<file>: <what
-    the system said>`` (e.g. ``reports/fig01.png: No space left on device``), a number too large as such,
-    anything else by its message."""
-    if isinstance(e, OSError) and type(e).__str__ is OSError.__str__ and e.strerror:
-        where = ": ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
-        what = e.strerror
-        if e.errno == errno.EROFS:
-            what += " (a read-only file system)"
-        return f"{where}: {what}" if where else what
-    if isinstance(e, OverflowError):
-        return f"a number is too large ({e})"
-    if isinstance(e, RecursionError):
-        return "the input is nested too deeply"
-    if isinstance(e, MemoryError):
-        return "out of memory (the input is larger than this machine can hold)"
-    return str(e) or type(e).__name__
-
-
 def fail(e: BaseException | str, *, hint: str = "") -> None:
     """Print ``error: <one line>`` on stderr and exit 1."""
     text = e if isinstance(e, str) else error_text(e)
@@ -81,28 +72,60 @@ def fail(e: BaseException | str, *, hint: str = "") -> None:
     raise typer.Exit(1)
 
 
-def run_command(fn: Callable[[], None], *, expected: tuple[type[BaseException], ...] = ()) -> None:
-    """Run a command body: a user mistake, bad input or artifacts, any file system error (a full disk, a
-    read-only folder, a path under a file) and a number too large become one ``error:`` line and exit 1.
-
-    ``expected``: further exception types that mean bad input (the importers add the locked run)."""
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean a user's mistake, bad input or a file system that said no: one ``error:`` line.
+    Everything else is a bug in fwa."""
     from .artifacts import ArtifactError
-    from .artifacts.select import NoRunsError
+    from .artifacts.io import NotRegularFile
+    from .artifacts.owned import NotFwaFiles
+    from .artifacts.select import NoRunsError, PoolingError
 
-    try:
-        fn()
-    except (
+    return (
         UserError,
         NoRunsError,
+        PoolingError,
         ArtifactError,
-        ValueError,
+        NotRegularFile,
+        NotFwaFiles,
         OSError,
         OverflowError,
         RecursionError,
         MemoryError,
-        *expected,
-    ) as e:
+    )
+
+
+REPORT_BUG = "internal error: this is a bug in fwa, not a mistake of yours; please report it with the traceback above"
+
+
+def run_command(fn: Callable[[], None], *, expected: tuple[type[BaseException], ...] = ()) -> None:
+    """Run a command body: a user mistake (:class:`UserError`), bad input or artifacts, runs that cannot be pooled,
+    any file system error (a full disk, a read-only folder, a path under a file) and a number too large become
+    one ``error:`` line and exit 1; any other exception is a bug: its traceback, a line asking to report it, exit 1.
+    Typer's own exits and usage errors pass through.
+
+    ``expected``: further exception types that mean bad input (the importers add ``ValueError``: every parse
+    error of a foreign file)."""
+    try:
+        fn()
+    except (typer.Exit, typer.Abort, TyperException):  # the command line's own exits and usage errors
+        raise
+    except (*user_errors(), *expected) as e:
         fail(e)
+    except Exception:  # noqa: BLE001 - a bug: shown in full, and asked to be reported
+        traceback.print_exc()
+        err.print(REPORT_BUG)
+        raise typer.Exit(1) from None
+
+
+def handles_errors(fn: Callable) -> Callable:
+    """``fn`` (a command) run through :func:`run_command`: the one place where a command's failure becomes its
+    output."""
+
+    @functools.wraps(fn)
+    def command(*args, **kwargs):
+        run_command(lambda: fn(*args, **kwargs))
+
+    return command
 
 
 def one_line_paragraphs(fn: Callable) -> Callable:

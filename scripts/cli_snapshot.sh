@@ -4,7 +4,8 @@
 # compared on the same runs:   scripts/cli_snapshot.sh artifacts /tmp/before
 #                              (change the code)
 #                              scripts/cli_snapshot.sh artifacts /tmp/after && diff -r /tmp/before /tmp/after
-# stderr is kept apart (*.err): it holds progress and timing-free notes, compared too.
+# stderr is kept apart (*.err): it holds progress and timing-free notes, compared too. The --help text of
+# every fwa command is kept too (help-*.out, at 80 and 200 columns).
 set -uo pipefail
 study=${1:?usage: cli_snapshot.sh STUDY OUTDIR}
 out=${2:?usage: cli_snapshot.sh STUDY OUTDIR}
@@ -38,10 +39,33 @@ done
 for fmt in table csv json md; do
   snap "claims.$fmt" "$bin/fwa" claims "$study" --format "$fmt"
 done
-# errors: a user mistake is one line
+# errors: a user mistake is one line (exit 1), a usage error Typer's box (exit 2)
 snap "error-criterion" "$bin/fwa" accuracy "$study" --criterion magnitue
 snap "error-option" "$bin/fwa" accuracy "$study" --no-such-option
 snap "error-path" "$bin/fwa" ls /nonexistent/study
+snap "error-no-runs" "$bin/fwa" jaccard "$study" --model no-such-model
+snap "error-format" "$bin/fwa" itop "$study" --format yaml
+snap "error-plot-suffix" "$bin/fwa" accuracy "$study" --plot out.gif
+snap "error-plot-refused" "$bin/fwa" ls "$study" --plot out.png
+snap "error-config" "$bin/fwa" ls "$study" --config batch_size
+snap "error-at" "$bin/fwa" jaccard "$study" --at middle
+snap "error-std" "$bin/fwa" jaccard "$study" --std
+snap "error-metric" "$bin/fwa" accuracy "$study" --metric nosuch
+snap "error-cd-alpha" "$bin/fwa" cd-diagram "$study" --alpha 2
+snap "error-cd-test" "$bin/fwa" cd-diagram "$study" --test t
+snap "error-cd-control" "$bin/fwa" cd-diagram "$study" --sweep accuracy --control nosuch
+snap "error-cd-input" "$bin/fwa" cd-diagram --input /nonexistent/scores.csv
+snap "error-cd-wide" "$bin/fwa" cd-diagram "$study" --wide
+snap "error-claims-latex" "$bin/fwa" claims "$study" --format latex
+# --help of every command, at two terminal widths
+for cols in 80 200; do
+  for cmd in "" ls validate jaccard never-removed itop loss-gap accuracy update-period cd-diagram claims report \
+    import "import paper-code" "import torch-prune" "import tensorboard" "import wandb-csv"; do
+    # shellcheck disable=SC2086  # the command's words split on purpose
+    COLUMNS=$cols "$bin/fwa" $cmd --help >"$out/help-${cmd// /-}-$cols.out" 2>&1 </dev/null
+    echo "exit $?" >>"$out/help-${cmd// /-}-$cols.out"
+  done
+done
 for fmt in table json; do
   snap "models.$fmt" "$bin/fw-train" models --format "$fmt"
 done

@@ -101,7 +101,7 @@ def _run(body: Callable[[], None]) -> None:
                 fail(e, hint="; --overwrite replaces it")
             raise
 
-    run_command(guarded)
+    run_command(guarded, expected=(ValueError,))
 
 
 def _settings(set_: list[str] | None, extra: list[str] | None) -> dict:

@@ -264,7 +264,10 @@ def test_jaccard_std_acts_only_with_a_plot_of_first_or_end(study, tmp_path):
 
 
 def test_filters_are_declared_once_in_the_cli_module():
-    text = (Path(__file__).resolve().parents[2] / "fwanalysis" / "cli.py").read_text()
+    """Over every module of fwa's command line (fwanalysis/cli.py and the command modules of fwanalysis/commands)."""
+    root = Path(__file__).resolve().parents[2] / "fwanalysis"
+    modules = [root / "cli.py", *sorted((root / "commands").glob("*.py"))]
+    text = "\n".join(p.read_text() for p in modules)
 
     def declarations(flag):  # the formatter may put the flag on the line after `typer.Option(`
         return len(re.findall(r"typer\.Option\(\s*" + re.escape(f'"{flag}"'), text))
