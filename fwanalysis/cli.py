@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import os
 
-from .commands import metrics, report, runs, structure  # noqa: F401  (each registers its commands on app)
-from .commands.common import app
+from .commands import app  # every command family registered on it, in order
 from .importers.cli import app as import_app  # the sub-app imports neither torch nor tensorboard
 
 __all__ = ["app", "main"]

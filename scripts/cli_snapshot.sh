@@ -77,5 +77,6 @@ done
 tables=$(mktemp -d)
 snap "tables" "$bin/fw-train" tables --out "$tables"
 for f in "$tables"/*; do [ -f "$f" ] && cp "$f" "$out/tables-$(basename "$f")"; done
+sed -i "s|$tables|TABLES|g" "$out/tables.err"  # the temporary folder's name differs from run to run
 rm -rf "$tables"
 echo "$(ls "$out" | wc -l) files in $out"
