@@ -19,8 +19,9 @@ def claims(c: Common):
     """Each finding of the paper as a quantity with a stated test, computed on the runs given (docs/claims.md).
 
     One row per claim: its verdict (holds, fails, or no data when the runs it needs are absent), value, threshold
-    and the number of runs used. Each claim selects its runs as the report's figures do (by config sweep, untagged
-    runs count for every claim, and by the five criteria), one profile at a time: a study holding several profiles
+    and the number of runs used. Each claim takes its runs from the report figures it rests on, as they select
+    them (by config sweep, untagged runs counting for every claim, and by the figure's setups and filters), one
+    profile at a time: a study holding several profiles
     needs --config profile=NAME. JSON: {"claims": [{"id", "text", "source", "quantity", "value", "paper_value",
     "threshold", "verdict", "runs", "detail"}]}; --format md prints a markdown table and one section per claim with
     its detail.
