@@ -124,6 +124,10 @@ def merge_mean_std(rows: Sequence[Mapping]) -> list[dict]:
     return out
 
 
+def _hashable(value):
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+
+
 def wide_rows(
     rows: Sequence[Mapping],
     *,
@@ -145,8 +149,8 @@ def wide_rows(
     values = sorted({r[columns] for r in rows}, key=lambda v: (isinstance(v, str), v))
     keyed: dict[tuple, dict] = {}
     for r in rows:
-        key = tuple(r.get(c) for c in index)
-        row = keyed.setdefault(key, dict(zip(index, key)))
+        key = tuple(_hashable(r.get(c)) for c in index)  # a list-valued setting (lr_milestones) keys as a tuple
+        row = keyed.setdefault(key, {c: r.get(c) for c in index})
         row[f"{columns}={r[columns]:g}" if isinstance(r[columns], (int, float)) else str(r[columns])] = MeanStd(
             r.get(mean), r.get(std)
         )
@@ -160,7 +164,7 @@ def wide_rows(
             cell = row.get(n)
             if row.get(by) in skip or not isinstance(cell, MeanStd) or cell[0] is None or not math.isfinite(cell[0]):
                 continue
-            groups.setdefault(tuple(row.get(g) for g in group), []).append((i, cell[0]))
+            groups.setdefault(tuple(_hashable(row.get(g)) for g in group), []).append((i, cell[0]))
         for members in groups.values():
             if len(members) < 2:
                 continue

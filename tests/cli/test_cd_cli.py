@@ -273,3 +273,23 @@ def test_filters_are_declared_once_in_the_cli_module():
         return len(re.findall(r"typer\.Option\(\s*" + re.escape(f'"{flag}"'), text))
 
     assert declarations("--density-max") == 1 and declarations("--model") == 1
+
+
+def test_accuracy_latex_with_a_list_valued_setting(tmp_path):
+    """A setting that is a list (lr_milestones) and differs between runs keeps their rows apart in the wide
+    LaTeX table as it does in JSON (it crashed with 'unhashable type: list' before)."""
+    for milestones in ([1, 2], [2]):
+        write_study(
+            tmp_path,
+            seeds=(0, 1),
+            densities=(0.1, 0.5),
+            n_updates=1,
+            baselines=False,
+            extra={"lr_milestones": milestones},
+        )
+    r = fwa("accuracy", tmp_path, "--format", "latex")
+    assert r.exit_code == 0, r.output
+    check_latex(r.stdout)
+    body = [ln for ln in r.stdout.splitlines() if "&" in ln and not ln.startswith("model")]
+    assert len(body) == len(jdoc("accuracy", tmp_path)["rows"]) // 2  # one row per setup, a column per density
+    assert any("[1, 2]" in ln for ln in body) and any("& [2] &" in ln for ln in body)
