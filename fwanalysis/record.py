@@ -25,76 +25,33 @@ set each chosen built-in criterion would have removed from the weights and gradi
 ``density``, ``prune_fraction`` and ``itop`` at every update and ``itop`` at the end.
 
 This is the one module of fwanalysis written for PyTorch loops, and nothing else of the package imports
-it. It never imports torch itself: it calls the methods of the model and of the mask tensors it is
-given (``named_parameters``, ``named_buffers``, ``clone``, ``detach``), so the analysis stays installable
-without torch. It never imports the trainer either (fwanalysis never does): the shadow sets are scored by
-:func:`shadow_sets`, a numpy copy of the local selection rules of ``trainer/sparsity/criteria.py`` (about
-60 lines; ``tests/record`` checks that both choose the same weights on the same inputs, ties included).
-``random`` draws from numpy's generator, so its sets differ from the trainer's draws; any random set is a
-valid one.
+it. It imports torch only inside the functions that need it: it calls the methods of the model and of the
+mask tensors it is given (``named_parameters``, ``named_buffers``, ``clone``, ``detach``), so importing it
+(and the analysis) needs no torch. It never imports the trainer either (fwanalysis never does): the shadow
+sets are chosen by :func:`shadow_sets` with the trainer's own selection rules
+(:func:`fwanalysis.criteria.select.select_prune`, local scope) and, for ``random``, the generator the trainer
+seeds for the same seed, step and criterion, so a shadow set here is the one ``fw-train`` would record.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import zlib
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from fwanalysis.artifacts import RunWriter, as_bool
-from fwanalysis.vocab import CRITERIA, SCORE_EPS, STATE_DUMPS, check_choice, criterion_score
+from fwanalysis.criteria import row
+from fwanalysis.vocab import CRITERIA, SCORE_EPS, STATE_DUMPS, check_choice
 
 __all__ = ["Recorder", "shadow_sets", "prune_masks", "EPS"]
 
 EPS = SCORE_EPS
 """Added to the denominator of ``sensitivity`` and ``rsensitivity`` (as in the trainer)."""
 
-_NEEDS_GRAD = ("mest", "sensitivity", "rsensitivity", "snip")
 
-
-# -- the built-in criteria, in numpy ----------------------------------------------------------------------
-def _lowest(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` entries of ``candidates`` (ascending flat indices) with the lowest ``scores``, ties by index."""
-    if k <= 0:
-        return candidates[:0]
-    return candidates[np.argsort(scores, kind="stable")[:k]]
-
-
-def _set_choice(values: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
-    """SET (Mocanu et al. 2018): ⌈k/2⌉ smallest θ ≥ 0 and ⌊k/2⌋ negative θ closest to zero, the rest from the
-    other sign."""
-    pos, neg = values >= 0, values < 0
-    k_neg = min(k // 2, int(neg.sum()))
-    k_pos = min(k - k_neg, int(pos.sum()))
-    k_neg = min(k - k_pos, int(neg.sum()))
-    mag = np.abs(values)
-    return np.concatenate([_lowest(mag[pos], candidates[pos], k_pos), _lowest(mag[neg], candidates[neg], k_neg)])
-
-
-def _set_legacy_choice(values: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
-    """The authors' ``SET`` option, local scope: with h = ⌈k/2⌉, every positive weight up to the h-th smallest
-    positive, every negative weight from the h-th most negative up, and every zero (its own count, not k)."""
-    if k <= 0:
-        return candidates[:0]
-    h = -(-k // 2)
-    pos, neg = values > 0, values < 0
-    remove = ~(pos | neg)
-    if pos.any():
-        p = np.sort(values[pos])
-        remove |= pos & (values <= p[min(h, p.size) - 1])
-    if neg.any():
-        n = np.sort(values[neg])
-        remove |= neg & (values >= n[min(h, n.size) - 1])
-    return candidates[remove]
-
-
-def _scores(criterion: str, w: np.ndarray, g: np.ndarray | None, mest_lambda: float) -> np.ndarray:
-    """Scores of the score-based criteria (the lowest are removed), in float32 or wider as the trainer does."""
-    return criterion_score(criterion, np.abs(w), None if g is None else np.abs(g), mest_lambda=mest_lambda)
-
-
+# -- the criteria's choices, by the trainer's rules ---------------------------------------------------------
 def shadow_sets(
     criteria: Iterable[str],
     weights: Mapping[str, np.ndarray],
@@ -103,12 +60,14 @@ def shadow_sets(
     counts: Mapping[str, int],
     *,
     mest_lambda: float = 1.0,
-    rng: np.random.Generator | None = None,
+    seed: int = 0,
+    step: int = 0,
 ) -> dict[str, dict[str, np.ndarray]]:
     """What each built-in criterion would remove: per layer, ``counts[layer]`` of its active weights.
 
-    The rules of ``trainer/sparsity/criteria.select_prune`` (local scope): the lowest scores among the
-    active weights, ties by flat index; ``set`` balanced by sign, ``set-legacy`` its own count.
+    The trainer's rules (``fwanalysis.criteria.select.select_prune``, local scope): the lowest scores among the
+    active weights, ties by flat index; ``set`` balanced by sign, ``set-legacy`` its own count; ``random`` drawn
+    by the trainer's generator of (``seed``, ``step``, criterion). Needs torch (imported here, when called).
 
     Parameters
     ----------
@@ -123,46 +82,42 @@ def shadow_sets(
         Layer name -> number of weights to remove (clipped to the active count).
     mest_lambda:
         λ of MEST's |θ| + λ|∇θ|.
-    rng:
-        numpy generator of ``random`` (default: a fixed seed).
+    seed, step:
+        The run's seed and the update's step, which seed the generator of ``random``.
 
     Returns
     -------
     criterion -> layer -> boolean array of the layer's shape, True at the weights it would remove.
     """
-    rng = rng if rng is not None else np.random.default_rng(0)
+    import torch
+
+    from fwanalysis.criteria.rules import topology_generator
+    from fwanalysis.criteria.select import select_prune
+
+    criteria = list(criteria)
+    for crit in criteria:
+        c = row(crit)
+        if c is None:
+            raise ValueError(f"shadow criterion {crit!r} is not one of: {', '.join(CRITERIA)}")
+        for name in masks:
+            if c.needs_grad and grads.get(name) is None:
+                raise ValueError(
+                    f"shadow criterion {crit!r} needs the gradient of layer {name!r}: "
+                    "call before_update after loss.backward()"
+                )
+
+    def tensors(arrays: Mapping, dtype=None) -> dict:
+        return {
+            n: None if a is None else torch.from_numpy(np.ascontiguousarray(a, dtype=dtype)) for n, a in arrays.items()
+        }
+
+    w, g, m = tensors(weights), tensors(grads), tensors(masks, bool)
+    counts = {n: min(int(counts.get(n, 0)), int(m[n].sum())) for n in m}
     out: dict[str, dict[str, np.ndarray]] = {}
     for crit in criteria:
-        if crit not in CRITERIA:
-            raise ValueError(f"shadow criterion {crit!r} is not one of: {', '.join(CRITERIA)}")
-        sets = {}
-        for name, mask in masks.items():
-            flat = np.asarray(mask, dtype=bool).reshape(-1)
-            active = np.flatnonzero(flat)
-            k = min(int(counts.get(name, 0)), active.size)
-            w = np.asarray(weights[name]).reshape(-1)
-            w = w.astype(np.promote_types(w.dtype, np.float32), copy=False)
-            if crit == "random":
-                chosen = active[rng.permutation(active.size)[:k]] if k else active[:0]
-            elif crit == "set":
-                chosen = _set_choice(w[active], active, k)
-            elif crit == "set-legacy":
-                chosen = _set_legacy_choice(w[active], active, k)
-            else:
-                g = None
-                if crit in _NEEDS_GRAD:
-                    if grads.get(name) is None:
-                        raise ValueError(
-                            f"shadow criterion {crit!r} needs the gradient of layer {name!r}: "
-                            "call before_update after loss.backward()"
-                        )
-                    g = np.asarray(grads[name]).reshape(-1)
-                    g = g.astype(np.promote_types(g.dtype, np.float32), copy=False)[active]
-                chosen = _lowest(_scores(crit, w[active], g, mest_lambda), active, k)
-            s = np.zeros(flat.size, dtype=bool)
-            s[chosen] = True
-            sets[name] = s.reshape(np.shape(mask))
-        out[crit] = sets
+        gen = topology_generator(seed, step, crit)
+        sets = select_prune(crit, w, g, m, counts, generator=gen, mest_lambda=mest_lambda)
+        out[crit] = {n: s.numpy() for n, s in sets.items()}
     return out
 
 
@@ -425,11 +380,11 @@ class Recorder:
                 )
             counts = {n: int(pruned[n].sum()) for n in self._names}
             own = self.writer.config.get("criterion")
-            rng = np.random.default_rng(
-                [int(self.writer.config.get("seed") or 0) & 0xFFFFFFFF, step, zlib.crc32(b"random")]
-            )
+            seed = int(self.writer.config.get("seed") or 0)
             others = [c for c in self.shadow if c != own]
-            shadow = shadow_sets(others, weights, grads, before, counts, mest_lambda=self._mest_lambda, rng=rng)
+            shadow = shadow_sets(
+                others, weights, grads, before, counts, mest_lambda=self._mest_lambda, seed=seed, step=step
+            )
             if own in self.shadow:
                 shadow[own] = pruned
             shadow = {c: shadow[c] for c in self.shadow}

@@ -2,18 +2,23 @@
 
 The artifact reader and writer, the statistics, the figures, the trainer and both command lines import
 their choices from here, so a name is valid in one place exactly when it is valid in all of them. This
-module imports nothing else of the package (any layer may import it).
+module imports nothing else of the package but the criterion table it derives the criteria's names from
+(:mod:`fwanalysis.criteria`, itself a leaf), so any layer may import it.
 
-Criteria are open-ended: the built-in ones (``CRITERIA``, in the paper's order) are what the trainer
-can train, but any name made of lowercase letters, digits, ``-`` and ``_`` is a valid criterion in a
-run's config, in its shadow sets and in every analysis (:func:`is_criterion_name`). Listings put the
-built-ins first in their fixed order and other names after them, sorted (:func:`criterion_order`).
+Criteria are open-ended: the built-in ones (``CRITERIA``, the rows of the criterion table in its order,
+the paper's) are what the trainer can train, but any name made of lowercase letters, digits, ``-`` and
+``_`` is a valid criterion in a run's config, in its shadow sets and in every analysis
+(:func:`is_criterion_name`). Listings put the built-ins first in their fixed order and other names after
+them, sorted (:func:`criterion_order`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from . import criteria as _table
+from .criteria import SCORE_EPS
 
 __all__ = [
     "CRITERIA",
@@ -42,14 +47,14 @@ __all__ = [
     "check_choice",
 ]
 
-#: Built-in pruning criteria, in the paper's order: magnitude |θ|, SET (balanced signs), SET as the authors'
-#: public code trains it (``set-legacy``), MEST |θ|+λ|∇θ|, sensitivity |∇θ|/|θ|, RSensitivity |θ|/|∇θ|,
-#: SNIP |θ|·|∇θ|, random.
-CRITERIA = ("magnitude", "set", "set-legacy", "mest", "sensitivity", "rsensitivity", "snip", "random")
-#: The criteria the paper compares (Figs. 1, 3, 5); its structural study (Figs. 6, 17-21) adds random as the
-#: reference. Sensitivity appears only in App. B (Fig. 8), set-legacy not at all.
-PAPER_CRITERIA = tuple(c for c in CRITERIA if c not in ("set-legacy", "sensitivity", "random"))
-STRUCTURAL_CRITERIA = (*PAPER_CRITERIA, "random")
+#: Built-in pruning criteria, the rows of the criterion table (:data:`fwanalysis.criteria.TABLE`) in its order,
+#: the paper's: magnitude |θ|, SET (balanced signs), SET as the authors' public code trains it (``set-legacy``),
+#: MEST |θ|+λ|∇θ|, sensitivity |∇θ|/|θ|, RSensitivity |θ|/|∇θ|, SNIP |θ|·|∇θ|, random.
+CRITERIA = _table.names()
+#: The criteria the paper compares (Figs. 1, 3, 5: the rows marked ``paper``); its structural study (Figs. 6,
+#: 17-21) adds its reference, random. Sensitivity appears only in App. B (Fig. 8), set-legacy not at all.
+PAPER_CRITERIA = _table.names(lambda c: c.paper)
+STRUCTURAL_CRITERIA = (*PAPER_CRITERIA, *_table.names(lambda c: c.reference))
 #: Growth criteria: uniformly at random, or the largest |∇θ| (RigL).
 GROWTH = ("random", "gradient")
 #: Training methods: dense; static (sparse, never updated); dst (dynamic sparse training).
@@ -124,26 +129,18 @@ def check_choice(value, choices: Iterable[str], *, what: str):
 
 
 #: The criteria that rank weights by a score and remove the lowest (SET and random choose otherwise).
-SCORED_CRITERIA = ("magnitude", "mest", "sensitivity", "rsensitivity", "snip")
-#: Added to the denominator of sensitivity and rsensitivity so that scores stay finite.
-SCORE_EPS = 1e-12
+SCORED_CRITERIA = _table.names(lambda c: c.score is not None)
 
 
 def criterion_score(criterion: str, w, g, *, mest_lambda: float = 1.0):
     """The paper's score of each weight (Table 1; the lowest are removed), from ``w`` = |θ| and ``g`` = |∇θ|.
 
-    Plain arithmetic, so the trainer (torch tensors) and ``fwanalysis.record`` (numpy arrays) share one
-    definition: magnitude |θ|, mest |θ| + λ|∇θ|, sensitivity |∇θ| / (|θ| + EPS), rsensitivity
-    |θ| / (|∇θ| + EPS), snip |θ|·|∇θ|. ``g`` may be None for magnitude.
+    The ``score`` of the criterion's row of the table: plain arithmetic on torch tensors or numpy arrays
+    (magnitude |θ|, mest |θ| + λ|∇θ|, sensitivity |∇θ| / (|θ| + EPS), rsensitivity |θ| / (|∇θ| + EPS), snip
+    |θ|·|∇θ|). ``g`` may be None for a criterion that needs no gradient (magnitude).
     """
-    if criterion == "magnitude":
-        return w
-    if criterion == "mest":
-        return w + mest_lambda * g
-    if criterion == "sensitivity":
-        return g / (w + SCORE_EPS)
-    if criterion == "rsensitivity":
-        return w / (g + SCORE_EPS)
-    if criterion == "snip":
-        return w * g
-    raise ValueError(f"criterion {criterion!r} is not one of the scored criteria: {', '.join(SCORED_CRITERIA)}")
+    row = _table.row(criterion)
+    if row is None or row.score is None:
+        scored = _table.names(lambda c: c.score is not None)
+        raise ValueError(f"criterion {criterion!r} is not one of the scored criteria: {', '.join(scored)}")
+    return row.score(w, g, mest_lambda)

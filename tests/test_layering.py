@@ -1,9 +1,10 @@
 """Imports go one way: artifacts and stats import nothing else of the package; plots only stats;
 fwanalysis never imports trainer or torch; nothing imports the CLIs; the trainer writes runs only
 through fwanalysis.artifacts. fwanalysis.record (the Recorder for PyTorch loops) sits beside the analysis:
-it imports only artifacts and vocab, and nothing of fwanalysis imports it. fwanalysis.vocab (the one
-vocabulary of choices) is a leaf: it imports nothing of the package, and every layer, the trainer included,
-may import it."""
+it imports only artifacts, vocab and the criterion table, and nothing of fwanalysis imports it. fwanalysis.vocab
+(the one vocabulary of choices) and fwanalysis.criteria (the criterion table it derives the criteria from, with
+the selection rules the trainer and the Recorder share) are leaves: the table imports nothing else of the package,
+vocab only the table, and every layer, the trainer included, may import both."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def imports(path: Path) -> set[str]:
 
 
 VOCAB = "fwanalysis.vocab"
+TABLE = "fwanalysis.criteria"
+LEAVES = (VOCAB, TABLE)
 
 
 def files(*parts):
@@ -43,11 +46,16 @@ def inside(mod: str, prefix: str) -> bool:
     return mod == prefix or mod.startswith(prefix + ".")
 
 
+def leaf(mod: str) -> bool:
+    """Whether ``mod`` is (in) one of the leaves every layer may import: the vocabulary, the criterion table."""
+    return any(inside(mod, m) for m in LEAVES)
+
+
 #: The only parts of fwanalysis that may touch torch, and only inside a function (when called): the
-#: Recorder for PyTorch loops and the importers that read torch.save files. Importing any module of
-#: fwanalysis never imports torch, so `fwa` installs and runs without it (pyproject: torch is in the
-#: `train` extra).
-TORCH_FACING = ("fwanalysis.record", "fwanalysis.importers")
+#: Recorder for PyTorch loops, the importers that read torch.save files and the criteria's selection rules
+#: (shared by the trainer and the Recorder). Importing any module of fwanalysis never imports torch, so `fwa`
+#: installs and runs without it (pyproject: torch is in the `train` extra).
+TORCH_FACING = ("fwanalysis.record", "fwanalysis.importers", "fwanalysis.criteria.rules", "fwanalysis.criteria.select")
 
 
 def module_name(path: Path) -> str:
@@ -97,7 +105,7 @@ def test_importing_fwanalysis_never_imports_torch():
 def test_lower_layers_import_nothing_above(layer):
     for path in files("fwanalysis", layer):
         for m in imports(path):
-            if inside(m, "fwanalysis") and not inside(m, f"fwanalysis.{layer}") and m not in ("fwanalysis", VOCAB):
+            if inside(m, "fwanalysis") and not inside(m, f"fwanalysis.{layer}") and m != "fwanalysis" and not leaf(m):
                 # stats may use the bitset primitives of artifacts (pure functions on arrays)
                 assert layer == "stats" and inside(m, "fwanalysis.artifacts.bitset"), f"{path} imports {m}"
 
@@ -106,25 +114,32 @@ def test_plots_import_only_stats():
     for path in files("fwanalysis", "plots"):
         for m in imports(path):
             if inside(m, "fwanalysis"):
-                assert inside(m, "fwanalysis.stats") or inside(m, "fwanalysis.plots") or inside(m, VOCAB), (
-                    f"{path} imports {m}"
-                )
+                assert inside(m, "fwanalysis.stats") or inside(m, "fwanalysis.plots") or leaf(m), f"{path} imports {m}"
 
 
 def test_record_sits_beside_the_analysis():
     """The Recorder (the one module written for PyTorch loops) is imported by no other module of fwanalysis,
-    and uses only the writer and the vocabulary, so the analysis never depends on it."""
+    and uses only the writer, the vocabulary and the criterion table, so the analysis never depends on it."""
     record = ROOT / "fwanalysis" / "record.py"
     for path in files("fwanalysis"):
         if path != record:
             assert not [m for m in imports(path) if inside(m, "fwanalysis.record")], f"{path} imports fwanalysis.record"
     used = {m for m in imports(record) if inside(m, "fwanalysis")}
-    assert used and all(inside(m, "fwanalysis.artifacts") or m == VOCAB or inside(m, VOCAB) for m in used), used
+    assert used and all(inside(m, "fwanalysis.artifacts") or leaf(m) for m in used), used
 
 
 def test_vocab_is_a_leaf():
+    """vocab imports nothing of the package but the criterion table it derives the criteria's names from."""
     path = ROOT / "fwanalysis" / "vocab.py"
-    assert not [m for m in imports(path) if inside(m, "fwanalysis") or inside(m, "trainer")]
+    found = [m for m in imports(path) if inside(m, "fwanalysis") or inside(m, "trainer")]
+    assert found and all(m == "fwanalysis" or inside(m, TABLE) for m in found), found
+
+
+def test_criterion_table_is_a_leaf():
+    """The criterion table and its rules import nothing of the package but themselves, nor the trainer."""
+    for path in files("fwanalysis", "criteria"):
+        bad = [m for m in imports(path) if (inside(m, "fwanalysis") or inside(m, "trainer")) and m != "fwanalysis"]
+        assert not [m for m in bad if not inside(m, TABLE)], f"{path} imports {bad}"
 
 
 def test_one_vocabulary():
@@ -154,7 +169,7 @@ def test_trainer_reaches_fwanalysis_only_through_artifacts():
     for path in files("trainer"):
         for m in imports(path):
             if inside(m, "fwanalysis") and m != "fwanalysis":
-                assert inside(m, "fwanalysis.artifacts") or inside(m, VOCAB), f"{path} imports {m}"
+                assert inside(m, "fwanalysis.artifacts") or leaf(m), f"{path} imports {m}"
 
 
 def test_repository_stands_alone():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from fwanalysis.artifacts.schema import CONFIG_CHOICES
+from fwanalysis.criteria import names as criterion_names
 from fwanalysis.vocab import CRITERIA
 
 
@@ -100,8 +101,9 @@ DATASET_AUGMENT = {
 }
 
 # Criteria the authors' main.py scores BEFORE the optimizer step (it sets opt_order "after" for every --death
-# other than magnitude, Random, SET, SETFixed, RunningMagnitude); the others are scored after the step.
-SCORE_FIRST_CRITERIA = ("mest", "sensitivity", "rsensitivity", "snip")
+# other than magnitude, Random, SET, SETFixed, RunningMagnitude): the rows of the criterion table whose side is
+# "before"; the others are scored after the step.
+SCORE_FIRST_CRITERIA = criterion_names(lambda c: c.side == "before")
 
 
 def default_lr(dataset: str, model_spec) -> float:

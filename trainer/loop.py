@@ -6,21 +6,21 @@
 
 Order within a step (``update_order``, docs/trainer.md). ``sparselearning`` (default, the authors' code):
 forward, backward, and the DENSE gradient goes to the optimizer (momentum buffers of inactive weights
-accumulate it and are never reset); magnitude, set, set-legacy and random score the weights after the
-optimizer step and re-masking, mest, sensitivity, rsensitivity and snip before it (then the step follows
-with the new mask). ``step-first``: gradients of inactive weights zeroed, optimizer step, re-mask, then
+accumulate it and are never reset); each criterion scores the weights on the side of the optimizer step
+its row of the criterion table says (``fwanalysis.criteria``): magnitude, set, set-legacy and random after
+the step and re-masking, mest, sensitivity, rsensitivity and snip before it (then the step follows with the
+new mask). ``step-first``: gradients of inactive weights zeroed, optimizer step, re-mask, then
 the update, which zeroes the momentum of pruned and regrown weights. Either way an update scores with
 this step's minibatch gradient (or one on ``update_batch_size`` examples), prunes ρ_t of the active
 weights by the criterion (``prune_rounding``: the count rounded up, as the authors' code does), regrows
 as many (``growth_count binomial``: each inactive weight with probability k/n, as their random growth
 does), and records the pruned, grown and shadow sets. A newly grown weight starts at zero; one regrown
 at the update that pruned it keeps its value (``regrown_weights keep``, the authors' code) or starts at
-zero too (``zero``, RigL's rule).
+zero too (``zero``, RigL's rule). The update itself is :func:`trainer.topology.update_topology`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import random
@@ -34,16 +34,16 @@ import torch
 import torch.nn.functional as F
 
 from fwanalysis.artifacts import RunWriter
+from fwanalysis.criteria.rules import topology_generator
 from fwanalysis.vocab import STATE_DUMPS
 
 from . import config as cfgmod
 from .augment import augment_batch
 from .data import DATASETS, DatasetError, load_dataset
 from .models import MODELS, build_model, channels_last, masked_parameter_names
-from .sparsity.criteria import count_of, prune_counts, select_prune, select_prune_global
-from .sparsity.growth import select_grow
 from .sparsity.init import initial_masks, layer_densities
 from .sparsity.schedules import prune_fraction
+from .topology import update_topology
 
 __all__ = ["train", "check_args", "check_device", "topology_generator", "seed_everything"]
 
@@ -75,15 +75,6 @@ def deterministic_algorithms() -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
     else:
         setter(True, warn_only=True)
-
-
-def topology_generator(seed: int, step: int, tag: str) -> torch.Generator:
-    """A CPU generator for the random choices of one update (criterion or growth ``tag``).
-
-    Independent of the training RNG, so recording shadow sets never changes training.
-    """
-    h = hashlib.sha256(f"{seed}/{step}/{tag}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(h[:8], "little") & (2**63 - 1))
 
 
 def check_device(device: str) -> torch.device:
@@ -172,29 +163,6 @@ def evaluate(model, X, y, *, binary: bool, device, batch_size: int = 1024) -> tu
         total_correct += int(correct)
     model.train()
     return total_loss / max(len(X), 1), total_correct / max(len(X), 1)
-
-
-def _global_grow_counts(growth, grads, masks, total, *, generator) -> dict[str, int]:
-    """Per-layer regrowth counts for global scope: top-|∇| or uniform over all inactive weights."""
-    names = list(masks)
-    inactive = [(~masks[n]).reshape(-1) for n in names]
-    sizes = torch.tensor([int(i.sum()) for i in inactive])
-    total = min(total, int(sizes.sum()))
-    if growth == "gradient":
-        scores = torch.cat(
-            [
-                torch.where(i, grads[n].reshape(-1).abs(), torch.tensor(-1.0, device=i.device))
-                for n, i in zip(names, inactive)
-            ]
-        )
-        top = torch.topk(scores.cpu(), total).indices
-        bounds = torch.tensor([0] + [m.numel() for m in masks.values()]).cumsum(0)
-        per = torch.bucketize(top, bounds[1:], right=True)
-    else:
-        pick = torch.randperm(int(sizes.sum()), generator=generator)[:total]
-        per = torch.bucketize(pick, sizes.cumsum(0), right=True)
-    counts = torch.bincount(per, minlength=len(names))
-    return {n: int(c) for n, c in zip(names, counts)}
 
 
 def train(
@@ -367,7 +335,7 @@ def train(
                         end=c.prune_fraction_end or 0.0,
                         linear_every=c.prune_linear_every,
                     )
-                    masks = _update_topology(
+                    masks = update_topology(
                         c,
                         step,
                         rho_t,
@@ -466,85 +434,3 @@ def _update_batch_grads(c, step, model, params, names, Xtr, ytr, idx, xb, *, bin
         for k, b in model.named_buffers():
             b.copy_(buffers[k])
     return {n: g.detach() for n, g in zip(names, grads)}
-
-
-def _update_topology(c, step, rho_t, params, names, masks, grads, opt, writer, shadows, *, dump_state, once=False):
-    """Prune ρ_t of the active weights by ``c.criterion``, regrow as many; record; return new masks.
-
-    ``once`` (DST at density 1, measured once): the sets are computed and recorded with grown = pruned, and
-    the masks, weights and momentum are left as they are.
-    """
-    weights = {n: params[n].detach() for n in names}
-    if writer is not None and dump_state:
-        writer.write_state(step, weights, grads, masks)
-    lam = c.mest_lambda
-    asked = prune_counts(masks, rho_t, rounding=c.prune_rounding)
-    if c.pruning_scope == "global":
-        total = count_of(rho_t, sum(int(m.sum()) for m in masks.values()), c.prune_rounding)
-        pruned = select_prune_global(
-            c.criterion,
-            weights,
-            grads,
-            masks,
-            total,
-            generator=topology_generator(c.seed, step, c.criterion),
-            mest_lambda=lam,
-        )
-    else:
-        pruned = select_prune(
-            c.criterion,
-            weights,
-            grads,
-            masks,
-            asked,
-            generator=topology_generator(c.seed, step, c.criterion),
-            mest_lambda=lam,
-        )
-    counts = {n: int(pruned[n].sum()) for n in names}
-    # the count every shadow criterion is given per layer: what the run's pruning asked for (local), or the
-    # per-layer counts of its global ranking; set-legacy removes its own number, so the counts of a
-    # set-legacy run are the asked ones, not its removed ones
-    shadow_counts = asked if c.pruning_scope != "global" else counts
-    shadow_sets = {}
-    for crit in shadows:
-        if crit == c.criterion:
-            shadow_sets[crit] = pruned
-        else:  # same weights, same gradient, same per-layer count
-            shadow_sets[crit] = select_prune(
-                crit,
-                weights,
-                grads,
-                masks,
-                shadow_counts,
-                generator=topology_generator(c.seed, step, crit),
-                mest_lambda=lam,
-            )
-    if once:
-        grown = {n: p.clone() for n, p in pruned.items()}
-        if writer is not None:
-            writer.write_update(step, pruned, grown, shadow_sets)
-        return masks
-    kept = {n: masks[n] & ~pruned[n] for n in names}
-    grow_gen = topology_generator(c.seed, step, "growth")
-    if c.pruning_scope == "global" and c.global_regrowth == "across-layers":
-        grow_counts = _global_grow_counts(c.growth, grads, kept, sum(counts.values()), generator=grow_gen)
-    else:  # local, or global with per-layer regrowth: each layer regrows as many as it lost
-        grow_counts = counts
-    grown = select_grow(c.growth, grads, kept, grow_counts, generator=grow_gen, count=c.growth_count)
-    new_masks = {n: kept[n] | grown[n] for n in names}
-    reset_momentum = c.update_order != "sparselearning"  # the authors' code never touches the momentum buffers
-    with torch.no_grad():
-        for n in names:
-            p = params[n]
-            # inactive weights are zero here (re-masked after every step): multiplying by the new mask zeroes
-            # the pruned ones and keeps the value of one regrown where it was just pruned, as the authors'
-            # code does (growth runs before apply_mask); "zero" starts every regrown weight at zero (RigL)
-            p.mul_(new_masks[n])
-            if c.regrown_weights == "zero":
-                p.masked_fill_(grown[n], 0.0)
-            buf = opt.state.get(p, {}).get("momentum_buffer")
-            if buf is not None and reset_momentum:
-                buf.masked_fill_(pruned[n] | grown[n], 0.0)
-    if writer is not None:
-        writer.write_update(step, pruned, grown, shadow_sets)
-    return new_masks

@@ -22,34 +22,22 @@ __all__ = ["TABLES", "criteria_table", "models_table", "dst_settings_table", "da
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
-# Paper Table 1: which DST method of the literature uses each criterion, with random or gradient growth
-# (none: a gap the paper fills); the score each removes the lowest of (docs/trainer.md).
-_CRITERIA = [
-    ("magnitude", "|θ|", "", "RigL (Evci et al. 2020)"),
-    ("set", "|θ| among θ > 0 and among θ < 0, half each", "SET (Mocanu et al. 2018)", ""),
-    (
-        "set-legacy",
-        "the authors' SET code: ⌈k/2⌉ smallest positive, all negatives but the ⌈k/2⌉−1 most negative",
-        "",
-        "",
-    ),
-    ("mest", "|θ| + λ|∇θ|", "MEST (Yuan et al. 2021)", ""),
-    ("sensitivity", "|∇θ| / |θ|", "Sensitivity (Naji et al. 2021)", ""),
-    ("rsensitivity", "|θ| / |∇θ|", "", ""),
-    ("snip", "|θ| · |∇θ|", "", ""),
-    ("random", "uniform", "", ""),
-]
-
 
 def criteria_table() -> pd.DataFrame:
-    """Table 1: every built-in criterion, its score, and the literature's method per growth."""
-    from fwanalysis.vocab import PAPER_CRITERIA
+    """Table 1 (the paper's): every criterion of the criterion table with its score (the lowest are removed;
+    docs/trainer.md), the DST method of the literature that uses it with random or gradient growth (none: a gap
+    the paper fills), and whether the paper compares it."""
+    from fwanalysis.criteria import TABLE
 
-    df = pd.DataFrame(
-        _CRITERIA, columns=["criterion", "score (lowest removed)", "with random growth", "with gradient growth"]
+    return pd.DataFrame(
+        {
+            "criterion": [c.name for c in TABLE],
+            "score (lowest removed)": [c.formula for c in TABLE],
+            "with random growth": [c.random_growth for c in TABLE],
+            "with gradient growth": [c.gradient_growth for c in TABLE],
+            "compared in the paper": [c.paper for c in TABLE],
+        }
     )
-    df["compared in the paper"] = [c in PAPER_CRITERIA for c in df["criterion"]]
-    return df
 
 
 def models_table() -> pd.DataFrame:

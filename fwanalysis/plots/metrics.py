@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from fwanalysis.criteria import TABLE
+
 __all__ = [
     "criterion_colour",
     "criterion_style",
@@ -19,21 +21,13 @@ __all__ = [
     "CRITERION_COLOURS",
 ]
 
-# One colour per criterion across every figure; baselines in black/grey.
-CRITERION_COLOURS = {
-    "magnitude": "#1f77b4",
-    "set": "#ff7f0e",
-    "set-legacy": "#b35806",  # set's orange, darker: the authors' code's SET
-    "mest": "#2ca02c",
-    "sensitivity": "#d62728",
-    "rsensitivity": "#9467bd",
-    "snip": "#8c564b",
-    "random": "#e377c2",
-    "static": "#7f7f7f",
-    "dense": "#000000",
-}
-# Criteria fwa does not know get a colour of their own from this palette (tab20's colours that no built-in
-# uses), chosen by a hash of the name: the same criterion has the same colour in every figure.
+# One colour per criterion across every figure (the criterion table's, fwanalysis.criteria); baselines in
+# black/grey.
+_BASELINE_COLOURS = {"static": "#7f7f7f", "dense": "#000000"}
+# Criteria without a colour of their own get one from this palette (tab20's colours that no built-in uses): a
+# row of the table without one the first colour no other row took, in the table's order; a criterion fwa does
+# not know one of the colours left, chosen by a hash of the name. The same criterion has the same colour in
+# every figure.
 _OTHER_COLOURS = (
     "#aec7e8",
     "#ffbb78",
@@ -49,27 +43,27 @@ _OTHER_COLOURS = (
 )
 
 
+def _table_colours() -> dict[str, str]:
+    """Criterion -> colour for every row of the criterion table, then the baselines."""
+    taken = {c.colour for c in TABLE if c.colour}
+    free = iter(x for x in _OTHER_COLOURS if x not in taken)
+    return {c.name: c.colour or next(free) for c in TABLE} | _BASELINE_COLOURS
+
+
+CRITERION_COLOURS = _table_colours()
+_HASHED = tuple(x for x in _OTHER_COLOURS if x not in CRITERION_COLOURS.values()) or _OTHER_COLOURS
+
+
 def criterion_colour(label: str) -> str:
-    """The colour of a criterion (or baseline) in every figure: fixed for the built-ins, hashed for others."""
+    """The colour of a criterion (or baseline) in every figure: the table's, or hashed for other names."""
     if label in CRITERION_COLOURS:
         return CRITERION_COLOURS[label]
     import zlib
 
-    return _OTHER_COLOURS[zlib.crc32(str(label).encode()) % len(_OTHER_COLOURS)]
+    return _HASHED[zlib.crc32(str(label).encode()) % len(_HASHED)]
 
 
-_MARKERS = {
-    "magnitude": "o",
-    "set": "s",
-    "set-legacy": "p",
-    "mest": "^",
-    "sensitivity": "v",
-    "rsensitivity": "D",
-    "snip": "P",
-    "random": "X",
-    "static": "",
-    "dense": "",
-}
+_MARKERS = {c.name: c.marker or "o" for c in TABLE} | {"static": "", "dense": ""}
 
 
 def criterion_style(label: str) -> dict:

@@ -144,25 +144,53 @@ def test_fwa_jaccard_agrees_with_numpy(study):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_shadow_sets_choose_what_the_trainer_chooses(seed):
-    """The numpy copy of the criteria picks the same weights as trainer/sparsity/criteria.py, ties and zeros
-    included."""
+    """The Recorder's shadow sets (numpy in, numpy out) are the trainer's choices on the same weights, gradients,
+    masks and counts: ties and zeros, float16 and float64 weights, a transposed (non-contiguous) layer, and random
+    drawn by the trainer's generator of (seed, step, criterion)."""
+    from trainer.loop import topology_generator
     from trainer.sparsity.criteria import select_prune
 
     rng = np.random.default_rng(seed)
-    shapes = {"a": (6, 7), "b": (5,)}
-    w = {n: (rng.integers(-3, 4, s) * 0.5).astype(np.float32) for n, s in shapes.items()}  # many ties, zeros
-    g = {n: (rng.integers(-2, 3, s) * 0.25).astype(np.float32) for n, s in shapes.items()}
+    shapes = {"a": (6, 7), "b": (5,), "c": (4, 3)}
+    dtypes = {"a": np.float32, "b": np.float16, "c": np.float64}
+    w = {n: (rng.integers(-3, 4, s) * 0.5).astype(dtypes[n]) for n, s in shapes.items()}  # many ties, zeros
+    g = {n: (rng.integers(-2, 3, s) * 0.25).astype(dtypes[n]) for n, s in shapes.items()}
     m = {n: rng.random(s) < 0.7 for n, s in shapes.items()}
+    w["c"], g["c"], m["c"] = w["c"].T, g["c"].T, m["c"].T  # numpy views the Recorder converts
     counts = {n: int(rng.integers(0, m[n].sum() + 1)) for n in shapes}
-    crits = [c for c in CRITERIA if c != "random"]
-    ours = shadow_sets(crits, w, g, m, counts, mest_lambda=0.5)
-    t = lambda d: {n: torch.from_numpy(np.array(v)) for n, v in d.items()}  # noqa: E731
-    for c in crits:
-        theirs = select_prune(c, t(w), t(g), t(m), counts, generator=torch.Generator(), mest_lambda=0.5)
+    ours = shadow_sets(CRITERIA, w, g, m, counts, mest_lambda=0.5, seed=seed, step=7)
+    t = lambda d: {n: torch.tensor(np.array(v)) for n, v in d.items()}  # noqa: E731
+    for c in CRITERIA:
+        gen = topology_generator(seed, 7, c)
+        theirs = select_prune(c, t(w), t(g), t(m), counts, generator=gen, mest_lambda=0.5)
         for n in shapes:
+            assert ours[c][n].dtype == bool and ours[c][n].shape == m[n].shape
             np.testing.assert_array_equal(ours[c][n], theirs[n].numpy(), err_msg=f"{c} {n}")
-    rand = shadow_sets(["random"], w, g, m, counts)["random"]
-    assert all(rand[n].sum() == counts[n] and not (rand[n] & ~m[n]).any() for n in shapes)
+    assert all(ours["random"][n].sum() == counts[n] and not (ours["random"][n] & ~m[n]).any() for n in shapes)
+    with pytest.raises(ValueError, match="needs the gradient of layer 'a'"):
+        shadow_sets(["snip"], w, {**g, "a": None}, m, counts)
+
+
+def test_recorded_shadow_sets_are_the_trainers_choice_from_the_recorded_state(study):
+    """End to end: at the update whose state the Recorder dumped, every recorded shadow set is what the trainer's
+    selection rules choose from that state (weights, gradients, mask), with the run's per-layer counts and, for
+    random, the trainer's generator of (seed, step, criterion)."""
+    from trainer.loop import topology_generator
+    from trainer.sparsity.criteria import select_prune
+
+    _, runs = study
+    run = load_run(runs["snip"][0].path)
+    step = run.state_steps[0]
+    state, upd = run.state(step), run.update(step)
+    pruned = bools(run, upd.pruned)
+    t = lambda d: {n: torch.from_numpy(np.array(d[n])) for n in run.layer_names}  # noqa: E731
+    counts = {n: int(pruned[n].sum()) for n in run.layer_names}
+    for c in CRITERIA:
+        gen = topology_generator(run.config["seed"], step, c)
+        want = select_prune(c, t(state.weight), t(state.grad), t(bools(run, state.mask)), counts, generator=gen)
+        got = bools(run, upd.shadow[c])
+        for n in run.layer_names:
+            np.testing.assert_array_equal(got[n], want[n].numpy(), err_msg=f"{c} {n}")
 
 
 def test_dict_masks_and_failure(tmp_path):

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from trainer.config import ConfigError, TrainConfig, check
-from trainer.loop import _update_topology
 from trainer.sparsity import prune_fraction
 from trainer.sparsity.criteria import count_of, prune_counts
 from trainer.sparsity.growth import select_grow
+from trainer.topology import update_topology
 
 
 def _layer_update(regrown_weights: str) -> torch.Tensor:
@@ -31,7 +31,7 @@ def _layer_update(regrown_weights: str) -> torch.Tensor:
     masks = {"w": torch.tensor([True, True, True, True, False, False])}
     grads = {"w": torch.tensor([9.0, 0.0, 1.0, 0.0, 5.0, 0.5])}
     opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
-    new = _update_topology(c, 10, 0.5, {"w": w}, ["w"], masks, grads, opt, None, [], dump_state=False)
+    new = update_topology(c, 10, 0.5, {"w": w}, ["w"], masks, grads, opt, None, [], dump_state=False)
     assert new["w"].tolist() == [True, True, False, True, True, False]
     return w.detach()
 

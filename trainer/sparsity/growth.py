@@ -13,10 +13,12 @@ from __future__ import annotations
 import torch
 
 from fwanalysis.artifacts.schema import GROWTH_COUNTS
+from fwanalysis.criteria.rules import check_counts as _check_counts
+from fwanalysis.criteria.rules import check_cpu_generator as _check_cpu_generator
+from fwanalysis.criteria.rules import check_like as _check_like
+from fwanalysis.criteria.rules import random_choice as _random
+from fwanalysis.criteria.rules import to_mask as _to_mask
 from fwanalysis.vocab import GROWTH
-
-from .criteria import _check_counts, _check_like, _random, _to_mask
-from .init import _check_cpu_generator
 
 __all__ = ["GROWTH", "GROWTH_COUNTS", "select_grow"]
 

@@ -15,6 +15,7 @@ import torch
 
 __all__ = ["DENSITY_METHODS", "layer_densities", "initial_masks"]
 
+from fwanalysis.criteria.rules import check_cpu_generator as _check_cpu_generator
 from fwanalysis.vocab import INITS as DENSITY_METHODS
 
 
@@ -140,11 +141,3 @@ def initial_masks(
         flat[torch.randperm(n, generator=generator)[:k].to(flat.device)] = True
         masks[name] = flat.reshape(tuple(shape))
     return masks
-
-
-def _check_cpu_generator(generator: torch.Generator) -> None:
-    """Raise unless ``generator`` is a CPU ``torch.Generator`` (draws are made on CPU, then moved)."""
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    if generator.device.type != "cpu":
-        raise ValueError(f"generator must be a CPU torch.Generator, got one on {generator.device}")
