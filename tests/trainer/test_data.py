@@ -5,6 +5,7 @@ gzip, Higgs CSV and parquet, a tiny-imagenet-200 tree of JPEGs)."""
 from __future__ import annotations
 
 import gzip
+import os
 import pickle
 from collections import Counter
 from pathlib import Path
@@ -204,6 +205,51 @@ def test_digits_deterministic_per_seed_and_different_across_seeds():
         assert torch.equal(getattr(a, split)[1], getattr(b, split)[1])
     assert not torch.equal(a.train[1], c.train[1])
     assert not torch.equal(a.test[0], c.test[0])
+
+
+def test_digits_split_is_cached_per_seed_and_read_back_without_scikit_learn(tmp_path, monkeypatch):
+    """The first load of a seed writes digits-<version>-seed<seed>.npz; a load in a fresh process reads it, equal
+    to scikit-learn's split array for array, and never imports scikit-learn (over a second per process)."""
+    import subprocess
+    import sys
+
+    from trainer.data.sources import _split_digits, read_digits
+
+    monkeypatch.setenv("FWA_DATA_CACHE", str(tmp_path))
+    first = read_digits(None, seed=7)
+    (path,) = tmp_path.glob("digits-*-seed7.npz")
+    stamp = path.stat().st_mtime_ns
+    code = (
+        "import sys, numpy as np; from trainer.data.sources import read_digits; r = read_digits(None, seed=7); "
+        "np.savez(sys.argv[1], *[a for part in (r.train, r.val, r.test) for a in part]); "
+        "print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, tmp_path / "again.npz"], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
+    assert path.stat().st_mtime_ns == stamp  # read, not written again
+    reference = _split_digits(7)  # scikit-learn's train_test_split, as uncached
+    with np.load(tmp_path / "again.npz") as again:
+        read_back = [again[f"arr_{i}"] for i in range(6)]
+    for i, (part, name) in enumerate((p, n) for p in ("train", "val", "test") for n in ("x", "y")):
+        expected = reference[f"{part}_{name}"]
+        for got in (getattr(first, part)[name == "y"], read_back[i]):
+            assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("content", [b"not an npz", b""])
+def test_a_bad_digits_cache_is_left_alone(tmp_path, monkeypatch, capsys, content):
+    from importlib.metadata import version
+
+    from trainer.data.sources import _split_digits, read_digits
+
+    monkeypatch.setenv("FWA_DATA_CACHE", str(tmp_path))
+    path = tmp_path / f"digits-{version('scikit-learn')}-seed2.npz"
+    path.write_bytes(content)
+    assert np.array_equal(read_digits(None, seed=2).train[0], _split_digits(2)["train_x"])
+    assert path.read_bytes() == content  # not a file fwa wrote: never replaced
+    assert "warning: digits: the cache" in capsys.readouterr().err
 
 
 def test_digits_flatten():

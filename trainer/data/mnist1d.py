@@ -7,32 +7,26 @@ seed 42: the published benchmark. fwa generates exactly that set and carves a se
 hold-out from the training part: 3,600 / 400 / 1,000 signals, inputs shaped ``(1, 40)``.
 
 Generating takes several seconds, so the arrays are kept in a cache file, ``mnist1d-<version>.npz`` in
-``$FWA_DATA_CACHE`` (default ``~/.cache/fwa``), written atomically the first time. A cache file that cannot
-be read or does not hold what the generator gives (names, shapes, dtypes, labels, a checksum) is left as it
-is and the data are generated in memory; a cache that cannot be written only costs the time again.
+``$FWA_DATA_CACHE`` (default ``~/.cache/fwa``; :mod:`.cache`), written atomically the first time. A cache file
+that cannot be read or does not hold what the generator gives (names, shapes, dtypes, labels, a checksum) is
+left as it is and the data are generated in memory; a cache that cannot be written only costs the time again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import os
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from fwanalysis.artifacts.io import read_regular, write_npz
-
+from .cache import cache_file, cached_arrays
+from .cache import store as _store
 from .errors import DatasetError
 
 __all__ = ["MNIST1D_SHAPE", "cache_path", "generate_mnist1d", "mnist1d_arrays", "store"]
 
 MNIST1D_SHAPE = (1, 40)
 _COUNTS = {"x": 4000, "x_test": 1000}
-_CACHE_ENV = "FWA_DATA_CACHE"
-_MAX_CACHE_BYTES = 8 << 20  # the four arrays take ~0.9 MB
 
 
 def _package_version() -> str:
@@ -44,12 +38,6 @@ def _package_version() -> str:
         raise DatasetError(
             "mnist1d: the generator package is not installed; pip install mnist1d (or fwa[train])"
         ) from None
-
-
-def cache_path() -> Path:
-    """Where the generated arrays are kept: ``$FWA_DATA_CACHE`` or ``~/.cache/fwa``, one file per package version."""
-    root = os.environ.get(_CACHE_ENV) or Path.home() / ".cache" / "fwa"
-    return Path(root).expanduser() / f"mnist1d-{_package_version()}.npz"
 
 
 def generate_mnist1d() -> dict[str, np.ndarray]:
@@ -73,13 +61,6 @@ def generate_mnist1d() -> dict[str, np.ndarray]:
     }
 
 
-def _checksum(arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.sha256()
-    for key in ("x", "y", "x_test", "y_test"):
-        h.update(key.encode() + np.ascontiguousarray(arrays[key]).tobytes())
-    return h.hexdigest()
-
-
 def _valid(arrays: dict[str, np.ndarray]) -> bool:
     for x, y in (("x", "y"), ("x_test", "y_test")):
         n = _COUNTS[x]
@@ -93,49 +74,18 @@ def _valid(arrays: dict[str, np.ndarray]) -> bool:
     return True
 
 
-def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
-    try:
-        data = read_regular(path, max_bytes=_MAX_CACHE_BYTES)
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        return None
-    except Exception as e:  # not a regular file, too large, not an npz (zipfile and zlib raise errors of their own)
-        _warn(f"mnist1d: the cache {path} is unreadable ({type(e).__name__}); generating the data in memory")
-        return None
-    stored = arrays.pop("sha256", None)
-    if not _valid(arrays) or stored is None or str(stored) != _checksum(arrays):
-        _warn(
-            f"mnist1d: the cache {path} does not hold the generated data; it is left as it is, "
-            "the data are generated in memory"
-        )
-        return None
-    return arrays
-
-
-def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
 def mnist1d_arrays() -> dict[str, np.ndarray]:
     """The benchmark's arrays, from the cache when it holds them, else generated (and cached when the cache
     file does not exist yet and can be written)."""
-    path = cache_path()
-    cached = _read_cache(path)
-    if cached is not None:
-        return cached
-    arrays = generate_mnist1d()
-    store(arrays, path)
-    return arrays
+    return cached_arrays(f"mnist1d-{_package_version()}", generate_mnist1d, _valid, what="mnist1d")
+
+
+def cache_path() -> Path:
+    """Where the generated arrays are kept: ``$FWA_DATA_CACHE`` or ``~/.cache/fwa``, one file per package version."""
+    return cache_file(f"mnist1d-{_package_version()}")
 
 
 def store(arrays: dict[str, np.ndarray], path: Path | None = None) -> None:
     """Keep generated arrays in the cache file, unless a file is there already (never replaced) or it cannot
     be written (a read-only home: the data are generated again next time)."""
-    path = cache_path() if path is None else path
-    if os.path.lexists(path):
-        return
-    try:
-        write_npz(path, {**arrays, "sha256": np.array(_checksum(arrays))})
-    except OSError:
-        pass
+    _store(arrays, cache_path() if path is None else path)

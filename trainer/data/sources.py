@@ -9,10 +9,12 @@ before normalisation, images as ``(N, C, H, W)`` (uint8 where the source is), ta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from .cache import cached_arrays
 from .errors import DatasetError
 from .readers import (
     TABLE_SUFFIXES,
@@ -128,8 +130,19 @@ def read_digits(root: Path | None, *, seed: int) -> RawSplits:
     """scikit-learn's embedded 8×8 digits (1,797 images, values 0..16) as ``(N, 1, 8, 8)``.
 
     Stratified 60/20/20 train/val/test split (1,077 / 360 / 360) via ``train_test_split``
-    with ``random_state=seed``. ``root`` is ignored: the data ships with scikit-learn.
+    with ``random_state=seed``. ``root`` is ignored: the data ship with scikit-learn. Importing
+    scikit-learn takes over a second, so each seed's split is cached (:mod:`.cache`,
+    ``digits-<scikit-learn version>-seed<seed>.npz``): a process that finds it never imports scikit-learn.
     """
+    from importlib.metadata import version
+
+    a = cached_arrays(
+        f"digits-{version('scikit-learn')}-seed{seed}", partial(_split_digits, seed), _valid_digits, what="digits"
+    )
+    return RawSplits(train=(a["train_x"], a["train_y"]), val=(a["val_x"], a["val_y"]), test=(a["test_x"], a["test_y"]))
+
+
+def _split_digits(seed: int) -> dict[str, np.ndarray]:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -142,7 +155,22 @@ def read_digits(root: Path | None, *, seed: int) -> RawSplits:
     train_x, val_x, train_y, val_y = train_test_split(
         rest_x, rest_y, test_size=val_share, stratify=rest_y, random_state=seed
     )
-    return RawSplits(train=(train_x, train_y), val=(val_x, val_y), test=(test_x, test_y))
+    return {"train_x": train_x, "train_y": train_y, "val_x": val_x, "val_y": val_y, "test_x": test_x, "test_y": test_y}
+
+
+def _valid_digits(arrays: dict[str, np.ndarray]) -> bool:
+    """Three parts of (n, 1, 8, 8) float64 images in 0..16 and n int64 labels in 0..9, 1,797 images in all."""
+    total = 0
+    for part in ("train", "val", "test"):
+        x, y = arrays.get(f"{part}_x"), arrays.get(f"{part}_y")
+        if x is None or y is None or x.dtype != np.float64 or y.dtype != np.int64:
+            return False
+        if x.ndim != 4 or x.shape[1:] != (1, 8, 8) or y.shape != (x.shape[0],) or not len(y):
+            return False
+        if not (np.isfinite(x).all() and x.min() >= 0 and x.max() <= 16 and y.min() >= 0 and y.max() <= 9):
+            return False
+        total += len(y)
+    return total == 1797
 
 
 def read_mnist1d(root: Path | None, *, seed: int) -> RawSplits:
