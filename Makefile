@@ -29,10 +29,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # test: starts the Slurm test cluster (tests/slurm/cluster.sh; root, Debian's packages) unless one is up,
-# runs the whole suite (the tests in tests/slurm against the cluster), and stops a cluster it started,
-# also when tests fail or make is interrupted. Where it cannot start one, the Slurm tests are skipped
-# with the reason (FWA_REQUIRE_SLURM=1 makes that a failure: CI).
+# runs the whole suite, and stops a cluster it started, also when tests fail or make is interrupted. Where
+# it cannot start one, the Slurm tests are skipped with the reason (FWA_REQUIRE_SLURM=1 makes that a
+# failure: CI). Two pytest processes run at once: tests/slurm (mostly waiting for the cluster; its output
+# is printed when it ends) and the rest on TEST_JOBS pytest-xdist workers. PYTEST_ARGS (options such as
+# -x or --durations=20) go to both; to run chosen tests, call .venv/bin/python -m pytest yourself.
 SLURM_DIR ?= /tmp/fwa-slurm
+TEST_JOBS ?= 2
 
 test: lint
 	@export FWA_SLURM_DIR=$(SLURM_DIR) SLURM_CONF=$(SLURM_DIR)/slurm.conf; \
@@ -47,7 +50,12 @@ test: lint
 	    echo "== no Slurm test cluster ($$FWA_SLURM_DOWN): the Slurm tests will be skipped"; \
 	  fi; \
 	fi; \
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	slurm_log=$$(mktemp); failed=0; \
+	$(BIN)/python -m pytest tests/slurm -p no:xdist $(PYTEST_ARGS) > $$slurm_log 2>&1 & slurm=$$!; \
+	$(BIN)/python -m pytest --ignore=tests/slurm -n $(TEST_JOBS) --dist worksteal $(PYTEST_ARGS) || failed=1; \
+	wait $$slurm || failed=1; \
+	echo "== tests/slurm (run beside the rest)"; cat $$slurm_log; rm -f $$slurm_log; \
+	exit $$failed
 
 # artifacts: every spec with the profile, as one sweep (one pool of JOBS workers for all their runs)
 artifacts: $(STAMP)

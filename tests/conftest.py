@@ -10,6 +10,15 @@ from pathlib import Path
 import pytest
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (make test: two workers on two cores) each worker's torch computes on one thread:
+    two workers with a thread per core each would contend for the cores (torch's threads spin while they
+    wait), which made in-process trainings several times slower. Set before any test module imports torch;
+    the sweeps the tests start inherit it (their pool workers set their own count)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
 @pytest.fixture
 def sleeper():
     """A live process of this user that does nothing for a minute (a lock holder that is alive)."""
@@ -72,10 +81,16 @@ def tmpfs(tmp_path):
 
 @pytest.fixture(scope="session", autouse=True)
 def _data_cache(tmp_path_factory):
-    """Generated data sets (mnist1d) are cached in a folder of this test session, never in the user's home;
-    subprocesses the tests start inherit it."""
+    """Generated data sets (mnist1d, digits' splits) are cached in a folder of this test session, never in the
+    user's home; subprocesses the tests start inherit it. Under pytest-xdist the workers share one folder
+    (the cache writes each file atomically, and two writers of one file write the same bytes)."""
     before = os.environ.get("FWA_DATA_CACHE")
-    os.environ["FWA_DATA_CACHE"] = str(tmp_path_factory.mktemp("data-cache"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' base folders are siblings in this run's folder
+        cache = tmp_path_factory.getbasetemp().parent / "data-cache"
+        cache.mkdir(exist_ok=True)
+    else:
+        cache = tmp_path_factory.mktemp("data-cache")
+    os.environ["FWA_DATA_CACHE"] = str(cache)
     yield
     if before is None:
         os.environ.pop("FWA_DATA_CACHE", None)

@@ -4,9 +4,11 @@ in tests/conftest.py)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from faultlib import SEEDS, Reference, complete_runs, run_sweep, write_spec
+from sharedlib import build_once
 
 if not sys.platform.startswith("linux"):
     pytest.skip("fault injection reads /proc and mounts file systems (Linux only)", allow_module_level=True)
@@ -15,9 +17,12 @@ if not sys.platform.startswith("linux"):
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory) -> Reference:
     """The study trained once without faults (the same spec, ``--jobs 2``)."""
-    d = tmp_path_factory.mktemp("reference")
-    rc, out = run_sweep(write_spec(d), d / "study", d / "sweep.log")
-    assert rc == 0, out
+
+    def train(d: Path) -> None:
+        rc, out = run_sweep(write_spec(d), d / "study", d / "sweep.log")
+        assert rc == 0, out
+
+    d = build_once(tmp_path_factory, "fault-reference", train)  # one for all xdist workers
     runs = complete_runs(d / "study")
     assert len(runs) == len(SEEDS)
     return Reference(study=d / "study", files=sum(1 for r in runs.values() for f in r.rglob("*") if f.is_file()))

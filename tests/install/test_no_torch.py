@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from sharedlib import build_once
 
 pytestmark = pytest.mark.slow
 
@@ -40,14 +41,11 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kw)
 
 
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory):
-    """A fresh venv with this repository installed by a non-editable ``pip install`` of a copy of its sources."""
-    root = tmp_path_factory.mktemp("no-torch")
-    env_dir = root / "venv"
-    r = run([sys.executable, "-m", "venv", env_dir])
+def _install(root: Path) -> None:
+    """A fresh venv in ``root/venv`` with this repository installed by a non-editable ``pip install`` of a copy
+    of its sources."""
+    r = run([sys.executable, "-m", "venv", root / "venv"])
     assert r.returncode == 0, r.stderr
-    bin_ = env_dir / "bin"
     # a copy of what the package is built from, so that the build (build/, *.egg-info) never touches the checkout
     src = root / "src"
     for name in ("pyproject.toml", "README.md"):
@@ -57,9 +55,16 @@ def venv(tmp_path_factory):
         shutil.copytree(ROOT / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     # non-editable, reusing pip's cache
-    r = run([bin_ / "python", "-m", "pip", "install", "--quiet", src], cwd=root, env=env)
+    r = run([root / "venv" / "bin" / "python", "-m", "pip", "install", "--quiet", src], cwd=root, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
-    return root, bin_
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    """(a folder of this worker for the tests' files, the bin/ of the no-torch venv). The venv is installed
+    once for all xdist workers and only run from."""
+    bin_ = build_once(tmp_path_factory, "no-torch-venv", _install) / "venv" / "bin"
+    return tmp_path_factory.mktemp("no-torch"), bin_
 
 
 def test_no_torch_in_the_analysis_install(venv):

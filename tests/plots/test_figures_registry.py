@@ -13,6 +13,7 @@ import pytest
 from clilib import fwa
 from matplotlib.collections import PathCollection
 from matplotlib.patches import Rectangle
+from sharedlib import build_once
 from synthetic import write_study
 
 from fwanalysis.artifacts import find_runs
@@ -72,8 +73,13 @@ DIG = "digits"
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     """Every study of the quick profile in miniature, written with RunWriter (no trainer): the models of the
-    paper's roles on the embedded data set, so every setup filter of the registry finds its runs."""
-    root = tmp_path_factory.mktemp("study")
+    paper's roles on the embedded data set, so every setup filter of the registry finds its runs. Written
+    once for all xdist workers (read-only)."""
+    root = build_once(tmp_path_factory, "figures-study", _write_figures_study)
+    return root, find_runs(root)
+
+
+def _write_figures_study(root: Path) -> None:
     s2 = (0, 1)
     for model in ("mlp-small", "mlp-large", "cnn-small", "lenet5-caffe", "resnet56", "vgg16"):
         for growth in ("random", "gradient"):
@@ -253,7 +259,6 @@ def study(tmp_path_factory):
         model="efficientnet-b0",
         dataset="tinyimagenet",
     )
-    return root, find_runs(root)
 
 
 def test_registry_has_every_paper_figure():
