@@ -77,6 +77,7 @@ class Timed:
 def one_run(run, out: Path, *, record: bool) -> dict[str, float]:
     import trainer.loop as loop
     from fwanalysis.artifacts.writer import RunWriter
+    from trainer.sweep.task import _train_one
 
     timer = Timed()
     timer.wrap(loop, "load_dataset", "data")
@@ -84,19 +85,7 @@ def one_run(run, out: Path, *, record: bool) -> dict[str, float]:
         timer.wrap(RunWriter, method, "write")
     t = time.process_time()
     try:
-        loop.train(
-            run.cfg,
-            out=str(out),
-            device=run.device,
-            shadow=run.shadow,
-            state=run.state,
-            mask_every=run.mask_every,
-            data_dir=run.data_dir,
-            progress=False,
-            run_id=run.run_id,
-            exist="overwrite",
-            record=record,
-        )
+        _train_one(run, out=str(out), exist="overwrite", record=record)
     finally:
         timer.undo()
     return {"total": time.process_time() - t, **timer.seconds}

@@ -268,25 +268,9 @@ def train(
         if writer is not None:
             writer.log(step, epoch, split, name, value)
 
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from .progress import progress_bar
 
-    bar = Progress(
-        TextColumn("{task.description}", style="bold", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}", markup=False),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not progress,
-        transient=True,
-    )
+    bar = progress_bar(disable=not progress, transient=True)
     with ctx, bar:
         if writer is not None:
             writer.write_masks(0, masks)

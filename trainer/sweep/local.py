@@ -52,25 +52,10 @@ class _StopOnSignals:
 
 def _progress(total: int, title: str):
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
-    bar = Progress(
-        TextColumn("{task.description}", style="bold", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}", markup=False),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
+    from ..progress import progress_bar
+
+    bar = progress_bar(console=Console(stderr=True), transient=False)
     return bar, bar.add_task(title, total=total, info="")
 
 

@@ -23,13 +23,13 @@ class SweepFailed(Exception):
     """Some runs of a sweep failed (each was listed on stderr as ``failed: <run_id>: <error>``)."""
 
 
-def _train_one(run: PlannedRun) -> str:
+def _train_one(run: PlannedRun, **overrides) -> str:
     """Train one planned run in this process; return its directory (a ``RunWriter`` of the run in the
-    same thread joins a claim :func:`_claim_and_train` holds)."""
+    same thread joins a claim :func:`_claim_and_train` holds). ``overrides`` replace arguments of
+    :func:`trainer.loop.train` (the benchmarks time a run into a folder of their own)."""
     from ..loop import train
 
-    path = train(
-        run.cfg,
+    options = dict(
         out=run.study,
         device=run.device,
         shadow=run.shadow,
@@ -40,7 +40,7 @@ def _train_one(run: PlannedRun) -> str:
         run_id=run.run_id,
         exist="resume-incomplete",
     )
-    return str(path)
+    return str(train(run.cfg, **{**options, **overrides}))
 
 
 def _claim_and_train(run: PlannedRun) -> tuple[str, str | None]:
