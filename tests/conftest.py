@@ -19,6 +19,19 @@ def pytest_configure(config):
         os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_fsync():
+    """``os.fsync`` returns at once in the test processes (as ``eatmydata`` makes it): the suite writes
+    thousands of small files, each flushed to disk by fwa's atomic writes, and the waits were a fifth of
+    the wall time of some modules. What a power cut leaves cannot be tested here anyway; the tests that
+    check fwa calls fsync where it must (tests/artifacts/test_durability.py, test_io.py) record the calls
+    over this one. Sweeps the tests start in subprocesses keep the real fsync."""
+    real = os.fsync
+    os.fsync = lambda fd: None
+    yield
+    os.fsync = real
+
+
 @pytest.fixture
 def sleeper():
     """A live process of this user that does nothing for a minute (a lock holder that is alive)."""
