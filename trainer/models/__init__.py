@@ -12,6 +12,10 @@ default learning rates and weight decays are the ones in its dense run specs (``
 
 ``fw-train models`` lists them; docs/models.md gives each one's parameter counts and regime.
 
+The table (:data:`MODELS`, :class:`ModelSpec`) lives in :mod:`trainer.models.registry`, which imports no
+torch: importing this package does not either (a sweep plans with the table alone); torch and an
+architecture's module are imported when a model is built or inspected.
+
 Every model adapts to its input shape: MLPs flatten anything; conv nets take (C, H, W) and
 keep their parameter counts on the paper's inputs exactly while still running on 1×8×8
 digits (see :mod:`trainer.models.layout`). ``dropout > 0`` adds ``Dropout`` in front of every
@@ -23,152 +27,14 @@ normalisation layers stay dense.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+from .registry import MODELS, ModelSpec, model_spec
 
-from .convnets import cnn_small, lenet5_caffe
-from .efficientnet import efficientnet_b0
-from .mlp import mlp_large, mlp_small
-from .resnet import resnet50, resnet56
-from .vgg import vgg16
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["MODELS", "ModelSpec", "build_model", "channels_last", "masked_parameter_names", "param_count"]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One registered network and the setting the paper trained it in."""
-
-    name: str  # registry key, e.g. "resnet56"
-    description: str  # one line for `fw-train models`
-    reference_input: tuple[int, ...]  # input shape without batch dim on the paper's data
-    reference_outputs: int  # logits on the paper's data (1 for binary Higgs)
-    reference_dataset: str  # key in trainer.data.DATASETS
-    default_lr: float  # SGD learning rate of the paper's dense runs
-    default_weight_decay: float  # L2 coefficient of the paper's dense runs
-    default_init: str  # sparse initialisation: "er" (MLPs) or "erk" (conv nets)
-    builder: Callable[..., nn.Module]  # builder(*, in_shape, num_outputs, dropout) -> Module
-    # The rest of the paper's regime (App. A.2), for reference: trainer.config does not read these.
-    paper_batch_size: int = 128
-    paper_epochs: int = 100
-    paper_lr_gamma: float = 0.1  # lr multiplier at 50% and 75% of the epochs
-    scalable: bool = False  # the builder takes ``width``, a multiplier of every hidden width (units, channels)
-
-
-MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec(
-            name="mlp-small",
-            description="MLP 24-256-256-1, ReLU (Higgs, binary)",
-            reference_input=(24,),
-            reference_outputs=1,
-            reference_dataset="higgs",
-            default_lr=0.01,
-            default_weight_decay=5e-4,
-            default_init="er",
-            builder=mlp_small,
-            scalable=True,
-        ),
-        ModelSpec(
-            name="mlp-large",
-            description="MLP 3072-1024-512-10, ReLU (CIFAR-10 flattened)",
-            reference_input=(3072,),
-            reference_outputs=10,
-            reference_dataset="cifar10",
-            default_lr=0.01,
-            default_weight_decay=5e-4,
-            default_init="er",
-            builder=mlp_large,
-            scalable=True,
-        ),
-        ModelSpec(
-            name="cnn-small",
-            description="small CNN: 3 convs 32-64-128 (3x3), 2 max-pools, GAP, linear (CIFAR-10)",
-            reference_input=(3, 32, 32),
-            reference_outputs=10,
-            reference_dataset="cifar10",
-            default_lr=0.01,
-            default_weight_decay=5e-4,
-            default_init="erk",
-            builder=cnn_small,
-            scalable=True,
-        ),
-        ModelSpec(
-            name="lenet5-caffe",
-            description="Caffe LeNet-5: conv20-pool-conv50-pool-fc500-fc (FashionMNIST)",
-            reference_input=(1, 28, 28),
-            reference_outputs=10,
-            reference_dataset="fashionmnist",
-            default_lr=0.01,
-            default_weight_decay=5e-4,
-            default_init="erk",
-            builder=lenet5_caffe,
-            scalable=True,
-        ),
-        ModelSpec(
-            name="resnet56",
-            description="CIFAR ResNet-56, 16/32/64 channels, BN, 1x1 projection shortcuts",
-            reference_input=(3, 32, 32),
-            reference_outputs=10,
-            reference_dataset="cifar10",
-            default_lr=0.1,
-            default_weight_decay=1e-4,
-            default_init="erk",
-            builder=resnet56,
-            paper_epochs=200,
-        ),
-        ModelSpec(
-            name="vgg16",
-            description="CIFAR VGG-16 with BN, GAP and one linear classifier",
-            reference_input=(3, 32, 32),
-            reference_outputs=100,
-            reference_dataset="cifar100",
-            default_lr=0.01,
-            default_weight_decay=1e-4,
-            default_init="erk",
-            builder=vgg16,
-            paper_epochs=200,
-        ),
-        ModelSpec(
-            name="resnet50",
-            description="ImageNet ResNet-50, bottleneck stages [3,4,6,3], BN, 7x7 stem + max-pool",
-            reference_input=(3, 224, 224),
-            reference_outputs=1000,
-            reference_dataset="imagenet",
-            default_lr=0.1,
-            default_weight_decay=1e-4,
-            default_init="erk",
-            builder=resnet50,
-            paper_batch_size=256,
-            paper_epochs=90,
-        ),
-        ModelSpec(
-            name="efficientnet-b0",
-            description="EfficientNet-B0 (torchvision): MBConv + squeeze-excitation, SiLU (Tiny-ImageNet)",
-            reference_input=(3, 64, 64),
-            reference_outputs=200,
-            reference_dataset="tinyimagenet",
-            default_lr=0.01,
-            default_weight_decay=1e-4,
-            default_init="erk",
-            builder=efficientnet_b0,
-            # A.2 says "decay of 0.001" (followed); the authors' code decays by MultiStepLR's default 0.1
-            # (docs/figures.md, docs/models.md).
-            paper_lr_gamma=0.001,
-        ),
-    )
-}
-
-
-def model_spec(name: str) -> ModelSpec:
-    """The registry entry for ``name``, or ``ValueError`` quoting it and listing the choices."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    return MODELS[name]
 
 
 def build_model(
@@ -217,6 +83,9 @@ def channels_last(model: nn.Module) -> nn.Module:
     float rounding (a different summation order inside the convolutions). Models without ``nn.Conv2d`` are
     returned unchanged. Returns ``model`` (changed in place).
     """
+    import torch
+    from torch import nn
+
     if not any(isinstance(module, nn.Conv2d) for module in model.modules()):
         return model
     model.to(memory_format=torch.channels_last)
@@ -225,6 +94,8 @@ def channels_last(model: nn.Module) -> nn.Module:
 
 
 def _inputs_channels_last(module: nn.Module, args: tuple):
+    import torch
+
     x, *rest = args
     if isinstance(x, torch.Tensor) and x.dim() == 4:
         return (x.contiguous(memory_format=torch.channels_last), *rest)
@@ -241,6 +112,8 @@ def param_count(name: str) -> int:
 def masked_parameter_names(model: nn.Module) -> list[str]:
     """Names of the parameters DST masks: the ``weight`` of every ``nn.Linear`` and
     ``nn.Conv2d``, in ``model.named_parameters()`` order. Biases and norm layers are excluded."""
+    from torch import nn
+
     masked = {
         f"{module_name}.weight" if module_name else "weight"
         for module_name, module in model.named_modules()

@@ -24,7 +24,7 @@ from fwanalysis.vocab import STATE_DUMPS
 
 from .. import config as cfgmod
 from ..config import ConfigError, TrainConfig, normalise, without_omitted
-from ..models import MODELS
+from ..models.registry import MODELS
 from .slurm import slurm_job_ended
 from .spec import _CONFIG_KEYS, Spec, SpecError, _is_axis
 
