@@ -19,11 +19,8 @@ name = "noimport"
 [base]
 model = ["mlp-small", "cnn-small"]
 dataset = "digits"
+method = "dense"
 epochs = 1
-method = "dst"
-criterion = "magnitude"
-density = 0.2
-shadow = "none"
 seed = [0, 1]
 [profiles.quick]
 """
