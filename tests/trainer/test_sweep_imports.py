@@ -10,8 +10,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 SPEC = """
@@ -24,12 +22,6 @@ epochs = 1
 seed = [0, 1]
 [profiles.quick]
 """
-
-# trainer.data (the dataset registry the plan checks every run's data set against) imports torch when it is
-# imported: until it no longer does, planning a sweep does (strict: a pass says to drop the mark)
-DATA_IMPORTS_TORCH = pytest.mark.xfail(
-    strict=True, reason="trainer.data imports torch at module level; planning checks the data set against it"
-)
 
 
 def _without_torch(code: str) -> None:
@@ -55,7 +47,6 @@ def test_importing_the_sweep_and_the_cli_never_imports_torch():
     )
 
 
-@DATA_IMPORTS_TORCH
 def test_planning_a_sweep_never_imports_torch(tmp_path):
     spec = tmp_path / "noimport.toml"
     spec.write_text(SPEC)
@@ -75,7 +66,6 @@ def test_planning_a_sweep_never_imports_torch(tmp_path):
     )
 
 
-@DATA_IMPORTS_TORCH
 def test_a_local_pool_sweep_never_imports_torch_in_its_parent(tmp_path):
     spec = tmp_path / "noimport.toml"
     spec.write_text(SPEC.replace('["mlp-small", "cnn-small"]', '"mlp-small"'))

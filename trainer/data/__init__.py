@@ -25,9 +25,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .errors import DatasetError, DatasetNotFound
 from .imagenet import SIZE_ENV, LazyImages, image_size_from_env, read_imagenet
@@ -49,6 +49,9 @@ from .sources import (
     read_tinyimagenet_splits,
 )
 from .splits import channel_stats, normalise
+
+if TYPE_CHECKING:  # torch is imported when data is loaded: the registry alone needs none
+    import torch
 
 __all__ = [
     "DATASETS",
@@ -309,6 +312,8 @@ def load_imagenet(root, *, flatten: bool, image_size: int | None) -> DataSplits:
     """ILSVRC-2012 as lazily decoded splits: train = the official training images, val = test =
     the official validation images (the paper evaluates on them; the test labels are not public).
     The split does not depend on the seed."""
+    import torch
+
     spec = DATASETS["imagenet"]
     size = image_size if image_size is not None else image_size_from_env()
     if int(size) < 1:
@@ -332,6 +337,8 @@ def to_tensors(
     split: tuple[np.ndarray, np.ndarray], *, mean: np.ndarray, std: np.ndarray, flatten: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalise one split's inputs and wrap both arrays as (float32, int64) tensors."""
+    import torch
+
     x = normalise(split[0], mean=mean, std=std)
     if flatten:
         x = x.reshape(len(x), math.prod(x.shape[1:]))

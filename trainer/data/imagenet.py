@@ -22,12 +22,15 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .errors import DatasetError
 from .readers import open_data_file
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")  # case-insensitive
 CROP_FRACTION = 0.875  # 224 / 256
@@ -84,16 +87,22 @@ class LazyImages:
         self.size = int(size)
         self.flatten = flatten
         self.workers = workers or min(8, os.cpu_count() or 1)
+        import torch
+
         self._mean = torch.tensor(IMAGENET_MEAN).mul(255).reshape(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD).mul(255).reshape(1, 3, 1, 1)
 
     @property
     def shape(self) -> torch.Size:
+        import torch
+
         one = (3 * self.size * self.size,) if self.flatten else (3, self.size, self.size)
         return torch.Size((len(self.paths), *one))
 
     @property
     def dtype(self) -> torch.dtype:
+        import torch
+
         return torch.float32
 
     def __len__(self) -> int:
@@ -103,6 +112,8 @@ class LazyImages:
         return f"LazyImages({len(self)} files, size={self.size}, flatten={self.flatten})"
 
     def __getitem__(self, index) -> torch.Tensor:
+        import torch
+
         if isinstance(index, (int, np.integer)):
             return self[[int(index)]][0]
         if isinstance(index, slice):
@@ -115,6 +126,8 @@ class LazyImages:
 
     def decode(self, paths: list[str]) -> torch.Tensor:
         """Decode, crop and normalise ``paths`` into one float32 batch."""
+        import torch
+
         out = torch.empty((len(paths), 3, self.size, self.size), dtype=torch.uint8)
 
         def fill(item: tuple[int, str]) -> None:

@@ -18,13 +18,16 @@ import gzip
 import pickle
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from fwanalysis.artifacts.io import NotRegularFile, open_regular
 
 from .errors import DatasetError
+
+if TYPE_CHECKING:  # pandas is imported when a table is read
+    import pandas as pd
 
 # IDX type codes (LeCun's MNIST page) -> big-endian numpy dtypes.
 IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -96,6 +99,8 @@ def read_idx(path: Path) -> np.ndarray:
 
 def read_table(path: Path) -> pd.DataFrame:
     """A CSV (gzipped where its name ends in ``.gz``) or parquet file as a DataFrame."""
+    import pandas as pd
+
     name = path.name.lower()
     try:
         with open_data_file(path) as handle:
@@ -123,6 +128,8 @@ def table_to_arrays(frame: pd.DataFrame, *, path: Path, num_features: int) -> tu
         raise DatasetError(
             path, f"expected {num_features} feature columns besides {target!r}; found {features.shape[1]}"
         )
+    import pandas as pd
+
     non_numeric = [name for name in features.columns if not pd.api.types.is_numeric_dtype(features[name])]
     if non_numeric:
         raise DatasetError(path, f"non-numeric feature columns: {non_numeric[:5]}")
