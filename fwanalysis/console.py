@@ -14,6 +14,7 @@ import inspect
 import re
 import traceback
 from collections.abc import Callable
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -31,6 +32,8 @@ __all__ = [
     "handles_errors",
     "run_command",
     "one_line_paragraphs",
+    "command_app",
+    "repeatable_option",
 ]
 
 
@@ -136,3 +139,15 @@ def one_line_paragraphs(fn: Callable) -> Callable:
         paragraphs = inspect.cleandoc(fn.__doc__).split("\n\n")
         fn.__doc__ = "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
     return fn
+
+
+def command_app(help: str) -> typer.Typer:
+    """A Typer app of fwa's (``fwa``, ``fwa import``): ``help`` its text, its help shown when it is given no
+    arguments, no shell-completion options, and no rich traceback (a failure is :func:`run_command`'s)."""
+    return typer.Typer(help=help, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+def repeatable_option(flag: str, metavar: str, help: str):
+    """The parameter type of a repeatable option ``flag`` whose values are text of the form ``metavar``
+    (``--set KEY=VALUE``, ``--map TAG=SPLIT:NAME``): the list given, None where it is not."""
+    return Annotated[list[str] | None, typer.Option(flag, metavar=metavar, help=help)]

@@ -293,25 +293,10 @@ def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[
     return _tag(out, dst, sep, groups=int(out["block"].nunique()))
 
 
-def cd_result(
-    scores: pd.DataFrame,
-    *,
-    alpha: float = 0.05,
-    lower_is_better: bool = False,
-    test: str = "nemenyi",
-    omnibus: str = "friedman",
-    control: str | None = None,
-    allow_insignificant: bool = False,
-):
-    """Fig. 3: Friedman + post-hoc over blocks of a (block, method, score) table (``stats.cd``)."""
+def cd_result(scores: pd.DataFrame, **options):
+    """Fig. 3: Friedman + post-hoc over blocks of a (block, method, score) table, by
+    :func:`~fwanalysis.stats.cd.cd_analysis` with its ``options`` (alpha, lower_is_better, test, omnibus, control,
+    allow_insignificant) and its defaults."""
     from ..stats.cd import cd_analysis
 
-    return cd_analysis(
-        scores,
-        alpha=alpha,
-        lower_is_better=lower_is_better,
-        test=test,
-        omnibus=omnibus,
-        control=control,
-        allow_insignificant=allow_insignificant,
-    )
+    return cd_analysis(scores, **options)

@@ -13,16 +13,11 @@ import typer
 
 from ..artifacts import ArtifactError
 from ..artifacts.select import RunFilter, key_values
-from ..console import err, handles_errors, one_line_paragraphs
+from ..console import command_app, err, handles_errors, one_line_paragraphs, repeatable_option
 from ..results import Selection
 from ..vocab import FORMATS
 
-app = typer.Typer(
-    help="Analyse Dynamic Sparse Training runs: where to prune (Jaccard, ITOP, critical differences, ...).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = command_app("Analyse Dynamic Sparse Training runs: where to prune (Jaccard, ITOP, critical differences, ...).")
 
 # -- common options, declared once (every analysis command takes them) ---------------------------------
 Paths = Annotated[
@@ -60,15 +55,12 @@ SweepOpt = Annotated[
     list[str] | None,
     typer.Option("--sweep", help="Only runs made by this sweep spec (config 'sweep', e.g. jaccard; repeatable)."),
 ]
-ConfigOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--config",
-        metavar="KEY=VALUE",
-        help="Only runs whose config KEY equals VALUE (repeatable), e.g. --config batch_size=128, --config "
-        "mest_lambda=0.1; VALUE is read as JSON where it parses (numbers, true, null), else as text.",
-    ),
-]
+ConfigOpt = repeatable_option(
+    "--config",
+    "KEY=VALUE",
+    "Only runs whose config KEY equals VALUE (repeatable), e.g. --config batch_size=128, --config "
+    "mest_lambda=0.1; VALUE is read as JSON where it parses (numbers, true, null), else as text.",
+)
 IncompleteOpt = Annotated[bool, typer.Option("--include-incomplete", help="Also use runs that are running or failed.")]
 SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Go on past malformed runs, listing each on stderr.")]
 TABLE_FORMATS = (*FORMATS, "latex")  # every analysis command's result is a table: latex prints it as booktabs

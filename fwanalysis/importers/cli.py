@@ -17,25 +17,19 @@ from typing import Annotated
 
 import typer
 
-from fwanalysis.console import err, fail, one_line_paragraphs, run_command
+from fwanalysis.console import command_app, err, fail, one_line_paragraphs, repeatable_option, run_command
 
-app = typer.Typer(
-    help="Convert runs of other tools into fwa's run format (docs/import.md): paper-code, torch-prune, tensorboard, "
-    "wandb-csv.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = command_app(
+    "Convert runs of other tools into fwa's run format (docs/import.md): paper-code, torch-prune, tensorboard, "
+    "wandb-csv."
 )
 
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        metavar="KEY=VALUE",
-        help="A config value of the run (repeatable; several KEY=VALUE after one --set are fine too), e.g. --set "
-        "model=resnet56 density=0.1 seed=0. VALUE is read as JSON where it parses (numbers, true, null), else as text.",
-    ),
-]
+SetOpt = repeatable_option(
+    "--set",
+    "KEY=VALUE",
+    "A config value of the run (repeatable; several KEY=VALUE after one --set are fine too), e.g. --set "
+    "model=resnet56 density=0.1 seed=0. VALUE is read as JSON where it parses (numbers, true, null), else as text.",
+)
 OutOpt = Annotated[
     Path | None, typer.Option("--out", help="The study (directory) the new run goes into; made if missing.")
 ]
@@ -52,16 +46,13 @@ OverwriteOpt = Annotated[
         help="Replace a complete run of the same id (default: refuse it; an incomplete one is always redone).",
     ),
 ]
-MapOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--map",
-        metavar="TAG=SPLIT:NAME",
-        help="Import TAG as the metric (SPLIT, NAME) (repeatable), e.g. --map Loss/train=train:loss, --map lr=:lr. "
-        "Without it, tags such as train/loss, val/acc, test_acc, Accuracy/validation, lr are recognised; others are "
-        "listed and left out.",
-    ),
-]
+MapOpt = repeatable_option(
+    "--map",
+    "TAG=SPLIT:NAME",
+    "Import TAG as the metric (SPLIT, NAME) (repeatable), e.g. --map Loss/train=train:loss, --map lr=:lr. "
+    "Without it, tags such as train/loss, val/acc, test_acc, Accuracy/validation, lr are recognised; others are "
+    "listed and left out.",
+)
 RunOpt = Annotated[
     Path | None,
     typer.Option(

@@ -28,6 +28,8 @@ __all__ = [
     "to_bool",
     "torch_load",
     "run_config",
+    "claim_run_id",
+    "new_run",
     "write_metrics_run",
     "add_metrics",
     "METRIC_COLUMNS",
@@ -222,6 +224,31 @@ def _table(rows: Sequence[tuple]):
     return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema)
 
 
+def claim_run_id(rid: str, taken: set | None, source, *, sets: str) -> str:
+    """``rid``, added to ``taken`` (the run ids this command has written, None: not kept): a second source of
+    the same id is refused rather than replacing the first; ``sets`` names the ``--set`` keys that tell runs
+    apart."""
+    if taken is not None:
+        if rid in taken:
+            raise ValueError(
+                f"{source}: its run id {rid} is that of a source imported before in this command (same config); "
+                f"import each run with its own --set (e.g. {sets}) or --run-id"
+            )
+        taken.add(rid)
+    return rid
+
+
+def new_run(study, config: Mapping, layers, *, run_id, total_steps, overwrite: bool, extra):
+    """The :class:`~fwanalysis.artifacts.RunWriter` of an imported run in ``study`` (made if missing):
+    ``overwrite`` replaces a complete run of the same id, else one is refused (an incomplete one is redone)."""
+    from fwanalysis.artifacts import RunWriter
+
+    study = Path(study)
+    study.mkdir(parents=True, exist_ok=True)
+    exist = "overwrite" if overwrite else "resume-incomplete"
+    return RunWriter(study, config, layers, run_id=run_id, total_steps=total_steps, exist=exist, extra=extra)
+
+
 def write_metrics_run(
     study: Path,
     config: Mapping,
@@ -234,19 +261,9 @@ def write_metrics_run(
     """A new run holding only metrics: no masked layers, one (empty) mask snapshot at step 0, since a
     complete run must list one (docs/format.md), and ``rows`` as its metrics.parquet. ``imported_from``
     (what was read, what ``--skip-bad`` left out) becomes run.json's ``imported_from``. Returns its directory."""
-    from fwanalysis.artifacts import RunWriter
-
-    Path(study).mkdir(parents=True, exist_ok=True)
     total = max((r[0] for r in rows), default=0)
-    with RunWriter(
-        study,
-        config,
-        {},
-        run_id=run_id,
-        total_steps=total,
-        exist="overwrite" if overwrite else "resume-incomplete",
-        extra={"imported_from": dict(imported_from)} if imported_from else None,
-    ) as w:
+    extra = {"imported_from": dict(imported_from)} if imported_from else None
+    with new_run(study, config, {}, run_id=run_id, total_steps=total, overwrite=overwrite, extra=extra) as w:
         w.write_masks(0, {})
         for r in rows:
             w.log(*r)

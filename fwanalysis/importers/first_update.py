@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import run_config, to_bool, torch_load
+from .common import claim_run_id, new_run, run_config, to_bool, torch_load
 from .paper_code import _layer_masks
 
 __all__ = ["FirstUpdate", "is_first_update", "read_first_update", "import_first_update"]
@@ -108,7 +108,7 @@ def import_first_update(
     ``settings``: config keys (``--set``); ``criterion`` (the run's own, an fwa name) is required: the file
     holds the run's pruning but not its name. The update is at step ``update_period`` (``--set
     update_period=N``, the authors' ``--update_frequency``), or step 1 with a note when it is not given."""
-    from fwanalysis.artifacts import RunWriter, run_id_for
+    from fwanalysis.artifacts import run_id_for
 
     criterion = settings.get("criterion")
     if criterion is None:
@@ -124,28 +124,11 @@ def import_first_update(
     config = run_config(
         settings, rec.before, defaults={"method": "dst", "pruning_scope": "local"}, where="its masks_before", note=note
     )
-    rid = run_id or run_id_for(config)
-    if taken is not None:
-        if rid in taken:
-            raise ValueError(
-                f"{path}: its run id {rid} is that of a source imported before in this command (same config); "
-                "import each run with its own --set (e.g. criterion=..., seed=...) or --run-id"
-            )
-        taken.add(rid)
+    rid = claim_run_id(run_id or run_id_for(config), taken, path, sets="criterion=..., seed=...")
     layers = {n: b.shape for n, b in rec.before.items()}
     pruned = {n: rec.before[n] & ~rec.after[n] for n in layers}
-    study = Path(study)
-    study.mkdir(parents=True, exist_ok=True)
     extra = {"imported_from": {"kind": "paper-code", "source": str(path), "first_update": True}}
-    with RunWriter(
-        study,
-        config,
-        layers,
-        run_id=rid,
-        total_steps=step,
-        exist="overwrite" if overwrite else "resume-incomplete",
-        extra=extra,
-    ) as w:
+    with new_run(study, config, layers, run_id=rid, total_steps=step, overwrite=overwrite, extra=extra) as w:
         w.write_masks(0, rec.before)
         if rec.weights is not None and rec.grads is not None:
             w.write_state(step, rec.weights, rec.grads, rec.before)

@@ -30,7 +30,7 @@ import numpy as np
 
 from fwanalysis.vocab import criterion_order
 
-from .common import run_config, to_bool, torch_load
+from .common import claim_run_id, new_run, run_config, to_bool, torch_load
 
 __all__ = [
     "PRUNER_CRITERIA",
@@ -315,7 +315,7 @@ def import_paper_code(
     layers, shapes or pruners differ from the first one's, is an error naming it, unless ``skip_bad``:
     then it is left out (the grown set before it spans the gap), said in a note and counted in
     ``imported_from.skipped`` of run.json."""
-    from fwanalysis.artifacts import RunWriter, run_id_for
+    from fwanalysis.artifacts import run_id_for
 
     source = Path(source)
     first_update = _first_update_file(source)
@@ -360,14 +360,7 @@ def import_paper_code(
         where="its first recorded mask",
         note=note,
     )
-    rid = run_id or run_id_for(config)
-    if taken is not None:
-        if rid in taken:
-            raise ValueError(
-                f"{source}: its run id {rid} is that of a source imported before in this command (same config); "
-                "import each run with its own --set (e.g. seed=...) or --run-id"
-            )
-        taken.add(rid)
+    rid = claim_run_id(run_id or run_id_for(config), taken, source, sets="seed=...")
 
     rows: list[tuple] = []
     results = source / "results.npy"
@@ -389,22 +382,12 @@ def import_paper_code(
             "each grown set spans the unrecorded updates in between (docs/import.md)"
         )
 
-    study = Path(study)
-    study.mkdir(parents=True, exist_ok=True)
     extra = {"imported_from": {"kind": "paper-code", "source": str(source), "files": len(files)}}
     if skipped:
         extra["imported_from"]["skipped"] = {"recordings": len(skipped), "files": [p.name for p in skipped]}
     total_steps = max([files[-1][0], *(r[0] for r in rows)])
     final_masks = read_final_masks(final, layers) if final is not None else None
-    with RunWriter(
-        study,
-        config,
-        layers,
-        run_id=rid,
-        total_steps=total_steps,
-        exist="overwrite" if overwrite else "resume-incomplete",
-        extra=extra,
-    ) as w:
+    with new_run(study, config, layers, run_id=rid, total_steps=total_steps, overwrite=overwrite, extra=extra) as w:
         for k, (step, _) in enumerate(files):  # read again (checked above): one recording in memory at a time
             nxt = None
             if k + 1 < len(files):

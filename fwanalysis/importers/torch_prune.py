@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import run_config, to_bool, torch_load
+from .common import new_run, run_config, to_bool, torch_load
 
 __all__ = ["step_from_name", "read_masks", "import_torch_prune"]
 
@@ -95,7 +95,6 @@ def import_torch_prune(
     (:func:`step_from_name`). ``settings``: config keys (``--set``); ``method`` defaults to ``dst``
     and ``density`` to the first checkpoint's. Every checkpoint is read and checked before the run is
     written (``skip_bad``: a bad one is left out instead, :func:`_checked_masks`). Returns the run directory."""
-    from fwanalysis.artifacts import RunWriter
     from fwanalysis.artifacts.schema import MAX_STEP
 
     paths = [Path(p) for p in checkpoints]
@@ -129,20 +128,12 @@ def import_torch_prune(
             "note: no --set criterion=NAME: the run has no criterion, "
             "and the Jaccard analyses compare runs by criterion"
         )
-    study = Path(study)
-    study.mkdir(parents=True, exist_ok=True)
     extra = {"imported_from": {"kind": "torch-prune", "checkpoints": [str(p) for _, p in pairs]}}
     if skipped:
         extra["imported_from"]["skipped"] = {"checkpoints": len(skipped), "files": [str(p) for p in skipped]}
     updates = 0
-    with RunWriter(
-        study,
-        config,
-        layers,
-        run_id=run_id,
-        total_steps=checked[-1][0],
-        exist="overwrite" if overwrite else "resume-incomplete",
-        extra=extra,
+    with new_run(
+        study, config, layers, run_id=run_id, total_steps=checked[-1][0], overwrite=overwrite, extra=extra
     ) as w:
         w.write_masks(first_step, cur)
         for step, nxt in checked[1:]:
