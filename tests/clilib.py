@@ -12,6 +12,11 @@ from fwanalysis.cli import app
 
 runner = CliRunner()
 
+#: The keys every critical-difference result's JSON holds (``CDResult.to_json``, ``fwa cd-diagram --format json``).
+CD_JSON_KEYS = frozenset(
+    {"methods", "avg_ranks", "n_blocks", "alpha", "cd", "friedman", "iman_davenport", "cliques", "dropped_blocks"}
+)
+
 
 def fwa(*args):
     """``fwa ARGS`` (paths and numbers are turned into text); typer's Result."""

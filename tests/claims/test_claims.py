@@ -54,53 +54,46 @@ def _first_sets(flip):
     return sets
 
 
+def jaccard_study(root: Path, model: str, n_updates: int, seeds, **kw):
+    """The jaccard sweep's runs of ``model``: the five criteria at density 0.5, ``n_updates`` updates each."""
+    return write_study(
+        root,
+        sweep="jaccard",
+        seeds=seeds,
+        densities=(0.5,),
+        n_updates=n_updates,
+        crits=FIVE,
+        model=model,
+        dataset="digits",
+        baselines=False,
+        **kw,
+    )
+
+
 def make_study(root: Path, flip=frozenset(), skip=frozenset()):
     """Every study the claims read, in miniature; ``flip``: the variants built to make claims fail;
     ``skip``: sweeps left out."""
     acc = _acc_table(flip)
+
+    def one_seed(sweep, model, densities, **kw):  # a study of seed 0 on the embedded data
+        write_study(root, sweep=sweep, seeds=(0,), densities=densities, model=model, dataset="digits", **kw)
+
+    def design(sweep, crits, model, densities, **kw):  # one update, no baselines: a study beside Fig. 3's
+        one_seed(sweep, model, densities, n_updates=1, crits=crits, baselines=False, **kw)
+
+    def static_runs(value):  # write_study's arguments for static baselines of accuracy ``value``
+        return {"baseline_methods": ("static",), "baseline_acc": lambda meth, d, s: value}
+
     if "accuracy" not in skip:
         static = 0.9 if "static" in flip else 0.6
         for m in MODELS:
-            write_study(
-                root,
-                sweep="accuracy",
-                seeds=(0,),
-                densities=DENS,
-                n_updates=1,
-                crits=FIVE,
-                model=m,
-                dataset="digits",
-                acc=lambda c, d, s: acc(c, d),
-                baseline_methods=("static",),
-                baseline_acc=lambda meth, d, s: static,
-            )
+            one_seed("accuracy", m, DENS, n_updates=1, crits=FIVE, acc=lambda c, d, s: acc(c, d), **static_runs(static))
             for d in DENS[1:]:  # a static run of every density (write_study makes one of the first)
-                write_study(
-                    root,
-                    sweep="accuracy",
-                    seeds=(0,),
-                    densities=(d,),
-                    crits=(),
-                    model=m,
-                    dataset="digits",
-                    baseline_methods=("static",),
-                    baseline_acc=lambda meth, dd, s: static,
-                )
+                one_seed("accuracy", m, (d,), crits=(), **static_runs(static))
     if "set-defect" not in skip:
         legacy = (lambda c, d, s: 0.99) if "set-defect" in flip else (lambda c, d, s: acc("set", d) - 0.001)
         for m in MODELS:
-            write_study(
-                root,
-                sweep="set-defect",
-                seeds=(0,),
-                densities=DENS,
-                n_updates=1,
-                crits=("set-legacy",),
-                model=m,
-                dataset="digits",
-                baselines=False,
-                acc=legacy,
-            )
+            design("set-defect", ("set-legacy",), m, DENS, acc=legacy)
     if "update-period" not in skip:
 
         def up(dt):
@@ -110,59 +103,24 @@ def make_study(root: Path, flip=frozenset(), skip=frozenset()):
             return lambda c, d, s: base - (0.08 if dt == 5 and c in ("snip", "rsensitivity") else 0)
 
         for dt in (5, 20, 80):
-            write_study(
-                root,
-                sweep="update-period",
-                seeds=(0,),
-                densities=(0.1,),
-                n_updates=1,
-                crits=FIVE,
-                model="m1",
-                dataset="digits",
-                baselines=False,
-                extra={"update_period": dt},
-                acc=up(dt),
-            )
-        write_study(
-            root,
-            sweep="update-period",
-            seeds=(0,),
-            densities=(0.1,),
-            crits=(),
-            model="m1",
-            dataset="digits",
-            baseline_methods=("static",),
-            baseline_acc=lambda meth, d, s: 0.9 if "update-period" in flip else 0.6,
-        )
+            design("update-period", FIVE, "m1", (0.1,), extra={"update_period": dt}, acc=up(dt))
+        one_seed("update-period", "m1", (0.1,), crits=(), **static_runs(0.9 if "update-period" in flip else 0.6))
     if "mest-lambda" not in skip:
         off = {0.001: 0.001, 1.0: 0.02, 1000.0: 0.0005 if "mest" in flip else 0.2}
         for lam, o in off.items():
-            write_study(
-                root,
-                sweep="mest-lambda",
-                seeds=(0,),
-                densities=(0.1, 0.5),
-                n_updates=1,
-                crits=("mest",),
-                model="m1",
-                dataset="digits",
-                baselines=False,
-                extra={"criterion_params": {"mest_lambda": lam}},
+            extra = {"criterion_params": {"mest_lambda": lam}}
+            design(
+                "mest-lambda",
+                ("mest",),
+                "m1",
+                (0.1, 0.5),
+                extra=extra,
                 acc=lambda c, d, s, o=o: acc("magnitude", d) - o,
             )
     if "sensitivity" not in skip:
         sign = 1 if "sensitivity" in flip else -1
-        write_study(
-            root,
-            sweep="sensitivity",
-            seeds=(0,),
-            densities=(0.1, 0.5),
-            n_updates=1,
-            crits=("sensitivity",),
-            model="m1",
-            dataset="digits",
-            baselines=False,
-            acc=lambda c, d, s: acc("rsensitivity", d) + sign * 0.1,
+        design(
+            "sensitivity", ("sensitivity",), "m1", (0.1, 0.5), acc=lambda c, d, s: acc("rsensitivity", d) + sign * 0.1
         )
     if "jaccard-first" not in skip:
         for m in ("mlp-large", "cnn-small"):
@@ -187,19 +145,7 @@ def make_study(root: Path, flip=frozenset(), skip=frozenset()):
         )
         ups = {"mlp-large": 6 if "shares" in flip else 1, "cnn-small": 1, "resnet56": 1 if "shares" in flip else 6}
         for m, nu in ups.items():
-            write_study(
-                root,
-                sweep="jaccard",
-                seeds=(0, 1, 2),
-                densities=(0.5,),
-                n_updates=nu,
-                crits=FIVE,
-                model=m,
-                dataset="digits",
-                baselines=False,
-                extra={"growth": "gradient"},
-                init_of=same_init,
-            )
+            jaccard_study(root, m, nu, (0, 1, 2), extra={"growth": "gradient"}, init_of=same_init)
     return root
 
 
@@ -281,20 +227,7 @@ def test_values_match_independent_computation(verdicts):
 def test_resnet_share_matches_the_final_masks(tmp_path):
     """App. K's share, |∩ kept| / mean |kept| over all masked layers, recomputed from the masks written."""
     ups = {"mlp-large": 1, "resnet56": 6}
-    truth = {
-        m: write_study(
-            tmp_path,
-            sweep="jaccard",
-            seeds=(0, 1),
-            densities=(0.5,),
-            n_updates=nu,
-            crits=FIVE,
-            model=m,
-            dataset="digits",
-            baselines=False,
-        )
-        for m, nu in ups.items()
-    }
+    truth = {m: jaccard_study(tmp_path, m, nu, (0, 1)) for m, nu in ups.items()}
     res = {r.id: r for r in evaluate(find_runs(tmp_path), only=("resnet-shares-least",))}["resnet-shares-least"]
 
     def share(t):

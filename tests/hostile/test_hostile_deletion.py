@@ -22,37 +22,24 @@ def tree(d: Path) -> dict[str, bytes]:
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
 
+def import_good_csv(tmp_path: Path, study: Path, run_id: str, *more):
+    """`fwa import wandb-csv good.csv --out STUDY --set model=m --run-id RUN_ID MORE...`, good.csv (GOOD_CSV) in
+    ``tmp_path``."""
+    (tmp_path / "good.csv").write_text(GOOD_CSV)
+    return fwa(
+        "import", "wandb-csv", tmp_path / "good.csv", "--out", study, "--set", "model=m", "--run-id", run_id, *more
+    )
+
+
 def test_run_id_of_a_users_folder_keeps_the_folder(tmp_path):
     """The issue's example: `fwa import wandb-csv good.csv --out study --set model=m --run-id notes`."""
     (tmp_path / "study" / "notes").mkdir(parents=True)
     (tmp_path / "study" / "notes" / "thesis.tex").write_text("precious\n")
-    (tmp_path / "good.csv").write_text(GOOD_CSV)
-    r = fwa(
-        "import",
-        "wandb-csv",
-        tmp_path / "good.csv",
-        "--out",
-        tmp_path / "study",
-        "--set",
-        "model=m",
-        "--run-id",
-        "notes",
-    )
+    r = import_good_csv(tmp_path, tmp_path / "study", "notes")
     one_error(r, "notes", "thesis.tex", "fwa did not write")
     assert (tmp_path / "study" / "notes" / "thesis.tex").read_text() == "precious\n"
     assert tree(tmp_path / "study" / "notes") == {"thesis.tex": b"precious\n"}
-    r = fwa(
-        "import",
-        "wandb-csv",
-        tmp_path / "good.csv",
-        "--out",
-        tmp_path / "study",
-        "--set",
-        "model=m",
-        "--run-id",
-        "notes",
-        "--overwrite",
-    )
+    r = import_good_csv(tmp_path, tmp_path / "study", "notes", "--overwrite")
     one_error(r, "thesis.tex")
     assert (tmp_path / "study" / "notes" / "thesis.tex").read_text() == "precious\n"
 
@@ -94,23 +81,11 @@ def test_paper_code_import_onto_its_own_save_dir_keeps_the_recordings(tmp_path):
 def test_run_id_dot_locks_is_reserved_and_the_lock_folder_survives(tmp_path):
     """`--run-id .locks` deleted the study's lock folder while another process held a lock in it."""
     study = tmp_path / "study"
-    (tmp_path / "good.csv").write_text(GOOD_CSV)
     held = claim_run(study, "other-run")  # another writer's lock, in study/.locks
     try:
         lock_file = study / ".locks" / "other-run.lock"
         record = lock_file.read_bytes()
-        r = fwa(
-            "import",
-            "wandb-csv",
-            tmp_path / "good.csv",
-            "--out",
-            study,
-            "--set",
-            "model=m",
-            "--run-id",
-            ".locks",
-            "--overwrite",
-        )
+        r = import_good_csv(tmp_path, study, ".locks", "--overwrite")
         one_error(r, ".locks", "reserved")
         assert lock_file.read_bytes() == record and held.still_held()
     finally:
@@ -119,18 +94,7 @@ def test_run_id_dot_locks_is_reserved_and_the_lock_folder_survives(tmp_path):
 
 @pytest.mark.parametrize("run_id", ["../outside", "a/b", ".hidden", "x" * 201, "tab\there"])
 def test_run_ids_that_cannot_name_a_run_directory_are_refused(tmp_path, run_id):
-    (tmp_path / "good.csv").write_text(GOOD_CSV)
-    r = fwa(
-        "import",
-        "wandb-csv",
-        tmp_path / "good.csv",
-        "--out",
-        tmp_path / "study",
-        "--set",
-        "model=m",
-        "--run-id",
-        run_id,
-    )
+    r = import_good_csv(tmp_path, tmp_path / "study", run_id)
     one_error(r, "run id")
     assert not (tmp_path / "outside").exists()
     assert [p.name for p in (tmp_path / "study").iterdir()] in ([], [".locks"])

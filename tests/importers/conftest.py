@@ -1,4 +1,5 @@
-"""Shared by the importer tests: the layer-averaged Jaccard computed by hand."""
+"""Shared by the importer tests: the layer-averaged Jaccard computed by hand, the config of a run that metrics are
+added to."""
 
 from __future__ import annotations
 
@@ -19,3 +20,17 @@ def hand_jaccard(a: dict, b: dict) -> float:
 @pytest.fixture(scope="session")
 def jaccard_by_hand():
     return hand_jaccard
+
+
+@pytest.fixture
+def dst_config() -> dict:
+    """The config of an existing DST run (snip, density 0.5) that ``--run`` adds metrics to."""
+    return {
+        "model": "m",
+        "dataset": "d",
+        "method": "dst",
+        "criterion": "snip",
+        "growth": "random",
+        "density": 0.5,
+        "seed": 0,
+    }

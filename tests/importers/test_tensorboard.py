@@ -78,17 +78,8 @@ def test_new_run_exact_schema(logdir, tmp_path):
     assert fwa("validate", tmp_path / "s").exit_code == 0
 
 
-def test_added_to_existing_run(logdir, tmp_path):
-    cfg = {
-        "model": "m",
-        "dataset": "d",
-        "method": "dst",
-        "criterion": "snip",
-        "growth": "random",
-        "density": 0.5,
-        "seed": 0,
-    }
-    with RunWriter(tmp_path / "s", cfg, {"w": (2, 4)}) as w:
+def test_added_to_existing_run(logdir, tmp_path, dst_config):
+    with RunWriter(tmp_path / "s", dst_config, {"w": (2, 4)}) as w:
         w.write_masks(0, {"w": np.array([[1, 0, 1, 0], [1, 1, 0, 0]], bool)})
         w.log(10, 1.0, "train", "loss", 9.0)
         w.log(30, 3.0, "train", "acc", 0.3)

@@ -114,17 +114,8 @@ def test_step_forms_and_empty_steps(tmp_path):
     ]
 
 
-def test_skip_bad_into_an_existing_run_is_recorded(tmp_path):
-    cfg = {
-        "model": "m",
-        "dataset": "d",
-        "method": "dst",
-        "criterion": "snip",
-        "growth": "random",
-        "density": 0.5,
-        "seed": 0,
-    }
-    with RunWriter(tmp_path / "study", cfg, {}) as w:
+def test_skip_bad_into_an_existing_run_is_recorded(tmp_path, dst_config):
+    with RunWriter(tmp_path / "study", dst_config, {}) as w:
         w.write_masks(0, {})
     f = tmp_path / "h.csv"
     f.write_text("_step,train/loss\n0,1.0\n1,0.5,7\ninf,0.4\n3,0.25\n")

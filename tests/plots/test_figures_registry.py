@@ -81,184 +81,48 @@ def study(tmp_path_factory):
 
 def _write_figures_study(root: Path) -> None:
     s2 = (0, 1)
+
+    def add(sweep, crits, model, dataset=DIG, **kw):  # one study of two seeds: its criteria, model and design
+        write_study(root, sweep=sweep, seeds=s2, crits=crits, model=model, dataset=dataset, **kw)
+
+    two = {"densities": (0.1, 0.5), "n_updates": 1}  # two densities, one update
     for model in ("mlp-small", "mlp-large", "cnn-small", "lenet5-caffe", "resnet56", "vgg16"):
         for growth in ("random", "gradient"):
-            write_study(
-                root,
-                sweep="accuracy",
-                seeds=s2,
-                densities=(0.1, 0.5),
-                n_updates=1,
-                crits=FIVE,
-                model=model,
-                dataset=DIG,
-                extra={"growth": growth, "pruning_scope": "local"},
-                baselines=growth == "random",
-            )
+            local = {"growth": growth, "pruning_scope": "local"}
+            add("accuracy", FIVE, model, **two, extra=local, baselines=growth == "random")
     for growth in ("random", "gradient"):
-        write_study(
-            root,
-            sweep="set-defect",
-            seeds=s2,
-            densities=(0.1, 0.5),
-            n_updates=1,
-            crits=("set-legacy",),
-            model="mlp-large",
-            dataset=DIG,
-            extra={"growth": growth, "pruning_scope": "local"},
-            baselines=False,
-        )
-    write_study(
-        root,
-        sweep="sensitivity",
-        seeds=s2,
-        densities=(0.1, 0.5),
-        n_updates=1,
-        crits=("sensitivity",),
-        model="mlp-large",
-        dataset=DIG,
-        baselines=False,
-    )
-    write_study(
-        root, sweep="loss-gap", seeds=s2, densities=(0.5,), n_updates=1, crits=FIVE, model="mlp-large", dataset=DIG
-    )
-    write_study(
-        root,
-        sweep="loss-gap",
-        seeds=s2,
-        densities=(0.5,),
-        crits=(),
-        model="mlp-large",
-        dataset=DIG,
-        baseline_methods=("dense",),
-        baseline_extra={"dropout": 0.05},
-    )
+        local = {"growth": growth, "pruning_scope": "local"}
+        add("set-defect", ("set-legacy",), "mlp-large", **two, extra=local, baselines=False)
+    add("sensitivity", ("sensitivity",), "mlp-large", **two, baselines=False)
+    add("loss-gap", FIVE, "mlp-large", densities=(0.5,), n_updates=1)
+    add("loss-gap", (), "mlp-large", densities=(0.5,), baseline_methods=("dense",), baseline_extra={"dropout": 0.05})
     for model in ("mlp-large", "cnn-small"):
-        write_study(
-            root,
-            sweep="jaccard",
-            seeds=s2,
-            n_updates=4,
-            crits=(*FIVE, "random"),
-            model=model,
-            dataset=DIG,
-            baselines=False,
-            extra={"growth": "gradient"},
-        )
+        add("jaccard", (*FIVE, "random"), model, n_updates=4, baselines=False, extra={"growth": "gradient"})
         for rho in (0.25, 0.5):
-            write_study(
-                root,
-                sweep="jaccard-first",
-                seeds=s2,
-                densities=(1.0,),
-                n_updates=1,
-                crits=("magnitude",),
-                model=model,
-                dataset=DIG,
-                baselines=False,
-                extra={"prune_fraction": rho},
-            )
-        write_study(
-            root,
-            sweep="update-period",
-            seeds=s2,
-            densities=(0.1,),
-            crits=(),
-            model=model,
-            dataset=DIG,
-            baseline_methods=("static",),
-        )
+            first = {"densities": (1.0,), "n_updates": 1, "baselines": False, "extra": {"prune_fraction": rho}}
+            add("jaccard-first", ("magnitude",), model, **first)
+        add("update-period", (), model, densities=(0.1,), baseline_methods=("static",))
         for dt in (5, 20):
             for growth in ("random", "gradient"):
-                write_study(
-                    root,
-                    sweep="update-period",
-                    seeds=s2,
-                    densities=(0.1,),
-                    n_updates=2,
-                    crits=FIVE,
-                    model=model,
-                    dataset=DIG,
-                    baselines=False,
-                    extra={"update_period": dt, "growth": growth},
-                )
+                extra = {"update_period": dt, "growth": growth}
+                add("update-period", FIVE, model, densities=(0.1,), n_updates=2, baselines=False, extra=extra)
     for dt in (5, 20):
         for sch, bs in (("linear", 128), ("cosine", 256)):
-            write_study(
-                root,
-                sweep="schedule",
-                seeds=s2,
-                densities=(0.1,),
-                n_updates=1,
-                crits=FIVE,
-                model="mlp-large",
-                dataset=DIG,
-                baselines=False,
-                extra={"update_period": dt, "prune_schedule": sch, "batch_size": bs},
-            )
+            extra = {"update_period": dt, "prune_schedule": sch, "batch_size": bs}
+            add("schedule", FIVE, "mlp-large", densities=(0.1,), n_updates=1, baselines=False, extra=extra)
     for lam in (0.1, 1.0):
-        write_study(
-            root,
-            sweep="mest-lambda",
-            seeds=s2,
-            n_updates=1,
-            baselines=False,
-            crits=("mest",),
-            model="mlp-large",
-            dataset=DIG,
-            extra={"criterion_params": {"mest_lambda": lam}},
-        )
-    write_study(
-        root,
-        sweep="batch-size",
-        seeds=s2,
-        densities=(0.1, 0.5),
-        n_updates=1,
-        crits=FIVE,
-        model="lenet5-caffe",
-        dataset=DIG,
-        extra={"batch_size": 512},
-        baseline_extra={"batch_size": 512},
-    )
+        extra = {"criterion_params": {"mest_lambda": lam}}
+        add("mest-lambda", ("mest",), "mlp-large", n_updates=1, baselines=False, extra=extra)
+    add("batch-size", FIVE, "lenet5-caffe", **two, extra={"batch_size": 512}, baseline_extra={"batch_size": 512})
     for model in ("mlp-large", "lenet5-caffe"):
-        write_study(
-            root,
-            sweep="update-batch",
-            seeds=s2,
-            densities=(0.1, 0.5),
-            n_updates=1,
-            crits=FIVE,
-            model=model,
-            dataset=DIG,
-            baselines=False,
-            extra={"update_batch_size": 512},
-        )
-    write_study(
-        root,
-        sweep="scope",
-        seeds=s2,
-        densities=(0.05, 0.1),
-        n_updates=1,
-        crits=("magnitude", "snip"),
-        model="resnet56",
-        dataset=DIG,
-        baselines=False,
-        extra={"pruning_scope": "global"},
-    )
+        add("update-batch", FIVE, model, **two, baselines=False, extra={"update_batch_size": 512})
+    scope = {"densities": (0.05, 0.1), "n_updates": 1, "baselines": False, "extra": {"pruning_scope": "global"}}
+    add("scope", ("magnitude", "snip"), "resnet56", **scope)
     # the figures whose data cannot be made here: their generators on synthetic runs
     write_study(root, sweep="imagenet", seeds=s2, n_updates=1, dataset="imagenet", model="resnet50")
     write_study(root, sweep="roberta", seeds=s2, n_updates=1, model="roberta", baselines=False)
     write_study(root, sweep="efficientnet", seeds=s2, n_updates=1, model="efficientnet-b0", baselines=False)
-    write_study(
-        root,
-        sweep="accuracy",
-        seeds=s2,
-        densities=(0.1, 0.5),
-        n_updates=1,
-        crits=FIVE,
-        model="efficientnet-b0",
-        dataset="tinyimagenet",
-    )
+    add("accuracy", FIVE, "efficientnet-b0", "tinyimagenet", **two)
 
 
 def test_registry_has_every_paper_figure():
@@ -428,26 +292,17 @@ def test_jaccard_figures_have_one_panel_per_model(tmp_path):
     from fwanalysis import analyses as A
 
     for sweep in ("jaccard", "jaccard-first"):
-        write_study(
-            tmp_path,
-            sweep=sweep,
-            seeds=(0, 1),
-            n_updates=4,
-            baselines=False,
-            model="toy",
-            densities=(1.0,),
-            extra={"prune_fraction": 0.5},
-        )
-        write_study(
-            tmp_path,
-            sweep=sweep,
-            seeds=(0, 1),
-            n_updates=4,
-            baselines=False,
-            model="toy2",
-            densities=(1.0,),
-            extra={"prune_fraction": 0.5},
-        )
+        for model in ("toy", "toy2"):
+            write_study(
+                tmp_path,
+                sweep=sweep,
+                seeds=(0, 1),
+                n_updates=4,
+                baselines=False,
+                model=model,
+                densities=(1.0,),
+                extra={"prune_fraction": 0.5},
+            )
     runs = find_runs(tmp_path)
     first = partial(A.jaccard_first, criteria=["magnitude", "snip", "random"])
     for fid, compute in [

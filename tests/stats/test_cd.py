@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scikit_posthocs as sp
+from clilib import CD_JSON_KEYS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -321,17 +322,7 @@ def test_cd_analysis_refuses_too_little_data(demsar):
 
 def test_json_shape(demsar):
     out = cd_analysis(demsar, alpha=0.10).to_json()
-    required = {
-        "methods",
-        "avg_ranks",
-        "n_blocks",
-        "alpha",
-        "cd",
-        "friedman",
-        "iman_davenport",
-        "cliques",
-        "dropped_blocks",
-    }
+    required = CD_JSON_KEYS
     extra = {
         "test",
         "lower_is_better",
