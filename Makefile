@@ -52,7 +52,7 @@ test: lint
 	fi; \
 	slurm_log=$$(mktemp); failed=0; \
 	$(BIN)/python -m pytest tests/slurm -p no:xdist $(PYTEST_ARGS) > $$slurm_log 2>&1 & slurm=$$!; \
-	$(BIN)/python -m pytest --ignore=tests/slurm -n $(TEST_JOBS) --dist worksteal $(PYTEST_ARGS) || failed=1; \
+	$(BIN)/python -m pytest --ignore=tests/slurm -n $(TEST_JOBS) --dist load $(PYTEST_ARGS) || failed=1; \
 	wait $$slurm || failed=1; \
 	echo "== tests/slurm (run beside the rest)"; cat $$slurm_log; rm -f $$slurm_log; \
 	exit $$failed
