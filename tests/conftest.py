@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -20,11 +21,19 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist the tests marked ``slow`` run first: xdist deals the first tests out one by one
-    in turn, so the long ones are spread over the workers and the many short ones fill in at the end
-    (a long test left for last keeps one worker busy while the other waits)."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: the rest keep their order
+    """Under pytest-xdist the tests marked ``slow`` run first, one module's after another's in turn: xdist
+    deals the first tests out one by one to the workers in turn, so the long ones are spread over the
+    workers and the many short ones fill in at the end (a long test left for last keeps one worker busy
+    while the other has nothing to do), and the workers' first tests need different shared fixtures (one
+    worker building a ``build_once`` folder while the other waits for it wasted both)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    by_module: dict[str, list] = {}
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            by_module.setdefault(item.nodeid.split("::")[0], []).append(item)
+    slow = [item for turn in itertools.zip_longest(*by_module.values()) for item in turn if item is not None]
+    items[:] = slow + [item for item in items if item.get_closest_marker("slow") is None]
 
 
 @pytest.fixture(scope="session", autouse=True)
