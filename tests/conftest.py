@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sharedlib import session_folder
 
 
 def pytest_configure(config):
@@ -115,11 +116,8 @@ def _data_cache(tmp_path_factory):
     user's home; subprocesses the tests start inherit it. Under pytest-xdist the workers share one folder
     (the cache writes each file atomically, and two writers of one file write the same bytes)."""
     before = os.environ.get("FWA_DATA_CACHE")
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' base folders are siblings in this run's folder
-        cache = tmp_path_factory.getbasetemp().parent / "data-cache"
-        cache.mkdir(exist_ok=True)
-    else:
-        cache = tmp_path_factory.mktemp("data-cache")
+    cache = session_folder(tmp_path_factory) / "data-cache"
+    cache.mkdir(exist_ok=True)
     os.environ["FWA_DATA_CACHE"] = str(cache)
     yield
     if before is None:
