@@ -41,6 +41,7 @@ from . import config as cfgmod
 from .augment import augment_batch
 from .data import DATASETS, DatasetError, load_dataset
 from .models import MODELS, build_model, channels_last, masked_parameter_names
+from .optim import SGD, MultiStepLR
 from .sparsity.init import initial_masks, layer_densities
 from .sparsity.schedules import prune_fraction
 from .topology import update_topology
@@ -247,14 +248,14 @@ def train(
     ever_active = {n: m.clone() for n, m in masks.items()}
     n_weights = sum(m.numel() for m in masks.values())
 
-    opt = torch.optim.SGD(
+    opt = SGD(
         model.parameters(),
         lr=c.lr,
         momentum=c.momentum,
         weight_decay=c.weight_decay,
         nesterov=c.nesterov and c.momentum > 0,
     )
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=c.lr_milestones, gamma=c.lr_gamma)
+    sched = MultiStepLR(opt, milestones=c.lr_milestones, gamma=c.lr_gamma)
     data_gen = torch.Generator().manual_seed(c.seed)
 
     writer = (
