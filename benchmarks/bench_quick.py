@@ -9,11 +9,11 @@ same ones every time) are trained here, in one process, twice: once as the sweep
 * record: the rest of what recording costs (shadow sets, mask copies): recorded run − unrecorded run − write;
 * train:  the unrecorded run less data: model, steps, updates, evaluation;
 
-and ``start`` is one worker's start-up, measured in a fresh interpreter: imports and the deterministic
-set-up every run does. The estimate per spec is the mean per run times its number of runs; the total adds
-one start per worker per spec (``--jobs``), as ``make artifacts`` runs the specs one after the other. A spec's
-runs differ most by model (a VGG-16 run costs a hundred MLP runs), so the mean is taken per model and weighted
-by that model's number of runs.
+and ``start`` is one worker's start-up, measured in a fresh interpreter: imports, the deterministic
+set-up every run does and one optimizer step. The estimate per spec is the mean per run times its number
+of runs; the total adds one start per worker per spec (``--jobs``), as ``make artifacts`` runs the specs one
+after the other. A spec's runs differ most by model (a VGG-16 run costs a hundred MLP runs), so the mean is
+taken per model and weighted by that model's number of runs.
 
     python benchmarks/bench_quick.py [--per-model 2] [--specs accuracy jaccard] [--jobs 2]
 """
@@ -31,9 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-START = (
-    "import time; t = time.process_time(); import trainer.loop, trainer.sweep; "
-    "trainer.loop.seed_everything(0); print(time.process_time() - t)"
+START = (  # imports, the deterministic set-up, and one optimizer step (torch.optim's would import torch._dynamo)
+    "import time; t = time.process_time(); import torch, trainer.loop, trainer.sweep; "
+    "trainer.loop.seed_everything(0); w = torch.zeros(3, requires_grad=True); w.sum().backward(); "
+    "o = trainer.loop.SGD([w], lr=0.1, momentum=0.9, nesterov=True); o.step(); o.zero_grad(False); "
+    "print(time.process_time() - t)"
 )
 
 
@@ -113,7 +115,7 @@ def main(argv=None) -> None:
     start = start_cost()
     print(
         f"torch {torch.__version__}, 1 thread per run; start-up of a worker {start:.2f} s CPU "
-        "(imports, deterministic set-up)"
+        "(imports, deterministic set-up, one optimizer step)"
     )
     paths = sorted((ROOT / "specs").glob("*.toml"))
     if args.specs:
