@@ -32,7 +32,7 @@ from pathlib import Path
 from fwanalysis.artifacts import CONFIG_KEYS
 from fwanalysis.artifacts.writer import run_id_for
 
-from .common import metric_rows
+from .common import default_metric, metric_rows
 from .common import some_names as _some
 from .wandb_csv import _short, _step
 
@@ -241,7 +241,7 @@ def import_runs_table(
             raise ValueError(
                 f"{path}: line {first.line} ({first.name}) and line {run.line} ({run.name}) would be one run, {rid}: "
                 "their config columns (and --set) agree; runs are never merged: give each its seed or other config "
-                "in a column"
+                f"in a column{_differing(first, run, mapping)}"
             )
         ids[rid] = run
         _check_free(Path(out) / rid, run, overwrite)
@@ -283,6 +283,17 @@ def import_runs_table(
         )
         for i, (run, config, rid) in enumerate(plans)
     ]
+
+
+def _differing(a: TableRun, b: TableRun, mapping: Mapping) -> str:
+    """The columns read as summary that are no metric and differ between two rows, in words: config that fwa
+    did not recognise as such (e.g. a bare ``arch`` column), which would have told them apart."""
+    keys = sorted(
+        k
+        for k in set(a.summary) | set(b.summary)
+        if not (mapping.get(k) or default_metric(k)) and a.summary.get(k) != b.summary.get(k)
+    )
+    return f" (they differ in {_some(keys, 5)}, not read as config: name such a column config.<key>)" if keys else ""
 
 
 def _check_free(run_dir: Path, run: TableRun, overwrite: bool) -> None:

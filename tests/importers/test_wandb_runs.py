@@ -70,6 +70,14 @@ snip-s1,finished,3589,0.1,resnet20,0.9275
     assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
     assert f"{f}: line 2 (snip-s0) and line 3 (snip-s1) would be one run" in r.stderr and "never merged" in r.stderr
     assert not (tmp_path / "s").exists()
+    arch = (
+        text.replace("model,", "model,arch,")
+        .replace("resnet20,", "resnet20,v1,", 1)
+        .replace("resnet20,0", "resnet20,v2,0")
+    )
+    f, r = _import(tmp_path, arch)
+    assert r.exit_code == 1 and "(they differ in arch, not read as config" in r.stderr  # a config fwa does not know
+    assert not (tmp_path / "s").exists()
 
 
 def _api_runs() -> list[dict]:
