@@ -78,6 +78,8 @@ def _write_metrics(
         )
     if run is not None and (settings or run_id):
         raise ValueError("--set and --run-id make a new run: use them with --out, not with --run")
+    if run is None and extend:
+        raise ValueError("--extend-steps raises the total_steps of an existing run: use it with --run")
     rows, skipped = metric_rows(
         series,
         mapping=parse_map(mapping),

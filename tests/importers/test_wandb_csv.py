@@ -189,6 +189,8 @@ def test_a_history_past_the_run_is_refused_with_the_numbers(tmp_path, run_of_720
     assert "total_steps of" in r.stderr and "raised from 720 to 749" in r.stderr
     assert load_run(run_of_720_steps).total_steps == 749
     assert fwa("validate", tmp_path / "study").exit_code == 0
+    r = fwa("import", "wandb-csv", f, "--out", tmp_path / "new", "--set", "model=m", "--extend-steps")
+    assert r.exit_code == 1 and "use it with --run" in r.stderr and not (tmp_path / "new").exists()
 
 
 def test_a_history_that_ends_early_is_imported_with_a_note(tmp_path, run_of_720_steps):
