@@ -34,6 +34,11 @@ __all__ = [
     "add_metrics",
     "METRIC_COLUMNS",
     "EPOCH_TAGS",
+    "ACCURACY_SCALES",
+    "accuracy_divisor",
+    "metric_label",
+    "check_steps",
+    "some_names",
 ]
 
 #: The columns of metrics.parquet, in order (docs/format.md, "metrics.parquet").
@@ -82,6 +87,12 @@ _SPLIT_WORDS = {
 _NAME_WORDS = {"loss": "loss", "acc": "acc", "accuracy": "acc", "top1": "acc", "acc1": "acc"}
 
 
+def some_names(names: list[str], shown: int = 50) -> str:
+    """The first ``shown`` names, then how many more (a CSV of 200,000 columns makes no readable line)."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f", ... ({more} more)" if more > 0 else "")
+
+
 def default_metric(tag: str) -> tuple[str, str] | None:
     """The (split, name) a tag gets without ``--map``, or None (not imported).
 
@@ -105,20 +116,56 @@ def default_metric(tag: str) -> tuple[str, str] | None:
     return None
 
 
+#: ``--accuracy-scale``: how an accuracy series was logged (docs/import.md, "Accuracy in percent").
+ACCURACY_SCALES = ("auto", "percent", "fraction")
+
+
+def metric_label(split: str, name: str) -> str:
+    """A metric as the docs write it: ``train/loss``, ``lr`` (run-level)."""
+    return f"{split}/{name}" if split else name
+
+
+def accuracy_divisor(tag: str, points: Sequence[tuple[int, float]], scale: str, note: Callable[[str], None]) -> float:
+    """What the values of the accuracy series ``tag`` are divided by: 1 for ``fraction`` (as logged), 100 for
+    ``percent``; ``auto`` reads a series whose finite values all lie in [0, 1] as fractions, one with values
+    above 1 and all in [0, 100] as percent (divided, and a note says so), anything else is an error."""
+    if scale not in ACCURACY_SCALES:
+        raise ValueError(f"--accuracy-scale {scale!r}: expected one of {', '.join(ACCURACY_SCALES)}")
+    if scale != "auto":
+        return 100.0 if scale == "percent" else 1.0
+    values = [x for x in (float(v) for _, v in points) if math.isfinite(x)]
+    if not values or 0 <= min(values) and max(values) <= 1:
+        return 1.0
+    lo, hi = min(values), max(values)
+    if lo >= 0 and hi <= 100:
+        note(
+            f"note: accuracy {tag!r} read as percent (values up to {hi:g}) and divided by 100; "
+            "--accuracy-scale fraction keeps it as logged"
+        )
+        return 100.0
+    raise ValueError(
+        f"accuracy {tag!r} holds values from {lo:g} to {hi:g}, neither fractions (0 to 1) nor percent (0 to 100); "
+        "--accuracy-scale fraction imports it as logged, or --map it to another name"
+    )
+
+
 def metric_rows(
     series: Mapping[str, Sequence[tuple[int, float]]],
     *,
     mapping: Mapping[str, tuple[str, str]] | None = None,
     epochs: Sequence[tuple[int, float]] | None = None,
     steps_per_epoch: int | None = None,
+    accuracy_scale: str = "fraction",
+    note: Callable[[str], None] = lambda _: None,
 ) -> tuple[list[tuple], list[str]]:
     """Tidy rows ``(step, epoch, split, name, value)`` from ``{tag: [(step, value), ...]}``.
 
     A tag named in ``mapping`` gets its (split, name); any other tag its :func:`default_metric`, or is
     left out (returned in the second list). Non-finite values are left out. ``epoch``: ``step /
     steps_per_epoch`` when given, else the last value of ``epochs`` (``[(step, epoch)]``, e.g. a logged
-    ``epoch`` series) at or before the step, else NaN. When two tags land on one (step, split, name),
-    the later tag in ``series`` wins. Rows come sorted by step."""
+    ``epoch`` series) at or before the step, else NaN. Two tags that would become one metric are an error
+    naming both (one would overwrite the other). The values of an ``acc`` metric are divided as
+    :func:`accuracy_divisor` says for ``accuracy_scale`` (``note`` prints its note). Rows come sorted by step."""
     mapping = dict(mapping or {})
     ep_steps = ep_values = None
     if epochs:
@@ -134,14 +181,22 @@ def metric_rows(
             return ep_values[i] if i >= 0 else math.nan
         return math.nan
 
-    rows: dict[tuple, tuple] = {}
+    rows: list[tuple] = []
     skipped = []
+    source: dict[tuple[str, str], str] = {}  # metric -> the tag that gives it
     for tag, points in series.items():
         target = mapping.get(tag) or default_metric(tag)
         if target is None:
             skipped.append(tag)
             continue
         split, name = target
+        if target in source:
+            raise ValueError(
+                f"tags {source[target]!r} and {tag!r} would both become the metric {metric_label(split, name)} (one "
+                f"overwriting the other); give one of them another name with --map, e.g. --map '{tag}={split}:{name}_2'"
+            )
+        source[target] = tag
+        divisor = accuracy_divisor(tag, points, accuracy_scale, note) if name == "acc" else 1.0
         for step, value in points:
             value = float(value)
             if not math.isfinite(value):
@@ -151,8 +206,10 @@ def metric_rows(
                 raise ValueError(
                     f"tag {tag!r} has a negative step ({step}); the run format counts optimizer steps from 0"
                 )
-            rows[(step, split, name)] = (step, epoch_at(step), split, name, value)
-    return sorted(rows.values(), key=lambda r: (r[0], r[2], r[3])), skipped
+            rows.append((step, epoch_at(step), split, name, value / divisor if divisor != 1 else value))
+    # one value per (step, split, name): a tag's last at a step, as before tags were checked apart
+    last = {(r[0], r[2], r[3]): r for r in rows}
+    return sorted(last.values(), key=lambda r: (r[0], r[2], r[3])), skipped
 
 
 def run_config(
@@ -283,14 +340,46 @@ def _summary(df) -> dict:
     return out
 
 
-def add_metrics(run_dir: Path, rows: Sequence[tuple], *, imported_from: Mapping | None = None) -> tuple[Path, int]:
+def check_steps(
+    total: int, steps: Sequence[int], *, source: str, run: Path, extend: bool, hint: str, note: Callable[[str], None]
+) -> int:
+    """The run's ``total_steps`` after adding rows at ``steps`` (read from ``source``) to ``run``, whose
+    ``total_steps`` is ``total``. Steps past a run that has steps of its own (``total`` > 0) are refused,
+    with the numbers and ``hint``, unless ``extend``; a run's total_steps is raised only with a note saying
+    so. Steps that end before half the run's are allowed, with a note (a counter of log calls, say)."""
+    if not len(steps):
+        return total
+    lo, hi = int(min(steps)), int(max(steps))
+    if hi > total:
+        if total and not extend:
+            raise ValueError(
+                f"{source}: steps {lo}–{hi} run past the {total} steps of the run {run}; {hint}, or give "
+                f"--extend-steps to import them and raise its total_steps to {hi}"
+            )
+        note(f"note: total_steps of {run} raised from {total} to {hi}, the last step imported")
+        return hi
+    if hi < total / 2:
+        note(f"note: {source}: steps {lo}–{hi} end before half of the {total} steps of the run {run}; {hint}")
+    return total
+
+
+def add_metrics(
+    run_dir: Path,
+    rows: Sequence[tuple],
+    *,
+    imported_from: Mapping | None = None,
+    extend: bool = False,
+    hint: str = "check that they count the run's optimizer steps",
+    note: Callable[[str], None] = lambda _: None,
+) -> tuple[Path, int]:
     """Add ``rows`` to the metrics of the existing run at ``run_dir``, under the run's lock.
 
     Rows already in the run with a (split, name) that ``rows`` bring are replaced; others are kept.
-    ``summary`` in run.json is updated for the final figures the new rows give; ``imported_from`` (what was
-    read, what ``--skip-bad`` left out), with the number of rows and the time, is appended to run.json's
-    ``imported_metrics`` list. Both files are rewritten atomically. Returns the run directory and the
-    number of rows replaced."""
+    Their steps are checked against the run's own (:func:`check_steps`, ``extend`` and ``hint`` passed on)
+    before anything is written. ``summary`` in run.json is updated for the final figures the new rows give;
+    ``imported_from`` (what was read, what ``--skip-bad`` left out), with the number of rows and the time, is
+    appended to run.json's ``imported_metrics`` list. Both files are rewritten atomically. Returns the run
+    directory and the number of rows replaced."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -312,6 +401,17 @@ def add_metrics(run_dir: Path, rows: Sequence[tuple], *, imported_from: Mapping 
         else:
             old = pd.DataFrame({c: [] for c in METRIC_COLUMNS})
         new = pd.DataFrame(list(rows), columns=list(METRIC_COLUMNS))
+        manifest = json.loads(read_regular(run.path / "run.json", max_bytes=MAX_MANIFEST_BYTES).decode("utf-8"))
+        source = (imported_from or {}).get("source", "the import")
+        total = check_steps(
+            int(manifest.get("total_steps") or 0),
+            new["step"].tolist(),
+            source=", ".join(map(str, source)) if isinstance(source, list) else str(source),
+            run=run.path,
+            extend=extend,
+            hint=hint,
+            note=note,
+        )
         brought = set(zip(new["split"], new["name"]))
         keep = ~pd.Series([(s, n) in brought for s, n in zip(old["split"], old["name"])], index=old.index, dtype=bool)
         merged = pd.concat([old[keep], new], ignore_index=True) if len(old) else new
@@ -319,12 +419,11 @@ def add_metrics(run_dir: Path, rows: Sequence[tuple], *, imported_from: Mapping 
         table = _table(list(merged.itertuples(index=False, name=None)))
         with atomic_path(mp, mkdir=False) as tmp:
             pq.write_table(table, tmp)
-        manifest = json.loads(read_regular(run.path / "run.json", max_bytes=MAX_MANIFEST_BYTES).decode("utf-8"))
         summary = dict(manifest.get("summary") or {})
         fresh = _summary(new)
         summary.update({k: v for k, v in _summary(merged).items() if k in fresh})
         manifest["summary"] = summary
-        manifest["total_steps"] = max(int(manifest.get("total_steps") or 0), int(new["step"].max()) if len(new) else 0)
+        manifest["total_steps"] = total
         if imported_from:
             history = manifest.get("imported_metrics")
             manifest["imported_metrics"] = [

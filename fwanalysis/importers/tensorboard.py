@@ -103,10 +103,17 @@ def read_scalars(logdir: Path, *, skip_bad: bool = False) -> tuple[Series, dict[
     for p in files:
         by_folder.setdefault(p.parent, []).append(p)
     out: Series = {}
+    origin: dict[str, str] = {}  # name -> where it came from, to name both of two that would share a name
     for folder in sorted(by_folder):
         prefix = "" if folder == logdir else folder.relative_to(logdir).as_posix() + "/"
         for tag, points in _read_folder(by_folder[folder], skips).items():
-            out[prefix + tag] = points
+            where = f"the tag {tag!r} of {folder}"
+            if prefix + tag in out:
+                raise ValueError(
+                    f"{origin[prefix + tag]} and {where} would both be named {prefix + tag!r}; move one of the "
+                    "folders out and import it on its own (--run RUN adds its metrics to the same run)"
+                )
+            out[prefix + tag], origin[prefix + tag] = points, where
     return out, dict(skips.counts)
 
 

@@ -31,7 +31,7 @@ from fwanalysis.artifacts.schema import MAX_STEP
 
 from .common import EPOCH_TAGS
 
-__all__ = ["read_history", "History", "skipped_note", "MAX_CSV_BYTES"]
+__all__ = ["read_history", "read_text", "read_header", "History", "skipped_note", "MAX_CSV_BYTES"]
 
 #: A CSV file larger than this is refused before it is read (docs/import.md).
 MAX_CSV_BYTES = 2**30
@@ -59,17 +59,31 @@ def skipped_note(skipped: dict[str, int]) -> str:
     )
 
 
-def read_history(path: Path, *, step_column: str | None = None, skip_bad: bool = False) -> History:
+def read_text(path: Path) -> str:
+    """The text of the CSV file ``path`` (UTF-8, at most :data:`MAX_CSV_BYTES`, a regular file only)."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise ValueError(f"{path}: no such file")
+    return _text(path)
+
+
+def read_header(path: Path, text: str) -> list[str]:
+    """The column names of the CSV ``text`` of ``path`` (checked as :func:`read_history` checks them)."""
+    return _header(path, csv.reader(io.StringIO(text, newline="")))
+
+
+def read_history(
+    path: Path, *, step_column: str | None = None, skip_bad: bool = False, text: str | None = None
+) -> History:
     """The metric series of an exported history, all lines checked first.
 
     The step of a row is ``step_column`` if given, else ``_step`` (W&B's own counter: the number of the
     ``wandb.log`` call unless the run logged with ``step=``), else a chart export's ``Step``. Columns
     starting with ``_`` (W&B's ``_runtime``, ``_timestamp``, ``_wandb``...) and columns without a number
-    are not metrics; non-finite values are left out, as are lines with an empty step cell."""
+    are not metrics; non-finite values are left out, as are lines with an empty step cell. ``text``: the file's
+    text when it was read already (:func:`read_text`)."""
     path = Path(path)
-    if not path.exists() and not path.is_symlink():
-        raise ValueError(f"{path}: no such file")
-    rows = csv.reader(io.StringIO(_text(path), newline=""))
+    rows = csv.reader(io.StringIO(read_text(path) if text is None else text, newline=""))
     cols = _header(path, rows)
     step_column = _step_column(path, cols, step_column)
     metrics = [

@@ -222,6 +222,8 @@ def test_csv_of_200000_columns(tmp_path):
         "m123456=val:acc",
         "--map",
         f"m{n - 1}=test:acc",
+        "--accuracy-scale",
+        "fraction",  # m123456 holds 2.123456: as logged, not read as percent
     )
     assert r.exit_code == 0, r.output
     assert rows(tmp_path / "s") == sorted(

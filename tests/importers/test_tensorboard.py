@@ -308,3 +308,94 @@ def test_provenance_of_a_new_run_and_of_an_added_import(logdir, tmp_path):
         "rows": 7,
     }
     assert fwa("validate", tmp_path / "s").exit_code == 0
+
+
+# -- tags that would become one metric; accuracy in percent (issue 22) ------------------------------------------
+def _writer(folder: Path):
+    pytest.importorskip("tensorboard")
+    torch_tb = pytest.importorskip("torch.utils.tensorboard")
+    return torch_tb.SummaryWriter(str(folder))
+
+
+def test_two_tags_of_one_metric_are_refused_naming_both(tmp_path):
+    """train/loss and add_scalars("Loss", {"train": ...}) (folder Loss_train, tag Loss) both name train/loss: the
+    second used to overwrite the first at a shared step (5.0 over 1.0 at step 10)."""
+    w = _writer(tmp_path / "run")
+    w.add_scalar("train/loss", 1.0, 10)
+    w.add_scalars("Loss", {"train": 5.0}, 10)
+    w.close()
+    r = fwa("import", "tensorboard", tmp_path / "run", "--out", tmp_path / "s", "--set", "model=m")
+    assert r.exit_code == 1 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+    assert "'train/loss'" in r.stderr and "'Loss_train/Loss'" in r.stderr and "train/loss" in r.stderr
+    assert not (tmp_path / "s").exists()
+    r = fwa(  # --map gives one of them another name: both imported
+        "import", "tensorboard", tmp_path / "run", "--out", tmp_path / "s", "--set", "model=m",
+        "--map", "Loss_train/Loss=train:loss_b",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert _rows(tmp_path / "s") == [(10, "train", "loss", 1.0), (10, "train", "loss_b", 5.0)]
+
+
+def test_a_tag_of_the_logdir_and_one_of_a_folder_below_with_one_name_are_refused(tmp_path):
+    """train/loss written at the LOGDIR and loss written in LOGDIR/train are both named train/loss."""
+    w = _writer(tmp_path / "run")
+    w.add_scalar("train/loss", 1.0, 10)
+    w.close()
+    w = _writer(tmp_path / "run" / "train")
+    w.add_scalar("loss", 5.0, 10)
+    w.close()
+    r = fwa("import", "tensorboard", tmp_path / "run", "--out", tmp_path / "s", "--set", "model=m")
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "the tag 'train/loss' of" in r.stderr and "the tag 'loss' of" in r.stderr
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.fixture(scope="module")
+def percent_logdir(tmp_path_factory):
+    """Accuracy logged in percent: test_acc 93.5 at the end, val/acc 50 and 90."""
+    d = tmp_path_factory.mktemp("pct") / "run"
+    w = _writer(d)
+    w.add_scalar("val/acc", 50.0, 50)
+    w.add_scalar("val/acc", 90.0, 100)
+    w.add_scalar("test_acc", 93.5, 100)
+    w.add_scalar("train/loss", 2.5, 100)
+    w.close()
+    return d
+
+
+def test_accuracy_in_percent_is_read_as_percent(percent_logdir, tmp_path):
+    r = fwa("import", "tensorboard", percent_logdir, "--out", tmp_path / "s", "--set", "model=m")
+    assert r.exit_code == 0, r.output
+    notes = [line for line in r.stderr.splitlines() if "read as percent" in line]
+    assert len(notes) == 2 and any("'test_acc'" in n and "93.5" in n for n in notes)
+    assert _rows(tmp_path / "s") == [
+        (50, "val", "acc", 0.5),
+        (100, "test", "acc", 93.5 / 100),
+        (100, "train", "loss", 2.5),  # a loss above 1 is no accuracy: as logged
+        (100, "val", "acc", 0.9),
+    ]
+    run = load_run(next((tmp_path / "s").rglob("run.json")).parent)
+    assert run.summary["test_acc"] == pytest.approx(0.935) and run.summary["val_acc"] == pytest.approx(0.9)
+
+
+def test_accuracy_scale_stated(percent_logdir, tmp_path):
+    base = ("import", "tensorboard", percent_logdir, "--set", "model=m")
+    r = fwa(*base, "--out", tmp_path / "f", "--accuracy-scale", "fraction")
+    assert r.exit_code == 0, r.output
+    assert "percent" not in r.stderr and (100, "test", "acc", 93.5) in _rows(tmp_path / "f")
+    r = fwa(*base, "--out", tmp_path / "x", "--accuracy-scale", "tenths")
+    assert r.exit_code == 1 and "--accuracy-scale 'tenths'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_an_accuracy_neither_fraction_nor_percent_is_refused(tmp_path):
+    w = _writer(tmp_path / "run")
+    w.add_scalar("val/acc", 150.0, 1)
+    w.close()
+    r = fwa("import", "tensorboard", tmp_path / "run", "--out", tmp_path / "s", "--set", "model=m")
+    assert r.exit_code == 1 and "'val/acc'" in r.stderr and "--accuracy-scale fraction" in r.stderr
+    assert not (tmp_path / "s").exists()
+    r = fwa(
+        "import", "tensorboard", tmp_path / "run", "--out", tmp_path / "s", "--set", "model=m",
+        "--accuracy-scale", "percent",
+    )  # fmt: skip
+    assert r.exit_code == 0 and _rows(tmp_path / "s") == [(1, "val", "acc", 1.5)]

@@ -153,3 +153,48 @@ def test_files_that_are_no_history(tmp_path, monkeypatch):
     r = fwa("import", "wandb-csv", tmp_path, "--out", tmp_path / "s")
     assert r.exit_code == 1 and "a directory" in r.stderr
     assert not (tmp_path / "s").exists()
+
+
+# -- a history added to a recorded run: its steps checked against the run's (issue 22) --------------------------
+@pytest.fixture
+def run_of_720_steps(tmp_path, dst_config):
+    with RunWriter(tmp_path / "study", dst_config, {}) as w:
+        w.write_masks(0, {})
+        w.write_masks(720, {})
+        w.log(720, 1.0, "test", "acc", 0.5)
+    assert json.loads((w.path / "run.json").read_text())["total_steps"] == 720
+    return w.path
+
+
+def _history(tmp_path, last: int) -> Path:
+    f = tmp_path / "history.csv"
+    f.write_text(
+        "_step,_runtime,_timestamp,train/loss\n" + "".join(f"{s},{s / 10},{1.7e9 + s},1.5\n" for s in range(last + 1))
+    )
+    return f
+
+
+def test_a_history_past_the_run_is_refused_with_the_numbers(tmp_path, run_of_720_steps):
+    """W&B's _step counts wandb.log calls: 750 of them on a run of 720 optimizer steps used to raise its
+    total_steps to 749 without a word."""
+    before = {p.name: p.read_bytes() for p in run_of_720_steps.iterdir() if p.is_file()}
+    f = _history(tmp_path, 749)
+    r = fwa("import", "wandb-csv", f, "--run", run_of_720_steps)
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert f"{f}: steps 0–749 run past the 720 steps of the run" in r.stderr
+    assert "--step-column" in r.stderr and "--extend-steps" in r.stderr
+    assert {p.name: p.read_bytes() for p in run_of_720_steps.iterdir() if p.is_file()} == before
+    r = fwa("import", "wandb-csv", f, "--run", run_of_720_steps, "--extend-steps")
+    assert r.exit_code == 0, r.output
+    assert "total_steps of" in r.stderr and "raised from 720 to 749" in r.stderr
+    assert load_run(run_of_720_steps).total_steps == 749
+    assert fwa("validate", tmp_path / "study").exit_code == 0
+    r = fwa("import", "wandb-csv", f, "--out", tmp_path / "new", "--set", "model=m", "--extend-steps")
+    assert r.exit_code == 1 and "use it with --run" in r.stderr and not (tmp_path / "new").exists()
+
+
+def test_a_history_that_ends_early_is_imported_with_a_note(tmp_path, run_of_720_steps):
+    r = fwa("import", "wandb-csv", _history(tmp_path, 99), "--run", run_of_720_steps)
+    assert r.exit_code == 0, r.output
+    assert "steps 0–99 end before half of the 720 steps" in r.stderr and "--step-column" in r.stderr
+    assert load_run(run_of_720_steps).total_steps == 720
