@@ -43,7 +43,7 @@ import numpy as np
 
 from fwanalysis.artifacts import RunWriter, as_bool
 from fwanalysis.criteria.select import shadow_sets
-from fwanalysis.vocab import CRITERIA, SCORE_EPS, STATE_DUMPS, check_choice
+from fwanalysis.vocab import CRITERIA, PRUNING_METHODS, SCORE_EPS, STATE_DUMPS, check_choice
 
 __all__ = ["Recorder", "shadow_sets", "prune_masks", "EPS"]
 
@@ -215,7 +215,7 @@ class Recorder:
         total = sum(math.prod(self._shape[n]) for n in self._names)
         active = sum(self._count(n, current[n]) for n in self._names)
         #: where config.density comes from when not given: the masks at step 0, or (imp, pai) the last masks
-        self._density_from = None if density is not None else "last" if method in ("imp", "pai") else "initial"
+        self._density_from = None if density is not None else "last" if method in PRUNING_METHODS else "initial"
         cfg = {
             "model": model_name or type(model).__name__.lower(),
             "dataset": dataset,

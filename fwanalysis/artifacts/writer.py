@@ -39,7 +39,7 @@ from typing import Mapping
 
 import numpy as np
 
-from fwanalysis.vocab import check_criterion_name, criterion_order
+from fwanalysis.vocab import PRUNING_METHODS, check_criterion_name, criterion_order
 
 from . import schema
 from .bitset import as_bool, pack, popcount
@@ -101,7 +101,7 @@ def run_id_for(config: Mapping, *, digits: int = RUN_ID_DIGITS) -> str:
     cfg = canonical_config(config)
     digest = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:digits]
     parts = [cfg.get("dataset"), cfg.get("model"), cfg.get("method")]
-    if cfg.get("method") in ("dst", "imp", "pai"):  # the methods with a pruning criterion
+    if cfg.get("method") in ("dst", *PRUNING_METHODS):  # the methods with a pruning criterion
         parts += [cfg.get("criterion"), cfg.get("growth")]
     if cfg.get("density") is not None:
         parts.append(f"d{float(cfg['density']):g}")
