@@ -24,6 +24,11 @@ set each chosen built-in criterion would have removed from the weights and gradi
 :meth:`Recorder.before_update`, with as many weights per layer as the loop removed; the metrics rows
 ``density``, ``prune_fraction`` and ``itop`` at every update and ``itop`` at the end.
 
+A loop may start dense (iterative pruning, ``method="imp"``; pruning at initialisation, ``method="pai"``, inside
+``with rec.update(0):``): with no masks yet, every weight matrix is recorded (``layers=`` picks others), a layer
+without a mask is all ones until prune gives it one, and ``config.density`` of such a run is measured from the
+masks last seen, never taken from another setting. An update at step 0 makes the step-0 snapshot again, after it.
+
 This is the one module of fwanalysis written for PyTorch loops, and nothing else of the package imports
 it. It imports torch only inside the functions that need it: it calls the methods of the model and of the
 mask tensors it is given (``named_parameters``, ``named_buffers``, ``clone``, ``detach``), so importing it
@@ -281,8 +286,8 @@ class Recorder:
         extra = [n for n in prune_masks(self.model) if n not in self._where] if self._auto else []
         if extra:
             raise ValueError(
-                f"the loop pruned {extra}, which the Recorder does not record (it chose {self._names} when it was "
-                "made): pass layers= naming every layer the loop prunes"
+                f"the loop pruned {extra}, which the Recorder does not record (it chose its {len(self._names)} layers "
+                "when it was made): pass layers= naming every layer the loop prunes"
             )
 
     def _check_step(self, step: int) -> int:
@@ -388,7 +393,6 @@ class Recorder:
     def _measured_density(self) -> None:
         """config.density from the masks last seen (left null if they hold no active weight)."""
         self.writer.config["density"] = self._active / self._total if self._active and self._total else None
-        self.writer._manifest_stale = True
 
     def itop(self) -> float:
         """The ITOP ratio so far (Liu et al. 2021): weights ever active / weights of the masked layers."""
