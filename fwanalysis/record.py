@@ -24,6 +24,11 @@ set each chosen built-in criterion would have removed from the weights and gradi
 :meth:`Recorder.before_update`, with as many weights per layer as the loop removed; the metrics rows
 ``density``, ``prune_fraction`` and ``itop`` at every update and ``itop`` at the end.
 
+A loop may start dense (iterative pruning, ``method="imp"``; pruning at initialisation, ``method="pai"``, inside
+``with rec.update(0):``): with no masks yet, every weight matrix is recorded (``layers=`` picks others), a layer
+without a mask is all ones until prune gives it one, and ``config.density`` of such a run is measured from the
+masks last seen, never taken from another setting. An update at step 0 makes the step-0 snapshot again, after it.
+
 This is the one module of fwanalysis written for PyTorch loops, and nothing else of the package imports
 it. It imports torch only inside the functions that need it: it calls the methods of the model and of the
 mask tensors it is given (``named_parameters``, ``named_buffers``, ``clone``, ``detach``), so importing it
@@ -42,83 +47,13 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from fwanalysis.artifacts import RunWriter, as_bool
-from fwanalysis.criteria import row
-from fwanalysis.vocab import CRITERIA, SCORE_EPS, STATE_DUMPS, check_choice
+from fwanalysis.criteria.select import shadow_sets
+from fwanalysis.vocab import CRITERIA, PRUNING_METHODS, SCORE_EPS, STATE_DUMPS, check_choice
 
 __all__ = ["Recorder", "shadow_sets", "prune_masks", "EPS"]
 
 EPS = SCORE_EPS
 """Added to the denominator of ``sensitivity`` and ``rsensitivity`` (as in the trainer)."""
-
-
-# -- the criteria's choices, by the trainer's rules ---------------------------------------------------------
-def shadow_sets(
-    criteria: Iterable[str],
-    weights: Mapping[str, np.ndarray],
-    grads: Mapping[str, np.ndarray | None],
-    masks: Mapping[str, np.ndarray],
-    counts: Mapping[str, int],
-    *,
-    mest_lambda: float = 1.0,
-    seed: int = 0,
-    step: int = 0,
-) -> dict[str, dict[str, np.ndarray]]:
-    """What each built-in criterion would remove: per layer, ``counts[layer]`` of its active weights.
-
-    The trainer's rules (``fwanalysis.criteria.select.select_prune``, local scope): the lowest scores among the
-    active weights, ties by flat index; ``set`` balanced by sign, ``set-legacy`` its own count; ``random`` drawn
-    by the trainer's generator of (``seed``, ``step``, criterion). Needs torch (imported here, when called).
-
-    Parameters
-    ----------
-    criteria:
-        Built-in criterion names (``fwanalysis.vocab.CRITERIA``).
-    weights, grads:
-        Layer name -> weights θ and minibatch gradients ∇θ (numpy, the layer's shape); a gradient may be
-        None when no chosen criterion needs it.
-    masks:
-        Layer name -> boolean mask before the update (True = active; only active weights are chosen).
-    counts:
-        Layer name -> number of weights to remove (clipped to the active count).
-    mest_lambda:
-        λ of MEST's |θ| + λ|∇θ|.
-    seed, step:
-        The run's seed and the update's step, which seed the generator of ``random``.
-
-    Returns
-    -------
-    criterion -> layer -> boolean array of the layer's shape, True at the weights it would remove.
-    """
-    import torch
-
-    from fwanalysis.criteria.rules import topology_generator
-    from fwanalysis.criteria.select import select_prune
-
-    criteria = list(criteria)
-    for crit in criteria:
-        c = row(crit)
-        if c is None:
-            raise ValueError(f"shadow criterion {crit!r} is not one of: {', '.join(CRITERIA)}")
-        for name in masks:
-            if c.needs_grad and grads.get(name) is None:
-                raise ValueError(
-                    f"shadow criterion {crit!r} needs the gradient of layer {name!r}: "
-                    "call before_update after loss.backward()"
-                )
-
-    def tensors(arrays: Mapping, dtype=None) -> dict:
-        return {
-            n: None if a is None else torch.from_numpy(np.ascontiguousarray(a, dtype=dtype)) for n, a in arrays.items()
-        }
-
-    w, g, m = tensors(weights), tensors(grads), tensors(masks, bool)
-    counts = {n: min(int(counts.get(n, 0)), int(m[n].sum())) for n in m}
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for crit in criteria:
-        gen = topology_generator(seed, step, crit)
-        sets = select_prune(crit, w, g, m, counts, generator=gen, mest_lambda=mest_lambda)
-        out[crit] = {n: s.numpy() for n, s in sets.items()}
-    return out
 
 
 # -- reading a model's masks --------------------------------------------------------------------------------
@@ -138,6 +73,12 @@ def prune_masks(model) -> dict[str, tuple[object, str]]:
     return found
 
 
+def _dense_layers(model) -> list[str]:
+    """The layers a model that has no masks yet is recorded with: its parameters of two or more dimensions (the
+    weights of linear and convolution layers, what pruning loops prune), in model order."""
+    return [n for n, p in model.named_parameters() if len(tuple(p.shape)) >= 2]
+
+
 def _numpy(x) -> np.ndarray:
     """A numpy copy of a tensor (any device) or array."""
     if hasattr(x, "detach"):
@@ -155,12 +96,16 @@ def _bool(x) -> np.ndarray:
 
 
 def _copy(x):
-    """A copy of a mask that stays where it is (a tensor on its device, or an array)."""
+    """A copy of a mask that stays where it is (a tensor on its device, or an array); None (no mask) stays None."""
+    if x is None:
+        return None
     return x.detach().clone() if hasattr(x, "detach") else np.array(x, dtype=bool, copy=True)
 
 
 def _same(a, b) -> bool:
-    """Whether two masks of one layer hold the same values (compared on their device)."""
+    """Whether two masks of one layer hold the same values (compared on their device); None is all ones."""
+    if a is None or b is None:
+        return a is b or not bool(((b if a is None else a) == 0).any())
     return not bool((a != b).any())
 
 
@@ -177,10 +122,16 @@ class Recorder:
         Parameter name -> boolean mask tensor (True = active), read again at every call, so the loop may
         change the tensors in place or replace the dict's entries. Default: the masks of
         ``torch.nn.utils.prune`` (buffers ``<name>_mask`` of parameters ``<name>_orig``).
+    layers:
+        The parameters to record. Default: the keys of ``masks``; else the layers prune has masked; else (a
+        dense start: no masks yet) every parameter of two or more dimensions. A layer without a mask counts
+        as dense (all ones) until one appears; a mask that goes away (``prune.remove``) leaves its last.
+        With the default, a mask of prune on a layer not recorded fails the run at the next update.
     model_name, dataset, method, criterion, growth, density, update_period, seed:
         Config fields of the run (docs/format.md, "config"). ``model_name`` defaults to the model's
         class name in lower case, ``method`` to ``dst`` (which needs ``criterion``: a built-in name or any
-        ``[a-z0-9_-]+`` name), ``density`` to the density of the masks at step 0; the others to null.
+        ``[a-z0-9_-]+`` name; ``imp`` and ``pai`` start dense or prune at step 0), ``density`` to the density
+        of the masks at step 0, for ``imp`` and ``pai`` of the last masks seen; the others to null.
     shadow:
         Built-in criteria whose would-be pruned sets go into every update: ``"all"``, ``"none"`` or a
         list. Each update then needs :meth:`before_update` (or ``with rec.update(step):``).
@@ -207,6 +158,7 @@ class Recorder:
         out,
         *,
         masks: Mapping | None = None,
+        layers: Iterable[str] | None = None,
         model_name: str | None = None,
         dataset: str | None = None,
         method: str = "dst",
@@ -245,68 +197,98 @@ class Recorder:
         self.state = state
         self.steps_per_epoch = steps_per_epoch
         order = {n: i for i, (n, _) in enumerate(model.named_parameters())}
-        if masks is None:
-            self._pruned = prune_masks(model)
-            if not self._pruned:
-                raise ValueError(
-                    "the model has no torch.nn.utils.prune masks (buffers <name>_mask): pass masks={name: bool tensor}"
-                )
-            self._masks = None
-        else:
-            self._pruned = None
-            self._masks = masks
+        self._masks, self._auto = masks, layers is None and masks is None
+        if masks is not None:
             unknown = [n for n in masks if n not in order]
             if unknown:
                 raise ValueError(f"masks name parameters the model does not have: {unknown}")
+        if layers is None:  # the dict's layers, prune's, or (no masks yet: a dense start) every weight matrix
+            layers = list(masks) if masks is not None else list(prune_masks(model)) or _dense_layers(model)
+            if not layers:
+                raise ValueError("the model has no masks and no parameter of two or more dimensions: pass layers=")
+        unknown = [n for n in layers if n not in order and f"{n}_orig" not in order]
+        if unknown:
+            raise ValueError(f"layers name parameters the model does not have: {unknown}")
+        self._names = sorted(dict.fromkeys(layers), key=lambda n: order.get(n, order.get(f"{n}_orig", len(order))))
+        self._where = {}  # layer -> (module, tensor name), where prune keeps <name>_orig and <name>_mask
+        for n in self._names:
+            module, _, attr = n.rpartition(".")
+            self._where[n] = (model.get_submodule(module) if module else model, attr)
+        self._shape = {n: tuple(self._param(n).shape) for n in self._names}
+        self._last: dict = {}
         current = self._read_masks()
-        self._names = sorted(current, key=lambda n: order.get(n, order.get(f"{n}_orig", len(order))))
-        total = sum(int(np.prod(tuple(current[n].shape))) for n in self._names)
-        active = sum(int(current[n].sum()) for n in self._names)
+        total = sum(math.prod(self._shape[n]) for n in self._names)
+        active = sum(self._count(n, current[n]) for n in self._names)
+        #: where config.density comes from when not given: the masks at step 0, or (imp, pai) the last masks
+        self._density_from = None if density is not None else "last" if method in PRUNING_METHODS else "initial"
         cfg = {
             "model": model_name or type(model).__name__.lower(),
             "dataset": dataset,
             "method": method,
             "criterion": criterion,
             "growth": growth,
-            "density": density if density is not None else active / max(total, 1),
+            "density": active / max(total, 1) if self._density_from == "initial" else density,
             "update_period": update_period,
             "seed": seed,
             **config,
         }
         self._mest_lambda = float((cfg.get("criterion_params") or {}).get("mest_lambda", 1.0))
-        self.writer = RunWriter(
-            out, cfg, {n: tuple(current[n].shape) for n in self._names}, run_id=run_id, total_steps=0, exist=exist
-        )
+        self.writer = RunWriter(out, cfg, self._shape, run_id=run_id, total_steps=0, exist=exist)
         self.run_id, self.path = self.writer.run_id, self.writer.path
         self._total = total
+        self._active = active
         self._last = {n: _copy(current[n]) for n in self._names}
-        self._ever = {n: _bool(current[n]) for n in self._names}  # ITOP: every weight ever active
+        self._ever = self._bools(current)  # ITOP: every weight ever active
         self._step = 0
         self._updates = 0
         self._pending: tuple[int, dict, dict, dict] | None = None
-        self.writer.write_masks(0, {n: _bool(current[n]) for n in self._names})
+        self.writer.write_masks(0, self._bools(current))
         self._snapshot_at = 0
 
     # -- reading the loop's state ------------------------------------------------------------------------
     def _read_masks(self) -> dict:
         """The masks as the loop holds them now, each checked to have its parameter's shape (a mask of another
-        shape, even of the same size, would record the wrong weights)."""
+        shape, even of the same size, would record the wrong weights). A layer without a mask is None (all ones)
+        until it has had one; one whose mask went away (``prune.remove``) keeps its last."""
         if self._masks is not None:
-            masks = dict(self._masks)
+            given = dict(self._masks)
+            masks = {n: given.get(n) for n in self._names}
         else:
-            masks = {name: getattr(module, f"{attr}_mask") for name, (module, attr) in self._pruned.items()}
+            masks = {}
+            for n, (module, attr) in self._where.items():
+                masks[n] = getattr(module, f"{attr}_mask", None) if hasattr(module, f"{attr}_orig") else None
         for name, mask in masks.items():
-            want = tuple(self._param(name).shape)
+            if mask is None:
+                masks[name] = self._last.get(name)
+                continue
+            want = self._shape[name]
             got = tuple(getattr(mask, "shape", np.shape(mask)))
             if got != want:
                 raise ValueError(f"the mask of {name!r} has shape {list(got)}, its parameter {list(want)}")
         return masks
 
+    def _bools(self, masks: Mapping, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """Boolean numpy copies of masks (of ``names``, default all layers), a layer without a mask (None) all ones."""
+        names = self._names if names is None else names
+        return {n: np.ones(self._shape[n], bool) if masks[n] is None else _bool(masks[n]) for n in names}
+
+    def _count(self, name: str, mask) -> int:
+        return math.prod(self._shape[name]) if mask is None else int(mask.sum())
+
     def _param(self, name: str):
-        if self._pruned is not None:
-            module, attr = self._pruned[name]
-            return getattr(module, f"{attr}_orig")
-        return self.model.get_parameter(name)
+        """The layer's weights: prune's ``<name>_orig`` where the layer is pruned, else the parameter itself."""
+        module, attr = self._where[name]
+        orig = getattr(module, f"{attr}_orig", None)
+        return orig if orig is not None else getattr(module, attr)
+
+    def _unrecorded(self) -> None:
+        """Fail if the loop pruned a layer the Recorder chose not to record (only when it chose the layers)."""
+        extra = [n for n in prune_masks(self.model) if n not in self._where] if self._auto else []
+        if extra:
+            raise ValueError(
+                f"the loop pruned {extra}, which the Recorder does not record (it chose its {len(self._names)} layers "
+                "when it was made): pass layers= naming every layer the loop prunes"
+            )
 
     def _check_step(self, step: int) -> int:
         if isinstance(step, bool) or int(step) != step or step < self._step:
@@ -321,7 +303,7 @@ class Recorder:
         dump written). Call it after the backward pass whose gradient should score the weights.
         """
         step = self._check_step(step)
-        masks = {n: _bool(m) for n, m in self._read_masks().items()}
+        masks = self._bools(self._read_masks())
         weights, grads = {}, {}
         for n in self._names:
             p = self._param(n)
@@ -361,8 +343,9 @@ class Recorder:
         if step in self.writer.manifest["update_steps"]:
             raise ValueError(f"step {step}: the masks changed again after the update recorded at this step")
         pending, self._pending = self._pending, None
-        before = {n: _bool(self._last[n]) for n in self._names}
-        after = {n: (_bool(current[n]) if n in changed else before[n]) for n in self._names}
+        self._unrecorded()
+        before = self._bools(self._last)
+        after = {**before, **self._bools(current, changed)}
         pruned = {n: before[n] & ~after[n] for n in self._names}
         grown = {n: after[n] & ~before[n] for n in self._names}
         shadow = {}
@@ -398,10 +381,18 @@ class Recorder:
         self._metric(step, "", "density", n_after / max(self._total, 1))
         self._metric(step, "", "itop", self.itop())
         self._last = {n: _copy(current[n]) for n in self._names}
-        if self.mask_every and self._updates % self.mask_every == 0:
+        self._active = n_after
+        if self._density_from == "last" or (self._density_from == "initial" and step == 0):
+            self._measured_density()
+        # a snapshot is the masks after everything done at its step: the one made at step 0 is made again
+        if step in self.writer.manifest["mask_steps"] or (self.mask_every and self._updates % self.mask_every == 0):
             self.writer.write_masks(step, after)
             self._snapshot_at = step
         return True
+
+    def _measured_density(self) -> None:
+        """config.density from the masks last seen (left null if they hold no active weight)."""
+        self.writer.config["density"] = self._active / self._total if self._active and self._total else None
 
     def itop(self) -> float:
         """The ITOP ratio so far (Liu et al. 2021): weights ever active / weights of the masked layers."""
@@ -426,11 +417,14 @@ class Recorder:
         """Write the final mask (the masks last seen by :meth:`step`), the metrics and run.json with ``status``."""
         if self.writer._closed:
             return
+        if self._density_from == "last":
+            self._measured_density()
         try:
             if status == "complete":
+                self._unrecorded()
                 self._metric(self._step, "", "itop", self.itop())
                 if self._snapshot_at != self._step:
-                    self.writer.write_masks(self._step, {n: _bool(self._last[n]) for n in self._names})
+                    self.writer.write_masks(self._step, self._bools(self._last))
         except BaseException:
             self.writer.close("failed")
             raise

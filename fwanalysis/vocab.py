@@ -24,6 +24,8 @@ __all__ = [
     "CRITERIA",
     "GROWTH",
     "METHODS",
+    "TRAINED_METHODS",
+    "PRUNING_METHODS",
     "INITS",
     "SCHEDULES",
     "SCOPES",
@@ -57,8 +59,14 @@ PAPER_CRITERIA = _table.names(lambda c: c.paper)
 STRUCTURAL_CRITERIA = (*PAPER_CRITERIA, *_table.names(lambda c: c.reference))
 #: Growth criteria: uniformly at random, or the largest |∇θ| (RigL).
 GROWTH = ("random", "gradient")
-#: Training methods: dense; static (sparse, never updated); dst (dynamic sparse training).
-METHODS = ("dense", "static", "dst")
+#: Methods fwa's trainer trains, the paper's: dense; static (sparse, never updated); dst (dynamic sparse training).
+TRAINED_METHODS = ("dense", "static", "dst")
+#: Pruning methods a loop of one's own records (:class:`fwanalysis.record.Recorder`): imp (iterative pruning: starts
+#: dense, or less sparse, and removes weights over rounds, e.g. iterative magnitude pruning) and pai (pruning at
+#: initialisation, then never updated). The paper's figures and claims leave them out.
+PRUNING_METHODS = ("imp", "pai")
+#: Every method a run may record (``config.method``).
+METHODS = (*TRAINED_METHODS, *PRUNING_METHODS)
 #: Sparse initialisations (layer densities): Erdős–Rényi, ER-Kernel, uniform, dense.
 INITS = ("er", "erk", "uniform", "dense")
 #: Pruning-fraction schedules ρ_t.

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fwanalysis.vocab import CRITERIA, FORMATS, GROWTH, INITS, METHODS, SCHEDULES, SCOPES, STATE_DUMPS
+from fwanalysis.vocab import CRITERIA, FORMATS, GROWTH, INITS, SCHEDULES, SCOPES, STATE_DUMPS, TRAINED_METHODS
 
 app = typer.Typer(
     help="Train Dynamic Sparse Training runs and record every topology update (fwa artifacts, format v1).",
@@ -75,7 +75,9 @@ def _check_out(out: str) -> None:
 def run(
     model: str = typer.Option("mlp-small", help="Model from `fw-train models`."),
     dataset: str = typer.Option("digits", help="Data set from `fw-train datasets` (digits is embedded)."),
-    method: str | None = typer.Option(None, help=f"{' | '.join(METHODS)}. Default: dst (dense if --density 1)."),
+    method: str | None = typer.Option(
+        None, help=f"{' | '.join(TRAINED_METHODS)}. Default: dst (dense if --density 1)."
+    ),
     criterion: str | None = typer.Option(None, help=f"Pruning criterion: {', '.join(CRITERIA)}. Default magnitude."),
     mest_lambda: float = typer.Option(1.0, help="λ of MEST's |θ| + λ|∇θ|."),
     growth: str = typer.Option("random", help=f"Growth criterion: {' | '.join(GROWTH)}."),

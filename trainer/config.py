@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from fwanalysis.artifacts.schema import CONFIG_CHOICES
 from fwanalysis.criteria import names as criterion_names
-from fwanalysis.vocab import CRITERIA
+from fwanalysis.vocab import CRITERIA, TRAINED_METHODS
 
 
 @dataclass
@@ -229,7 +229,8 @@ def check(cfg: TrainConfig) -> None:
     Needs no data, so it runs before anything is loaded or written. ``lr`` and ``weight_decay`` may
     still be ``None`` (filled from the model later); every number given must be finite.
     """
-    for key, allowed in {**CONFIG_CHOICES, "criterion": CRITERIA}.items():  # the trainer trains the built-in criteria
+    # the trainer trains the built-in criteria and its own methods (imp and pai runs come from other loops)
+    for key, allowed in {**CONFIG_CHOICES, "method": TRAINED_METHODS, "criterion": CRITERIA}.items():
         v = getattr(cfg, key)
         if v is not None and v not in allowed:
             raise ConfigError(f"{_opt(key)} {v!r} is not one of: {', '.join(allowed)}")

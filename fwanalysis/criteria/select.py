@@ -4,14 +4,28 @@ Every criterion removes the active weights with the LOWEST score (its row's ``sc
 :data:`fwanalysis.criteria.TABLE`), or by its own rule (``choose``: set, set-legacy, random). Pure functions
 on dicts of torch tensors (layer name -> tensor) on any device; all randomness comes from an explicit CPU
 ``torch.Generator``. torch is imported inside the functions, so importing this module never loads it.
+:func:`shadow_sets` is their numpy front end for :class:`fwanalysis.record.Recorder` (numpy in, numpy out).
 """
 
 from __future__ import annotations
 
-from . import names, row
-from .rules import as_float, check_counts, check_cpu_generator, check_like, check_total, lowest_of, to_mask
+from collections.abc import Iterable, Mapping
 
-__all__ = ["prune_scores", "select_prune", "select_prune_global"]
+import numpy as np
+
+from . import names, row
+from .rules import (
+    as_float,
+    check_counts,
+    check_cpu_generator,
+    check_like,
+    check_total,
+    lowest_of,
+    to_mask,
+    topology_generator,
+)
+
+__all__ = ["prune_scores", "select_prune", "select_prune_global", "shadow_sets"]
 
 
 def _row(criterion: str, *, scored: bool = False):
@@ -171,3 +185,70 @@ def select_prune_global(criterion: str, weights, grads, masks, total: int, *, ge
     )
     selected = to_mask(chosen, all_mask)
     return {n: part.reshape(masks[n].shape) for n, part in zip(layers, torch.split(selected, sizes))}
+
+
+# -- the criteria's choices, by the trainer's rules ---------------------------------------------------------
+def shadow_sets(
+    criteria: Iterable[str],
+    weights: Mapping[str, np.ndarray],
+    grads: Mapping[str, np.ndarray | None],
+    masks: Mapping[str, np.ndarray],
+    counts: Mapping[str, int],
+    *,
+    mest_lambda: float = 1.0,
+    seed: int = 0,
+    step: int = 0,
+) -> dict[str, dict[str, np.ndarray]]:
+    """What each built-in criterion would remove: per layer, ``counts[layer]`` of its active weights.
+
+    The trainer's rules (``fwanalysis.criteria.select.select_prune``, local scope): the lowest scores among the
+    active weights, ties by flat index; ``set`` balanced by sign, ``set-legacy`` its own count; ``random`` drawn
+    by the trainer's generator of (``seed``, ``step``, criterion). Needs torch (imported here, when called).
+
+    Parameters
+    ----------
+    criteria:
+        Built-in criterion names (the table's, ``fwanalysis.vocab.CRITERIA``).
+    weights, grads:
+        Layer name -> weights θ and minibatch gradients ∇θ (numpy, the layer's shape); a gradient may be
+        None when no chosen criterion needs it.
+    masks:
+        Layer name -> boolean mask before the update (True = active; only active weights are chosen).
+    counts:
+        Layer name -> number of weights to remove (clipped to the active count).
+    mest_lambda:
+        λ of MEST's |θ| + λ|∇θ|.
+    seed, step:
+        The run's seed and the update's step, which seed the generator of ``random``.
+
+    Returns
+    -------
+    criterion -> layer -> boolean array of the layer's shape, True at the weights it would remove.
+    """
+    import torch
+
+    criteria = list(criteria)
+    for crit in criteria:
+        c = row(crit)
+        if c is None:
+            raise ValueError(f"shadow criterion {crit!r} is not one of: {', '.join(names())}")
+        for name in masks:
+            if c.needs_grad and grads.get(name) is None:
+                raise ValueError(
+                    f"shadow criterion {crit!r} needs the gradient of layer {name!r}: "
+                    "call before_update after loss.backward()"
+                )
+
+    def tensors(arrays: Mapping, dtype=None) -> dict:
+        return {
+            n: None if a is None else torch.from_numpy(np.ascontiguousarray(a, dtype=dtype)) for n, a in arrays.items()
+        }
+
+    w, g, m = tensors(weights), tensors(grads), tensors(masks, bool)
+    counts = {n: min(int(counts.get(n, 0)), int(m[n].sum())) for n in m}
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for crit in criteria:
+        gen = topology_generator(seed, step, crit)
+        sets = select_prune(crit, w, g, m, counts, generator=gen, mest_lambda=mest_lambda)
+        out[crit] = {n: s.numpy() for n, s in sets.items()}
+    return out

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..artifacts import Run
 from ..artifacts.select import RunFilter, in_sweeps, profiles_of
+from ..vocab import PRUNING_METHODS
 from .layout import draw_styled
 
 __all__ = [
@@ -86,9 +87,11 @@ def _setup_filter(names: Sequence[str]) -> Callable[[Run], bool]:
 
 def select_for(entry: FigureEntry, runs: Sequence[Run]) -> list[Run]:
     """The runs of a study an entry uses: those of its sweeps (or untagged runs) of its setups that pass
-    its filters."""
+    its filters; never an imp or pai run (the paper's figures are of DST and its baselines)."""
     out = []
     for r in runs:
+        if r.config.get("method") in PRUNING_METHODS:
+            continue
         if entry.sweeps and not in_sweeps(r, entry.sweeps):
             continue
         if entry.setups is not None and not entry.setups(r):
