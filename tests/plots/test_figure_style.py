@@ -105,3 +105,20 @@ def test_fig16_panels_in_the_captions_order():
         "prune_schedule=cosine, batch_size=256",
     ]
     assert np.ptp([ax.get_position().y0 for ax in axes]) < 1e-9  # one row
+
+
+def test_jaccard_over_time_plot_keeps_its_legend_off_the_curves():
+    """`fwa jaccard --at time --plot` draws through fig18's entry, with every update (no model column): curves
+    that fill each panel leave no corner for a legend inside it."""
+    crits = ("magnitude", "set", "mest", "rsensitivity", "snip", "random")
+    steps = np.arange(10, 410, 10)
+    df = pd.DataFrame(
+        {"run_criterion": a, "other": b, "step": s, "jaccard": 0.5 + 0.45 * np.sin(s / 40 + i + 2 * j), "std": 0.02}
+        for i, a in enumerate(crits)
+        for j, b in enumerate(crits)
+        for s in steps
+    )
+    fig = FIGURES["fig18-jaccard-over-time"].draw(df)
+    assert legend_overlaps(fig) == []
+    assert criterion_style_errors(fig) == []
+    assert len(fig.legends) == 1 and [t.get_text() for t in fig.legends[0].texts] == list(crits)
