@@ -110,6 +110,11 @@ def _setup(g: pd.DataFrame) -> tuple:
     return tuple(g[k].iloc[0] if k in g.columns and g[k].nunique() == 1 else None for k in ("model", "dataset"))
 
 
+def _cell(vals: dict, keys: Sequence[str]) -> tuple:
+    """The values of ``keys``, a missing one (None or NaN, which equals nothing) as None: a row's or column's key."""
+    return tuple(None if vals[k] is None or vals[k] != vals[k] else vals[k] for k in keys)
+
+
 def _panel_grid(
     df: pd.DataFrame,
     keys: Sequence[str],
@@ -122,7 +127,7 @@ def _panel_grid(
     extra: int = 0,
 ):
     """``(common title, figure, [(axes, panel title, frame)])``: one panel per facet (:func:`_facets`), then
-    ``extra`` empty panels (``figure.axes[-extra:]``) for the caller to fill.
+    ``extra`` empty panels (the figure's last visible axes) for the caller to fill.
 
     With ``rows``, the values of those keys make the rows and the other varying keys the columns (a cell with
     no data stays empty); else the panels fill rows of ``ncols``. Panels of one (model, dataset) setup share
@@ -133,15 +138,12 @@ def _panel_grid(
     rk = [k for k in rows if k in varying] if not extra else []
     if rk:
         ck = [k for k in varying if k not in rk]
-        row_of = list(dict.fromkeys(tuple(v[k] for k in rk) for v, _ in panels))
-        col_of = list(dict.fromkeys(tuple(v[k] for k in ck) for v, _ in panels))
+        row_of = list(dict.fromkeys(_cell(v, rk) for v, _ in panels))
+        col_of = list(dict.fromkeys(_cell(v, ck) for v, _ in panels))
         fig, cells = _grid(len(row_of) * len(col_of), w=w, h=h, ncols=len(col_of), nrows=len(row_of))
         for ax in cells:
             ax.set_visible(False)
-        axes = [
-            cells[row_of.index(tuple(v[k] for k in rk)) * len(col_of) + col_of.index(tuple(v[k] for k in ck))]
-            for v, _ in panels
-        ]
+        axes = [cells[row_of.index(_cell(v, rk)) * len(col_of) + col_of.index(_cell(v, ck))] for v, _ in panels]
     else:
         fig, axes = _grid(len(panels) + extra, w=w, h=h, ncols=ncols)
         axes = axes[: len(panels)]

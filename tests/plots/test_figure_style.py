@@ -122,3 +122,13 @@ def test_jaccard_over_time_plot_keeps_its_legend_off_the_curves():
     assert legend_overlaps(fig) == []
     assert criterion_style_errors(fig) == []
     assert len(fig.legends) == 1 and [t.get_text() for t in fig.legends[0].texts] == list(crits)
+
+
+def test_a_missing_value_is_one_column_of_the_grid():
+    """Runs without a batch size (NaN in the frame, which equals nothing) in both rows share one column."""
+    df = _frame(growth=["random", "gradient"], batch_size=[512.0, np.nan])
+    df = df[~((df["growth"] == "gradient") & (df["batch_size"] == 512))]
+    fig = F.draw_metric_vs("density", facet=["growth", "batch_size"], rows=("growth",))(df)
+    assert len(fig.axes) == 4 and sum(ax.get_visible() for ax in fig.axes) == 3  # 2 x 2, one cell empty
+    x0 = {ax.get_title(): round(ax.get_position().x0, 3) for ax in fig.axes if ax.get_visible()}
+    assert x0["growth=random"] == x0["growth=gradient"] > x0["growth=random, batch_size=512"]
