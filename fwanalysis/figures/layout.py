@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..artifacts.io import atomic_path
+from ..plots.cd import _text_width_in
 from ..vocab import CRITERIA, GROWTH
 
 __all__ = ["STYLE", "draw_styled", "save_figure"]
@@ -190,8 +191,8 @@ def _shared_legend(fig) -> None:
         return
     rank = {x: i for i, x in enumerate(_LEGEND_ORDER)}
     labels = sorted(entries, key=lambda x: (rank.get(x, len(rank)), list(entries).index(x)))
-    per = 0.55 + 0.075 * max(len(x) for x in labels)  # inches an entry takes: its handle and its text at 8 pt
-    ncol = max(1, min(len(labels), int(fig.get_figwidth() / per)))
+    per = 0.55 + max(_text_width_in(x, 8) for x in labels)  # inches an entry takes: its handle, its text at 8 pt
+    ncol = max(1, min(len(labels), int((fig.get_figwidth() - 0.2) / per)))
     nrows = math.ceil(len(labels) / ncol) + bool(title)
     fig.set_figheight(fig.get_figheight() + 0.2 * nrows + 0.1)
     fig.legend(
