@@ -22,8 +22,9 @@ from .entry import _setup_filter as _setup_filter
 from .layout import STYLE, draw_styled, save_figure
 from .layout import _facets as _facets
 from .layout import _grid as _grid
+from .layout import _panel_grid as _panel_grid
+from .layout import _shared_legend as _shared_legend
 from .layout import _suptitle as _suptitle
-from .layout import _tight as _tight
 from .registry import FIGURES
 
 __all__ = [

@@ -57,6 +57,8 @@ _ACC_FACETS = ["model", "dataset", "growth"]
 
 
 _FIG10 = ("cnn-cifar10", "resnet56-cifar100")
+# Fig. 16's panels: (a) linear and (b) constant at batch 128, (c) cosine at batch 128 and (d) at 256 (batch ascending)
+_FIG16_SCHEDULES = ("linear", "constant", "cosine")
 _FIG1 = tuple(k for k in SETUPS if k not in _FIG10)
 
 
@@ -107,15 +109,16 @@ _QUICK_ROLES = (
 )
 
 
-def _accuracy_entry(fid: str, caption: str, sweeps: tuple[str, ...], **kw) -> FigureEntry:
-    """A figure of test accuracy vs density per criterion, with the static sparse and dense baselines."""
+def _accuracy_entry(fid: str, caption: str, sweeps: tuple[str, ...], rows: tuple[str, ...] = (), **kw) -> FigureEntry:
+    """A figure of test accuracy vs density per criterion, with the static sparse and dense baselines (``rows``: the
+    facet keys whose values make the rows of panels, as the caption lays them out)."""
     return FigureEntry(
         fid,
         caption,
         sweeps,
         A.accuracy_table,
         _ident,
-        draw_metric_vs("density", facet=_ACC_FACETS, logx=True),
+        draw_metric_vs("density", facet=_ACC_FACETS, logx=True, rows=rows),
         baselines=True,
         **kw,
     )
@@ -153,6 +156,7 @@ FIGURES: dict[str, FigureEntry] = {
             "static sparse and dense baselines, for six of the eight setups (the other two are Fig. 10); mean ± std "
             "over seeds. " + _QUICK_ROLES,
             ("accuracy",),
+            rows=("growth",),
             flt=RunFilter(criterion=PAPER_CRITERIA),
             setups=_setup_filter(_FIG1),
             embedded=f"{_SHORT}; densities 0.1, 0.2, 0.5; 3 seeds; {_NO_BIG}.",
@@ -284,6 +288,7 @@ FIGURES: dict[str, FigureEntry] = {
             "Paper Fig. 10: test accuracy vs density for the remaining two setups, the small CNN on CIFAR-10 "
             "and ResNet-56 on CIFAR-100. " + _QUICK_ROLES,
             ("accuracy",),
+            rows=("growth",),
             flt=RunFilter(criterion=PAPER_CRITERIA),
             setups=_setup_filter(_FIG10),
             embedded=f"{_SHORT}; the small CNN only (no ResNet-56 on CIFAR-100: CPU time).",
@@ -308,7 +313,7 @@ FIGURES: dict[str, FigureEntry] = {
             ("accuracy", "batch-size"),
             partial(A.per_arm, field="batch_size", table=A.accuracy_table),
             _ident,
-            draw_metric_vs("density", facet=[*_ACC_FACETS, "batch_size"], logx=True),
+            draw_metric_vs("density", facet=[*_ACC_FACETS, "batch_size"], logx=True, rows=("growth",)),
             flt=RunFilter(criterion=PAPER_CRITERIA),
             baselines=True,
             setups=_setup_filter(["lenet5-fashionmnist"]),
@@ -363,7 +368,13 @@ FIGURES: dict[str, FigureEntry] = {
                 by=("model", "dataset", "growth", "density", "prune_schedule", "batch_size", "criterion"),
             ),
             _ident,
-            draw_metric_vs("update_period", facet=["model", "density", "prune_schedule", "batch_size"], logx=True),
+            draw_metric_vs(
+                "update_period",
+                facet=["model", "density", "prune_schedule", "batch_size"],
+                logx=True,
+                order={"prune_schedule": _FIG16_SCHEDULES},  # (a)-(d) as the caption orders them
+                ncols=4,
+            ),
             flt=RunFilter(criterion=PAPER_CRITERIA, growth=("random",)),
             setups=_setup_filter(["mlp-cifar10"]),
             embedded=(
@@ -432,6 +443,7 @@ FIGURES: dict[str, FigureEntry] = {
             "Paper Fig. 22: test accuracy vs density for every model-dataset setup (rows), random and gradient "
             "growth (columns), with static sparse and dense baselines. " + _QUICK_ROLES,
             ("accuracy",),
+            rows=("model", "dataset"),
             flt=RunFilter(criterion=PAPER_CRITERIA),
             embedded=f"{_SHORT}; 4 models; {_NO_BIG}.",
         ),

@@ -15,7 +15,7 @@ from matplotlib.colors import Colormap, to_rgba
 
 from fwanalysis.stats.jaccard import JaccardResult
 
-from .metrics import criterion_colour
+from .metrics import criterion_colour, criterion_style
 
 __all__ = ["plot_jaccard_heatmap", "plot_jaccard_over_time", "plot_itop", "plot_never_removed"]
 
@@ -141,9 +141,8 @@ def plot_jaccard_over_time(
         others = [o for o in others if o != run_criterion]
     for other in others:
         d = sub[sub["other"] == other].sort_values("step")
-        (line,) = ax.plot(
-            d["step"], d["jaccard"], label=other, color=criterion_colour(str(other)), marker="o", markersize=3
-        )
+        st = criterion_style(str(other))
+        (line,) = ax.plot(d["step"], d["jaccard"], label=other, color=st["color"], marker=st["marker"], markersize=3)
         if "std" in d.columns and d["std"].notna().any():
             s = d["std"].fillna(0.0)
             ax.fill_between(d["step"], d["jaccard"] - s, d["jaccard"] + s, color=line.get_color(), alpha=0.2, lw=0)
@@ -165,9 +164,8 @@ def plot_itop(df: pd.DataFrame, *, ax: Axes | None = None, hue: str = "criterion
     _need(df, ["itop", hue], "plot_itop")
     ax = _axes(ax, figsize=(6, 4))
     labels = list(dict.fromkeys(df[hue]))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     if "step" in df.columns:
-        for n, label in enumerate(labels):
+        for label in labels:
             d = df[df[hue] == label]
             parts = d.groupby("seed", sort=False) if "seed" in d.columns else [(None, d)]
             for m, (_, part) in enumerate(parts):
@@ -175,7 +173,7 @@ def plot_itop(df: pd.DataFrame, *, ax: Axes | None = None, hue: str = "criterion
                 ax.plot(
                     part["step"],
                     part["itop"],
-                    color=colours[n % len(colours)],
+                    color=criterion_colour(str(label)),
                     label=str(label) if m == 0 else "_nolegend_",
                 )
         ax.set_xlabel("step")
@@ -195,7 +193,7 @@ def plot_itop(df: pd.DataFrame, *, ax: Axes | None = None, hue: str = "criterion
                 width,
                 yerr=None if err is None else d[err],
                 capsize=2,
-                color=colours[n % len(colours)],
+                color=criterion_colour(str(label)),
                 label=str(label),
             )
         ax.set_xticks(range(len(periods)), [str(p) for p in periods])

@@ -14,6 +14,7 @@ from clilib import fwa
 from matplotlib.collections import PathCollection
 from matplotlib.patches import Rectangle
 from sharedlib import build_once
+from stylelib import criterion_style_errors, legend_overlaps, title_gap_in
 from synthetic import write_study
 
 from fwanalysis.artifacts import find_runs
@@ -227,6 +228,11 @@ def test_every_figure_builds(study, fid):
         texts = [t.get_text() for ax in b.figure.axes for t in ax.texts + [ax.title, ax.xaxis.label, ax.yaxis.label]]
         assert any(texts), fid
         check_drawn_is_table(fid, b)
+        # one visual language (tests/plots/stylelib.py): no legend box over plotted data, every criterion in the
+        # criterion table's colour and marker (hence the same in every figure), the title right above the panels
+        assert legend_overlaps(b.figure) == [], fid
+        assert criterion_style_errors(b.figure) == [], fid
+        assert title_gap_in(b.figure) < 0.15, fid
     finally:
         plt.close(b.figure)
 
