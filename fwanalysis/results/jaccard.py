@@ -48,7 +48,7 @@ _REFERENCE_OF = {
 }
 
 
-def reference_missing(res) -> str:
+def reference_missing(res, *, whose: str = "these runs have") -> str:
     """Why the reference of ``res`` is not available ("" when it is): it needs 2 or more seeds."""
     v = float(res.reference_value)
     if v == v or res.reference_name not in _REFERENCE_OF:
@@ -56,7 +56,7 @@ def reference_missing(res) -> str:
     crit, what = _REFERENCE_OF[res.reference_name]
     seeds = int(res.n[res.criteria.index(crit)].max()) if crit in res.criteria else 0
     have = f"{seeds} seed" + "s" * (seeds != 1) if crit in res.criteria else f"no run of criterion {crit}"
-    return f"{res.reference_name} needs ≥ 2 seeds: it compares {what} across seeds, and these runs have {have}"
+    return f"{res.reference_name} needs ≥ 2 seeds: it compares {what} across seeds, and {whose} {have}"
 
 
 def matrix_latex(res, title: str) -> str:
@@ -136,7 +136,7 @@ class JaccardGroups(Result):
         where = ", ".join(f"{f}={fmt_cell(v)}" for f, v in key)
         return [
             f"note: {_ref(res)} in {len(missing)} of {len(self.results)} groups (e.g. {where}): "
-            f"{reference_missing(res)}"
+            f"{reference_missing(res, whose='that group has')}"
         ]
 
     def narrowing(self, tables: list[Table]) -> dict[str, list]:
