@@ -268,7 +268,8 @@ def select_runs(
     (:func:`check_filter_values`)."""
     runs = find_runs(paths, include_incomplete=include_incomplete, on_bad=on_bad, on_warning=on_warning, progress=progress)
     flt = flt or RunFilter()
-    check_filter_values(flt, runs, where=", ".join(map(str, paths)))
+    where = ", ".join(map(str, paths))
+    check_filter_values(flt, runs, where=where, what="run" if include_incomplete else "complete run")
     return [r for r in runs if flt.accepts(r, baselines=baselines)]
 
 
@@ -282,7 +283,7 @@ class UnknownValueError(NoRunsError):
     closest match first."""
 
 
-def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str) -> None:
+def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what: str = "run") -> None:
     """Raise :class:`UnknownValueError` for the first value of a name filter (``--criterion magnitue``) that no
     run of ``runs`` holds: one line naming the values they do hold, the closest match first
     (:func:`difflib.get_close_matches`)."""
@@ -296,10 +297,11 @@ def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str) -> N
         for value in want:
             if not have or value in have:  # no run at all: the command says no run matched
                 continue
-            ordered = difflib.get_close_matches(str(value), have, n=len(have), cutoff=0.0)  # closest first
+            # closest first (difflib's ratio), ties in sorted order
+            ordered = sorted(have, key=lambda h: -difflib.SequenceMatcher(None, str(value), h).ratio())
             guess = difflib.get_close_matches(str(value), have, n=1)
             raise UnknownValueError(
-                f"--{key} {value}: no run under {where} has it; "
+                f"--{key} {value}: no {what} under {where} has it; "
                 f"{f'did you mean {guess[0]}? ' if guess else ''}{plural} there: {', '.join(ordered)}"
             )
 

@@ -170,7 +170,13 @@ def test_the_volume_rule_leaves_piped_and_other_formats_whole(study, terminal_st
 
 @pytest.mark.parametrize(
     "option, typo, meant",
-    [("--criterion", "magnitue", "magnitude"), ("--model", "toyy", "toy"), ("--dataset", "synthetc", "synthetic")],
+    [
+        ("--criterion", "magnitue", "magnitude"),
+        ("--model", "toyy", "toy"),
+        ("--dataset", "synthetc", "synthetic"),
+        ("--growth", "randm", "random"),
+        ("--sweep", "acuracy", "accuracy"),
+    ],
 )
 def test_an_unknown_filter_value_names_the_valid_ones_closest_first(study, option, typo, meant):
     """Fails before: accuracy printed the baselines alone (--criterion), or 'no complete runs matched'."""
