@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated
 
 import typer
@@ -34,6 +35,8 @@ __all__ = [
     "one_line_paragraphs",
     "command_app",
     "repeatable_option",
+    "progress_bar",
+    "stderr_is_terminal",
 ]
 
 
@@ -66,6 +69,31 @@ def csv_cell(value):
 
 
 err = _Stderr(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr is a terminal (not a pipe or file): the one test of whether a progress bar is drawn.
+    ``FORCE_COLOR`` and the like do not count, so redirected stderr never holds a bar."""
+    try:
+        return sys.stderr.isatty() and err.is_terminal
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        return False
+
+
+def progress_bar(*, quiet: bool = False) -> Callable[..., Iterable]:
+    """``track(items, total, description, at_least=3)``: ``items``, shown as a transient progress bar on stderr
+    while they are used, when stderr is a terminal, ``quiet`` is not set and ``total`` is at least ``at_least``;
+    else ``items`` unchanged (nothing printed). The bar is erased when done, so a terminal keeps only the
+    output."""
+
+    def track(items: Iterable, total: int, description: str, *, at_least: int = 3) -> Iterable:
+        if quiet or total < at_least or not stderr_is_terminal():
+            return items
+        from rich.progress import track as rich_track
+
+        return rich_track(items, total=total, description=description, console=err, transient=True)
+
+    return track
 
 
 def fail(e: BaseException | str, *, hint: str = "") -> None:

@@ -2,8 +2,9 @@
 
 Pure text formatting of rows that the analyses already computed: no statistics here. Columns that
 come as a mean and its std (``mean``/``std``, ``X``/``X_std``, ``X_mean``/``X_std``) are printed as one
-cell ``$m \\pm s$``; ``wide_rows`` turns a long mean/std table into the paper's shape (one row per
-criterion, one column per density or Δt) and marks the best cell of each column, which is set in bold.
+cell ``$m \\pm s$`` (the mean alone where the row's count n is 1); ``wide_rows`` turns a long mean/std
+table into the paper's shape (one row per criterion, one column per density or Δt) and marks the best
+cell of each column, which is set in bold.
 The output needs ``\\usepackage{booktabs}`` in the preamble.
 """
 
@@ -94,6 +95,12 @@ def _cell(v, *, digits: int, bold: bool) -> str:
     return rf"\textbf{{{text}}}" if bold else text
 
 
+def _spread(row: Mapping, std: str):
+    """The std of a row's mean, or None where its count ``n`` is 1: one value has no spread to print."""
+    n = row.get("n")
+    return None if isinstance(n, (int, float)) and not isinstance(n, bool) and n <= 1 else row.get(std)
+
+
 def merge_mean_std(rows: Sequence[Mapping]) -> list[dict]:
     """Rows with each mean/std column pair folded into one ``MeanStd`` cell under the mean's name
     (``mean``+``std``; ``X``+``X_std``; ``X_mean``+``X_std`` becomes ``X``)."""
@@ -117,7 +124,7 @@ def merge_mean_std(rows: Sequence[Mapping]) -> list[dict]:
                 continue
             if c in pairs:
                 std, name = pairs[c]
-                row[name] = MeanStd(r.get(c), r.get(std))
+                row[name] = MeanStd(r.get(c), _spread(r, std))
             else:
                 row[c] = r.get(c)
         out.append(row)
@@ -152,7 +159,7 @@ def wide_rows(
         key = tuple(_hashable(r.get(c)) for c in index)  # a list-valued setting (lr_milestones) keys as a tuple
         row = keyed.setdefault(key, {c: r.get(c) for c in index})
         row[f"{columns}={r[columns]:g}" if isinstance(r[columns], (int, float)) else str(r[columns])] = MeanStd(
-            r.get(mean), r.get(std)
+            r.get(mean), _spread(r, std)
         )
     names = [f"{columns}={v:g}" if isinstance(v, (int, float)) else str(v) for v in values]
     out = [{**{c: row.get(c) for c in index}, **{n: row.get(n) for n in names}} for row in keyed.values()]

@@ -391,8 +391,10 @@ def find_runs(
     include_incomplete: bool = False,
     on_bad: Callable[[ArtifactError], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    progress: Callable[[Iterable, int], Iterable] | None = None,
 ) -> list[Run]:
-    """Every run below ``paths`` (directories holding a ``run.json``), sorted by path.
+    """Every run below ``paths`` (directories holding a ``run.json``), sorted by path. ``progress(manifests,
+    total)`` may wrap the loop that reads each ``run.json`` (a progress bar).
 
     A malformed ``run.json`` raises :class:`ArtifactError`, unless ``on_bad`` is given: then it is
     called with the error and the run skipped. Runs not ``complete`` are left out unless
@@ -417,7 +419,8 @@ def find_runs(
             manifests.extend(p.rglob("run.json"))
     loaded: dict[str, Run] = {}
     seen: set[Path] = set()
-    for mp in sorted(set(manifests)):
+    ordered = sorted(set(manifests))
+    for mp in progress(ordered, len(ordered)) if progress else ordered:
         d = mp.parent.resolve()
         if d in seen:
             continue

@@ -26,6 +26,7 @@ from .reader import Run, find_runs
 __all__ = [
     "RunFilter", "select_runs", "group_key", "NoRunsError", "PoolingError",
     "design", "config_get", "varying_fields", "drop_repeats", "describe_fields", "filter_hint", "in_sweeps", "profiles_of",
+    "check_filter_values", "UnknownValueError",
 ]
 
 
@@ -260,11 +261,49 @@ def select_runs(
     on_bad: Callable[[ArtifactError], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
     baselines: bool = False,
+    progress: Callable[[Iterable, int], Iterable] | None = None,
 ) -> list[Run]:
-    """Every run below ``paths`` that passes ``flt``, sorted by path (see :func:`find_runs`)."""
-    runs = find_runs(paths, include_incomplete=include_incomplete, on_bad=on_bad, on_warning=on_warning)
+    """Every run below ``paths`` that passes ``flt``, sorted by path (see :func:`find_runs`, which ``progress``
+    goes to). A value of a filter that no run found there holds is an error naming the values they hold
+    (:func:`check_filter_values`)."""
+    runs = find_runs(paths, include_incomplete=include_incomplete, on_bad=on_bad, on_warning=on_warning, progress=progress)
     flt = flt or RunFilter()
+    where = ", ".join(map(str, paths))
+    check_filter_values(flt, runs, where=where, what="run" if include_incomplete else "complete run")
     return [r for r in runs if flt.accepts(r, baselines=baselines)]
+
+
+#: the filters whose values are names (RunFilter field, what the values are called)
+_NAMED = (("model", "models"), ("dataset", "data sets"), ("growth", "growth criteria"),
+          ("criterion", "criteria"), ("method", "methods"), ("sweep", "sweeps"))
+
+
+class UnknownValueError(NoRunsError):
+    """A filter names a value no run has (a typo, most often); the message names the values the runs hold,
+    closest match first."""
+
+
+def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what: str = "run") -> None:
+    """Raise :class:`UnknownValueError` for the first value of a name filter (``--criterion magnitue``) that no
+    run of ``runs`` holds: one line naming the values they do hold, the closest match first
+    (:func:`difflib.get_close_matches`)."""
+    import difflib
+
+    for key, plural in _NAMED:
+        want = getattr(flt, key)
+        if not want:
+            continue
+        have = sorted({str(r.config[key]) for r in runs if r.config.get(key) is not None})
+        for value in want:
+            if not have or value in have:  # no run at all: the command says no run matched
+                continue
+            # closest first (difflib's ratio), ties in sorted order
+            ordered = sorted(have, key=lambda h: -difflib.SequenceMatcher(None, str(value), h).ratio())
+            guess = difflib.get_close_matches(str(value), have, n=1)
+            raise UnknownValueError(
+                f"--{key} {value}: no {what} under {where} has it; "
+                f"{f'did you mean {guess[0]}? ' if guess else ''}{plural} there: {', '.join(ordered)}"
+            )
 
 
 def group_key(run: Run, *, ignore: Sequence[str] = ("criterion", "seed")) -> tuple:

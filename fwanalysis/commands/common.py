@@ -13,7 +13,7 @@ import typer
 
 from ..artifacts import ArtifactError
 from ..artifacts.select import RunFilter, key_values
-from ..console import command_app, err, handles_errors, one_line_paragraphs, repeatable_option
+from ..console import command_app, err, handles_errors, one_line_paragraphs, progress_bar, repeatable_option
 from ..results import Selection
 from ..vocab import FORMATS
 
@@ -73,6 +73,17 @@ FormatOpt = Annotated[
     ),
 ]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write the figure to FILE (.png, .pdf or .svg).")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", help="No progress bar (one is drawn on stderr only when it is a terminal).")
+]
+AllOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all",
+        help="With --format table on a terminal, print every table and row even past a screenful (by default "
+        "fwa then prints what fits and names the filters that narrow the rest).",
+    ),
+]
 
 # (name, type, default) of the options every analysis command takes, after its own
 _COMMON = (
@@ -93,6 +104,8 @@ _COMMON = (
     ("skip_bad", SkipBadOpt, False),
     ("fmt", FormatOpt, "table"),
     ("plot", PlotOpt, None),
+    ("quiet", QuietOpt, False),
+    ("everything", AllOpt, False),
 )
 
 
@@ -106,11 +119,13 @@ def warn(msg: str) -> None:
 
 @dataclass
 class Common:
-    """The common options of a command, parsed: the runs it works on (``sel``), ``--format`` and ``--plot``."""
+    """The common options of a command, parsed: the runs it works on (``sel``), ``--format``, ``--plot`` and
+    ``--all`` (``everything``: print every table and row on a terminal); ``--quiet`` is in ``sel.progress``."""
 
     sel: Selection
     fmt: str
     plot: Path | None
+    everything: bool = False
 
 
 def _parse_config(items: list[str] | None) -> dict:
@@ -139,6 +154,8 @@ def common(
     skip_bad,
     fmt,
     plot,
+    quiet=False,
+    everything=False,
     formats=FORMATS,
 ) -> Common:
     if fmt not in formats:
@@ -167,8 +184,9 @@ def common(
         on_bad=report_bad,
         on_warning=warn,
         on_note=err.print,
+        progress=progress_bar(quiet=quiet),
     )
-    return Common(sel, fmt, plot)
+    return Common(sel, fmt, plot, everything)
 
 
 def analysis_command(

@@ -18,7 +18,7 @@ def loss_gap_cmd(c: Common):
     """Validation loss − training loss per epoch, per method and criterion (mean ± std over seeds). Runs that differ
     in more than criterion and seed (density, model, ...) are kept apart as columns."""
     result = R.loss_gap(c.sel)
-    show(result, c.fmt)
+    show(result, c.fmt, everything=c.everything)
     plot(result, c.plot)
 
 
@@ -34,7 +34,7 @@ def accuracy(c: Common, metric: MetricOpt = "test_acc"):
     """
 
     result = R.accuracy(c.sel, metric=metric)
-    show(result, c.fmt)
+    show(result, c.fmt, everything=c.everything)
     plot(result, c.plot)
 
 
@@ -44,7 +44,7 @@ def update_period_cmd(c: Common, metric: MetricOpt = "test_acc"):
     as columns."""
 
     result = R.update_period(c.sel, metric=metric)
-    show(result, c.fmt)
+    show(result, c.fmt, everything=c.everything)
     plot(result, c.plot)
 
 
@@ -156,5 +156,5 @@ def cd_diagram(
         control=control,
         allow_insignificant=allow_insignificant,
     )
-    show(result, c.fmt)
+    show(result, c.fmt, everything=c.everything)
     plot(result, c.plot)

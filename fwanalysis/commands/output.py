@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from ..artifacts.io import json_ready
+from ..artifacts.select import filter_hint
 from ..console import csv_cell, err, printable
 from ..results import Result, Table
 from ..results.base import fmt_cell
@@ -26,19 +28,63 @@ def _stdout_console() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=100_000)
 
 
-def show(result: Result, fmt: str) -> None:
+def show(result: Result, fmt: str, *, everything: bool = False) -> None:
     """Print ``result`` as ``fmt``: one JSON document, markdown, or each of its tables; then its notes on stderr.
 
-    Table cells and titles are plain text: a run id or config value holding ``[red]`` prints as written."""
+    Table cells and titles are plain text: a run id or config value holding ``[red]`` prints as written. The
+    volume rule (docs/cli.md): with ``--format table`` on a terminal, tables past a screenful are left out,
+    and a line says how many and which filters narrow them, unless ``everything`` (``--all``)."""
     if fmt == "json":
         sys.stdout.write(json.dumps(json_ready(result.to_json()), indent=2, allow_nan=False) + "\n")
     elif fmt == "md":
         sys.stdout.write(result.markdown() + "\n")
     else:
-        for t in result.tables(fmt):
+        tables, left_out = result.tables(fmt), ""
+        if fmt == "table" and not everything and stdout_is_terminal():
+            tables, left_out = fit_screen(result, tables, shutil.get_terminal_size().lines)
+        for t in tables:
             _print_table(t, fmt)
+        if left_out:
+            sys.stdout.write(left_out + "\n")
     for line in result.notes(fmt):
         err.print(line)
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal: only there does the volume rule cut a table (piped output is complete)."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # no stdout, or a closed one
+        return False
+
+
+#: lines a rich table takes besides its rows: title, top rule, header, header rule, bottom rule
+FRAME_LINES = 5
+
+
+def fit_screen(result: Result, tables: list[Table], height: int) -> tuple[list[Table], str]:
+    """The tables (whole, or the first one's first rows) that fit a screen of ``height`` lines, and the line
+    saying what was left out and how to narrow it ("" when everything fits)."""
+    rows = [_rows(t) for t in tables]
+    total = sum(map(len, rows))
+    budget = max(height - 4, 2 * FRAME_LINES)  # room for that line, a note and the shell's prompt
+    if sum(len(r) + FRAME_LINES for r in rows) <= budget:
+        return tables, ""
+    kept, used = [], 0
+    for t, r in zip(tables, rows):
+        if used + len(r) + FRAME_LINES > budget:
+            if not kept:  # the first table alone is taller than the screen: its first rows
+                kept.append(Table(t.title, r[: max(budget - FRAME_LINES, 1)], t.latex))
+            break
+        kept.append(t)
+        used += len(r) + FRAME_LINES
+    shown = sum(len(_rows(t)) for t in kept)
+    where = f", in {len(kept)} of {len(tables)} tables" if len(tables) > 1 else ""
+    hints = [
+        f"{filter_hint(f, vals[0])} (1 of {len(vals)})" for f, vals in result.narrowing(tables).items() if len(vals) > 1
+    ]
+    narrow = f"narrow with a filter, e.g. {', '.join(hints[:4])}" if hints else "narrow with the filters of --help"
+    return kept, f"... {shown} of {total} rows shown{where} (a screenful); {narrow}; or print them all with --all"
 
 
 def _print_table(t: Table, fmt: str) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from .. import results as R
-from ..console import UserError, err, handles_errors, one_line_paragraphs
-from .common import TABLE_FORMATS, Common, Paths, SkipBadOpt, analysis_command, app, report_bad, warn
+from ..console import UserError, err, handles_errors, one_line_paragraphs, progress_bar, stderr_is_terminal
+from ..results.select import LOADING_BAR_AT
+from .common import TABLE_FORMATS, Common, Paths, QuietOpt, SkipBadOpt, analysis_command, app, report_bad, warn
 from .output import show
 
 
@@ -28,7 +28,7 @@ def claims(c: Common):
 
     Example: fwa claims artifacts --format md
     """
-    show(R.claims(c.sel), c.fmt)
+    show(R.claims(c.sel), c.fmt, everything=c.everything)
 
 
 @app.command()
@@ -58,6 +58,7 @@ def report(
             "without it the report refuses them before writing anything.",
         ),
     ] = False,
+    quiet: QuietOpt = False,
 ):
     """Every paper figure whose runs exist: PNG, PDF and CSV per figure, and index.md with captions and provenance.
 
@@ -74,7 +75,14 @@ def report(
     except ValueError as e:  # an --out that cannot be written, or holds files fwa did not write
         raise UserError(str(e)) from e
     ps = list(paths or [Path("artifacts")])
-    runs = R.report_runs(ps, profile=profile, on_bad=report_bad if skip_bad else None, on_warning=warn)
+    track = progress_bar(quiet=quiet)
+    runs = R.report_runs(
+        ps,
+        profile=profile,
+        on_bad=report_bad if skip_bad else None,
+        on_warning=warn,
+        progress=lambda items, total: track(items, total, "loading runs", at_least=LOADING_BAR_AT),
+    )
 
     def replacing(names: list[str]) -> None:
         err.print(
@@ -82,7 +90,7 @@ def report(
             f"(or that changed since): {', '.join(names)}"
         )
 
-    with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as prog:
+    with Progress(console=err, transient=True, disable=quiet or not stderr_is_terminal()) as prog:
         task = prog.add_task("report", total=None)
         items = write_report(
             runs,

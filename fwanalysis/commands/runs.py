@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Annotated
 
 import typer
@@ -17,7 +16,7 @@ from .output import show
 def ls_(c: Common):
     """One row per run: run_id, model, dataset, method, criterion, growth, density, update_period, seed, status,
     test_acc."""
-    show(R.list_runs(c.sel), c.fmt)
+    show(R.list_runs(c.sel), c.fmt, everything=c.everything)
 
 
 @analysis_command(
@@ -36,16 +35,7 @@ def validate(
     A run that is not complete (status running: still training, or killed; failed) is a problem unless
     --include-incomplete. Exit 1 naming run, file and problem if any run is invalid.
     """
-    from rich.progress import track
-
-    from ..console import err
-
-    def progress(checks, total):
-        return track(
-            checks, total=total, description="validating", console=err, disable=not sys.stderr.isatty() or total < 3
-        )
-
-    result = R.validate(c.sel, jobs=jobs, progress=progress)
-    show(result, c.fmt)
+    result = R.validate(c.sel, jobs=jobs, progress=lambda checks, total: c.sel.progress(checks, total, "validating"))
+    show(result, c.fmt, everything=c.everything)
     if not result.ok:
         raise typer.Exit(1)

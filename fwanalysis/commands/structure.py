@@ -55,7 +55,7 @@ def jaccard(
         )
 
     result = R.jaccard(c.sel, at=at, std=std)
-    show(result, c.fmt)
+    show(result, c.fmt, everything=c.everything)
     plot(result, c.plot)
 
 
@@ -68,7 +68,7 @@ def never_removed(c: Common):
     criterion and seed get rows of their own, with the separating fields as columns.
     """
     result = R.never_removed(c.sel)
-    show(result, c.fmt)
+    show(result, c.fmt, everything=c.everything)
     plot(result, c.plot)
 
 
@@ -77,5 +77,5 @@ def itop(c: Common):
     """ITOP ratio per run (Liu et al. 2021): share of weights ever active, rebuilt from the initial mask and every
     update."""
     result = R.itop(c.sel)
-    show(result, c.fmt)
+    show(result, c.fmt, everything=c.everything)
     plot(result, c.plot)

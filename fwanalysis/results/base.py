@@ -52,6 +52,26 @@ class Result:
     def figure(self) -> Figure | None:
         return None
 
+    def narrowing(self, tables: list[Table]) -> dict[str, list]:
+        """The fields a filter narrows these tables by (the volume rule, docs/cli.md), each with its values in
+        order of appearance: the table columns named like a filter, and the fields that keep runs apart."""
+        values: dict[str, dict] = {}
+        for t in tables:
+            for r in (t.rows() if callable(t.rows) else t.rows) or []:
+                for f in (*FILTER_FIELDS, *self.separated_by()):
+                    v = r.get(f)
+                    if v is not None and not (f == "criterion" and v in BASELINES):
+                        values.setdefault(f, {})[v] = None
+        return {f: list(vs) for f, vs in values.items()}
+
+    def separated_by(self) -> list[str]:
+        """The fields in which the runs of one cell differed, kept apart (the pooling rule)."""
+        return []
+
+
+#: the columns of a table that a filter of the same name narrows (docs/cli.md, "Filters")
+FILTER_FIELDS = ("model", "dataset", "growth", "criterion", "density", "update_period", "sweep")
+
 
 @dataclass
 class FrameResult(Result):
@@ -67,6 +87,9 @@ class FrameResult(Result):
 
     def tables(self, fmt: str) -> list[Table]:
         return [Table(self.title, records(self.df), self.latex)]
+
+    def separated_by(self) -> list[str]:
+        return list(self.df.attrs.get("separated_by", []))
 
     def figure(self) -> Figure | None:
         return self.fig

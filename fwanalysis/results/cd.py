@@ -151,7 +151,8 @@ def cd_diagram(
             if sel.flt.sweep or not any(r.config.get("sweep") == "accuracy" for r in runs):
                 return runs
             sel.on_note(
-                "note: ranking the accuracy study's runs (the paper's Fig. 3); --sweep NAME ranks another study's"
+                "note: ranking the accuracy study's runs (sweep accuracy), as the paper's Fig. 3 does; "
+                "--sweep NAME ranks another sweep's runs instead"
             )
             return [r for r in runs if in_sweeps(r, ("accuracy",))]
 

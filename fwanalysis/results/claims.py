@@ -32,10 +32,15 @@ class ClaimResults(Result):
 
 
 def claims(sel: Selection) -> ClaimResults:
-    from ..claims import evaluate
+    """Every claim on the selected runs, one at a time under ``sel.progress`` (a bar on a terminal)."""
+    from ..claims import CLAIMS, evaluate
+
+    def each(runs):
+        ids = [c.id for c in CLAIMS]
+        return [r for cid in sel.progress(ids, len(ids), "claims") for r in evaluate(runs, only=(cid,))]
 
     try:
-        return ClaimResults(sel.compute(evaluate, sel.runs(baselines=True, repeats=True)))
+        return ClaimResults(sel.compute(each, sel.runs(baselines=True, repeats=True)))
     except UserError:
         raise
     except ValueError as e:  # the claims cannot be evaluated on these runs (e.g. several profiles)

@@ -19,15 +19,44 @@ FIGURES = {
 }
 
 
+def _std(res, i: int, j: int):
+    """The std of a cell, or None where it rests on one seed (n = 1: no spread to show)."""
+    s = float(res.std[i, j])
+    return s if s == s and res.n[i, j] > 1 else None
+
+
 def matrix_rows(res) -> list[dict]:
     rows = []
     for i, a in enumerate(res.criteria):
         row = {"criterion": a}
         for j, b in enumerate(res.criteria):
-            m, s = res.mean[i, j], res.std[i, j]
-            row[b] = None if m != m else (f"{m:.3f}±{s:.3f}" if s == s else f"{m:.3f}")
+            m, s = res.mean[i, j], _std(res, i, j)
+            row[b] = None if m != m else (f"{m:.3f}±{s:.3f}" if s is not None else f"{m:.3f}")
         rows.append(row)
     return rows
+
+
+def _ref(res) -> str:
+    v = float(res.reference_value)
+    return f"{res.reference_name} = {v:.3f}" if v == v else f"{res.reference_name} = –"
+
+
+#: the reference of each --at: the criterion whose sets it compares across seeds, and what they are
+_REFERENCE_OF = {
+    "J_r": ("random", "the random criterion's first-update sets"),
+    "J_init": ("init", "the initial masks"),
+}
+
+
+def reference_missing(res, *, whose: str = "these runs have") -> str:
+    """Why the reference of ``res`` is not available ("" when it is): it needs 2 or more seeds."""
+    v = float(res.reference_value)
+    if v == v or res.reference_name not in _REFERENCE_OF:
+        return ""
+    crit, what = _REFERENCE_OF[res.reference_name]
+    seeds = int(res.n[res.criteria.index(crit)].max()) if crit in res.criteria else 0
+    have = f"{seeds} seed" + "s" * (seeds != 1) if crit in res.criteria else f"no run of criterion {crit}"
+    return f"{res.reference_name} needs ≥ 2 seeds: it compares {what} across seeds, and {whose} {have}"
 
 
 def matrix_latex(res, title: str) -> str:
@@ -37,7 +66,7 @@ def matrix_latex(res, title: str) -> str:
     rows = [
         {
             "criterion": a,
-            **{b: MeanStd(float(res.mean[i, j]), float(res.std[i, j])) for j, b in enumerate(res.criteria)},
+            **{b: MeanStd(float(res.mean[i, j]), _std(res, i, j)) for j, b in enumerate(res.criteria)},
         }
         for i, a in enumerate(res.criteria)
     ]
@@ -55,7 +84,7 @@ class JaccardMatrix(Result):
     @property
     def title(self) -> str:
         res = self.res
-        return f"Jaccard at {self.at} ({res.reference_name} = {res.reference_value:.3f}, {res.groups} group(s))"
+        return f"Jaccard at {self.at} ({_ref(res)}, {res.groups} group(s))"
 
     def to_json(self) -> dict:
         return self.res.to_json() | {"separated_by": []}
@@ -64,6 +93,10 @@ class JaccardMatrix(Result):
         res, title = self.res, self.title
         rows = (lambda: matrix_rows(res)) if fmt == "table" else (lambda: records(res.to_frame()))
         return [Table(title, rows, lambda: matrix_latex(res, title))]
+
+    def notes(self, fmt: str) -> list[str]:
+        why = reference_missing(self.res)
+        return [f"note: {_ref(self.res)}: {why}"] if why else []
 
     def figure(self) -> Figure:
         return Figure(self.figure_id, self.res)
@@ -91,9 +124,28 @@ class JaccardGroups(Result):
         out = []
         for key, res in self.results.items():
             where = ", ".join(f"{f}={fmt_cell(v)}" for f, v in key)
-            title = f"Jaccard at {self.at}, {where} ({res.reference_name} = {res.reference_value:.3f})"
+            title = f"Jaccard at {self.at}, {where} ({_ref(res)})"
             out.append(Table(title, matrix_rows(res), lambda res=res, title=title: matrix_latex(res, title)))
         return out
+
+    def notes(self, fmt: str) -> list[str]:
+        missing = [(key, res) for key, res in self.results.items() if reference_missing(res)]
+        if not missing:
+            return []
+        key, res = missing[0]
+        where = ", ".join(f"{f}={fmt_cell(v)}" for f, v in key)
+        return [
+            f"note: {_ref(res)} in {len(missing)} of {len(self.results)} groups (e.g. {where}): "
+            f"{reference_missing(res, whose='that group has')}"
+        ]
+
+    def narrowing(self, tables: list[Table]) -> dict[str, list]:
+        """The fields that separate the groups, each with its values: a filter on one narrows the matrices."""
+        values: dict[str, dict] = {}
+        for key in self.results:
+            for f, v in key:
+                values.setdefault(f, {})[v] = None
+        return {f: list(vs) for f, vs in values.items()}
 
     def figure(self) -> Figure:
         return Figure(self.figure_id, self.results)

@@ -128,14 +128,14 @@ def why_incomplete(run) -> str:
     return "no live process holds its lock, so it was interrupted (killed or crashed); train it again"
 
 
-def report_runs(paths: list, *, profile: str | None = None, on_bad=None, on_warning=None) -> list:
+def report_runs(paths: list, *, profile: str | None = None, on_bad=None, on_warning=None, progress=None) -> list:
     """The complete runs under ``paths`` that ``fwa report`` draws: of ``profile`` only, when given; none is an
-    error saying what was found."""
+    error saying what was found. ``progress`` goes to :func:`~fwanalysis.artifacts.find_runs`."""
     from ..artifacts import find_runs
     from ..artifacts.select import profiles_of
 
     try:
-        runs = find_runs(paths, on_bad=on_bad, on_warning=on_warning)
+        runs = find_runs(paths, on_bad=on_bad, on_warning=on_warning, progress=progress)
     except FileNotFoundError as e:
         raise UserError(str(e)) from None
     if profile is not None:

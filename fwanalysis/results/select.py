@@ -18,10 +18,20 @@ def _ignore(_) -> None:
     pass
 
 
+def _no_bar(items, total, description, **_):
+    return items
+
+
+#: reading fewer runs than this is quick enough to need no progress bar
+LOADING_BAR_AT = 200
+
+
 @dataclass
 class Selection:
     """``paths`` and ``flt`` of a command; ``on_bad`` hears of each run skipped as malformed (with ``skip_bad``),
-    ``on_warning`` and ``on_note`` of what a reader should know (both lines of text)."""
+    ``on_warning`` and ``on_note`` of what a reader should know (both lines of text); ``progress(items, total,
+    description, at_least=...)`` may show work on many items (:func:`fwanalysis.console.progress_bar`): loading
+    runs, from ``LOADING_BAR_AT`` runs on."""
 
     paths: list[Path]
     flt: RunFilter
@@ -30,6 +40,7 @@ class Selection:
     on_bad: Callable[[ArtifactError], None] = _ignore
     on_warning: Callable[[str], None] = _ignore
     on_note: Callable[[str], None] = field(default=_ignore)
+    progress: Callable = field(default=_no_bar)
 
     def find(self, *, include_incomplete: bool, on_bad=None, baselines: bool = False) -> list:
         """:func:`~fwanalysis.artifacts.select.select_runs` of the paths; a path that does not exist is a user
@@ -42,6 +53,7 @@ class Selection:
                 on_bad=on_bad,
                 on_warning=self.on_warning,
                 baselines=baselines,
+                progress=lambda items, total: self.progress(items, total, "loading runs", at_least=LOADING_BAR_AT),
             )
         except FileNotFoundError as e:
             raise UserError(str(e)) from None

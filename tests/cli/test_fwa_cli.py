@@ -351,7 +351,10 @@ def test_errors_are_one_line(tmp_path, study):
     root, _ = study
     r = fwa("jaccard", tmp_path / "nowhere")
     assert r.exit_code == 1 and r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1
-    r = fwa("accuracy", root, "--model", "nope")
+    r = fwa("accuracy", root, "--model", "nope")  # a value no run holds: the error names those they hold
+    said = f"error: --model nope: no complete run under {root} has it; models there: toy\n"
+    assert r.exit_code == 1 and r.stderr == said
+    r = fwa("jaccard", root, "--model", "toy", "--density", "0.9")  # names that exist, but nothing matches
     assert r.exit_code == 1 and "no complete runs matched" in r.stderr
     r = fwa("ls", root, "--format", "xml")
     assert r.exit_code == 2
