@@ -80,7 +80,10 @@ def _claims(items: Sequence[ReportItem], claims: Claims) -> list[str]:
         return out
     built = {i.id for i in items if i.status == "ok"}
     figure_of = figure_of_claims()
+    held = {v: sum(r.verdict == v for r in claims.results) for v in ("holds", "fails")}
     out += [
+        f"<p>Of {len(claims.results)} claims, {held['holds']} hold and {held['fails']} fail on these runs; the others "
+        'have no data here. Each claim\'s quantity and detail: <a href="claims.md">claims.md</a></p>',
         '<table class="claims">',
         "<thead><tr><th>verdict</th><th>claim</th><th>value</th><th>threshold</th><th>runs</th><th>figure</th>"
         "</tr></thead>",
@@ -94,13 +97,7 @@ def _claims(items: Sequence[ReportItem], claims: Claims) -> list[str]:
             f'<td class="num">{_h(fmt_value(r.value))}</td><td>{_own(r.threshold)}</td>'
             f'<td class="num">{r.runs}</td><td>{fig}</td></tr>'
         )
-    held = sum(r.verdict == "holds" for r in claims.results)
-    out += [
-        "</tbody></table>",
-        f"<p>{held} of {len(claims.results)} claims hold on these runs. Each claim's quantity and detail: "
-        '<a href="claims.md">claims.md</a></p>',
-        "</section>",
-    ]
+    out += ["</tbody></table>", "</section>"]
     return out
 
 

@@ -213,8 +213,8 @@ def _index(
         f"{provenance}  ",
         counts(items),
         "",
-        "As a web page: [index.html](index.html) · each figure's run ids and run.json sha256: "
-        "[provenance.md](provenance.md)",
+        "As a web page: [index.html](index.html) · the paper's findings as tested claims: [claims.md](claims.md) · "
+        "each figure's run ids and run.json sha256: [provenance.md](provenance.md)",
         "",
     ]
     lines += [f"*Note:* a library warned: {md_text(n)}  " for n in notes]

@@ -255,6 +255,7 @@ FIGURES: dict[str, FigureEntry] = {
             _metric_x("density", by=("model", "dataset", "growth", "mest_lambda", "criterion")),
             _ident,
             draw_mest_lambda,
+            flt=RunFilter(criterion=("mest",)),  # the trainer records a λ for every DST run: only MEST's are Fig. 7's
             embedded=f"{_SHORT}.",
         ),
         FigureEntry(

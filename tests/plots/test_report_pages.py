@@ -54,16 +54,67 @@ def user_report(tmp_path_factory):
 
 
 def test_a_figure_with_nothing_to_draw_is_listed_with_its_command_not_drawn(user_report):
-    """Fig. 7 selects the untagged runs but they hold no λ: before, it was "built" with empty axes."""
+    """Fig. 7 on runs without MEST: before, it was "built" with empty axes."""
     _, out, items, _ = user_report
     fig7 = items["fig07-mest-lambda"]
     assert fig7.status == "missing" and not fig7.runs
-    assert "none of the 12 runs selected for it holds data it draws" in fig7.note
     assert "`fw-train sweep specs/mest-lambda.toml`" in fig7.note
     assert not any((out / f"fig07-mest-lambda.{ext}").exists() for ext in ("png", "pdf", "csv"))
     index = (out / "index.md").read_text()
     assert "| [fig07-mest-lambda](#fig07-mest-lambda) | 0 | no runs |" in index
     assert items["fig01-accuracy-vs-density"].status == "ok"
+
+
+def test_any_figure_whose_runs_hold_nothing_it_draws_is_listed_not_drawn(tmp_path, monkeypatch):
+    """Runs are selected, but the result has nothing to draw (axes without data): listed with the command that
+    makes its runs, no file written. The check is the build's, for any entry."""
+
+    def nothing(_):
+        fig, ax = plt.subplots()
+        ax.set_title("no data")
+        return fig
+
+    entry = FigureEntry(
+        "figtest-empty", "A test figure.", ("nothing",), lambda rs: None, lambda _: pd.DataFrame({"x": [1]}), nothing
+    )
+    monkeypatch.setitem(FIGURES, entry.id, entry)
+    study = _user_study(tmp_path / "study")
+    (item,) = write_report(find_runs(study), tmp_path / "rep", only=("figtest",))
+    assert item.status == "missing" and not item.runs
+    assert (
+        item.note
+        == "none of the 12 runs selected for it holds data it draws; make them with `fw-train sweep specs/nothing.toml`"
+    )
+    assert not list((tmp_path / "rep").glob("figtest*"))
+    assert "**No runs:** none of the 12 runs" in (tmp_path / "rep" / "index.md").read_text()
+
+
+def test_fig7_draws_only_mest_runs(tmp_path):
+    """The trainer records ``criterion_params.mest_lambda`` for every DST run: before, a user's magnitude and SET
+    runs were drawn in Fig. 7 as one line "λ = 1"."""
+    study = tmp_path / "study"
+    write_study(
+        study,
+        seeds=(0,),
+        densities=(0.1, 0.5),
+        n_updates=1,
+        crits=("magnitude", "set"),
+        baselines=False,
+        extra={"criterion_params": {"mest_lambda": 1.0}},
+    )
+    (item,) = write_report(find_runs(study), tmp_path / "rep", only=("fig07",))
+    assert item.status == "missing" and "no runs in this study" in item.note
+    write_study(
+        study,
+        seeds=(0,),
+        densities=(0.1, 0.5),
+        n_updates=1,
+        crits=("mest",),
+        baselines=False,
+        extra={"criterion_params": {"mest_lambda": 0.1}},
+    )
+    (item,) = write_report(find_runs(study), tmp_path / "rep", only=("fig07",))
+    assert item.status == "ok" and {r.config["criterion"] for r in item.runs} == {"mest"}
 
 
 def test_empty_results_are_detected_for_any_figure(tmp_path):
