@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .artifacts.owned import OutputFolder
 from .console import printable
-from .report_pages import NOT_BUILT, STATUS, Claims, Table, counts, figure_of_claims, on_embedded
+from .report_pages import NOT_BUILT, Claims, Table, counts, figure_of_claims, on_embedded
 
 if TYPE_CHECKING:
     from .report import ReportItem
@@ -109,7 +109,8 @@ def _grid(items: Sequence[ReportItem]) -> list[str]:
     out.append("</div>")
     other = [i for i in items if i.status != "ok"]
     if other:
-        links = ", ".join(f'<a href="#{i.id}">{i.id}</a> ({STATUS[i.status]})' for i in other)
+        short = {"absent": "absent here", "missing": "no runs", "error": "failed"}
+        links = ", ".join(f'<a href="#{i.id}">{i.id}</a> ({short[i.status]})' for i in other)
         out.append(f"<p>Not drawn from these runs: {links}.</p>")
     out.append("</section>")
     return out
