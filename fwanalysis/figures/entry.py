@@ -159,13 +159,23 @@ def drew_data(fig: matplotlib.figure.Figure) -> bool:
     return False
 
 
-def _values(vs, unit: str = "") -> str:
+def _distinct(vs) -> list:
+    """The distinct values, sorted (numbers first); a value that is not a number or a text (a list in a hand-written
+    run.json) as its text."""
+    vs = {v if isinstance(v, (int, float, str)) else str(v) for v in vs if v is not None}
+    return sorted(vs, key=lambda v: (isinstance(v, str), v))
+
+
+def _values(vs) -> str:
     """Sorted distinct values, numbers as ``%g``; more than six as their range and count."""
-    vs = sorted({v for v in vs if v is not None}, key=lambda v: (not isinstance(v, (int, float)), v))
-    text = [f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v) for v in vs]
+    text = [f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v) for v in _distinct(vs)]
     if len(text) > 6:
-        return f"{text[0]}-{text[-1]}{unit} ({len(text)} values)"
-    return ", ".join(text) + unit
+        return f"{text[0]}-{text[-1]} ({len(text)} values)"
+    return ", ".join(text)
+
+
+def _and(names: list[str]) -> str:
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
 
 
 def measured(runs: Sequence[Run], keys: Sequence[str] = ()) -> str:
@@ -176,25 +186,26 @@ def measured(runs: Sequence[Run], keys: Sequence[str] = ()) -> str:
     setups: dict[tuple, list[Run]] = {}
     for r in runs:
         setups.setdefault((str(r.config.get("model")), str(r.config.get("dataset"))), []).append(r)
-    parts = []
+    alike: dict[tuple[str, str], list[str]] = {}  # (dataset, its regime) -> the models trained so
     for (model, dataset), rs in sorted(setups.items()):
-        what = [f"{_values(r.config.get('epochs') for r in rs)} epochs", f"{_values(r.total_steps for r in rs)} steps"]
-        widths = {r.config.get("width") for r in rs} - {None, 1}
-        if widths:
-            what.append(f"width {_values(widths)}")
-        parts.append(f"{model} on {dataset} ({', '.join(what)})")
+        epochs, steps = _values(r.config.get("epochs") for r in rs), _values(r.total_steps for r in rs)
+        widths = _values(w for w in _distinct(r.config.get("width") for r in rs) if w != 1)
+        what = [f"{epochs} epochs"] * bool(epochs) + [f"{steps} steps"] + [f"width {widths}"] * bool(widths)
+        alike.setdefault((dataset, ", ".join(what)), []).append(model)
+    parts = [f"{_and(models)} on {dataset} ({what})" for (dataset, what), models in sorted(alike.items())]
     dst = [r for r in runs if r.config.get("method") == "dst"]
-    line = [", ".join(parts)]
+    line = list(parts)
     for name, key, among in (("growth", "growth", dst), ("densities", "density", runs), ("Δt", "update_period", dst)):
         vs = _values(r.config.get(key) for r in among)
         if vs:
             line.append(f"{name} {vs}")
     if dst:
-        line.append(f"{_values(len(r.update_steps) for r in dst)} updates per DST run")
+        n = _values(len(r.update_steps) for r in dst)
+        line.append(f"{n} update{'s' * (n != '1')} per DST run")
     for key in keys:
         vs = _values(r.config.get(key) for r in runs)
         if vs:
             line.append(f"{key} {vs}")
-    seeds = {r.config.get("seed") for r in runs} - {None}
+    seeds = _distinct(r.config.get("seed") for r in runs)
     line.append(f"{len(seeds)} seed{'s' * (len(seeds) != 1)}")
     return f"Measured from these {len(runs)} runs: " + "; ".join(line) + "."

@@ -227,3 +227,16 @@ def test_provenance_of_an_install_without_its_checkout_names_the_distribution(tm
     said = report.provenance()
     version = importlib.metadata.version("fwa")
     assert said == f"fwanalysis {__version__}, no git checkout (installed from the distribution fwa {version})"
+
+
+def test_the_measured_line_takes_any_config_value(tmp_path):
+    """A hand-written run.json may hold a list or nothing where the trainer writes a number: the line says what
+    is there, never fails."""
+    from fwanalysis.figures.entry import measured
+
+    runs = find_runs(_user_study(tmp_path / "study"))
+    for r in runs:
+        r.config["epochs"], r.config["width"] = None, [1, 2]
+    line = measured(runs, ("lr_milestones",))
+    assert line.startswith("Measured from these 12 runs: mlp-large on mnist1d (") and "width [1, 2]" in line
+    assert " epochs" not in line and "lr_milestones" not in line
