@@ -76,4 +76,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean-reports:
-	rm -f $(REPORTS)/fig* $(REPORTS)/table* $(REPORTS)/index.md $(REPORTS)/claims.md $(REPORTS)/.fwa-written.json
+	rm -f $(REPORTS)/fig* $(REPORTS)/table* $(REPORTS)/index.md $(REPORTS)/index.html $(REPORTS)/provenance.md $(REPORTS)/claims.md $(REPORTS)/.fwa-written.json

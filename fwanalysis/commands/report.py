@@ -60,7 +60,9 @@ def report(
     ] = False,
     quiet: QuietOpt = False,
 ):
-    """Every paper figure whose runs exist: PNG, PDF and CSV per figure, and index.md with captions and provenance.
+    """Every paper figure whose runs exist: PNG, PDF and CSV per figure; index.md, a front page (the claims at a glance,
+    each figure with its caption and the regime measured from its runs), index.html, the same as a web page that needs
+    no network, provenance.md (run ids and run.json hashes) and claims.md.
 
     The report replaces only the files fwa wrote in --out (listed in its .fwa-written.json with their sha256): a
     file of yours there, one you edited, or a symbolic link refuses it before anything is written, unless
@@ -105,4 +107,4 @@ def report(
         if i.status == "error":
             err.print(f"failed: {i.id}: {i.note}")
     ok = sum(i.status == "ok" for i in items)
-    err.print(f"{ok} figures written to {out}/ ({len(runs)} runs); index: {out / 'index.md'}")
+    err.print(f"{ok} figures written to {out}/ ({len(runs)} runs); index: {out / 'index.md'}, {out / 'index.html'}")

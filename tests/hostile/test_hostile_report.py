@@ -145,18 +145,26 @@ def test_run_ids_config_values_and_paths_are_escaped(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     index = (out / "index.md").read_text()
     claims = (out / "claims.md").read_text()
-    for text in (index, claims):
+    provenance = (out / "provenance.md").read_text()
+    for text in (index, claims, provenance):
         assert "<script>" not in text and "<img" not in text and "\x1b" not in text
         assert not any(line.startswith("INJECTED-LINE") for line in text.splitlines())
+    page = (out / "index.html").read_text()  # the web page: only fwa's own tags
+    assert "<script" not in page and "<img src=x" not in page and "\x1b" not in page
+    assert "a|b&lt;script&gt;x0" in page and "toy|&lt;img src=x onerror=alert(1)&gt;" in page
+    tags = re.findall(r"<img [^>]*>", page)  # the thumbnail and the figure, nothing else
+    assert len(tags) == 2 and all(
+        re.fullmatch(r'<img (class="full" )?src="fig06b-jaccard-end.png" alt="[^"<>]*">', t) for t in tags
+    ), tags
     shown = (
         str(tmp_path).replace("_", "\\_")
         + "/st\\|u&lt;script&gt;dy\\nINJECTED-LINE\\x1b\\[2J \\[l\\](u) \\*e\\* \\`c\\` &amp;amp;"
     )
     assert f"Studies: {shown}  \n" in index
     rows = [line for line in index.splitlines() if line.startswith("|")]
-    runs = [line for line in rows if "script" in line]
+    runs = [line for line in provenance.splitlines() if line.startswith("|") and "script" in line]
     assert len(runs) == 6 and all(_cells(line) == 2 for line in runs), runs  # the provenance table: run id, hash
-    assert all(_cells(line) == 4 for line in rows if line.startswith("| [fig")), rows  # the figure table
+    assert all(_cells(line) == 3 for line in rows if line.startswith("| [fig")), rows  # the figure table
 
 
 # -- CSV cells a spreadsheet would run are quoted -------------------------------------------------------

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from clilib import fwa
+from figstudy import figures_report, figures_study, runs_made_here
 from matplotlib.collections import PathCollection
 from matplotlib.patches import Rectangle
-from sharedlib import build_once
 from stylelib import criterion_style_errors, legend_overlaps, title_gap_in
 from synthetic import write_study
 
@@ -67,63 +67,13 @@ ABSENT_HERE = {
     "fig14-efficientnet",
     "fig29-learning-curves-efficientnet-tinyimagenet",
 }
-FIVE = ("magnitude", "set", "mest", "rsensitivity", "snip")
-DIG = "digits"
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    """Every study of the quick profile in miniature, written with RunWriter (no trainer): the models of the
-    paper's roles on the embedded data set, so every setup filter of the registry finds its runs. Written
-    once for all xdist workers (read-only)."""
-    root = build_once(tmp_path_factory, "figures-study", _write_figures_study)
-    return root, find_runs(root)
-
-
-def _write_figures_study(root: Path) -> None:
-    s2 = (0, 1)
-
-    def add(sweep, crits, model, dataset=DIG, **kw):  # one study of two seeds: its criteria, model and design
-        write_study(root, sweep=sweep, seeds=s2, crits=crits, model=model, dataset=dataset, **kw)
-
-    two = {"densities": (0.1, 0.5), "n_updates": 1}  # two densities, one update
-    for model in ("mlp-small", "mlp-large", "cnn-small", "lenet5-caffe", "resnet56", "vgg16"):
-        for growth in ("random", "gradient"):
-            local = {"growth": growth, "pruning_scope": "local"}
-            add("accuracy", FIVE, model, **two, extra=local, baselines=growth == "random")
-    for growth in ("random", "gradient"):
-        local = {"growth": growth, "pruning_scope": "local"}
-        add("set-defect", ("set-legacy",), "mlp-large", **two, extra=local, baselines=False)
-    add("sensitivity", ("sensitivity",), "mlp-large", **two, baselines=False)
-    add("loss-gap", FIVE, "mlp-large", densities=(0.5,), n_updates=1)
-    add("loss-gap", (), "mlp-large", densities=(0.5,), baseline_methods=("dense",), baseline_extra={"dropout": 0.05})
-    for model in ("mlp-large", "cnn-small"):
-        add("jaccard", (*FIVE, "random"), model, n_updates=4, baselines=False, extra={"growth": "gradient"})
-        for rho in (0.25, 0.5):
-            first = {"densities": (1.0,), "n_updates": 1, "baselines": False, "extra": {"prune_fraction": rho}}
-            add("jaccard-first", ("magnitude",), model, **first)
-        add("update-period", (), model, densities=(0.1,), baseline_methods=("static",))
-        for dt in (5, 20):
-            for growth in ("random", "gradient"):
-                extra = {"update_period": dt, "growth": growth}
-                add("update-period", FIVE, model, densities=(0.1,), n_updates=2, baselines=False, extra=extra)
-    for dt in (5, 20):
-        for sch, bs in (("linear", 128), ("cosine", 256)):
-            extra = {"update_period": dt, "prune_schedule": sch, "batch_size": bs}
-            add("schedule", FIVE, "mlp-large", densities=(0.1,), n_updates=1, baselines=False, extra=extra)
-    for lam in (0.1, 1.0):
-        extra = {"criterion_params": {"mest_lambda": lam}}
-        add("mest-lambda", ("mest",), "mlp-large", n_updates=1, baselines=False, extra=extra)
-    add("batch-size", FIVE, "lenet5-caffe", **two, extra={"batch_size": 512}, baseline_extra={"batch_size": 512})
-    for model in ("mlp-large", "lenet5-caffe"):
-        add("update-batch", FIVE, model, **two, baselines=False, extra={"update_batch_size": 512})
-    scope = {"densities": (0.05, 0.1), "n_updates": 1, "baselines": False, "extra": {"pruning_scope": "global"}}
-    add("scope", ("magnitude", "snip"), "resnet56", **scope)
-    # the figures whose data cannot be made here: their generators on synthetic runs
-    write_study(root, sweep="imagenet", seeds=s2, n_updates=1, dataset="imagenet", model="resnet50")
-    write_study(root, sweep="roberta", seeds=s2, n_updates=1, model="roberta", baselines=False)
-    write_study(root, sweep="efficientnet", seeds=s2, n_updates=1, model="efficientnet-b0", baselines=False)
-    add("accuracy", FIVE, "efficientnet-b0", "tinyimagenet", **two)
+    """Every study of the quick profile in miniature (figstudy.figures_study), written once for all xdist workers
+    (read-only)."""
+    return figures_study(tmp_path_factory)
 
 
 def test_registry_has_every_paper_figure():
@@ -263,31 +213,31 @@ def _digest(folder: Path) -> dict:
 
 
 @pytest.mark.slow  # every figure built and written twice (png, pdf, csv)
-def test_report_complete_and_byte_identical(study, tmp_path):
-    root, runs = study
-    only_here = [
-        r
-        for r in runs
-        if r.config.get("sweep") not in ("imagenet", "roberta", "efficientnet")
-        and r.config["dataset"] != "tinyimagenet"
-    ]
-    items = write_report(only_here, tmp_path / "a", studies=[str(root)])
-    status = {i.id: i.status for i in items}
+def test_report_complete_and_byte_identical(tmp_path_factory, tmp_path):
+    root, a, items = figures_report(tmp_path_factory)  # the shared report (the browser test opens its web page)
+    status = {fid: item["status"] for fid, item in items.items()}
     assert all(status[f] == "ok" for f in PAPER_IDS if f not in ABSENT_HERE), status
     assert all(status[f] == "absent" for f in ABSENT_HERE), status
-    index = (tmp_path / "a" / "index.md").read_text()
+    index = (a / "index.md").read_text()
     for fid in PAPER_IDS:
         assert fid in index
         if status[fid] == "ok":
             for ext in ("png", "pdf", "csv"):
-                assert (tmp_path / "a" / f"{fid}.{ext}").stat().st_size > 0
-    assert "Absent" in index and "ImageNet" in index and "sha256" in index
+                assert (a / f"{fid}.{ext}").stat().st_size > 0
+    assert "Absent" in index and "ImageNet" in index
+    provenance = (a / "provenance.md").read_text()
+    built = {fid: item["run_ids"] for fid, item in items.items() if item["status"] == "ok"}
+    assert all(f"## {fid}" in provenance and all(r in provenance for r in ids) for fid, ids in built.items())
+    assert "sha256" in provenance and "sha256" in index  # index.md links to it
+    page = (a / "index.html").read_text()
+    assert all(f'id="{fid}"' in page for fid in PAPER_IDS)  # every figure has its section on the page
     assert index.count("*On the embedded data:*") == sum(
         s == "ok" for s in status.values()
     )  # every figure here is on digits
     assert "Measured: SET minus set-legacy test accuracy" in index  # figx1's caption quotes its numbers
-    write_report(list(reversed(only_here)), tmp_path / "b", studies=[str(root)])
-    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    runs = find_runs(root)
+    write_report(list(reversed(runs_made_here(runs))), tmp_path / "b", studies=[str(root)])
+    assert _digest(a) == _digest(tmp_path / "b")
 
 
 def test_jaccard_figures_have_one_panel_per_model(tmp_path):
