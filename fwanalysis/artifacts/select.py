@@ -264,12 +264,13 @@ def select_runs(
     progress: Callable[[Iterable, int], Iterable] | None = None,
 ) -> list[Run]:
     """Every run below ``paths`` that passes ``flt``, sorted by path (see :func:`find_runs`, which ``progress``
-    goes to). A value of a filter that no run found there holds is an error naming the values they hold
-    (:func:`check_filter_values`)."""
+    goes to). A value of a filter that no run found there holds is named with the values they hold, an error
+    when no value of that filter is held (:func:`check_filter_values`)."""
     runs = find_runs(paths, include_incomplete=include_incomplete, on_bad=on_bad, on_warning=on_warning, progress=progress)
     flt = flt or RunFilter()
     where = ", ".join(map(str, paths))
-    check_filter_values(flt, runs, where=where, what="run" if include_incomplete else "complete run")
+    what = "run" if include_incomplete else "complete run"
+    check_filter_values(flt, runs, where=where, what=what, on_warning=on_warning)
     return [r for r in runs if flt.accepts(r, baselines=baselines)]
 
 
@@ -283,10 +284,12 @@ class UnknownValueError(NoRunsError):
     closest match first."""
 
 
-def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what: str = "run") -> None:
-    """Raise :class:`UnknownValueError` for the first value of a name filter (``--criterion magnitue``) that no
-    run of ``runs`` holds: one line naming the values they do hold, the closest match first
-    (:func:`difflib.get_close_matches`)."""
+def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what: str = "run",
+                        on_warning: Callable[[str], None] | None = None) -> None:
+    """A value of a name filter (``--criterion magnitue``) that no run of ``runs`` holds is named in one line with
+    the values they do hold, the closest match first (:func:`difflib.get_close_matches`): an
+    :class:`UnknownValueError` when no value given for that filter is held (nothing could match), else a warning
+    (``on_warning``) and the values that are held are used, as the command-line contract's exit codes ask."""
     import difflib
 
     for key, plural in _NAMED:
@@ -294,16 +297,19 @@ def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what
         if not want:
             continue
         have = sorted({str(r.config[key]) for r in runs if r.config.get(key) is not None})
-        for value in want:
-            if not have or value in have:  # no run at all: the command says no run matched
-                continue
-            # closest first (difflib's ratio), ties in sorted order
-            ordered = sorted(have, key=lambda h: -difflib.SequenceMatcher(None, str(value), h).ratio())
-            guess = difflib.get_close_matches(str(value), have, n=1)
-            raise UnknownValueError(
-                f"--{key} {value}: no {what} under {where} has it; "
-                f"{f'did you mean {guess[0]}? ' if guess else ''}{plural} there: {', '.join(ordered)}"
-            )
+        missing = [v for v in want if v not in have]
+        if not have or not missing:  # no run at all: the command says no run matched
+            continue
+        value = missing[0]
+        # closest first (difflib's ratio), ties in sorted order
+        ordered = sorted(have, key=lambda h: -difflib.SequenceMatcher(None, str(value), h).ratio())
+        guess = difflib.get_close_matches(str(value), have, n=1)
+        msg = (f"--{key} {value}: no {what} under {where} has it; "
+               f"{f'did you mean {guess[0]}? ' if guess else ''}{plural} there: {', '.join(ordered)}")
+        if len(missing) == len(want):
+            raise UnknownValueError(msg)
+        if on_warning is not None:
+            on_warning(f"{msg} (the other --{key} values are used)")
 
 
 def group_key(run: Run, *, ignore: Sequence[str] = ("criterion", "seed")) -> tuple:

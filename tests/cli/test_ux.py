@@ -194,6 +194,14 @@ def test_a_typo_among_criteria_lists_every_criterion_the_runs_hold(study):
     assert r.exit_code == 1 and listed[0] == "snip" and sorted(listed) == sorted(["magnitude", "snip", "random"])
 
 
+def test_a_typo_beside_a_held_value_is_a_warning_and_the_held_one_is_used(study):
+    """The contract's exit 1 is for an analysis that cannot be done: with --criterion snip it can."""
+    both = fwa("jaccard", study, "--criterion", "snip", "--criterion", "snpi", "--format", "json")
+    alone = fwa("jaccard", study, "--criterion", "snip", "--format", "json")
+    assert both.exit_code == 0 and both.stdout == alone.stdout
+    assert "warning: --criterion snpi: no complete run under" in both.stderr and "did you mean snip?" in both.stderr
+
+
 # -- notes ----------------------------------------------------------------------------------------------
 
 
