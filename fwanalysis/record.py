@@ -48,7 +48,7 @@ import numpy as np
 
 from fwanalysis.artifacts import RunWriter, as_bool
 from fwanalysis.criteria.select import shadow_sets
-from fwanalysis.vocab import CRITERIA, PRUNING_METHODS, SCORE_EPS, STATE_DUMPS, check_choice
+from fwanalysis.vocab import CRITERIA, KINDS, LOOP_METHOD, PRUNING_LOOPS, SCORE_EPS, STATE_DUMPS, check_choice
 
 __all__ = ["Recorder", "shadow_sets", "prune_masks", "EPS"]
 
@@ -130,8 +130,9 @@ class Recorder:
     model_name, dataset, method, criterion, growth, density, update_period, seed:
         Config fields of the run (docs/format.md, "config"). ``model_name`` defaults to the model's
         class name in lower case, ``method`` to ``dst`` (which needs ``criterion``: a built-in name or any
-        ``[a-z0-9_-]+`` name; ``imp`` and ``pai`` start dense or prune at step 0), ``density`` to the density
-        of the masks at step 0, for ``imp`` and ``pai`` of the last masks seen; the others to null.
+        ``[a-z0-9_-]+`` name; ``imp`` and ``pai`` start dense or prune at step 0, and are written as
+        ``config.method`` ``dst`` and ``static`` with ``config.pruning_loop`` ``imp`` and ``pai``), ``density``
+        to the density of the masks at step 0, for ``imp`` and ``pai`` of the last masks seen; the others to null.
     shadow:
         Built-in criteria whose would-be pruned sets go into every update: ``"all"``, ``"none"`` or a
         list. Each update then needs :meth:`before_update` (or ``with rec.update(step):``).
@@ -176,6 +177,7 @@ class Recorder:
         **config,
     ):
         check_choice(state, STATE_DUMPS, what="state")
+        check_choice(method, KINDS, what="method")
         if method == "dst" and criterion is None:
             raise ValueError(
                 "a dst run needs criterion=: a built-in name ("
@@ -220,11 +222,12 @@ class Recorder:
         total = sum(math.prod(self._shape[n]) for n in self._names)
         active = sum(self._count(n, current[n]) for n in self._names)
         #: where config.density comes from when not given: the masks at step 0, or (imp, pai) the last masks
-        self._density_from = None if density is not None else "last" if method in PRUNING_METHODS else "initial"
+        self._density_from = None if density is not None else "last" if method in PRUNING_LOOPS else "initial"
         cfg = {
             "model": model_name or type(model).__name__.lower(),
             "dataset": dataset,
-            "method": method,
+            "method": LOOP_METHOD.get(method, method),  # a pruning loop is written as the format's method ...
+            **({"pruning_loop": method} if method in PRUNING_LOOPS else {}),  # ... plus the loop (docs/format.md)
             "criterion": criterion,
             "growth": growth,
             "density": active / max(total, 1) if self._density_from == "initial" else density,

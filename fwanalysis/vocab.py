@@ -25,7 +25,9 @@ __all__ = [
     "GROWTH",
     "METHODS",
     "TRAINED_METHODS",
-    "PRUNING_METHODS",
+    "PRUNING_LOOPS",
+    "LOOP_METHOD",
+    "KINDS",
     "INITS",
     "SCHEDULES",
     "SCOPES",
@@ -59,14 +61,21 @@ PAPER_CRITERIA = _table.names(lambda c: c.paper)
 STRUCTURAL_CRITERIA = (*PAPER_CRITERIA, *_table.names(lambda c: c.reference))
 #: Growth criteria: uniformly at random, or the largest |∇θ| (RigL).
 GROWTH = ("random", "gradient")
-#: Methods fwa's trainer trains, the paper's: dense; static (sparse, never updated); dst (dynamic sparse training).
-TRAINED_METHODS = ("dense", "static", "dst")
-#: Pruning methods a loop of one's own records (:class:`fwanalysis.record.Recorder`): imp (iterative pruning: starts
-#: dense, or less sparse, and removes weights over rounds, e.g. iterative magnitude pruning) and pai (pruning at
-#: initialisation, then never updated). The paper's figures and claims leave them out.
-PRUNING_METHODS = ("imp", "pai")
-#: Every method a run may record (``config.method``).
-METHODS = (*TRAINED_METHODS, *PRUNING_METHODS)
+#: Methods of the run format (``config.method``), the paper's: dense; static (sparse, never updated); dst (dynamic
+#: sparse training). fwa's trainer trains all three.
+METHODS = ("dense", "static", "dst")
+TRAINED_METHODS = METHODS
+#: Pruning loops of one's own that :class:`fwanalysis.record.Recorder` records (``config.pruning_loop``, an extra
+#: config key): imp (iterative pruning: starts dense, or less sparse, and removes weights over rounds, e.g. iterative
+#: magnitude pruning) and pai (pruning at initialisation, then never updated). The paper's figures and claims
+#: leave them out.
+PRUNING_LOOPS = ("imp", "pai")
+#: The format's ``config.method`` each pruning loop is written with, the method whose definitions it meets: imp's
+#: masks change at updates (pruned sets, nothing grown), pai's are fixed before training.
+LOOP_METHOD = {"imp": "dst", "pai": "static"}
+#: What a run is to the analyses (:attr:`fwanalysis.artifacts.Run.kind`, the ``--method`` filter): its pruning
+#: loop where it has one, else its method.
+KINDS = (*METHODS, *PRUNING_LOOPS)
 #: Sparse initialisations (layer densities): Erdős–Rényi, ER-Kernel, uniform, dense.
 INITS = ("er", "erk", "uniform", "dense")
 #: Pruning-fraction schedules ρ_t.

@@ -20,7 +20,7 @@ from ..artifacts.select import (
     group_key,
     varying_fields,
 )
-from ..vocab import BASELINES, PRUNING_METHODS, criterion_order
+from ..vocab import BASELINES, PRUNING_LOOPS, criterion_order
 
 
 class _Lazy:
@@ -111,7 +111,7 @@ def _order(df: pd.DataFrame, keys: Sequence[str], label: str = "criterion") -> p
 def _label(run: Run) -> str:
     """The series a run belongs to in a figure: its criterion, ``dense``/``static`` for baselines, and
     ``<method>-<criterion>`` for an imp or pai run (``imp-magnitude``: never one series with DST's ``magnitude``)."""
-    m = run.config.get("method")
-    if m in PRUNING_METHODS:
+    m = run.kind
+    if m in PRUNING_LOOPS:
         return "-".join(x for x in (m, run.config.get("criterion")) if x)
     return m if m in ("dense", "static") else (run.config.get("criterion") or str(m))

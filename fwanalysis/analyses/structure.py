@@ -26,7 +26,7 @@ def _dst_groups(runs: Sequence[Run], *, check: bool = True) -> dict[tuple, dict]
     (criterion parameters are compared among runs of one criterion). With ``check``, raises
     :class:`PoolingError` when two runs of one group, seed and criterion differ (e.g. MEST at two λ)."""
     out: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
-    for r in _unique([r for r in runs if r.config.get("method") == "dst"]):
+    for r in _unique([r for r in runs if r.kind == "dst"]):
         out[group_key(r)][r.config.get("seed")].append(r)
     if check:
         _one_run_per_criterion(out)
@@ -53,7 +53,7 @@ def _one_run_per_criterion(groups: dict[tuple, dict]) -> None:
 def group_fields(runs: Sequence[Run]) -> list[str]:
     """The design fields that tell the groups of the DST runs apart (criterion and seed aside), in config
     order; a field implied by the ones before it (a model's own learning rate or init) is left out."""
-    keys = [dict(g) for g in {group_key(r) for r in runs if r.config.get("method") == "dst"}]
+    keys = [dict(g) for g in {group_key(r) for r in runs if r.kind == "dst"}]
     if len(keys) < 2:
         return []
     differing = {k for g in keys for k in g if any(h.get(k) != g.get(k) for h in keys)}
@@ -70,7 +70,7 @@ def group_fields(runs: Sequence[Run]) -> list[str]:
 def split_groups(runs: Sequence[Run], *, always: Sequence[str] = ("model",)) -> dict[tuple, list[Run]]:
     """The DST runs split into groups, keyed by the values of ``always`` plus every field in which
     the groups differ (:func:`group_fields`), in sorted order: ``{((field, value), ...): runs}``."""
-    dst = [r for r in runs if r.config.get("method") == "dst"]
+    dst = [r for r in runs if r.kind == "dst"]
     fields = list(dict.fromkeys([*always, *group_fields(dst)]))
     out: dict[tuple, list[Run]] = defaultdict(list)
     for r in dst:
@@ -252,7 +252,7 @@ def never_removed_rows(runs: Sequence[Run], criteria: Sequence[str] | None = Non
     criterion and seed get rows of their own, with the fields that separate them as columns."""
     from ..stats.never_removed import never_removed_end
 
-    runs = [r for r in runs if r.config.get("method") == "dst" and (criteria is None or r.criterion in criteria)]
+    runs = [r for r in runs if r.kind == "dst" and (criteria is None or r.criterion in criteria)]
     groups = _dst_groups(runs)
     sep = group_fields([r for by_seed in groups.values() for rs in by_seed.values() for r in rs])
     plan = []
@@ -305,7 +305,7 @@ def itop_rows(runs: Sequence[Run]) -> pd.DataFrame:
     (``attrs["separated_by"]``), so that :func:`itop_vs_update_period` averages over seeds only."""
     from ..stats.itop import itop_ratio
 
-    dst = _unique([r for r in runs if r.config.get("method") == "dst"])
+    dst = _unique([r for r in runs if r.kind == "dst"])
     sep = _separate(dst, ITOP_CELL)
     rows = []
     for r in dst:

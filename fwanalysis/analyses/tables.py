@@ -45,7 +45,7 @@ def run_frame(runs: Sequence[Run], *, metric: str = "test_acc", keys: Sequence[s
             "run_id": r.run_id,
             "model": c.get("model"),
             "dataset": c.get("dataset"),
-            "method": c.get("method"),
+            "method": r.kind,
             "criterion": _label(r),
             "growth": c.get("growth"),
             "density": c.get("density"),
@@ -96,7 +96,7 @@ def accuracy_table(runs: Sequence[Run], *, metric: str = "test_acc") -> pd.DataF
 
 def update_period_table(runs: Sequence[Run], *, metric: str = "test_acc") -> pd.DataFrame:
     """Fig. 5: metric vs update period Δt per criterion (DST runs only)."""
-    dst = [r for r in runs if r.config.get("method") == "dst"]
+    dst = [r for r in runs if r.kind == "dst"]
     return metric_vs(dst, x="update_period", metric=metric, by=("model", "dataset", "growth", "density", "criterion"))
 
 
@@ -106,7 +106,7 @@ def _metrics_long(runs: Sequence[Run], *, keys: Sequence[str]) -> pd.DataFrame:
         m = r.metrics()
         m = m[m["split"].isin(["train", "val", "test"])].copy()
         m["run"] = r.run_id
-        m["method"] = r.config.get("method")
+        m["method"] = r.kind
         m["criterion"] = _label(r)
         for k in keys:
             if k not in m.columns:
@@ -144,7 +144,7 @@ def _dropout_label(df: pd.DataFrame) -> pd.DataFrame:
 def loss_gap_baselines(runs: Sequence[Run]) -> pd.DataFrame:
     """Fig. 4 (left): the loss gap per criterion and of the static, dense and dense + dropout baselines,
     one line each (dense runs with ``dropout`` > 0 are labelled ``dense+dropout``)."""
-    drop = [r for r in runs if r.config.get("method") == "dense" and (r.config.get("dropout") or 0) > 0]
+    drop = [r for r in runs if r.kind == "dense" and (r.config.get("dropout") or 0) > 0]
     rest = [r for r in runs if r not in drop]
     frames = [loss_gap_table(rest, by_config=("model",))] if rest else []
     if drop:
@@ -204,13 +204,11 @@ def per_arm(runs: Sequence[Run], field: str, table) -> pd.DataFrame:
 
 def closest_density(runs: Sequence[Run], target: float) -> list[Run]:
     """The dense runs and the runs at the sparse density nearest ``target`` in log scale (ties: the lower)."""
-    ds = sorted(
-        {r.config["density"] for r in runs if r.config.get("method") != "dense" and r.config.get("density") is not None}
-    )
+    ds = sorted({r.config["density"] for r in runs if r.kind != "dense" and r.config.get("density") is not None})
     if not ds:
         return list(runs)
     best = min(ds, key=lambda d: (abs(math.log(d / target)), d))
-    return [r for r in runs if r.config.get("method") == "dense" or r.config.get("density") == best]
+    return [r for r in runs if r.kind == "dense" or r.config.get("density") == best]
 
 
 def scope_pairs(runs: Sequence[Run], *, metric: str = "test_acc") -> pd.DataFrame:
@@ -275,7 +273,7 @@ def cd_scores(runs: Sequence[Run], *, metric: str = "test_acc", block: Sequence[
     that differ in any other field (Δt, batch size, ...) go to blocks of their own, named with that field
     (``attrs["separated_by"]``), so a block's score averages over seeds only.
     """
-    dst = _unique([r for r in runs if r.config.get("method") == "dst"])
+    dst = _unique([r for r in runs if r.kind == "dst"])
     sep = _separate(dst, [*block, "criterion"])
     df = run_frame(dst, metric=metric, keys=sep)
     if df.empty:

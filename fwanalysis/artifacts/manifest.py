@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from fwanalysis.vocab import is_criterion_name
+from fwanalysis.vocab import LOOP_METHOD, PRUNING_LOOPS, is_criterion_name
 
 from . import schema
 
@@ -111,7 +111,17 @@ def config_problem(c: dict) -> str | None:
         if isinstance(v, str) and schema.text_problem(v):
             return f"config.{key} {schema.text_problem(v)}"
         if v is not None and not ok(v):
+            if key == "method" and v in PRUNING_LOOPS:
+                return (f"config.method is {_show(v)}: expected {want} or null (a pruning loop is written as "
+                        f"config.method {LOOP_METHOD[v]!r} with config.pruning_loop {v!r})")
             return f"config.{key} is {_show(v)}: expected {want} or null"
+    loop = c.get("pruning_loop")
+    if loop is not None:
+        if loop not in PRUNING_LOOPS:
+            return f"config.pruning_loop is {_show(loop)}: expected one of {list(PRUNING_LOOPS)} or null"
+        if c.get("method") != LOOP_METHOD[loop]:
+            return (f"config.pruning_loop is {loop!r} but config.method is {_show(c.get('method'))}: "
+                    f"a {loop} run is written with config.method {LOOP_METHOD[loop]!r}")
     for key, v in c.items():  # extra keys (e.g. a sweep's name) are kept; they must be plain JSON values
         if isinstance(v, str) and schema.text_problem(v):
             return f"config.{key[:60]} {schema.text_problem(v)}"

@@ -169,6 +169,12 @@ class Run:
         return self.config.get("criterion")
 
     @property
+    def kind(self) -> str | None:
+        """What the run is to the analyses: ``config.pruning_loop`` (``imp``, ``pai``) where set, else
+        ``config.method`` (``dense``, ``static``, ``dst``); docs/format.md, "Pruning runs"."""
+        return self.config.get("pruning_loop") or self.config.get("method")
+
+    @property
     def seed(self):
         return self.config.get("seed")
 

@@ -211,9 +211,11 @@ class RunFilter:
         """Whether ``run`` passes. With ``baselines``, dense and static runs ignore the
         criterion, growth and update-period filters (they have none) and dense runs ignore density."""
         c = run.config
-        method = c.get("method")
+        method = run.kind  # --method matches the pruning loop where a run has one (docs/format.md)
         is_base = baselines and method in ("dense", "static")
-        for key in ("model", "dataset", "method", "sweep"):
+        if self.method and method not in self.method:
+            return False
+        for key in ("model", "dataset", "sweep"):
             want = getattr(self, key)
             if want and c.get(key) not in want:
                 return False
@@ -296,7 +298,8 @@ def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what
         want = getattr(flt, key)
         if not want:
             continue
-        have = sorted({str(r.config[key]) for r in runs if r.config.get(key) is not None})
+        held = (r.kind if key == "method" else r.config.get(key) for r in runs)
+        have = sorted({str(v) for v in held if v is not None})
         missing = [v for v in want if v not in have]
         if not have or not missing:  # no run at all: the command says no run matched
             continue

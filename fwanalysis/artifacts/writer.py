@@ -39,7 +39,7 @@ from typing import Mapping
 
 import numpy as np
 
-from fwanalysis.vocab import PRUNING_METHODS, check_criterion_name, criterion_order
+from fwanalysis.vocab import PRUNING_LOOPS, check_criterion_name, criterion_order
 
 from . import schema
 from .bitset import as_bool, pack, popcount
@@ -88,7 +88,8 @@ def _id_part(value) -> str:
 def run_id_for(config: Mapping, *, digits: int = RUN_ID_DIGITS) -> str:
     """``<prefix>-<hash>``, the same for the same mapping (docs/artifacts.md, "Run ids").
 
-    ``prefix``: ``dataset-model-method``, then ``-criterion-growth`` for a dst, imp or pai run, ``-d<density>`` and
+    ``prefix``: ``dataset-model-method``, then ``-criterion-growth`` for a dst, imp or pai run (``method`` is the
+    pruning loop where ``pruning_loop`` is set), ``-d<density>`` and
     ``-s<seed>``, each part left out where it is null, each cut to 40 characters with any character
     but letters, digits, ``.+=_-`` written ``_`` (and a leading ``.`` too). ``hash``: the first
     ``digits`` (16) hex digits of the SHA-1 of the mapping as JSON with sorted keys, after every config
@@ -100,8 +101,9 @@ def run_id_for(config: Mapping, *, digits: int = RUN_ID_DIGITS) -> str:
     """
     cfg = canonical_config(config)
     digest = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:digits]
-    parts = [cfg.get("dataset"), cfg.get("model"), cfg.get("method")]
-    if cfg.get("method") in ("dst", *PRUNING_METHODS):  # the methods with a pruning criterion
+    kind = cfg.get("pruning_loop") or cfg.get("method")  # imp and pai ids name the loop, as Run.kind does
+    parts = [cfg.get("dataset"), cfg.get("model"), kind]
+    if kind in ("dst", *PRUNING_LOOPS):  # the kinds with a pruning criterion
         parts += [cfg.get("criterion"), cfg.get("growth")]
     if cfg.get("density") is not None:
         parts.append(f"d{float(cfg['density']):g}")

@@ -26,7 +26,7 @@ from .base import (
 def _cd(rs: Selected, what="the accuracy study"):
     """The critical-difference result of a figure's runs; NoData names the figure's filters when it cannot be had."""
     flt = rs.entry.flt
-    if not any(r.config.get("method") == "dst" for r in rs):
+    if not any(r.kind == "dst" for r in rs):
         raise NoData(f"no DST runs of {what} ({flt.describe()})")
     scores = A.cd_scores(rs)
     if scores.empty:
@@ -98,7 +98,7 @@ def _split_rows(df, keys: Sequence[str]):
 def _accuracy(fig01: Selected):
     """Fig. 1's runs of every setup (as Fig. 22) without the dense runs: ``{block: {label: mean}}``."""
     rs = only(fig01, DST_OR_STATIC)
-    if not any(r.config.get("method") == "dst" for r in rs):
+    if not any(r.kind == "dst" for r in rs):
         raise NoData(
             "no DST runs of the five criteria in the accuracy study "
             "(make them with `fw-train sweep specs/accuracy.toml`)"

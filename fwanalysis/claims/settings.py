@@ -12,7 +12,7 @@ def _update_period(fig05: Selected, *, min_dts: int = 1):
     """Per panel (model, dataset, growth, density, kept-apart fields) of Fig. 5's runs without the dense runs:
     ``{Δt: {criterion: mean}}`` and the static mean; the panels with ``min_dts`` or more Δt."""
     rs = only(fig05, DST_OR_STATIC)
-    dst = [r for r in rs if r.config.get("method") == "dst"]
+    dst = [r for r in rs if r.kind == "dst"]
     if not dst:
         raise NoData(
             "no DST runs of the five criteria in the update-period study "

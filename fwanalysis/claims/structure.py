@@ -18,7 +18,7 @@ _DST = RunFilter(method=("dst",))
 
 def _first_update(rs: Sequence[Run]) -> dict:
     """``{group: JaccardResult}`` per model of Fig. 6a's runs: the jaccard-first study at density 1.0 and ρ = 0.5."""
-    if not any(r.config.get("method") == "dst" for r in rs):
+    if not any(r.kind == "dst" for r in rs):
         raise NoData(
             "no DST runs of the jaccard-first study at density 1.0 and prune_fraction 0.5 "
             "(make them with `fw-train sweep specs/jaccard-first.toml`)"

@@ -37,7 +37,7 @@ def _ident(df):
 
 
 def _dst(runs):
-    return [r for r in runs if r.config.get("method") == "dst"]
+    return [r for r in runs if r.kind == "dst"]
 
 
 def _cd(runs):
@@ -48,7 +48,7 @@ def _cd(runs):
 
 def _random_growth_or_baseline(runs: list[Run]) -> list[Run]:
     """DST runs with random growth (the paper's default) and the dense/static baselines."""
-    return [r for r in runs if r.config.get("method") != "dst" or r.config.get("growth") == "random"]
+    return [r for r in runs if r.kind != "dst" or r.config.get("growth") == "random"]
 
 
 def _loss_gap(runs):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..artifacts import Run
 from ..artifacts.select import RunFilter, in_sweeps, profiles_of
-from ..vocab import PRUNING_METHODS
+from ..vocab import PRUNING_LOOPS
 from .layout import draw_styled
 
 __all__ = [
@@ -104,7 +104,7 @@ def select_for(entry: FigureEntry, runs: Sequence[Run]) -> list[Run]:
     its filters; never an imp or pai run (the paper's figures are of DST and its baselines)."""
     out = []
     for r in runs:
-        if r.config.get("method") in PRUNING_METHODS:
+        if r.kind in PRUNING_LOOPS:
             continue
         if entry.sweeps and not in_sweeps(r, entry.sweeps):
             continue
@@ -196,7 +196,7 @@ def measured(runs: Sequence[Run], keys: Sequence[str] = ()) -> str:
         what = [f"{epochs} epochs"] * bool(epochs) + [f"{steps} steps"] + [f"width {widths}"] * bool(widths)
         alike.setdefault((dataset, ", ".join(what)), []).append(model)
     parts = [f"{_and(models)} on {dataset} ({what})" for (dataset, what), models in sorted(alike.items())]
-    dst = [r for r in runs if r.config.get("method") == "dst"]
+    dst = [r for r in runs if r.kind == "dst"]
     line = list(parts)
     for name, key, among in (("growth", "growth", dst), ("densities", "density", runs), ("Δt", "update_period", dst)):
         vs = _values(r.config.get(key) for r in among)

@@ -37,7 +37,7 @@ def list_runs(sel: Selection) -> RunListing:
                 "run_id": r.run_id,
                 "model": cfg["model"],
                 "dataset": cfg["dataset"],
-                "method": cfg["method"],
+                "method": r.kind,
                 "criterion": cfg["criterion"],
                 "growth": cfg["growth"],
                 "density": cfg["density"],

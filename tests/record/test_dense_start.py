@@ -8,7 +8,9 @@ Cheap: an 8-10-5 MLP (130 weights in its two weight matrices), a few steps per r
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
-from clilib import jdoc  # noqa: E402
+from clilib import fwa, jdoc, said  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils import prune  # noqa: E402
 
@@ -159,6 +161,47 @@ def test_imp_and_pai_runs_are_valid_and_listed(study):
     assert listed[ids["imp"]]["method"] == "imp" and listed[ids["imp"]]["density"] == pytest.approx(0.1)
     assert ids["imp"].startswith("toy-sequential-imp-magnitude-s0-")  # no density in the id: unknown when made
     assert ids["pai"].startswith("toy-sequential-pai-snip-s0-")
+    # the format's three methods only (other tools read config.method); the loop is config.pruning_loop
+    manifests = {k: json.loads((load_run(out / i).path / "run.json").read_text())["config"] for k, i in ids.items()}
+    assert {k: (c["method"], c.get("pruning_loop")) for k, c in manifests.items()} == {
+        "dst": ("dst", None),
+        "imp": ("dst", "imp"),
+        "pai": ("static", "pai"),
+    }
+    from fwanalysis.artifacts import find_runs
+    from fwanalysis.artifacts.select import RunFilter
+
+    kinds = {r.run_id: r.kind for r in find_runs(out)}
+    assert kinds == {ids["dst"]: "dst", ids["imp"]: "imp", ids["pai"]: "pai"}
+    for kind in ("dst", "imp", "pai", "static"):  # RunFilter.method matches the kind: imp is never a dst run
+        assert [r.run_id for r in find_runs(out) if RunFilter(method=(kind,)).accepts(r)] == [
+            i for i, k in kinds.items() if k == kind
+        ]
+
+
+@pytest.mark.parametrize(
+    "config, problem",
+    [
+        (
+            {"method": "imp"},
+            "config.method is 'imp': expected one of ['dense', 'static', 'dst'] or null (a pruning "
+            "loop is written as config.method 'dst' with config.pruning_loop 'imp')",
+        ),
+        ({"method": "static", "pruning_loop": "imp"}, "config.pruning_loop is 'imp' but config.method is 'static'"),
+        ({"method": "dst", "pruning_loop": "lth"}, "config.pruning_loop is 'lth': expected one of ['imp', 'pai']"),
+    ],
+)
+def test_a_method_outside_the_format_is_refused(study, tmp_path, config, problem):
+    """config.method holds the format's three values; a pruning loop is named by config.pruning_loop, consistently."""
+    out, runs = study
+    src = runs["imp"][0].path if isinstance(runs["imp"], tuple) else runs["imp"].path
+    bad = tmp_path / "bad" / src.name
+    shutil.copytree(src, bad)
+    doc = json.loads((bad / "run.json").read_text())
+    doc["config"].update(config)
+    (bad / "run.json").write_text(json.dumps(doc))
+    r = fwa("validate", str(tmp_path / "bad"))
+    assert r.exit_code != 0 and problem in said(r)
 
 
 def test_pruning_at_init_is_an_update_at_step_zero(study):
@@ -188,7 +231,7 @@ def test_analyses_keep_pruning_runs_apart(study):
     assert labels == pytest.approx({"magnitude": 0.5, "imp-magnitude": 0.1, "pai-snip": 0.1})
     runs = find_runs(out)
     anything = dataclasses.replace(next(iter(FIGURES.values())), sweeps=(), setups=None)
-    assert [r.config["method"] for r in select_for(anything, runs)] == ["dst"]
+    assert [(r.config["method"], r.kind) for r in select_for(anything, runs)] == [("dst", "dst")]
 
 
 def test_layers_and_masks_the_recorder_does_not_record(tmp_path):
@@ -241,7 +284,8 @@ def test_readme_imp_example_runs(tmp_path, monkeypatch):
     exec(compile(found[0], "README.md:record-example-imp", "exec"), {"__name__": "__readme__"})
     assert len(jdoc("validate", "artifacts/imp")["valid"]) == 1
     run = load_run(next(Path("artifacts/imp").glob("*/run.json")).parent)
-    assert run.config["method"] == "imp" and run.update_steps == [50, 100, 150, 200]
+    assert (run.config["method"], run.config["pruning_loop"], run.kind) == ("dst", "imp", "imp")
+    assert run.update_steps == [50, 100, 150, 200]
     assert all(m.all() for m in bools(run, run.initial_masks()).values())
     final = bools(run, run.final_masks())
     assert sum(int(m.sum()) for m in final.values()) == 740 and run.config["density"] == pytest.approx(0.1)
