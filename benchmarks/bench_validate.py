@@ -130,7 +130,7 @@ def main(argv=None) -> int:
         print(
             f"fwa validate, per run in one process:  {t_val * ms:6.2f} ms/run CPU = {t_val / t_floor:4.1f}x the floor"
         )
-        print(f"load (find_runs, every run.json):     {t_load * ms:6.2f} ms/run CPU = {t_load / t_floor:4.1f}x the floor")
+        print(f"load (find_runs, every run.json):     {t_load * ms:6.2f} ms/run CPU = {t_load / t_floor:4.1f}x floor")
         wall, total = command(study, args.jobs)
         at_target = wall * TARGET_RUNS / n
         print(
