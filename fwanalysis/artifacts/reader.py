@@ -385,22 +385,28 @@ def find_runs(
 
 
 RUNS_PER_VALIDATE_JOB = 4  # validate_runs uses processes only with at least this many runs per process
+VALIDATE_CHUNK = 64  # runs sent to a process at once: few enough that the progress moves, many for little overhead
 
 
-def _problems_of(run: Run) -> list[tuple[str, str, str]]:
-    return [(e.run, e.file, e.problem) for e in run.validate()]
+def _problems_of(path: str, manifest: dict) -> list[tuple[str, str, str]]:
+    """``validate()`` of the run at ``path`` whose ``run.json`` was read as ``manifest`` (in a worker process: the
+    run's path and manifest are sent, which is cheaper to send than the :class:`Run` built from them)."""
+    return [(e.run, e.file, e.problem) for e in Run(Path(path), manifest).validate()]
 
 
 def validate_runs(runs: list[Run], *, jobs: int = 1) -> Iterator[list[ArtifactError]]:
     """``run.validate()`` of every run, in order, in ``jobs`` processes (fresh interpreters, so no lock or
     thread of this process is copied into them); ``jobs`` 1, or fewer than ``RUNS_PER_VALIDATE_JOB * jobs``
-    runs: here."""
+    runs: here. Runs go to the processes in chunks of at most ``VALIDATE_CHUNK`` (a few per process at least),
+    and each result comes back as soon as its chunk and every chunk before it are done."""
     if jobs <= 1 or len(runs) < RUNS_PER_VALIDATE_JOB * jobs:
         yield from (run.validate() for run in runs)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    size = max(1, min(VALIDATE_CHUNK, len(runs) // (8 * jobs)))
+    paths, manifests = [str(r.path) for r in runs], [r.manifest for r in runs]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for found in pool.map(_problems_of, runs, chunksize=max(1, min(64, len(runs) // (8 * jobs)))):
+        for found in pool.map(_problems_of, paths, manifests, chunksize=size):
             yield [ArtifactError(*problem) for problem in found]
