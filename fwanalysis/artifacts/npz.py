@@ -63,6 +63,7 @@ def _plain_dtype(descr: bytes) -> np.dtype | None:
         return None
 
 
+@lru_cache(maxsize=1024)  # the runs of a study repeat a few headers (one per layer shape) many times
 def _parse_plain(header: bytes) -> tuple[tuple[int, ...], bool, np.dtype] | None:
     """(shape, fortran_order, dtype) of a plain npy header dict (the bytes after the length); else None."""
     match = _PLAIN_HEADER.fullmatch(header)
