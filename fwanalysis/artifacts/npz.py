@@ -168,6 +168,7 @@ def _plain_directory(data: bytes) -> dict[str, tuple[int, int, int, int, int]] |
     if cd_offset + cd_size != size - _END.size:
         return None  # data before the archive, or a directory that is not where the end record says
     entries: dict[str, tuple[int, int, int, int, int]] = {}
+    spans: list[tuple[int, int]] = []  # (local header offset, end of data) of each member
     pos = cd_offset
     for _ in range(n_total):
         if pos + _CENTRAL.size > cd_offset + cd_size:
@@ -190,8 +191,13 @@ def _plain_directory(data: bytes) -> dict[str, tuple[int, int, int, int, int]] |
         if lsig != b"PK\x03\x04" or data[start : start + lname_len] != raw:
             return None
         entries[name] = (method, crc, csize, usize, start + lname_len + lextra_len)
+        spans.append((offset, start + lname_len + lextra_len + csize))
     if pos != cd_offset + cd_size:
         return None
+    spans.sort()
+    ends = [offset for offset, _ in spans[1:]] + [cd_offset]
+    if any(end > next_start for (_, end), next_start in zip(spans, ends)):
+        return None  # a member's data runs into the next member or the directory (zipfile 3.12+ refuses it)
     return entries
 
 

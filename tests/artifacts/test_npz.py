@@ -155,13 +155,13 @@ def test_unusual_files_are_answered_as_the_general_way_answers(name):
     assert_same_as_general(UNUSUAL[name], WANT)
 
 
-def test_a_wrong_crc_is_refused_as_zipfile_refuses_it(tmp_path, general_calls):
+def test_a_wrong_crc_is_refused_as_zipfile_refuses_it(tmp_path):
     data = bytearray(fwa_npz(tmp_path))
     at = data.index(b"PK\x01\x02")  # the first central directory entry: its CRC at offset 16
     data[at + 16] ^= 0xFF
     data[data.index(b"PK\x03\x04") + 14] ^= 0xFF  # and the local header's copy
     got = assert_same_as_general(bytes(data), expected_of(arrays()))
-    assert got[0] == "BadZipFile" and "CRC" in got[1] and general_calls
+    assert got[0] == "BadZipFile" and "CRC" in got[1]
 
 
 def test_an_encrypted_flag_is_refused_as_zipfile_refuses_it(tmp_path):
@@ -227,3 +227,18 @@ def test_damaged_files_are_answered_as_the_general_way_answers(tmp_path_factory,
     for h in how:
         data = mutate(data, h)
     assert_same_as_general(data, expected_of(arrays()))
+
+
+def test_overlapping_members_go_the_general_way(general_calls):
+    """A member whose data holds another member (a "quoted overlap" zip bomb): zipfile since Python 3.12 refuses
+    it, older ones read it; the plain form leaves it to the general way, whichever that is."""
+    inner = _zip({"b.npy": _npy(A)}, method=zipfile.ZIP_STORED)
+    b_record = inner[: inner.index(b"PK\x01\x02")]  # b's local header and data
+    outer = np.frombuffer(b_record, np.uint8)
+    data = bytearray(_zip({"a.npy": _npy(outer), "b.npy": _npy(A)}, method=zipfile.ZIP_STORED))
+    struct.pack_into("<L", data, data.rindex(b"PK\x01\x02") + 42, data.index(b_record))  # b: the copy inside a
+    want = {"a": (U8, outer.shape), "b": WANT["a"]}
+    assert_same_as_general(bytes(data), want)
+    general_calls.clear()
+    npz.read_members(io.BytesIO(bytes(data)), want)
+    assert general_calls
