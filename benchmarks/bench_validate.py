@@ -115,6 +115,8 @@ def main(argv=None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="fwa-bench-validate-"))
         study = tmp / "study"
         make = ROOT / "benchmarks" / "make_big_study.py"
+        if not make.exists():
+            sys.exit(f"error: {make.relative_to(ROOT)} writes the study this benchmark reads; pass --study DIR instead")
         subprocess.run([sys.executable, str(make), str(study), "--runs", str(args.runs)], check=True)
     try:
         runs = find_runs(study, include_incomplete=True)
