@@ -10,7 +10,7 @@ ways lead there, and both end in the same arrays or the same refusal:
   DEFLATE stream ends where the member ends), so this way only ever *accepts*: anything it does not accept...
 * ... goes the **general way**, ``zipfile`` and numpy's own header parser, which accepts or refuses exactly what
   it always did, with the same message. A corrupt, hostile or unusual file costs the general way's time; a file
-  as fwa writes it, a tenth of it (no ZipFile object, no ``ast.literal_eval`` of a header).
+  as fwa writes it, less than half of it (no ZipFile object; 45 against 104 us for a small run's file).
 """
 
 from __future__ import annotations
