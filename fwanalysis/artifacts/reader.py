@@ -8,24 +8,22 @@ checked) when asked for, so a command touches only the files it needs. Every pro
 from __future__ import annotations
 
 import json
-import math
-import re
-import zipfile
-import zlib
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import numpy as np
 
-if TYPE_CHECKING:  # the annotation only: reading run.json never imports pandas
+if TYPE_CHECKING:  # the annotations only: reading run.json never imports pandas or pyarrow
     import pandas as pd
+    import pyarrow as pa
 
 from . import schema
 from .bitset import check_packed, packed_length
 from .io import ArtifactError, open_regular, read_regular
 from .manifest import MAX_MANIFEST_BYTES, manifest_problem
+from .npz import ZIP_ERRORS, MemberError, read_members
 
 __all__ = ["Run", "LayerInfo", "UpdateSets", "StateDump", "load_run", "find_runs", "validate_run", "validate_runs"]
 
@@ -56,88 +54,6 @@ class StateDump:
     weight: dict[str, np.ndarray]
     grad: dict[str, np.ndarray]
     mask: dict[str, np.ndarray]
-
-
-class _MemberError(Exception):
-    """An npz member whose header or data is not what the run says it should be."""
-
-
-# numpy's writer gives every plain array's npy header (format 1.0) one form, e.g.
-# {'descr': '|u1', 'fortran_order': False, 'shape': (3,), } padded with spaces to a newline. This pattern
-# reads those headers (all of fwa's and numpy.savez's files) in a few microseconds; any other header goes
-# to numpy's own parser (ast.literal_eval, ~40 us), which accepts or refuses exactly what it always did.
-_PLAIN_HEADER = re.compile(
-    rb"\{'descr': '([<>|=][biufc][0-9]{1,2})', 'fortran_order': (False|True), 'shape': \(((?:[0-9]{1,20}, )*(?:[0-9]{1,20},?)?)\), \} *\n"
-)
-_MAX_HEADER = 10_000  # numpy's own limit on the header of an array it is asked to load
-
-
-@lru_cache(maxsize=64)
-def _plain_dtype(descr: bytes) -> np.dtype | None:
-    try:
-        return np.dtype(descr.decode("ascii"))
-    except (TypeError, ValueError):
-        return None
-
-
-def _plain_header(f) -> tuple[tuple[int, ...], bool, np.dtype] | None:
-    """(shape, fortran_order, dtype) of an npy stream whose header has numpy's plain form; else None."""
-    head = f.read(10)
-    if len(head) < 10 or head[:8] != b"\x93NUMPY\x01\x00":
-        return None
-    length = int.from_bytes(head[8:], "little")
-    if length > _MAX_HEADER:
-        return None
-    match = _PLAIN_HEADER.fullmatch(f.read(length))
-    if match is None:
-        return None
-    descr, fortran, shape = match.groups()
-    dtype = _plain_dtype(descr)
-    if dtype is None:
-        return None
-    return tuple(int(side) for side in shape.split(b",") if side.strip()), fortran == b"True", dtype
-
-
-def _numpy_header(f, key: str) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """(shape, fortran_order, dtype) of an npy stream by numpy's parser; ``_MemberError`` if it refuses it."""
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(f)
-        if version == (1, 0):
-            return fmt.read_array_header_1_0(f)
-        if version in ((2, 0), (3, 0)):
-            return fmt.read_array_header_2_0(f)
-    except ValueError as e:
-        raise _MemberError(f"{key}: not an npy array ({e})") from None
-    raise _MemberError(f"{key}: unknown npy format version {version}")
-
-
-def _read_member(zf: zipfile.ZipFile, key: str, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
-    """Member ``key`` of an npz as an array of ``dtype`` and ``shape``, its header checked before its data."""
-    f = zf.open(key + ".npy")
-    try:
-        header = _plain_header(f)
-        if header is None:  # another form of header: numpy's parser, from the member's start again
-            f.close()
-            f = zf.open(key + ".npy")
-            header = _numpy_header(f, key)
-        got_shape, fortran, got_dtype = header
-        if got_dtype.hasobject:
-            raise _MemberError(f"{key}: holds Python objects (a pickle), refused")
-        if got_dtype != dtype or tuple(got_shape) != tuple(shape):
-            raise _MemberError(f"{key}: expected {dtype} of shape {list(shape)}, the file holds {got_dtype} of shape {list(got_shape)}")
-        arr = np.empty(math.prod(shape), dtype=dtype)
-        buf, got = memoryview(arr).cast("B"), 0
-        while got < len(buf):  # decompresses only what the header promised
-            n = f.readinto(buf[got:])
-            if not n:
-                raise _MemberError(f"{key}: truncated ({got} of {len(buf)} bytes)")
-            got += n
-        if f.read(1):
-            raise _MemberError(f"{key}: more data than its header says ({len(buf)} bytes)")
-    finally:
-        f.close()
-    return arr.reshape(shape, order="F" if fortran else "C")
 
 
 class Run:
@@ -203,19 +119,13 @@ class Run:
             raise self.error(rel, "file is listed in run.json but missing on disk") from None
         except (OSError, ValueError) as e:
             raise self.error(rel, f"cannot read ({e})") from None
-        out = {}
         try:
-            with f, zipfile.ZipFile(f) as zf:
-                names = set(zf.namelist())
-                for key, (dtype, shape) in expected.items():
-                    if key + ".npy" not in names:
-                        raise self.error(rel, f"missing key {key!r}")
-                    out[key] = _read_member(zf, key, dtype, shape)
-        except _MemberError as e:
+            with f:
+                return read_members(f, expected)
+        except MemberError as e:
             raise self.error(rel, str(e)) from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, NotImplementedError, RuntimeError) as e:
+        except ZIP_ERRORS as e:
             raise self.error(rel, f"cannot read npz ({type(e).__name__}: {e})") from None
-        return out
 
     def _bitset_keys(self, prefix: str) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
         return {prefix + l.name: (np.dtype(np.uint8), (packed_length(l.numel),)) for l in self.layers}
@@ -274,6 +184,10 @@ class Run:
 
     def metrics(self) -> pd.DataFrame:
         """The tidy metrics table (columns step, epoch, split, name, value)."""
+        return self._metrics_frame(self._metrics_table())
+
+    def _metrics_table(self) -> pa.Table:
+        """The columns of ``metrics.parquet`` as an Arrow table, its size bounds checked before it is decoded."""
         import pyarrow as pa  # imported here: commands that never read metrics do not pay for it
         import pyarrow.parquet as pq
 
@@ -288,25 +202,37 @@ class Run:
             with f:
                 pf = pq.ParquetFile(f)
                 limit = max_metric_rows(self.total_steps)
-                rows, size = pf.metadata.num_rows, sum(pf.metadata.row_group(i).total_byte_size for i in range(pf.metadata.num_row_groups))
+                meta = pf.metadata
+                rows, size = meta.num_rows, sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
                 if rows > limit or size > METRIC_ROW_BYTES * limit:
                     raise self.error(rel, f"holds {rows} rows ({size} bytes decoded), more than the {limit} rows a run of "
                                           f"{self.total_steps} steps may have (docs/format.md, \"Size bounds\")")
-                table = pf.read()
+                table = pf.read(use_threads=False)
         except (pa.ArrowException, OSError, ValueError) as e:
             raise self.error(rel, f"cannot read parquet ({type(e).__name__}: {e})") from None
         names = set(table.column_names)
         missing = [c for c in schema.METRICS_COLUMNS if c not in names]
         if missing:
             raise self.error(rel, f"missing columns {missing}")
-        df = table.select(list(schema.METRICS_COLUMNS)).to_pandas()
+        return table.select(list(schema.METRICS_COLUMNS))
+
+    def _metrics_frame(self, table: pa.Table) -> pd.DataFrame:
+        """The metrics columns as the tidy pandas table, their types checked."""
+        df = table.to_pandas()
         try:
             df = df.astype({"step": "int64", "epoch": "float64", "value": "float64"})
             df["split"] = df["split"].fillna("").astype(str)
             df["name"] = df["name"].astype(str)
         except (TypeError, ValueError) as e:
-            raise self.error(rel, f"bad column types ({e})") from None
+            raise self.error("metrics.parquet", f"bad column types ({e})") from None
         return df
+
+    def _check_metrics(self) -> None:
+        """What :meth:`metrics` checks, without pandas for a table of the writer's types (docs/format.md,
+        "metrics.parquet"); any other table is checked by turning it into the pandas table, with the same messages."""
+        table = self._metrics_table()
+        if not _plain_metrics(table):
+            self._metrics_frame(table)
 
     def validate(self) -> list[ArtifactError]:
         """Read every file the manifest lists and return every problem found (empty if valid)."""
@@ -325,9 +251,9 @@ class Run:
         for s in self.state_steps:
             attempt(self.state, s)
         if self.status == "complete":
-            attempt(self.metrics)
+            attempt(self._check_metrics)
         elif (self.path / "metrics.parquet").exists():
-            attempt(self.metrics)
+            attempt(self._check_metrics)
         return problems
 
 
@@ -336,6 +262,16 @@ METRIC_ROWS_PER_STEP = 100         # metrics.parquet: rows per optimizer step (a
 METRIC_ROWS_FLOOR = 10**6          # ... but at least this many, whatever total_steps says (a running run's may be 0) ...
 METRIC_ROWS_CAP = 2 * 10**7        # ... and never more than this (~1.5 GB in memory), whatever total_steps says
 METRIC_ROW_BYTES = 256             # decoded bytes per row allowed (long names or splits count)
+
+
+def _plain_metrics(table: pa.Table) -> bool:
+    """Whether the metrics columns have the types fwa's writer gives them, with no null where the tidy table
+    cannot hold one: then turning them into the tidy pandas table (:meth:`Run.metrics`) cannot fail."""
+    import pyarrow as pa
+
+    types = [table.schema.field(c).type for c in schema.METRICS_COLUMNS]
+    want = [pa.int64(), pa.float64(), pa.string(), pa.string(), pa.float64()]
+    return types == want and table.column("step").null_count == 0 and table.column("name").null_count == 0
 
 
 def max_metric_rows(total_steps: int) -> int:
@@ -455,22 +391,28 @@ def find_runs(
 
 
 RUNS_PER_VALIDATE_JOB = 4  # validate_runs uses processes only with at least this many runs per process
+VALIDATE_CHUNK = 64  # runs sent to a process at once: few enough that the progress moves, many for little overhead
 
 
-def _problems_of(run: Run) -> list[tuple[str, str, str]]:
-    return [(e.run, e.file, e.problem) for e in run.validate()]
+def _problems_of(path: str, manifest: dict) -> list[tuple[str, str, str]]:
+    """``validate()`` of the run at ``path`` whose ``run.json`` was read as ``manifest`` (in a worker process: the
+    run's path and manifest are sent, which is cheaper to send than the :class:`Run` built from them)."""
+    return [(e.run, e.file, e.problem) for e in Run(Path(path), manifest).validate()]
 
 
 def validate_runs(runs: list[Run], *, jobs: int = 1) -> Iterator[list[ArtifactError]]:
     """``run.validate()`` of every run, in order, in ``jobs`` processes (fresh interpreters, so no lock or
     thread of this process is copied into them); ``jobs`` 1, or fewer than ``RUNS_PER_VALIDATE_JOB * jobs``
-    runs: here."""
+    runs: here. Runs go to the processes in chunks of at most ``VALIDATE_CHUNK`` (a few per process at least),
+    and each result comes back as soon as its chunk and every chunk before it are done."""
     if jobs <= 1 or len(runs) < RUNS_PER_VALIDATE_JOB * jobs:
         yield from (run.validate() for run in runs)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    size = max(1, min(VALIDATE_CHUNK, len(runs) // (8 * jobs)))
+    paths, manifests = [str(r.path) for r in runs], [r.manifest for r in runs]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for found in pool.map(_problems_of, runs, chunksize=max(1, min(64, len(runs) // (8 * jobs)))):
+        for found in pool.map(_problems_of, paths, manifests, chunksize=size):
             yield [ArtifactError(*problem) for problem in found]
