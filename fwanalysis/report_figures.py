@@ -13,8 +13,11 @@ report's runs once, when it starts, and a figure as its index in the registry an
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
+import pickle
 import threading
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +27,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from .artifacts import Run
-from .console import csv_cell
+from .console import csv_cell, user_errors
+from .errors import UserError, error_text
 from .figures import FIGURES, FigureEntry, build
 from .figures.entry import measured
 from .figures.layout import figure_bytes
@@ -128,12 +132,48 @@ def _start(runs: list[Run]) -> None:
     _RUNS = runs
 
 
-def _figure(figure: int, indices: list[int]) -> Rendered:
-    return render(list(FIGURES.values())[figure], [_RUNS[i] for i in indices])
+@dataclass
+class _Raised:
+    """An exception of a worker, carried to the report's process (:func:`_carried`)."""
+
+    error: BaseException
 
 
-def _claims() -> tuple[list | None, str, list[str]]:
-    return claims_of(_RUNS)
+def _carried(e: Exception) -> BaseException:
+    """``e`` as it can travel between processes: itself when a pickled copy of it can be made; else, for a user's
+    mistake or bad input (:func:`.console.user_errors`), a :class:`UserError` of its one line, which the command
+    line prints as it would print ``e``; else (a bug) a RuntimeError holding its traceback."""
+    try:
+        pickle.loads(pickle.dumps(e))
+        return e
+    except Exception:  # noqa: BLE001 - an exception whose class pickles it but cannot be remade from it
+        pass
+    if isinstance(e, user_errors()):
+        return UserError(error_text(e))
+    return RuntimeError("in a report process: " + "".join(traceback.format_exception(e)))
+
+
+def _in_worker(fn: Callable, *args):
+    try:
+        return fn(*args)
+    except Exception as e:  # noqa: BLE001 - raised again by the report's process (Drawing._result)
+        return _Raised(_carried(e))
+
+
+def _figure(figure: int, indices: list[int]) -> Rendered | _Raised:
+    return _in_worker(render, list(FIGURES.values())[figure], [_RUNS[i] for i in indices])
+
+
+def _claims() -> tuple[list | None, str, list[str]] | _Raised:
+    return _in_worker(claims_of, _RUNS)
+
+
+def _result(future):
+    """What a worker returned, or the exception it raised, raised here."""
+    done = future.result()
+    if isinstance(done, _Raised):
+        raise done.error
+    return done
 
 
 class Drawing:
@@ -162,7 +202,7 @@ class Drawing:
         the result."""
         if self._pool is None:
             return lambda: claims_of(self.runs)
-        return self._pool.submit(_claims).result
+        return functools.partial(_result, self._pool.submit(_claims))
 
     def figures(self, todo: Sequence[tuple[FigureEntry, list[int]]]) -> Iterator[Rendered]:
         """:func:`render` of each ``(entry, indices of its runs)``, yielded in ``todo``'s order; in processes, the
@@ -175,7 +215,7 @@ class Drawing:
         futures = {k: self._pool.submit(_figure, _IDS[todo[k][0].id], todo[k][1]) for k in order}
         try:
             for k in range(len(todo)):
-                yield futures[k].result()
+                yield _result(futures[k])
         finally:
             for f in futures.values():
                 f.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -59,6 +60,14 @@ def report(
         ),
     ] = False,
     quiet: QuietOpt = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Figures drawn at once, each in a process of its own (default: one per CPU core); the report is "
+            "the same whatever the number.",
+        ),
+    ] = os.cpu_count() or 1,
 ):
     """Every paper figure whose runs exist: PNG, PDF and CSV per figure; index.md, a front page (the claims at a glance,
     each figure with its caption and the regime measured from its runs), index.html, the same as a web page that needs
@@ -101,6 +110,7 @@ def report(
             only=only or (),
             force=force,
             replacing=replacing,
+            jobs=jobs,
             progress=lambda fid: prog.update(task, description=fid, advance=1),
         )
     for i in items:
