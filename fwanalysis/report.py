@@ -133,7 +133,7 @@ def write_report(
         warnings.simplefilter("always")
         chosen = {e.id: [at[id(r)] for r in select_for(e, runs)] for e in entries}
         todo = [(e, chosen[e.id]) for e in entries if chosen[e.id]]
-        with Drawing(runs, jobs=jobs) as drawing:
+        with Drawing(runs, jobs=min(jobs, len(todo) + 1)) as drawing:  # the figures and the claims
             claimed = drawing.claims()
             drawn = drawing.figures(todo)
             for entry in entries:
