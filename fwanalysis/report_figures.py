@@ -8,7 +8,7 @@ drew them. A figure's bytes depend only on its runs and the code, never on the p
 
 The processes are forked from this one when it runs no other thread (no lock another thread holds is copied
 into them), else started by a fork server, a fresh interpreter that imports this module once. Each gets the
-report's runs once, when it starts, and a figure as its index in the registry and its runs' indices.
+report's runs once, when it starts, and a figure as its id in the registry and its runs' indices.
 """
 
 from __future__ import annotations
@@ -124,7 +124,6 @@ def claims_of(runs: Sequence[Run]) -> tuple[list | None, str, list[str]]:
 
 
 _RUNS: list[Run] = []  # a worker's runs, given once when it starts
-_IDS = {fid: n for n, fid in enumerate(FIGURES)}  # a figure travels as its index in the registry
 
 
 def _start(runs: list[Run]) -> None:
@@ -160,8 +159,8 @@ def _in_worker(fn: Callable, *args):
         return _Raised(_carried(e))
 
 
-def _figure(figure: int, indices: list[int]) -> Rendered | _Raised:
-    return _in_worker(render, list(FIGURES.values())[figure], [_RUNS[i] for i in indices])
+def _figure(fid: str, indices: list[int]) -> Rendered | _Raised:
+    return _in_worker(render, FIGURES[fid], [_RUNS[i] for i in indices])
 
 
 def _claims() -> tuple[list | None, str, list[str]] | _Raised:
@@ -212,7 +211,7 @@ class Drawing:
                 yield render(entry, [self.runs[i] for i in indices])
             return
         order = sorted(range(len(todo)), key=lambda k: -len(todo[k][1]))
-        futures = {k: self._pool.submit(_figure, _IDS[todo[k][0].id], todo[k][1]) for k in order}
+        futures = {k: self._pool.submit(_figure, todo[k][0].id, todo[k][1]) for k in order}
         try:
             for k in range(len(todo)):
                 yield _result(futures[k])
