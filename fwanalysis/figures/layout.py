@@ -4,6 +4,7 @@ fixed metadata. Every draw function (:mod:`.drawing`) arranges its panels with t
 from __future__ import annotations
 
 import functools
+import inspect
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -57,11 +58,13 @@ def figure_bytes(fig, fmt: str) -> bytes:
 
 
 class _NoShortcut(Exception):
-    """This matplotlib lacks a private function :func:`_save_laid_out_once` uses (none written yet)."""
+    """This matplotlib lacks a private function :func:`_save_laid_out_once` uses, or a setting asks for what only
+    savefig does (raised before anything is written)."""
 
 
 def _save_laid_out_once(fig, buf, fmt: str, meta: dict) -> None:
-    """``print_figure`` of matplotlib 3.8-3.11 with ``bbox_inches="tight"``, less its renderless draw."""
+    """``print_figure`` of matplotlib 3.8-3.11 with ``bbox_inches="tight"``, less its renderless draw (3.10's and
+    3.11's differ only in how ``adjust_bbox`` is called)."""
     try:
         from matplotlib import _tight_bbox, cbook
         from matplotlib.backend_bases import _get_renderer
@@ -70,6 +73,8 @@ def _save_laid_out_once(fig, buf, fmt: str, meta: dict) -> None:
         cm_set, _, _ = fig._cm_set, fig._render_lock, fig._get_draw_artists
     except (ImportError, AttributeError) as e:
         raise _NoShortcut from e
+    if plt.rcParams["savefig.transparent"]:  # a user's matplotlibrc: the patches made transparent by savefig
+        raise _NoShortcut
     dpi = plt.rcParams["savefig.dpi"]
     colors = {k: plt.rcParams[f"savefig.{k}"] for k in ("facecolor", "edgecolor")}
     colors = {k: c for k, c in colors.items() if not cbook._str_equal(c, "auto")}
@@ -90,7 +95,10 @@ def _save_laid_out_once(fig, buf, fmt: str, meta: dict) -> None:
                 except ValueError:  # as Figure.draw: a layout that cannot be made keeps the positions as they are
                     pass
         box = fig.get_tightbbox(renderer).padded(plt.rcParams["savefig.pad_inches"])
-        restore = _tight_bbox.adjust_bbox(fig, box, renderer, fig.canvas.fixed_dpi)
+        if "renderer" in inspect.signature(_tight_bbox.adjust_bbox).parameters:  # matplotlib 3.11
+            restore = _tight_bbox.adjust_bbox(fig, box, renderer, fig.canvas.fixed_dpi)
+        else:  # 3.8-3.10
+            restore = _tight_bbox.adjust_bbox(fig, box, fig.canvas.fixed_dpi)
         try:
             with cm_set(layout_engine="none"), cbook._setattr_cm(fig, dpi=dpi):
                 print_method(

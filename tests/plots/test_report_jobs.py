@@ -99,6 +99,30 @@ def test_figure_bytes_are_the_bytes_of_a_tight_savefig(tmp_path_factory):
             plt.close(theirs.figure)
 
 
+def test_figure_bytes_follow_a_users_savefig_settings(tmp_path_factory):
+    """A setting of a user's matplotlibrc that only savefig applies (transparent patches) gives savefig's bytes:
+    figure_bytes hands it to savefig."""
+    _, runs = figures_study(tmp_path_factory)
+    for rc in ({"savefig.transparent": True}, {"savefig.pad_inches": 0.3}):
+        with plt.rc_context(rc):
+            ours, theirs = (build(FIGURES["fig03b-cd-low-density"], runs) for _ in range(2))
+            try:
+                assert figure_bytes(ours.figure, "png") == _savefig(theirs.figure, "png"), rc
+            finally:
+                plt.close(ours.figure)
+                plt.close(theirs.figure)
+    plain = build(FIGURES["fig03b-cd-low-density"], runs)
+    try:
+        assert figure_bytes(plain.figure, "png") != _savefig_transparent(plain.figure)
+    finally:
+        plt.close(plain.figure)
+
+
+def _savefig_transparent(fig) -> bytes:
+    with plt.rc_context({"savefig.transparent": True}):
+        return _savefig(fig, "png")
+
+
 def test_a_figure_failing_in_a_process_fails_as_in_one(tmp_path):
     """A figure that cannot be drawn (runs of two profiles) is the same item with the same note whatever the
     jobs; a run whose metrics cannot be read stops the report with the same one ``error:`` line, no traceback
