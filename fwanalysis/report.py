@@ -125,7 +125,21 @@ def write_report(
     if folder.replaced and replacing:
         replacing(folder.replaced)
     runs = sorted(runs, key=lambda r: r.run_id)
-    entries = _entries(only)
+    with folder.deferred_sync():  # the files synced to disk once, at the end, not one by one
+        items, claims, notes = _draw(runs, _entries(only), folder, progress=progress, jobs=jobs)
+        write_pages(items, folder, claims, studies=studies, provenance=provenance(), notes=notes)
+    return items
+
+
+def _draw(
+    runs: list[Run],
+    entries: list[FigureEntry],
+    folder: OutputFolder,
+    *,
+    progress: Callable[[str], None] | None,
+    jobs: int,
+) -> tuple[list[ReportItem], Claims, list[str]]:
+    """Each entry's figure drawn and written, then ``claims.md``: (the items, the claims, the notes)."""
     at = {id(r): i for i, r in enumerate(runs)}
     items: list[ReportItem] = []
     notes: set[str] = set()
@@ -149,8 +163,7 @@ def write_report(
         notes.update(said)
         claims = _write_claims(results, why, items, folder)
     notes.update(f"{w.category.__name__}: {w.message}" for w in caught)
-    write_pages(items, folder, claims, studies=studies, provenance=provenance(), notes=sorted(notes))
-    return items
+    return items, claims, sorted(notes)
 
 
 def _write_claims(results: list | None, why: str, items: list[ReportItem], out: OutputFolder) -> Claims:

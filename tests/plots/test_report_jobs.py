@@ -157,3 +157,26 @@ def test_a_figure_failing_in_a_process_fails_as_in_one(tmp_path):
     assert code == 1 and output.startswith("error: run ") and "metrics.parquet" in output, output
     assert len(output.strip().splitlines()) == 1, output
     assert _digest(tmp_path / "r1") == _digest(tmp_path / "r2")
+
+
+def test_a_report_syncs_each_file_once_at_its_end(tmp_path_factory, tmp_path, monkeypatch):
+    """Every file the report writes, its record and its folder reach the disk (fsync), each once, after the last
+    file was written (OutputFolder.deferred_sync): not four syncs per file as they are written."""
+    import os
+
+    root, _, _ = figures_report(tmp_path_factory)
+    runs = runs_made_here(find_runs(root))
+    out = tmp_path / "rep"
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    write_report(runs, out, only=("fig03b", "fig19"), jobs=1)
+    written = sorted(p.name for p in out.iterdir())
+    assert ".fwa-written.json" in written and "fig19-never-removed.pdf" in written and "index.md" in written
+    assert sorted(synced) == sorted({str(out), *(str(out / n) for n in written)})
+    assert synced[-1] == str(out)  # the folder last, after the files
