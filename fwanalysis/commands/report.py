@@ -101,8 +101,17 @@ def report(
             f"(or that changed since): {', '.join(names)}"
         )
 
-    with Progress(console=err, transient=True, disable=quiet or not stderr_is_terminal()) as prog:
+    # redrawn at each figure, by no thread of its own: the processes that draw the figures are then forked from
+    # this one (report_figures), not started by a fork server, which imports fwa again (seconds)
+    bar = Progress(console=err, transient=True, disable=quiet or not stderr_is_terminal(), auto_refresh=False)
+    with bar as prog:
         task = prog.add_task("report", total=None)
+        prog.refresh()
+
+        def progress(fid: str) -> None:
+            prog.update(task, description=fid, advance=1)
+            prog.refresh()
+
         items = write_report(
             runs,
             out,
@@ -111,7 +120,7 @@ def report(
             force=force,
             replacing=replacing,
             jobs=jobs,
-            progress=lambda fid: prog.update(task, description=fid, advance=1),
+            progress=progress,
         )
     for i in items:
         if i.status == "error":
