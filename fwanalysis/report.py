@@ -22,16 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import pandas as pd
-
 from . import __version__
 from .artifacts import Run
 from .artifacts.owned import OutputFolder, claim
-from .console import csv_cell
-from .figures import FIGURES, FigureEntry, build, save_figure, select_for
-from .figures.entry import measured
+from .figures import FIGURES, FigureEntry, select_for
 from .markdown import md_text
+from .report_figures import Drawing, Rendered
 from .report_pages import Claims, write_pages
 
 __all__ = ["write_report", "report_targets", "check_out", "ReportItem", "git_commit", "provenance"]
@@ -84,23 +80,6 @@ def provenance() -> str:
     return f"fwanalysis {__version__}, no git checkout ({dist})"
 
 
-def _csv_bytes(df: pd.DataFrame) -> bytes:
-    """A figure's data table as CSV, fixed float format; a text cell or column name that a spreadsheet would
-    run as a formula is quoted (:func:`.console.csv_cell`), numbers and every other column as they are."""
-    df = df.copy()
-    columns = [csv_cell(c) for c in df.columns]
-    if columns != list(df.columns):
-        df.columns = columns
-    for i in range(df.shape[1]):
-        col = df.iloc[:, i]
-        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
-            continue
-        quoted = col.astype(object).map(csv_cell)
-        if not quoted.equals(col.astype(object)):
-            df.isetitem(i, quoted)
-    return df.to_csv(index=False, lineterminator="\n", float_format="%.6g").encode()
-
-
 def report_targets(only: Sequence[str] = ()) -> list[str]:
     """The names of the files a report of the figures ``only`` (id prefixes; all when empty) may write."""
     return [
@@ -131,6 +110,7 @@ def write_report(
     progress: Callable[[str], None] | None = None,
     force: bool = False,
     replacing: Callable[[list[str]], None] | None = None,
+    jobs: int = 1,
 ) -> list[ReportItem]:
     """Build every registered figure whose runs exist among ``runs`` into ``out``; return what happened.
 
@@ -138,40 +118,68 @@ def write_report(
     the index with the command that would make them; one that fails to build is listed with the error.
     Files in ``out`` that fwa did not write (or that changed since) and that the report would replace
     refuse it before anything is written (``NotFwaFiles``, a ``ValueError``); ``force`` replaces them,
-    after telling ``replacing`` their names.
+    after telling ``replacing`` their names. ``jobs``: figures drawn in that many processes at once
+    (:mod:`.report_figures`); the same bytes, items, progress and notes as one.
     """
     folder = claim(out, report_targets(only), force=force)
     if folder.replaced and replacing:
         replacing(folder.replaced)
     runs = sorted(runs, key=lambda r: r.run_id)
-    items: list[ReportItem] = []
-    with warnings.catch_warnings(record=True) as caught:  # a library's warning is a note in index.md, never printed
-        warnings.simplefilter("always")
-        for entry in _entries(only):
-            if progress:
-                progress(entry.id)
-            items.append(_one(entry, runs, folder))
-        claims = _write_claims(runs, items, folder)
-    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-    write_pages(items, folder, claims, studies=studies, provenance=provenance(), notes=notes)
+    with folder.deferred_sync():  # the files synced to disk once, at the end, not one by one
+        items, claims, notes = _draw(runs, _entries(only), folder, progress=progress, jobs=jobs)
+        write_pages(items, folder, claims, studies=studies, provenance=provenance(), notes=notes)
     return items
 
 
-def _write_claims(runs: Sequence[Run], items: list[ReportItem], out: OutputFolder) -> Claims:
-    """``claims.md``: the markdown of ``fwa claims`` on these runs, each verdict linking to the figure it rests
-    on when that figure was built. Claims that cannot be evaluated (e.g. runs of several profiles) leave a
-    claims.md that says why; the report goes on. Returns the results (or why there are none) for the index."""
-    from .claims import FIGURE_OF, evaluate, to_markdown
+def _draw(
+    runs: list[Run],
+    entries: list[FigureEntry],
+    folder: OutputFolder,
+    *,
+    progress: Callable[[str], None] | None,
+    jobs: int,
+) -> tuple[list[ReportItem], Claims, list[str]]:
+    """Each entry's figure drawn and written, then ``claims.md``: (the items, the claims, the notes)."""
+    at = {id(r): i for i, r in enumerate(runs)}
+    items: list[ReportItem] = []
+    notes: set[str] = set()
+    with warnings.catch_warnings(record=True) as caught:  # a library's warning is a note in index.md, never printed
+        warnings.simplefilter("always")
+        chosen = {e.id: [at[id(r)] for r in select_for(e, runs)] for e in entries}
+        todo = [(e, chosen[e.id]) for e in entries if chosen[e.id]]
+        with Drawing(runs, jobs=min(jobs, len(todo) + 1)) as drawing:  # the figures and the claims
+            claimed = drawing.claims()
+            drawn = drawing.figures(todo)
+            for entry in entries:
+                if progress:
+                    progress(entry.id)
+                if not chosen[entry.id]:
+                    items.append(_missing(entry, "no runs in this study"))
+                    continue
+                done = next(drawn)
+                notes.update(done.notes)
+                items.append(_item(entry, done, runs, chosen[entry.id], folder))
+            results, why, said = claimed()
+        notes.update(said)
+        claims = _write_claims(results, why, items, folder)
+    notes.update(f"{w.category.__name__}: {w.message}" for w in caught)
+    return items, claims, sorted(notes)
+
+
+def _write_claims(results: list | None, why: str, items: list[ReportItem], out: OutputFolder) -> Claims:
+    """``claims.md``: the markdown of ``fwa claims`` on the report's runs (``results``), each verdict linking to
+    the figure it rests on when that figure was built. Claims that cannot be evaluated (e.g. runs of several
+    profiles; ``why``) leave a claims.md that says why; the report goes on. Returns the results (or why there are
+    none) for the index."""
+    from .claims import FIGURE_OF, to_markdown
 
     built = {i.id for i in items if i.status == "ok"}
-    try:
-        results = evaluate(runs)
-    except ValueError as e:
+    if results is None:
         text = (
             "# The paper's findings as tested claims\n\n"
-            f"The claims could not be evaluated on these runs: {md_text(e)}\n"
+            f"The claims could not be evaluated on these runs: {md_text(why)}\n"
         )
-        claims = Claims([], str(e))
+        claims = Claims([], why)
     else:
         links = {cid: f"{fid}.png" for cid, fid in FIGURE_OF.items() if fid in built}
         text = to_markdown(results, links=links) + "\n"
@@ -188,39 +196,23 @@ def _missing(entry: FigureEntry, why: str) -> ReportItem:
     return ReportItem(entry.id, entry.caption, "missing", note=f"{why}; make them with `{cmd}`")
 
 
-def _one(entry: FigureEntry, runs: Sequence[Run], out: OutputFolder) -> ReportItem:
-    sel = select_for(entry, runs)
-    if not sel:
-        return _missing(entry, "no runs in this study")
-    try:
-        b = build(entry, sel, select=False)
-    except (ValueError, KeyError) as e:
-        return ReportItem(entry.id, entry.caption, "error", runs=sel, note=str(e))
-    if b.empty:  # e.g. Fig. 7 from runs without MEST's λ: never drawn as empty axes
-        plt.close(b.figure)
-        n = len(b.runs)
+def _item(entry: FigureEntry, done: Rendered, runs: list[Run], chosen: list[int], out: OutputFolder) -> ReportItem:
+    """The report's item of a drawn figure (:func:`.report_figures.render`), its files written in ``out``."""
+    shown = [runs[chosen[i]] for i in done.runs]
+    if done.status == "error":
+        return ReportItem(entry.id, entry.caption, "error", runs=shown, note=done.note)
+    if done.status == "empty":
+        n = len(shown)
         return _missing(entry, f"none of the {n} run{'s' * (n != 1)} selected for it holds data it draws")
-    files = []
-    summary = entry.summary(b.result) if entry.summary is not None else ""
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for ext in ("png", "pdf"):
-                save_figure(b.figure, out.path / f"{entry.id}.{ext}")
-                out.wrote(f"{entry.id}.{ext}")
-                files.append(f"{entry.id}.{ext}")
-    finally:
-        plt.close(b.figure)
-    said = sorted({*b.warnings, *(f"{w.category.__name__}: {w.message}" for w in caught)})
-    out.write(f"{entry.id}.csv", _csv_bytes(b.table))
-    files.append(f"{entry.id}.csv")
+    for name, data in done.files.items():
+        out.write(name, data)
     return ReportItem(
         entry.id,
         entry.caption,
         "ok",
-        runs=b.runs,
-        files=files,
-        summary=summary,
-        measured=measured(b.runs, entry.measure),
-        warnings=said,
+        runs=shown,
+        files=list(done.files),
+        summary=done.summary,
+        measured=done.measured,
+        warnings=done.warnings,
     )

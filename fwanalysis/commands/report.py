@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -59,6 +60,14 @@ def report(
         ),
     ] = False,
     quiet: QuietOpt = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Figures drawn at once, each in a process of its own (default: one per CPU core); the report is "
+            "the same whatever the number.",
+        ),
+    ] = os.cpu_count() or 1,
 ):
     """Every paper figure whose runs exist: PNG, PDF and CSV per figure; index.md, a front page (the claims at a glance,
     each figure with its caption and the regime measured from its runs), index.html, the same as a web page that needs
@@ -92,8 +101,17 @@ def report(
             f"(or that changed since): {', '.join(names)}"
         )
 
-    with Progress(console=err, transient=True, disable=quiet or not stderr_is_terminal()) as prog:
+    # redrawn at each figure, by no thread of its own: the processes that draw the figures are then forked from
+    # this one (report_figures), not started by a fork server, which imports fwa again (seconds)
+    bar = Progress(console=err, transient=True, disable=quiet or not stderr_is_terminal(), auto_refresh=False)
+    with bar as prog:
         task = prog.add_task("report", total=None)
+        prog.refresh()
+
+        def progress(fid: str) -> None:
+            prog.update(task, description=fid, advance=1)
+            prog.refresh()
+
         items = write_report(
             runs,
             out,
@@ -101,7 +119,8 @@ def report(
             only=only or (),
             force=force,
             replacing=replacing,
-            progress=lambda fid: prog.update(task, description=fid, advance=1),
+            jobs=jobs,
+            progress=progress,
         )
     for i in items:
         if i.status == "error":

@@ -3,6 +3,9 @@ fixed metadata. Every draw function (:mod:`.drawing`) arranges its panels with t
 
 from __future__ import annotations
 
+import functools
+import inspect
+import io
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,9 +17,9 @@ from ..artifacts.io import atomic_path
 from ..plots.cd import _text_width_in
 from ..vocab import CRITERIA, GROWTH
 
-__all__ = ["STYLE", "draw_styled", "save_figure"]
+__all__ = ["STYLE", "draw_styled", "figure_bytes", "save_figure"]
 
-# fwa's figure style, applied only while a figure is drawn and saved (draw_styled, save_figure): importing
+# fwa's figure style, applied only while a figure is drawn and saved (draw_styled, figure_bytes): importing
 # fwa never changes a user's matplotlib settings. The SVG hash salt makes SVG output reproducible.
 STYLE = {"svg.hashsalt": "fwa", "figure.dpi": 100, "savefig.dpi": 150, "font.size": 9}
 
@@ -27,17 +30,96 @@ def draw_styled(draw: Callable, result):
         return draw(result)
 
 
+_META = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+    "svg": {"Date": None, "Creator": None},
+}
+
+
+def figure_bytes(fig, fmt: str) -> bytes:
+    """The figure as ``fmt`` (png, pdf, svg, ...) with fixed metadata (no dates, no versions), cropped to its
+    tight bounding box: the bytes ``fig.savefig(..., bbox_inches="tight")`` writes, with less work.
+
+    matplotlib's savefig lays the figure out (constrained layout) in a draw that renders nothing, then
+    measures the tight box and draws it for real. The draw that renders nothing is skipped here: the layout
+    engine runs on its own, as that draw would run it, and the box is measured right after it. Each format
+    is still laid out with its own renderer, as savefig does: a PDF's text metrics (72 dpi, unhinted) are not
+    a PNG's (150 dpi, hinted), and the layout of one moves the panels of the other by up to a few pixels
+    (which changes its bytes). Without the private matplotlib API this needs, it is ``savefig``."""
+    buf = io.BytesIO()
+    with plt.rc_context(STYLE):
+        meta = _META.get(fmt, {})
+        try:
+            _save_laid_out_once(fig, buf, fmt, meta)
+        except _NoShortcut:
+            fig.savefig(buf, format=fmt, metadata=meta, bbox_inches="tight")
+    return buf.getvalue()
+
+
+class _NoShortcut(Exception):
+    """This matplotlib lacks a private function :func:`_save_laid_out_once` uses, or a setting asks for what only
+    savefig does (raised before anything is written)."""
+
+
+def _save_laid_out_once(fig, buf, fmt: str, meta: dict) -> None:
+    """``print_figure`` of matplotlib 3.8-3.11 with ``bbox_inches="tight"``, less its renderless draw (3.10's and
+    3.11's differ only in how ``adjust_bbox`` is called)."""
+    try:
+        from matplotlib import _tight_bbox, cbook
+        from matplotlib.backend_bases import _get_renderer
+
+        switch = fig.canvas._switch_canvas_and_return_print_method
+        cm_set, _, _ = fig._cm_set, fig._render_lock, fig._get_draw_artists
+    except (ImportError, AttributeError) as e:
+        raise _NoShortcut from e
+    if plt.rcParams["savefig.transparent"]:  # a user's matplotlibrc: the patches made transparent by savefig
+        raise _NoShortcut
+    dpi = plt.rcParams["savefig.dpi"]
+    colors = {k: plt.rcParams[f"savefig.{k}"] for k in ("facecolor", "edgecolor")}
+    colors = {k: c for k, c in colors.items() if not cbook._str_equal(c, "auto")}
+    with (
+        switch(fmt) as print_method,
+        cbook._setattr_cm(fig, dpi=dpi),
+        cbook._setattr_cm(fig.canvas, _device_pixel_ratio=1),
+        cbook._setattr_cm(fig.canvas, _is_saving=True),
+        cm_set(**colors),
+    ):
+        renderer = _get_renderer(fig, functools.partial(print_method, orientation="portrait"))
+        with fig._render_lock:  # what Figure.draw runs before it draws anything
+            fig._get_draw_artists(renderer)  # the axes' aspect and locators applied
+            engine = fig.get_layout_engine()
+            if engine is not None and fig.axes:
+                try:
+                    engine.execute(fig)
+                except ValueError:  # as Figure.draw: a layout that cannot be made keeps the positions as they are
+                    pass
+        box = fig.get_tightbbox(renderer).padded(plt.rcParams["savefig.pad_inches"])
+        if "renderer" in inspect.signature(_tight_bbox.adjust_bbox).parameters:  # matplotlib 3.11
+            restore = _tight_bbox.adjust_bbox(fig, box, renderer, fig.canvas.fixed_dpi)
+        else:  # 3.8-3.10
+            restore = _tight_bbox.adjust_bbox(fig, box, fig.canvas.fixed_dpi)
+        try:
+            with cm_set(layout_engine="none"), cbook._setattr_cm(fig, dpi=dpi):
+                print_method(
+                    buf,
+                    facecolor=None,
+                    edgecolor=None,
+                    orientation="portrait",
+                    bbox_inches_restore=(box, restore),
+                    metadata=meta,
+                )
+        finally:
+            restore()
+
+
 def save_figure(fig, path: str | Path) -> None:
-    """Save with fixed metadata (no dates, no versions) so a rebuild writes the same bytes; atomically."""
+    """Save with fixed metadata (no dates, no versions) so a rebuild writes the same bytes (:func:`figure_bytes`);
+    atomically."""
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    meta = {
-        "png": {"Software": None},
-        "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
-        "svg": {"Date": None, "Creator": None},
-    }.get(fmt, {})
-    with atomic_path(path) as tmp, plt.rc_context(STYLE):
-        fig.savefig(tmp, format=fmt, metadata=meta, bbox_inches="tight")
+    data = figure_bytes(fig, path.suffix.lower().lstrip("."))
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _grid(n: int, *, w: float = 4.2, h: float = 3.2, ncols: int = 3, nrows: int | None = None):

@@ -6,6 +6,7 @@ Draws a ``CDResult`` (``fwanalysis.stats.cd``); computes nothing, reads and writ
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
@@ -25,7 +26,15 @@ def _text_width_in(text: str, size: float) -> float:
     """Width of ``text`` at ``size`` points in inches (no renderer needed)."""
     if not text:
         return 0.0
-    return TextPath((0, 0), text, size=size, prop=FontProperties(size=size)).get_extents().width / 72.0
+    rc = plt.rcParams
+    return _path_width_in(text, FontProperties(size=size), rc["text.usetex"], rc["mathtext.fontset"])
+
+
+@lru_cache(maxsize=4096)
+def _path_width_in(text: str, prop: FontProperties, usetex: bool, mathtext: str) -> float:
+    """:func:`_text_width_in`, kept per text, font (its family from the settings when it was made) and the settings
+    of the text's path that are not the font's: a legend measures the same criteria names figure after figure."""
+    return TextPath((0, 0), text, size=prop.get_size_in_points(), prop=prop).get_extents().width / 72.0
 
 
 def cd_title(result: CDResult) -> str:
