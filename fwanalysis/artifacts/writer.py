@@ -136,6 +136,18 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _arrow_column(pa, values, type_):
+    """``pa.array(values, type=type_)`` for an int64, float64 or string column, built from its buffers: the same
+    array (the same parquet bytes), without ``pa.array``'s import of pandas (0.7 s of CPU in a training process)."""
+    if type_ == pa.string():
+        data = [v.encode("utf-8") for v in values]
+        offsets = np.zeros(len(data) + 1, dtype=np.int32)
+        np.cumsum([len(d) for d in data], out=offsets[1:])
+        return pa.Array.from_buffers(type_, len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+    arr = np.array(values, dtype={pa.int64(): np.int64, pa.float64(): np.float64}[type_])
+    return pa.Array.from_buffers(type_, len(arr), [None, pa.py_buffer(arr)])
+
+
 def _release(lock, dir_fd: list) -> None:
     """Close the writer's handle on its directory and leave its lock (at close, or when it is dropped)."""
     while dir_fd:
@@ -379,7 +391,7 @@ class RunWriter:
 
         schema_ = pa.schema([("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())])
         cols = list(zip(*self._rows)) if self._rows else [[], [], [], [], []]
-        table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema_)], schema=schema_)
+        table = pa.Table.from_arrays([_arrow_column(pa, c, f.type) for c, f in zip(cols, schema_)], schema=schema_)
         out = self._dir() / "metrics.parquet"
         with atomic_path(out, mkdir=False, durable=False) as tmp:
             pq.write_table(table, tmp)

@@ -88,6 +88,7 @@ train(TrainConfig(model="mlp-small", dataset="digits", epochs=1, update_period=4
       out={str(tmp_path)!r}, progress=False)
 loaded = sorted(m for m in sys.modules if m.startswith(("torch._dynamo", "torch._inductor")))
 assert not loaded, loaded[:5]
+assert "pandas" not in sys.modules  # metrics.parquet is written from arrow buffers: pa.array would import it
 """
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
