@@ -171,13 +171,15 @@ def sync_paths(files, directories=()) -> None:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike, *, mkdir: bool = True, durable: bool = True):
+def atomic_path(path: str | os.PathLike, *, mkdir: bool = True, durable: bool = True, sync_dir: bool | None = None):
     """Yield a temporary path beside ``path``; on success it is synced and renamed onto ``path``, on error removed.
 
     The file is created with the mode any new file gets (``0o666`` less the umask, :func:`_new_temporary`);
     a writer that opens the path to write keeps it. ``mkdir=False``: the directory must exist already (a run writer never makes its run
     directory again once it was removed). ``durable=False``: neither the file nor its directory is
-    synced (the caller does it later, :func:`sync_paths`); the rename is as atomic.
+    synced (the caller does it later, :func:`sync_paths`); the rename is as atomic. ``sync_dir`` (default:
+    ``durable``): whether the directory is synced after the rename; a file synced without it is, after a
+    crash, the whole old file or the whole new one (never an empty or half one).
     """
     path = Path(path)
     if mkdir:
@@ -194,14 +196,14 @@ def atomic_path(path: str | os.PathLike, *, mkdir: bool = True, durable: bool = 
         except FileNotFoundError:
             pass
         raise
-    if durable:
+    if durable if sync_dir is None else sync_dir:
         fsync_dir(path.parent)
 
 
-def write_json(path, obj, *, mkdir: bool = True, durable: bool = True) -> None:
-    """Write ``obj`` as UTF-8 JSON (indented, keys in insertion order) atomically."""
+def write_json(path, obj, *, mkdir: bool = True, durable: bool = True, sync_dir: bool | None = None) -> None:
+    """Write ``obj`` as UTF-8 JSON (indented, keys in insertion order) atomically (:func:`atomic_path`)."""
     text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"  # a bad value fails before any file
-    with atomic_path(path, mkdir=mkdir, durable=durable) as tmp:
+    with atomic_path(path, mkdir=mkdir, durable=durable, sync_dir=sync_dir) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
 

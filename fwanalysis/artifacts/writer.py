@@ -43,7 +43,7 @@ from fwanalysis.vocab import PRUNING_METHODS, check_criterion_name, criterion_or
 
 from . import schema
 from .bitset import as_bool, pack, popcount
-from .io import atomic_path, sync_paths, utc_now, write_json, write_npz
+from .io import atomic_path, fsync_dir, sync_paths, utc_now, write_json, write_npz
 from .lock import RunLock, RunLocked
 from .manifest import config_problem, manifest_problem
 from .rundir import old_run_status, remove_run_dir
@@ -299,7 +299,11 @@ class RunWriter:
         return d
 
     def _write_manifest(self) -> None:
-        write_json(self._dir() / "run.json", self.manifest, mkdir=False)
+        """run.json, its content synced before the rename (a crash leaves the old one or the new one, never an
+        empty one fwa would refuse to replace); the run directory is synced after it only when it says complete
+        (docs/artifacts.md, "Writing": why that is all a complete run needs)."""
+        complete = self.manifest["status"] == "complete"
+        write_json(self._dir() / "run.json", self.manifest, mkdir=False, sync_dir=complete)
         self._manifest_stale = False
 
     def _write_data(self, out: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -472,7 +476,8 @@ class RunWriter:
         dirs = [self.path / d for d in ("masks", "updates", "state") if (self.path / d).is_dir()]
         sync_paths(dict.fromkeys(p for p in self._unsynced if p in listed), [*dirs, self.path])
         self._unsynced.clear()
-        self._write_manifest()
+        self._write_manifest()  # synced, and the run directory after it
+        fsync_dir(self.path.parent)  # the run directory's own entry in the study: a complete run stays after a crash
 
     def _close_quietly(self, status: str, summary, total_steps, error: str | None = None) -> None:
         """Mark the run ``status`` (not complete) as far as possible; never raise an ``Exception``."""
