@@ -16,6 +16,7 @@ machine more threads spin while they wait and their CPU time is noise), repeated
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -73,6 +74,38 @@ def plain_loop(model_name: str, dataset: str, epochs: int, batch_size: int, upda
     evaluate(model, *data.test, binary=False, device=torch.device("cpu"))
 
 
+def warm_comparison(args) -> dict[str, float]:
+    """CPU seconds of ``trainer.loop.train`` (recording as ``fw-train run`` does) and of :func:`plain_loop`, each
+    the best of ``args.repeat`` runs alternating in this process, after one of each to warm up."""
+    import time
+
+    from trainer.config import TrainConfig
+    from trainer.loop import train
+
+    cfg = TrainConfig(
+        model=args.model,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        update_period=args.update_period,
+    )
+    best: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeat + 1):
+            for key, fn in (
+                ("train", lambda i=i: train(cfg, out=f"{tmp}/{i}", progress=False)),
+                (
+                    "plain",
+                    lambda: plain_loop(args.model, args.dataset, args.epochs, args.batch_size, args.update_period),
+                ),
+            ):
+                t = time.process_time()
+                fn()
+                if i:
+                    best[key] = min(best.get(key, float("inf")), time.process_time() - t)
+    return best
+
+
 def _cpu_of(cmd: list[str], env: dict) -> float:
     """CPU seconds (user + system) of the process ``cmd`` and its children."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -91,9 +124,18 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads of both processes")
     ap.add_argument("--repeat", type=int, default=3, help="interleaved repeats; the best of each is reported")
     ap.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)  # the plain loop's own process
+    ap.add_argument("--freeze-at-exit", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)  # train() and the loop in one process
     args = ap.parse_args(argv)
     if args.plain:
         plain_loop(args.model, args.dataset, args.epochs, args.batch_size, args.update_period)
+        if args.freeze_at_exit:  # as fw-train ends (trainer/cli.py): no last collection over torch's objects
+            import gc
+
+            gc.freeze()
+        return
+    if args.warm:
+        print(json.dumps(warm_comparison(args)))
         return
     env = {
         **os.environ,
@@ -117,24 +159,17 @@ def main(argv=None) -> None:
     sizes = ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
     one_step = ["--epochs", "1", "--batch-size", "1000000"]  # one optimizer step: the whole training split
     best: dict[str, float] = {}
+    run = [*fw_train, "run", *common, "--no-progress"]
     with tempfile.TemporaryDirectory() as tmp:
-        runs = {
-            "fw-train": [*fw_train, "run", *common, *sizes, "--out", f"{tmp}/a", "--no-progress", "--overwrite"],
-            "plain": [*plain, *sizes],
-            "fw-train 1 step": [
-                *fw_train,
-                "run",
-                *common,
-                *one_step,
-                "--out",
-                f"{tmp}/b",
-                "--no-progress",
-                "--overwrite",
-            ],
-            "plain 1 step": [*plain, *one_step],
-            "import torch": [sys.executable, "-c", "import torch"],
-        }
-        for _ in range(args.repeat):
+        for i in range(args.repeat):  # a new study each time: no run to look at or remove first
+            runs = {
+                "fw-train": [*run, *sizes, "--out", f"{tmp}/{i}"],
+                "plain": [*plain, *sizes],
+                "plain, frozen at exit": [*plain, *sizes, "--freeze-at-exit"],
+                "fw-train 1 step": [*run, *one_step, "--out", f"{tmp}/{i}-1"],
+                "plain 1 step": [*plain, *one_step],
+                "import torch": [sys.executable, "-c", "import torch"],
+            }
             for key, cmd in runs.items():
                 best[key] = min(best.get(key, float("inf")), _cpu_of(cmd, env))
     ratio = best["fw-train"] / best["plain"]
@@ -146,6 +181,24 @@ def main(argv=None) -> None:
     print(f"  plain masked PyTorch loop          {best['plain']:6.2f} s")
     met = "met" if ratio <= TARGET_RATIO else "NOT met"
     print(f"  ratio                              {ratio:6.2f}×   (target ≤ {TARGET_RATIO}×: {met})")
+    warm = json.loads(
+        subprocess.run(
+            [*plain[:2], "--warm", *plain[3:], *sizes, "--repeat", str(max(5, args.repeat))],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()[-1]
+    )
+    print(
+        f"  warm, in one process (imports and exit left out): train() recording {warm['train']:.2f} s, "
+        f"plain loop {warm['plain']:.2f} s: {warm['train'] / warm['plain']:.2f}×"
+    )
+    frozen = best["plain, frozen at exit"]
+    print(
+        f"  against the plain loop also ending as fw-train does (gc frozen at exit, {frozen:.2f} s): "
+        f"{best['fw-train'] / frozen:.2f}×"
+    )
     startup = best["fw-train 1 step"]
     met = "met" if startup <= TARGET_STARTUP else "NOT met"
     print(
