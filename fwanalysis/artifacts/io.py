@@ -59,8 +59,13 @@ class ArtifactError(Exception):
 
 
 # -- reading what a user can name ---------------------------------------------------------------------------
-_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"))
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
 
 
 class NotRegularFile(ValueError):
@@ -95,7 +100,9 @@ def open_regular(path, *, max_bytes: int | None = None, follow_symlinks: bool = 
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(f"{path}: not a regular file ({_kind(st.st_mode)})")
         if max_bytes is not None and st.st_size > max_bytes:
-            raise NotRegularFile(f"{path}: {st.st_size} bytes, more than the {max_bytes} bytes such a file may have here")
+            raise NotRegularFile(
+                f"{path}: {st.st_size} bytes, more than the {max_bytes} bytes such a file may have here"
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -175,11 +182,11 @@ def atomic_path(path: str | os.PathLike, *, mkdir: bool = True, durable: bool = 
     """Yield a temporary path beside ``path``; on success it is synced and renamed onto ``path``, on error removed.
 
     The file is created with the mode any new file gets (``0o666`` less the umask, :func:`_new_temporary`);
-    a writer that opens the path to write keeps it. ``mkdir=False``: the directory must exist already (a run writer never makes its run
-    directory again once it was removed). ``durable=False``: neither the file nor its directory is
-    synced (the caller does it later, :func:`sync_paths`); the rename is as atomic. ``sync_dir`` (default:
-    ``durable``): whether the directory is synced after the rename; a file synced without it is, after a
-    crash, the whole old file or the whole new one (never an empty or half one).
+    a writer that opens the path to write keeps it. ``mkdir=False``: the directory must exist already (a run
+    writer never makes its run directory again once it was removed). ``durable=False``: neither the file
+    nor its directory is synced (the caller does it later, :func:`sync_paths`); the rename is as atomic.
+    ``sync_dir`` (default: ``durable``): whether the directory is synced after the rename; a file synced
+    without it is, after a crash, the whole old file or the whole new one (never an empty or half one).
     """
     path = Path(path)
     if mkdir:
@@ -211,7 +218,9 @@ def write_json(path, obj, *, mkdir: bool = True, durable: bool = True, sync_dir:
 NPZ_LEVEL = 1  # zlib level: ~7x faster than savez_compressed's default 6 on mask bitsets, 4-10 % larger
 
 
-def write_npz(path, arrays: dict[str, np.ndarray], *, level: int = NPZ_LEVEL, mkdir: bool = True, durable: bool = True) -> None:
+def write_npz(
+    path, arrays: dict[str, np.ndarray], *, level: int = NPZ_LEVEL, mkdir: bool = True, durable: bool = True
+) -> None:
     """Write arrays as ``numpy.savez_compressed`` does (a ZIP of ``<key>.npy`` members, DEFLATE), atomically.
 
     The only difference is the zlib level (default 1 instead of 6): near-random bitsets compress
@@ -219,7 +228,9 @@ def write_npz(path, arrays: dict[str, np.ndarray], *, level: int = NPZ_LEVEL, mk
     reads the files exactly as it reads savez_compressed's.
     """
     with atomic_path(path, mkdir=mkdir, durable=durable) as tmp:
-        with zipfile.ZipFile(tmp, mode="w", compression=zipfile.ZIP_DEFLATED, compresslevel=level, allowZip64=True) as zf:
+        with zipfile.ZipFile(
+            tmp, mode="w", compression=zipfile.ZIP_DEFLATED, compresslevel=level, allowZip64=True
+        ) as zf:
             for key, value in arrays.items():
                 with zf.open(f"{key}.npy", "w", force_zip64=True) as f:
                     np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)

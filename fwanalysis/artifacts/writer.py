@@ -34,8 +34,8 @@ import platform
 import re
 import sys
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -202,9 +202,11 @@ class RunWriter:
         self.layers = []
         for name, shape in items:
             shape = [int(s) for s in shape]
-            self.layers.append({"name": str(name), "shape": shape, "numel": int(np.prod(shape, dtype=np.int64)), "density": None})
-        self._numel = {l["name"]: l["numel"] for l in self.layers}
-        self._shape = {l["name"]: tuple(l["shape"]) for l in self.layers}
+            self.layers.append(
+                {"name": str(name), "shape": shape, "numel": int(np.prod(shape, dtype=np.int64)), "density": None}
+            )
+        self._numel = {layer["name"]: layer["numel"] for layer in self.layers}
+        self._shape = {layer["name"]: tuple(layer["shape"]) for layer in self.layers}
         self._rows: list[tuple] = []
         self._unsynced: list[Path] = []  # files written without a sync; synced before the run is marked complete
         self._manifest_stale = False  # steps added since run.json was last written
@@ -263,7 +265,9 @@ class RunWriter:
             raise KeyError(f"run {self.run_id}: unknown layer {layer!r}; masked layers are {list(self._numel)}")
         b = as_bool(x)
         if b.size != self._numel[layer]:
-            raise ValueError(f"run {self.run_id}: layer {layer!r} has {self._numel[layer]} weights, got an array of {b.size}")
+            raise ValueError(
+                f"run {self.run_id}: layer {layer!r} has {self._numel[layer]} weights, got an array of {b.size}"
+            )
         return pack(b)
 
     def _layer_dict(self, prefix: str, sets: Mapping) -> dict[str, np.ndarray]:
@@ -281,7 +285,9 @@ class RunWriter:
             same = False
         if not same:
             raise FileNotFoundError(
-                errno.ENOENT, f"run {self.run_id}: its directory was removed or replaced while it was being written", str(self.path)
+                errno.ENOENT,
+                f"run {self.run_id}: its directory was removed or replaced while it was being written",
+                str(self.path),
             )
 
     def _dir(self, name: str | None = None) -> Path:
@@ -338,7 +344,9 @@ class RunWriter:
         self._add_step("mask_steps", step)
         return out
 
-    def write_update(self, step: int, pruned: Mapping, grown: Mapping, shadow: Mapping[str, Mapping] | None = None) -> Path:
+    def write_update(
+        self, step: int, pruned: Mapping, grown: Mapping, shadow: Mapping[str, Mapping] | None = None
+    ) -> Path:
         """The sets of one topology update: ``pruned``, ``grown`` and ``shadow[criterion]`` per layer."""
         arrays = self._layer_dict("pruned/", pruned)
         arrays.update(self._layer_dict("grown/", grown))
@@ -393,7 +401,15 @@ class RunWriter:
         import pyarrow as pa  # imported here: reading runs never needs it
         import pyarrow.parquet as pq
 
-        schema_ = pa.schema([("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())])
+        schema_ = pa.schema(
+            [
+                ("step", pa.int64()),
+                ("epoch", pa.float64()),
+                ("split", pa.string()),
+                ("name", pa.string()),
+                ("value", pa.float64()),
+            ]
+        )
         cols = list(zip(*self._rows)) if self._rows else [[], [], [], [], []]
         table = pa.Table.from_arrays([_arrow_column(pa, c, f.type) for c, f in zip(cols, schema_)], schema=schema_)
         out = self._dir() / "metrics.parquet"
@@ -407,8 +423,14 @@ class RunWriter:
                 return row[4]
         return None
 
-    def close(self, status: str = "complete", summary: Mapping | None = None, total_steps: int | None = None,
-              *, error: str | None = None) -> None:
+    def close(
+        self,
+        status: str = "complete",
+        summary: Mapping | None = None,
+        total_steps: int | None = None,
+        *,
+        error: str | None = None,
+    ) -> None:
         """Write metrics and the final manifest: ``status`` and ``finished``; ``summary`` from the metrics.
 
         ``complete`` is written last, once every listed file is in place, and only by a writer that
@@ -463,14 +485,20 @@ class RunWriter:
         missing = [f for f in self._listed_files() if not (self.path / f).is_file()]
         if missing:
             raise FileNotFoundError(
-                errno.ENOENT, f"run {self.run_id}: cannot be marked complete: {len(missing)} listed files are missing, e.g. {missing[0]}",
+                errno.ENOENT,
+                f"run {self.run_id}: cannot be marked complete: {len(missing)} listed files are missing, "
+                f"e.g. {missing[0]}",
                 str(self.path / missing[0]),
             )
         if not self._lock.still_held():
             from .lock import read_lock
 
-            raise RunLocked(self.run_id, self._lock.path, read_lock(self._lock.path),
-                            f"run {self.run_id}: this writer lost the run's lock; not marking it complete")
+            raise RunLocked(
+                self.run_id,
+                self._lock.path,
+                read_lock(self._lock.path),
+                f"run {self.run_id}: this writer lost the run's lock; not marking it complete",
+            )
         # every file on disk before the run.json that says complete (which is synced itself)
         listed = {self.path / f for f in self._listed_files()}
         dirs = [self.path / d for d in ("masks", "updates", "state") if (self.path / d).is_dir()]
@@ -483,7 +511,9 @@ class RunWriter:
         """Mark the run ``status`` (not complete) as far as possible; never raise an ``Exception``."""
         self.manifest["status"] = "running"  # whatever happened before, never leave "complete" in memory
         if not self._lock.still_held():  # someone else owns the run now: touch nothing of it
-            self.close_problems.append(RunLocked(self.run_id, self._lock.path, {}, f"run {self.run_id}: lost the run's lock"))
+            self.close_problems.append(
+                RunLocked(self.run_id, self._lock.path, {}, f"run {self.run_id}: lost the run's lock")
+            )
             return
         try:
             self.flush()
@@ -497,7 +527,7 @@ class RunWriter:
         except Exception as e:  # run.json stays as last written ("running"): readers skip it too
             self.close_problems.append(e)
 
-    def __enter__(self) -> "RunWriter":
+    def __enter__(self) -> RunWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

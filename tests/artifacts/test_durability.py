@@ -10,7 +10,15 @@ import numpy as np
 
 from fwanalysis.artifacts import RunWriter, load_run
 
-CONFIG = {"model": "mlp-small", "dataset": "digits", "method": "dst", "criterion": "snip", "growth": "random", "density": 0.5, "seed": 0}
+CONFIG = {
+    "model": "mlp-small",
+    "dataset": "digits",
+    "method": "dst",
+    "criterion": "snip",
+    "growth": "random",
+    "density": 0.5,
+    "seed": 0,
+}
 LAYERS = {"fc1.weight": (4, 6), "fc2.weight": (3, 5)}
 
 
@@ -68,8 +76,11 @@ def test_every_listed_file_is_synced_before_complete_is_written(tmp_path, monkey
     w.close()
     complete = events.index(("run.json", "complete"))
     synced = {path for kind, path in events[:complete] if kind == "sync"}
-    listed = {str(w.path / f) for f in ["metrics.parquet", "masks/step-00000000.npz", "masks/step-00000030.npz"]
-              + [f"updates/step-{s:08d}.npz" for s in (10, 20, 30)]}
+    listed = {
+        str(w.path / f)
+        for f in ["metrics.parquet", "masks/step-00000000.npz", "masks/step-00000030.npz"]
+        + [f"updates/step-{s:08d}.npz" for s in (10, 20, 30)]
+    }
     assert listed <= synced, sorted(listed - synced)
     assert {str(w.path), str(w.path / "masks"), str(w.path / "updates")} <= synced  # their directory entries too
 
