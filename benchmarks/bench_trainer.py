@@ -1,5 +1,8 @@
 """Trainer speed and recording cost on CPU: mlp-large and cnn-small on CIFAR-10-shaped data.
 
+First, ``bench_recording.py``: ``fw-train run`` (mlp-small, Δt = 100) against a plain masked PyTorch loop
+of the same model and steps, as a ratio of CPU seconds measured in this run, and its start-up CPU.
+
 For each model: steps/s of dense training, of DST without recording (``record=False``), and of DST
 recording everything (pruned, grown and all seven shadow sets at every update, masks at start and
 end) at Δt = 100 and 800, with the recording overhead ratios; and bytes on disk per weight of one
@@ -12,6 +15,7 @@ number of steps, repeated (interleaved) and reported best-of, since a 2-core mac
 includes the per-epoch validation pass, equal for every configuration.
 
     python benchmarks/bench_trainer.py [--steps 800] [--models mlp-large cnn-small] [--device cpu]
+                                       [--no-recording-ratio]
 """
 
 from __future__ import annotations
@@ -95,7 +99,14 @@ def main(argv=None):
     )
     ap.add_argument("--models", nargs="+", default=["mlp-large", "cnn-small"])
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--no-recording-ratio", action="store_true", help="leave out bench_recording's comparison")
     args = ap.parse_args(argv)
+    if not args.no_recording_ratio:
+        import bench_recording
+
+        print("== fw-train run against a plain masked PyTorch loop (bench_recording.py)")
+        bench_recording.main([])
+        print()
     import torch
 
     print(

@@ -8,6 +8,7 @@ fw-train models | datasets
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -457,7 +458,12 @@ def main():
             )
         )
         raise SystemExit(1)
-    app()
+    try:
+        app()
+    finally:
+        # the process ends here: the last garbage collection of its exit would walk every object torch made,
+        # 0.3 s of CPU that frees nothing the end of the process does not; frozen objects are left out of it
+        gc.freeze()
 
 
 if __name__ == "__main__":

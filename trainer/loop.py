@@ -364,7 +364,8 @@ def train(
                     log(step, step / steps_per_epoch, "", "itop", itop)
                     if writer is not None and mask_every and n_updates % mask_every == 0 and step != total_steps:
                         writer.write_masks(step, masks)
-                bar.update(task, advance=1, info=f"epoch {epoch + 1}/{c.epochs} loss {loss_value:.3f}")
+                if progress:  # a hidden bar's update still costs a lock and the task's bookkeeping each step
+                    bar.update(task, advance=1, info=f"epoch {epoch + 1}/{c.epochs} loss {loss_value:.3f}")
 
             sched.step()
             ep = epoch + 1

@@ -1,8 +1,9 @@
 """Atomic file writes: a temporary name in the same directory, then ``os.replace`` (docs/artifacts.md, "Writing").
 
-A file is written to ``.<name>.<random>.tmp`` beside its target, made readable as any new file is
-(mode ``0o666`` less the umask, not ``mkstemp``'s 0600), synced to disk, renamed onto its target, and
-the directory is synced, so a crash or power cut leaves either the old file or the whole new one.
+A file is written to ``.<name>.<random>.tmp`` beside its target, created readable as any new file is
+(mode ``0o666`` less the umask, which the kernel applies; not ``mkstemp``'s 0600), synced to disk, renamed
+onto its target, and the directory is synced, so a crash or power cut leaves either the old file or the
+whole new one.
 
 ``durable=False`` leaves out the two syncs: a killed process still leaves the old file or the whole new
 one (the rename is atomic), and only a power cut or kernel crash can lose the file's content. The run
@@ -12,11 +13,12 @@ complete (docs/artifacts.md, "Writing").
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import secrets
 import stat
 import sys
-import tempfile
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,8 +59,13 @@ class ArtifactError(Exception):
 
 
 # -- reading what a user can name ---------------------------------------------------------------------------
-_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"))
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
 
 
 class NotRegularFile(ValueError):
@@ -93,7 +100,9 @@ def open_regular(path, *, max_bytes: int | None = None, follow_symlinks: bool = 
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(f"{path}: not a regular file ({_kind(st.st_mode)})")
         if max_bytes is not None and st.st_size > max_bytes:
-            raise NotRegularFile(f"{path}: {st.st_size} bytes, more than the {max_bytes} bytes such a file may have here")
+            raise NotRegularFile(
+                f"{path}: {st.st_size} bytes, more than the {max_bytes} bytes such a file may have here"
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -120,44 +129,6 @@ def is_regular(path) -> bool:
         return False
 
 
-def _umask_from_proc() -> int | None:
-    """The umask from ``/proc/self/status`` (Linux 4.7+): read without changing it, safe with threads."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _umask_by_setting() -> int:
-    old = os.umask(0o022)  # process-wide for an instant: done once, at import, where /proc cannot tell
-    os.umask(old)
-    return old
-
-
-_IMPORT_UMASK = _umask_from_proc()
-_HAVE_PROC_UMASK = _IMPORT_UMASK is not None
-if _IMPORT_UMASK is None:
-    _IMPORT_UMASK = _umask_by_setting()
-
-
-def current_umask() -> int:
-    """The process's umask: read from /proc on Linux (so a later ``os.umask`` is seen), else as it was at import."""
-    if _HAVE_PROC_UMASK:
-        mask = _umask_from_proc()
-        if mask is not None:
-            return mask
-    return _IMPORT_UMASK
-
-
-def new_file_mode() -> int:
-    """The mode a newly created file gets here: ``0o666`` less the umask (0644 under umask 022)."""
-    return 0o666 & ~current_umask()
-
-
 def fsync_dir(directory) -> None:
     """Sync a directory's entries (after a rename into it); a no-op where directories cannot be synced."""
     if sys.platform.startswith("win"):
@@ -174,16 +145,25 @@ def fsync_dir(directory) -> None:
         os.close(fd)
 
 
-def _seal(path, *, durable: bool = True) -> None:
-    """Give a finished temporary file its final mode (``0o666`` less the umask); ``durable``: sync it to disk."""
+def _new_temporary(path: Path) -> Path:
+    """A new, empty file ``.<name>.<random>.tmp`` beside ``path``, created with mode ``0o666``: the kernel takes
+    away what the umask (or a default ACL of the directory) says, as for any new file, so the umask is never
+    read here (reading it from ``/proc`` before every file cost up to 7.5 % of a light run)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(tmp, flags, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(errno.EEXIST, f"{path}: no free temporary name beside it", str(path))
+
+
+def _fsync_file(path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
-        try:
-            os.fchmod(fd, new_file_mode())
-        except (AttributeError, OSError):  # no fchmod (Windows), or a file system without modes
-            pass
-        if durable:
-            os.fsync(fd)
+        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -192,32 +172,30 @@ def sync_paths(files, directories=()) -> None:
     """Sync ``files`` (their content) and then ``directories`` (their entries) to disk: what
     ``durable=False`` writes left out, done once for many files."""
     for path in files:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_file(path)
     for directory in directories:
         fsync_dir(directory)
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike, *, mkdir: bool = True, durable: bool = True):
+def atomic_path(path: str | os.PathLike, *, mkdir: bool = True, durable: bool = True, sync_dir: bool | None = None):
     """Yield a temporary path beside ``path``; on success it is synced and renamed onto ``path``, on error removed.
 
-    The file gets the mode any new file gets (``0o666`` less the umask; mkstemp's 0600 only while it is
-    written). ``mkdir=False``: the directory must exist already (a run writer never makes its run
-    directory again once it was removed). ``durable=False``: neither the file nor its directory is
-    synced (the caller does it later, :func:`sync_paths`); the rename is as atomic.
+    The file is created with the mode any new file gets (``0o666`` less the umask, :func:`_new_temporary`);
+    a writer that opens the path to write keeps it. ``mkdir=False``: the directory must exist already (a run
+    writer never makes its run directory again once it was removed). ``durable=False``: neither the file
+    nor its directory is synced (the caller does it later, :func:`sync_paths`); the rename is as atomic.
+    ``sync_dir`` (default: ``durable``): whether the directory is synced after the rename; a file synced
+    without it is, after a crash, the whole old file or the whole new one (never an empty or half one).
     """
     path = Path(path)
     if mkdir:
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _new_temporary(path)
     try:
-        yield Path(tmp)
-        _seal(tmp, durable=durable)
+        yield tmp
+        if durable:
+            _fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -225,14 +203,14 @@ def atomic_path(path: str | os.PathLike, *, mkdir: bool = True, durable: bool = 
         except FileNotFoundError:
             pass
         raise
-    if durable:
+    if durable if sync_dir is None else sync_dir:
         fsync_dir(path.parent)
 
 
-def write_json(path, obj, *, mkdir: bool = True, durable: bool = True) -> None:
-    """Write ``obj`` as UTF-8 JSON (indented, keys in insertion order) atomically."""
+def write_json(path, obj, *, mkdir: bool = True, durable: bool = True, sync_dir: bool | None = None) -> None:
+    """Write ``obj`` as UTF-8 JSON (indented, keys in insertion order) atomically (:func:`atomic_path`)."""
     text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"  # a bad value fails before any file
-    with atomic_path(path, mkdir=mkdir, durable=durable) as tmp:
+    with atomic_path(path, mkdir=mkdir, durable=durable, sync_dir=sync_dir) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
 
@@ -240,7 +218,9 @@ def write_json(path, obj, *, mkdir: bool = True, durable: bool = True) -> None:
 NPZ_LEVEL = 1  # zlib level: ~7x faster than savez_compressed's default 6 on mask bitsets, 4-10 % larger
 
 
-def write_npz(path, arrays: dict[str, np.ndarray], *, level: int = NPZ_LEVEL, mkdir: bool = True, durable: bool = True) -> None:
+def write_npz(
+    path, arrays: dict[str, np.ndarray], *, level: int = NPZ_LEVEL, mkdir: bool = True, durable: bool = True
+) -> None:
     """Write arrays as ``numpy.savez_compressed`` does (a ZIP of ``<key>.npy`` members, DEFLATE), atomically.
 
     The only difference is the zlib level (default 1 instead of 6): near-random bitsets compress
@@ -248,7 +228,9 @@ def write_npz(path, arrays: dict[str, np.ndarray], *, level: int = NPZ_LEVEL, mk
     reads the files exactly as it reads savez_compressed's.
     """
     with atomic_path(path, mkdir=mkdir, durable=durable) as tmp:
-        with zipfile.ZipFile(tmp, mode="w", compression=zipfile.ZIP_DEFLATED, compresslevel=level, allowZip64=True) as zf:
+        with zipfile.ZipFile(
+            tmp, mode="w", compression=zipfile.ZIP_DEFLATED, compresslevel=level, allowZip64=True
+        ) as zf:
             for key, value in arrays.items():
                 with zf.open(f"{key}.npy", "w", force_zip64=True) as f:
                     np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)

@@ -26,93 +26,26 @@ Masks and sets may be boolean numpy arrays or torch tensors; torch is never impo
 from __future__ import annotations
 
 import errno
-import hashlib
-import json
-import math
 import os
 import platform
-import re
 import sys
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
-from fwanalysis.vocab import PRUNING_LOOPS, check_criterion_name, criterion_order
+from fwanalysis.vocab import check_criterion_name, criterion_order
 
 from . import schema
 from .bitset import as_bool, pack, popcount
-from .io import atomic_path, sync_paths, utc_now, write_json, write_npz
+from .io import atomic_path, fsync_dir, sync_paths, utc_now, write_json, write_npz
 from .lock import RunLock, RunLocked
 from .manifest import config_problem, manifest_problem
 from .rundir import old_run_status, remove_run_dir
+from .runid import _jsonable, canonical_config, run_id_for
 
 __all__ = ["RunWriter", "run_id_for", "canonical_config", "software_versions"]
-
-
-def _jsonable(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, (np.floating,)):
-        return _jsonable(float(v))
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
-
-
-def canonical_config(config: Mapping) -> dict:
-    """The config with every config key of the run format (docs/format.md) present (missing ones null), JSON-ready."""
-    out = {k: None for k in schema.CONFIG_KEYS}
-    for k, v in dict(config).items():
-        if isinstance(v, (float, np.floating)) and not math.isfinite(v):
-            raise ValueError(f"config.{k} is {v!r}: a run's config must hold finite numbers")
-    out.update(_jsonable(dict(config)))
-    return out
-
-
-RUN_ID_DIGITS = 16  # hex digits of the hash: 64 bits, so a grid of 10^6 runs of one prefix collides with odds ~3e-8
-
-
-def _id_part(value) -> str:
-    """One part of a run id's prefix: characters other than letters, digits, ``.``, ``+``, ``=``, ``_`` and
-    ``-`` become ``_``, and at most 40 of them are kept (the hash tells long names apart)."""
-    text = re.sub(r"[^A-Za-z0-9.+=_-]", "_", str(value))
-    return text[:40]
-
-
-def run_id_for(config: Mapping, *, digits: int = RUN_ID_DIGITS) -> str:
-    """``<prefix>-<hash>``, the same for the same mapping (docs/artifacts.md, "Run ids").
-
-    ``prefix``: ``dataset-model-method``, then ``-criterion-growth`` for a dst, imp or pai run (``method`` is the
-    pruning loop where ``pruning_loop`` is set), ``-d<density>`` and
-    ``-s<seed>``, each part left out where it is null, each cut to 40 characters with any character
-    but letters, digits, ``.+=_-`` written ``_`` (and a leading ``.`` too). ``hash``: the first
-    ``digits`` (16) hex digits of the SHA-1 of the mapping as JSON with sorted keys, after every config
-    key of the format was added as null where missing; every key of the mapping counts, also keys that
-    are not config keys. A ``RunWriter`` without ``run_id`` hashes its run's config; ``fw-train sweep``
-    hashes the planned, unresolved config plus the spec's name and what is recorded
-    (``trainer.sweep.expand``). ``digits=8`` gives the ids of earlier fwa versions (the same prefix, the
-    first 8 digits of the same hash).
-    """
-    cfg = canonical_config(config)
-    digest = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:digits]
-    kind = cfg.get("pruning_loop") or cfg.get("method")  # imp and pai ids name the loop, as Run.kind does
-    parts = [cfg.get("dataset"), cfg.get("model"), kind]
-    if kind in ("dst", *PRUNING_LOOPS):  # the kinds with a pruning criterion
-        parts += [cfg.get("criterion"), cfg.get("growth")]
-    if cfg.get("density") is not None:
-        parts.append(f"d{float(cfg['density']):g}")
-    if cfg.get("seed") is not None:
-        parts.append(f"s{cfg['seed']}")
-    prefix = "-".join(_id_part(p) for p in parts if p is not None) or "run"
-    if prefix.startswith("."):
-        prefix = "_" + prefix[1:]
-    return f"{prefix}-{digest}"
 
 
 def software_versions() -> dict:
@@ -136,6 +69,18 @@ def _reason(exc: BaseException) -> str:
     if not isinstance(exc, Exception):
         return text or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _arrow_column(pa, values, type_):
+    """``pa.array(values, type=type_)`` for an int64, float64 or string column, built from its buffers: the same
+    array (the same parquet bytes), without ``pa.array``'s import of pandas (0.7 s of CPU in a training process)."""
+    if type_ == pa.string():
+        data = [v.encode("utf-8") for v in values]
+        offsets = np.zeros(len(data) + 1, dtype=np.int32)
+        np.cumsum([len(d) for d in data], out=offsets[1:])
+        return pa.Array.from_buffers(type_, len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+    arr = np.array(values, dtype={pa.int64(): np.int64, pa.float64(): np.float64}[type_])
+    return pa.Array.from_buffers(type_, len(arr), [None, pa.py_buffer(arr)])
 
 
 def _release(lock, dir_fd: list) -> None:
@@ -192,9 +137,11 @@ class RunWriter:
         self.layers = []
         for name, shape in items:
             shape = [int(s) for s in shape]
-            self.layers.append({"name": str(name), "shape": shape, "numel": int(np.prod(shape, dtype=np.int64)), "density": None})
-        self._numel = {l["name"]: l["numel"] for l in self.layers}
-        self._shape = {l["name"]: tuple(l["shape"]) for l in self.layers}
+            self.layers.append(
+                {"name": str(name), "shape": shape, "numel": int(np.prod(shape, dtype=np.int64)), "density": None}
+            )
+        self._numel = {layer["name"]: layer["numel"] for layer in self.layers}
+        self._shape = {layer["name"]: tuple(layer["shape"]) for layer in self.layers}
         self._rows: list[tuple] = []
         self._unsynced: list[Path] = []  # files written without a sync; synced before the run is marked complete
         self._manifest_stale = False  # steps added since run.json was last written
@@ -253,7 +200,9 @@ class RunWriter:
             raise KeyError(f"run {self.run_id}: unknown layer {layer!r}; masked layers are {list(self._numel)}")
         b = as_bool(x)
         if b.size != self._numel[layer]:
-            raise ValueError(f"run {self.run_id}: layer {layer!r} has {self._numel[layer]} weights, got an array of {b.size}")
+            raise ValueError(
+                f"run {self.run_id}: layer {layer!r} has {self._numel[layer]} weights, got an array of {b.size}"
+            )
         return pack(b)
 
     def _layer_dict(self, prefix: str, sets: Mapping) -> dict[str, np.ndarray]:
@@ -271,7 +220,9 @@ class RunWriter:
             same = False
         if not same:
             raise FileNotFoundError(
-                errno.ENOENT, f"run {self.run_id}: its directory was removed or replaced while it was being written", str(self.path)
+                errno.ENOENT,
+                f"run {self.run_id}: its directory was removed or replaced while it was being written",
+                str(self.path),
             )
 
     def _dir(self, name: str | None = None) -> Path:
@@ -289,7 +240,11 @@ class RunWriter:
         return d
 
     def _write_manifest(self) -> None:
-        write_json(self._dir() / "run.json", self.manifest, mkdir=False)
+        """run.json, its content synced before the rename (a crash leaves the old one or the new one, never an
+        empty one fwa would refuse to replace); the run directory is synced after it only when it says complete
+        (docs/artifacts.md, "Writing": why that is all a complete run needs)."""
+        complete = self.manifest["status"] == "complete"
+        write_json(self._dir() / "run.json", self.manifest, mkdir=False, sync_dir=complete)
         self._manifest_stale = False
 
     def _write_data(self, out: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -324,7 +279,9 @@ class RunWriter:
         self._add_step("mask_steps", step)
         return out
 
-    def write_update(self, step: int, pruned: Mapping, grown: Mapping, shadow: Mapping[str, Mapping] | None = None) -> Path:
+    def write_update(
+        self, step: int, pruned: Mapping, grown: Mapping, shadow: Mapping[str, Mapping] | None = None
+    ) -> Path:
         """The sets of one topology update: ``pruned``, ``grown`` and ``shadow[criterion]`` per layer."""
         arrays = self._layer_dict("pruned/", pruned)
         arrays.update(self._layer_dict("grown/", grown))
@@ -379,9 +336,17 @@ class RunWriter:
         import pyarrow as pa  # imported here: reading runs never needs it
         import pyarrow.parquet as pq
 
-        schema_ = pa.schema([("step", pa.int64()), ("epoch", pa.float64()), ("split", pa.string()), ("name", pa.string()), ("value", pa.float64())])
+        schema_ = pa.schema(
+            [
+                ("step", pa.int64()),
+                ("epoch", pa.float64()),
+                ("split", pa.string()),
+                ("name", pa.string()),
+                ("value", pa.float64()),
+            ]
+        )
         cols = list(zip(*self._rows)) if self._rows else [[], [], [], [], []]
-        table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema_)], schema=schema_)
+        table = pa.Table.from_arrays([_arrow_column(pa, c, f.type) for c, f in zip(cols, schema_)], schema=schema_)
         out = self._dir() / "metrics.parquet"
         with atomic_path(out, mkdir=False, durable=False) as tmp:
             pq.write_table(table, tmp)
@@ -393,8 +358,14 @@ class RunWriter:
                 return row[4]
         return None
 
-    def close(self, status: str = "complete", summary: Mapping | None = None, total_steps: int | None = None,
-              *, error: str | None = None) -> None:
+    def close(
+        self,
+        status: str = "complete",
+        summary: Mapping | None = None,
+        total_steps: int | None = None,
+        *,
+        error: str | None = None,
+    ) -> None:
         """Write metrics and the final manifest: ``status`` and ``finished``; ``summary`` from the metrics.
 
         ``complete`` is written last, once every listed file is in place, and only by a writer that
@@ -449,26 +420,35 @@ class RunWriter:
         missing = [f for f in self._listed_files() if not (self.path / f).is_file()]
         if missing:
             raise FileNotFoundError(
-                errno.ENOENT, f"run {self.run_id}: cannot be marked complete: {len(missing)} listed files are missing, e.g. {missing[0]}",
+                errno.ENOENT,
+                f"run {self.run_id}: cannot be marked complete: {len(missing)} listed files are missing, "
+                f"e.g. {missing[0]}",
                 str(self.path / missing[0]),
             )
         if not self._lock.still_held():
             from .lock import read_lock
 
-            raise RunLocked(self.run_id, self._lock.path, read_lock(self._lock.path),
-                            f"run {self.run_id}: this writer lost the run's lock; not marking it complete")
+            raise RunLocked(
+                self.run_id,
+                self._lock.path,
+                read_lock(self._lock.path),
+                f"run {self.run_id}: this writer lost the run's lock; not marking it complete",
+            )
         # every file on disk before the run.json that says complete (which is synced itself)
         listed = {self.path / f for f in self._listed_files()}
         dirs = [self.path / d for d in ("masks", "updates", "state") if (self.path / d).is_dir()]
         sync_paths(dict.fromkeys(p for p in self._unsynced if p in listed), [*dirs, self.path])
         self._unsynced.clear()
-        self._write_manifest()
+        self._write_manifest()  # synced, and the run directory after it
+        fsync_dir(self.path.parent)  # the run directory's own entry in the study: a complete run stays after a crash
 
     def _close_quietly(self, status: str, summary, total_steps, error: str | None = None) -> None:
         """Mark the run ``status`` (not complete) as far as possible; never raise an ``Exception``."""
         self.manifest["status"] = "running"  # whatever happened before, never leave "complete" in memory
         if not self._lock.still_held():  # someone else owns the run now: touch nothing of it
-            self.close_problems.append(RunLocked(self.run_id, self._lock.path, {}, f"run {self.run_id}: lost the run's lock"))
+            self.close_problems.append(
+                RunLocked(self.run_id, self._lock.path, {}, f"run {self.run_id}: lost the run's lock")
+            )
             return
         try:
             self.flush()
@@ -482,7 +462,7 @@ class RunWriter:
         except Exception as e:  # run.json stays as last written ("running"): readers skip it too
             self.close_problems.append(e)
 
-    def __enter__(self) -> "RunWriter":
+    def __enter__(self) -> RunWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -24,7 +24,12 @@ def _full_run(study, run_id="r1"):
     with RunWriter(study, CONFIG, LAYERS, run_id=run_id) as w:
         w.write_masks(0, MASKS)
         w.write_update(4, PRUNED, PRUNED, shadow={"magnitude": PRUNED})
-        w.write_state(4, {k: np.zeros(s, np.float32) for k, s in LAYERS.items()}, {k: np.zeros(s, np.float32) for k, s in LAYERS.items()}, MASKS)
+        w.write_state(
+            4,
+            {k: np.zeros(s, np.float32) for k, s in LAYERS.items()},
+            {k: np.zeros(s, np.float32) for k, s in LAYERS.items()},
+            MASKS,
+        )
         w.log(4, 1.0, "test", "acc", 0.5)
         w.write_masks(8, MASKS)
         lock = study / ".locks" / f"{run_id}.lock"
@@ -54,7 +59,13 @@ def test_written_files_get_the_mode_the_umask_gives(tmp_path):
             os.umask(old)
         files = sorted(p for p in study.rglob("*") if p.is_file())
         names = {p.relative_to(run).as_posix() for p in files if run in p.parents}
-        assert {"run.json", "metrics.parquet", "masks/step-00000000.npz", "updates/step-00000004.npz", "state/step-00000004.npz"} <= names
+        assert {
+            "run.json",
+            "metrics.parquet",
+            "masks/step-00000000.npz",
+            "updates/step-00000004.npz",
+            "state/step-00000004.npz",
+        } <= names
         assert study / "figures" / "fig.png" in files
         want = 0o666 & ~umask
         assert {p.relative_to(study).as_posix(): oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {
@@ -91,6 +102,61 @@ def test_atomic_write_syncs_the_file_before_the_rename_and_the_directory_after(t
     assert dir_syncs and all(now == new_ino for _, _, now in dir_syncs)  # the directory synced after the rename
     assert calls.index(file_syncs[0]) < calls.index(dir_syncs[-1])
     assert json.loads(target.read_text()) == {"new": True}
+
+
+def test_a_temporary_name_taken_meanwhile_is_passed_over(tmp_path, monkeypatch):
+    from fwanalysis.artifacts import io
+
+    names = iter(["aaaa", "aaaa", "bbbb"])
+    monkeypatch.setattr(io.secrets, "token_hex", lambda n: next(names))
+    (tmp_path / ".x.json.aaaa.tmp").write_text("someone else's")
+    write_json(tmp_path / "x.json", {"a": 1})
+    assert json.loads((tmp_path / "x.json").read_text()) == {"a": 1}
+    assert (tmp_path / ".x.json.aaaa.tmp").read_text() == "someone else's"  # never opened or replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".x.json.aaaa.tmp", "x.json"]
+
+
+# -- metrics.parquet -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [],
+        [
+            (0, 0.0, "", "density", 0.25),
+            (3, 0.5, "train", "loss", float("nan")),
+            (2**40, 1.5, "test", "acc", -0.0),
+            (7, 2.0, "val", "gewinn-ä€😀", -1e300),
+        ],
+    ],
+)
+def test_metrics_parquet_is_the_file_pa_array_writes(tmp_path, rows):
+    """The writer builds its arrow columns from buffers (no pandas import); the file is byte for byte the one
+    that the table of ``pa.array`` columns gives."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with RunWriter(tmp_path, CONFIG, LAYERS, run_id="r1") as w:
+        w.write_masks(0, MASKS)
+        for row in rows:
+            w.log(*row)
+    schema = pa.schema(
+        [
+            ("step", pa.int64()),
+            ("epoch", pa.float64()),
+            ("split", pa.string()),
+            ("name", pa.string()),
+            ("value", pa.float64()),
+        ]
+    )
+    cols = list(zip(*rows)) if rows else [[]] * 5
+    pq.write_table(
+        pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema),
+        tmp_path / "want.parquet",
+    )
+    assert (w.path / "metrics.parquet").read_bytes() == (tmp_path / "want.parquet").read_bytes()
+    assert pq.read_table(w.path / "metrics.parquet").num_rows == len(rows)
 
 
 # -- RunWriter.close on a full disk --------------------------------------------------------------

@@ -80,14 +80,26 @@ def test_a_run_is_identical_with_torch_optim(tmp_path, monkeypatch):
 
 
 def test_training_never_imports_the_compiler_stack(tmp_path):
+    """Neither a run of ``train()`` nor a whole ``fw-train run`` process (its command line too)."""
     code = f"""
 import sys
 from trainer.config import TrainConfig
 from trainer.loop import train
 train(TrainConfig(model="mlp-small", dataset="digits", epochs=1, update_period=4, density=0.2),
       out={str(tmp_path)!r}, progress=False)
+sys.argv = ["fw-train", "run", "--epochs", "1", "--update-period", "4", "--out", {str(tmp_path / "cli")!r},
+            "--no-progress", "--state", "first", "--mask-every", "1"]
+from trainer.cli import main
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
 loaded = sorted(m for m in sys.modules if m.startswith(("torch._dynamo", "torch._inductor")))
 assert not loaded, loaded[:5]
+assert "pandas" not in sys.modules  # metrics.parquet is written from arrow buffers: pa.array would import it
 """
+    from trainer.data import load_dataset
+
+    load_dataset("digits", seed=0)  # digits' split cached for the session: making it imports scikit-learn and pandas
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
