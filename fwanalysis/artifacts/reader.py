@@ -1,4 +1,4 @@
-"""Reading runs in format v1: :func:`find_runs`, :func:`load_run` and the lazy :class:`Run`.
+"""Reading runs in format v1: :func:`load_run` and the lazy :class:`Run` (finding them: :mod:`.find`).
 
 ``load_run`` reads and checks ``run.json`` only; masks, updates, states and metrics are read (and
 checked) when asked for, so a command touches only the files it needs. Every problem is raised as
@@ -27,7 +27,7 @@ from .bitset import check_packed, packed_length
 from .io import ArtifactError, open_regular, read_regular
 from .manifest import MAX_MANIFEST_BYTES, manifest_problem
 
-__all__ = ["Run", "LayerInfo", "UpdateSets", "StateDump", "load_run", "find_runs", "validate_run", "validate_runs"]
+__all__ = ["Run", "LayerInfo", "UpdateSets", "StateDump", "load_run", "validate_run", "validate_runs"]
 
 
 @dataclass(frozen=True)
@@ -351,14 +351,22 @@ def load_run(path) -> Run:
     path = Path(path)
     if path.name == "run.json":
         path = path.parent
-    run = path.name or str(path)
-    mp = path / "run.json"
+    return run_from_text(path, read_manifest(path))
+
+
+def read_manifest(path: Path) -> str:
+    """The text of ``<path>/run.json``; :class:`ArtifactError` naming the run folder if it cannot be read."""
     try:
-        text = _read_manifest_text(mp)
+        return _read_manifest_text(path / "run.json")
     except FileNotFoundError:
         raise ArtifactError(str(path), "run.json", "file missing") from None
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ArtifactError(str(path), "run.json", f"cannot read ({e})") from None
+
+
+def run_from_text(path: Path, text: str) -> Run:
+    """The run in folder ``path`` whose run.json holds ``text``, checked (:class:`ArtifactError` naming the run)."""
+    run = path.name or str(path)
     try:
         m = json.loads(text)
     except RecursionError:
@@ -383,69 +391,6 @@ def validate_run(path) -> list[ArtifactError]:
     except ArtifactError as e:
         return [e]
     return run.validate()
-
-
-def find_runs(
-    paths: Iterable | str | Path,
-    *,
-    include_incomplete: bool = False,
-    on_bad: Callable[[ArtifactError], None] | None = None,
-    on_warning: Callable[[str], None] | None = None,
-    progress: Callable[[Iterable, int], Iterable] | None = None,
-) -> list[Run]:
-    """Every run below ``paths`` (directories holding a ``run.json``), sorted by path. ``progress(manifests,
-    total)`` may wrap the loop that reads each ``run.json`` (a progress bar).
-
-    A malformed ``run.json`` raises :class:`ArtifactError`, unless ``on_bad`` is given: then it is
-    called with the error and the run skipped. Runs not ``complete`` are left out unless
-    ``include_incomplete``. A path that does not exist raises ``FileNotFoundError``.
-
-    A ``run_id`` found in two directories is one run counted twice (a copied study, overlapping paths):
-    it is counted once (a complete copy first, then the first by path) and ``on_warning`` (default:
-    :func:`warnings.warn`) is called with a line naming both directories.
-    """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    manifests: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if not p.exists():
-            raise FileNotFoundError(f"no such file or directory: {p}")
-        if p.is_file():
-            if p.name != "run.json":
-                raise FileNotFoundError(f"{p} is not a run directory or run.json")
-            manifests.append(p)
-        else:
-            manifests.extend(p.rglob("run.json"))
-    loaded: dict[str, Run] = {}
-    seen: set[Path] = set()
-    ordered = sorted(set(manifests))
-    for mp in progress(ordered, len(ordered)) if progress else ordered:
-        d = mp.parent.resolve()
-        if d in seen:
-            continue
-        seen.add(d)
-        try:
-            run = load_run(mp.parent)
-        except ArtifactError as e:
-            if on_bad is None:
-                raise
-            on_bad(e)
-            continue
-        other = loaded.get(run.run_id)
-        if other is not None:
-            keep, drop = (run, other) if run.status == "complete" and other.status != "complete" else (other, run)
-            msg = f"run {run.run_id} is in two directories, {other.path} and {run.path}; counted once ({keep.path})"
-            if on_warning is None:
-                import warnings
-
-                warnings.warn(msg, stacklevel=2)
-            else:
-                on_warning(msg)
-            run = keep
-        loaded[run.run_id] = run
-    runs = sorted(loaded.values(), key=lambda r: str(r.path))
-    return [r for r in runs if r.status == "complete" or include_incomplete]
 
 
 RUNS_PER_VALIDATE_JOB = 4  # validate_runs uses processes only with at least this many runs per process

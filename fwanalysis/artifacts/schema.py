@@ -5,6 +5,8 @@ The choices themselves (criteria, growth, methods, ...) are defined once in :mod
 
 from __future__ import annotations
 
+import re
+
 from fwanalysis.vocab import CRITERIA, GROWTH, INITS, METHODS, METRICS, SCHEDULES, SCOPES, SPLITS, STATUSES  # noqa: F401
 
 FORMAT = "fwa-run"
@@ -114,8 +116,12 @@ RUN_FILES = ("run.json", "metrics.parquet")
 RUN_FOLDERS = ("masks", "updates", "state")
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _has_control(text: str) -> bool:
-    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in "\u2028\u2029" for ch in text)
+    """Whether ``text`` holds a character below 32, in 127-159, or U+2028/U+2029 (one regular expression)."""
+    return _CONTROL.search(text) is not None
 
 
 def run_id_problem(run_id) -> str | None:

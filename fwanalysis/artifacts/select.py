@@ -20,8 +20,9 @@ from typing import Callable, Hashable, Iterable, Sequence
 from fwanalysis.vocab import LABEL_KEYS
 
 from . import schema
+from .find import find_runs
 from .io import ArtifactError
-from .reader import Run, find_runs
+from .reader import Run
 
 __all__ = [
     "RunFilter", "select_runs", "group_key", "NoRunsError", "PoolingError",

@@ -1,0 +1,134 @@
+"""Finding and loading every run below some paths: :func:`find_runs` (the walk: :mod:`.walk`; the study index
+that spares re-reading unchanged run.json files: :mod:`.index`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .index import StudyIndex
+from .io import ArtifactError
+from .reader import Run, load_run, read_manifest, run_from_text
+from .walk import Found, walk_runs
+
+__all__ = ["find_runs"]
+
+
+def _found(paths: Iterable) -> tuple[list[Found], list[Path]]:
+    """The run folders below ``paths`` (sorted by path, each folder once) and run.json files given directly."""
+    folders: list[Found] = []
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise FileNotFoundError(f"no such file or directory: {p}")
+        if p.is_file():
+            if p.name != "run.json":
+                raise FileNotFoundError(f"{p} is not a run directory or run.json")
+            files.append(p)
+        else:
+            folders.extend(walk_runs(p))
+    return folders, files
+
+
+def _ordered(folders: list[Found], files: list[Path]) -> list[Found | Path]:
+    """Folders and files by the path of their run.json (as ``sorted(set(manifests))`` ordered them), each
+    folder once: the first path reaching a folder (by ``(st_dev, st_ino)``) is kept."""
+    items: dict[tuple, Found | Path] = {}
+    for f in folders:
+        items.setdefault((*f.path.parts, "run.json"), f)
+    for p in files:
+        items.setdefault(p.parts, p)
+    return [items[k] for k in sorted(items)]
+
+
+def _dir_id(d: Path) -> tuple[int, int]:
+    st = d.stat()
+    return (st.st_dev, st.st_ino)
+
+
+def _load(item: Found | Path, indexes: dict[str, StudyIndex]) -> Run:
+    if isinstance(item, Path):  # a run.json given directly: it sits in no index
+        return load_run(item.parent)
+    index = indexes.get(item.study) if item.study is not None else None
+    if index is not None:
+        text = index.lookup(item.rel, item.st)
+        if text is not None:
+            try:  # checked when it was kept, and the file has not changed since: not checked again
+                return Run(item.path, json.loads(text))
+            except (LookupError, TypeError, ValueError, AttributeError, RecursionError):
+                pass  # not a manifest after all (an index edited by hand): read the file
+    text = read_manifest(item.path)
+    run = run_from_text(item.path, text)
+    if index is not None:
+        index.keep(item.rel, item.st, text)
+    return run
+
+
+def find_runs(
+    paths: Iterable | str | Path,
+    *,
+    include_incomplete: bool = False,
+    on_bad: Callable[[ArtifactError], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    progress: Callable[[Iterable, int], Iterable] | None = None,
+    use_index: bool = True,
+) -> list[Run]:
+    """Every run below ``paths`` (directories holding a ``run.json``; the walk stops at each), sorted by path.
+    ``progress(items, total)`` may wrap the loop that loads each run (a progress bar).
+
+    A malformed ``run.json`` raises :class:`ArtifactError`, unless ``on_bad`` is given: then it is
+    called with the error and the run skipped. Runs not ``complete`` are left out unless
+    ``include_incomplete``. A path that does not exist raises ``FileNotFoundError``.
+
+    A ``run_id`` found in two directories is one run counted twice (a copied study, overlapping paths):
+    it is counted once (a complete copy first, then the first by path) and ``on_warning`` (default:
+    :func:`warnings.warn`) is called with a line naming both directories.
+
+    The run.json of a run below a study folder fwa wrote is taken from the study index (``.fwa-index.sqlite``,
+    :mod:`.index`) while that file is unchanged, and the index is brought up to date; ``use_index=False`` reads
+    every run.json and leaves the index alone.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    folders, files = _found(paths)
+    indexes: dict[str, StudyIndex] = {}
+    seen: dict[str, set[str]] = {}
+    if use_index:
+        for f in folders:
+            if f.study is not None:
+                if f.study not in indexes:
+                    indexes[f.study], seen[f.study] = StudyIndex(f.study), set()
+                seen[f.study].add(f.rel)
+    ordered = _ordered(folders, files)
+    loaded: dict[str, Run] = {}
+    ids: set[tuple[int, int]] = set()
+    for item in progress(ordered, len(ordered)) if progress else ordered:
+        dir_id = item.dir_id if isinstance(item, Found) else _dir_id(item.parent)
+        if dir_id in ids:
+            continue
+        ids.add(dir_id)
+        try:
+            run = _load(item, indexes)
+        except ArtifactError as e:
+            if on_bad is None:
+                raise
+            on_bad(e)
+            continue
+        other = loaded.get(run.run_id)
+        if other is not None:
+            keep, drop = (run, other) if run.status == "complete" and other.status != "complete" else (other, run)
+            msg = f"run {run.run_id} is in two directories, {other.path} and {run.path}; counted once ({keep.path})"
+            if on_warning is None:
+                import warnings
+
+                warnings.warn(msg, stacklevel=2)
+            else:
+                on_warning(msg)
+            run = keep
+        loaded[run.run_id] = run
+    for study, index in indexes.items():
+        index.save(seen[study])
+    runs = sorted(loaded.values(), key=lambda r: str(r.path))
+    return [r for r in runs if r.status == "complete" or include_incomplete]
