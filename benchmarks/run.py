@@ -1,5 +1,5 @@
 """`make bench`: every benchmark, printing its figures. `python benchmarks/run.py jaccard trainer reports`
-runs a subset (default: all five)."""
+runs a subset (default: all six)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ BENCHES = {
     "quick": "bench_quick.py",
     "jaccard": "bench_jaccard.py",
     "reports": "bench_reports.py",
+    "scale": "bench_scale.py",
 }
 
 

@@ -3,6 +3,7 @@ that spares re-reading unchanged run.json files: :mod:`.index`)."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Callable, Iterable
@@ -102,6 +103,21 @@ def find_runs(
                     indexes[f.study], seen[f.study] = StudyIndex(f.study), set()
                 seen[f.study].add(f.rel)
     ordered = _ordered(folders, files)
+    collecting = gc.isenabled()
+    gc.disable()  # tens of thousands of manifests hold no cycles: the collector's passes over them are wasted
+    try:
+        loaded = _load_all(ordered, indexes, on_bad, on_warning, progress)
+    finally:
+        if collecting:
+            gc.enable()
+    for study, index in indexes.items():
+        index.save(seen[study])
+    runs = sorted(loaded.values(), key=lambda r: str(r.path))
+    return [r for r in runs if r.status == "complete" or include_incomplete]
+
+
+def _load_all(ordered, indexes, on_bad, on_warning, progress) -> dict[str, Run]:
+    """The runs of ``ordered`` by run id: each folder once, a run id in two folders counted once (and warned of)."""
     loaded: dict[str, Run] = {}
     ids: set[tuple[int, int]] = set()
     for item in progress(ordered, len(ordered)) if progress else ordered:
@@ -118,17 +134,14 @@ def find_runs(
             continue
         other = loaded.get(run.run_id)
         if other is not None:
-            keep, drop = (run, other) if run.status == "complete" and other.status != "complete" else (other, run)
+            keep = run if run.status == "complete" and other.status != "complete" else other
             msg = f"run {run.run_id} is in two directories, {other.path} and {run.path}; counted once ({keep.path})"
             if on_warning is None:
                 import warnings
 
-                warnings.warn(msg, stacklevel=2)
+                warnings.warn(msg, stacklevel=4)
             else:
                 on_warning(msg)
             run = keep
         loaded[run.run_id] = run
-    for study, index in indexes.items():
-        index.save(seen[study])
-    runs = sorted(loaded.values(), key=lambda r: str(r.path))
-    return [r for r in runs if r.status == "complete" or include_incomplete]
+    return loaded

@@ -32,8 +32,10 @@ SETTLE_NS = 2_000_000_000  # a run.json this recent (mtime or ctime) is read aga
 BUSY_MS = 2000  # how long a command waits for another one's write before going on without the index
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE runs (rel TEXT PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL, "
-    "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, manifest TEXT NOT NULL)",
+    (
+        "CREATE TABLE runs (rel TEXT PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL, "
+        "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, manifest TEXT NOT NULL)"
+    ),
 )
 
 

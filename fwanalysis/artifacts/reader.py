@@ -140,26 +140,53 @@ def _read_member(zf: zipfile.ZipFile, key: str, dtype: np.dtype, shape: tuple[in
     return arr.reshape(shape, order="F" if fortran else "C")
 
 
+_NULL_CONFIG = dict.fromkeys(schema.CONFIG_KEYS)
+_NULL_SUMMARY = dict.fromkeys(schema.SUMMARY_KEYS)
+
+
 class Run:
-    """One run directory. Construct with :func:`load_run`."""
+    """One run directory. Construct with :func:`load_run`. What only some commands use (layers, steps) is
+    built from the manifest when first asked for."""
 
     def __init__(self, path: Path, manifest: dict):
-        self.path = Path(path)
+        self.path = path if isinstance(path, Path) else Path(path)
         self.manifest = manifest
         self.run_id: str = manifest["run_id"]
         self.status: str = manifest["status"]
-        self.config: dict = {k: None for k in schema.CONFIG_KEYS} | manifest["config"]
-        self.layers: list[LayerInfo] = [
-            LayerInfo(l["name"], tuple(l["shape"]), int(l["numel"]), l.get("density")) for l in manifest["layers"]
-        ]
-        self.layer_names: list[str] = [l.name for l in self.layers]
-        self.numel: dict[str, int] = {l.name: l.numel for l in self.layers}
-        self.mask_steps: list[int] = list(manifest["mask_steps"])
-        self.update_steps: list[int] = list(manifest["update_steps"])
-        self.state_steps: list[int] = list(manifest["state_steps"])
-        self.shadow_criteria: list[str] = list(manifest["shadow_criteria"])
-        self.total_steps: int = int(manifest["total_steps"])
-        self.summary: dict = {k: None for k in schema.SUMMARY_KEYS} | (manifest.get("summary") or {})
+        self.config: dict = _NULL_CONFIG | manifest["config"]
+        self.summary: dict = _NULL_SUMMARY | (manifest.get("summary") or {})
+
+    @cached_property
+    def layers(self) -> list[LayerInfo]:
+        return [LayerInfo(l["name"], tuple(l["shape"]), int(l["numel"]), l.get("density")) for l in self.manifest["layers"]]
+
+    @cached_property
+    def layer_names(self) -> list[str]:
+        return [l.name for l in self.layers]
+
+    @cached_property
+    def numel(self) -> dict[str, int]:
+        return {l.name: l.numel for l in self.layers}
+
+    @cached_property
+    def mask_steps(self) -> list[int]:
+        return list(self.manifest["mask_steps"])
+
+    @cached_property
+    def update_steps(self) -> list[int]:
+        return list(self.manifest["update_steps"])
+
+    @cached_property
+    def state_steps(self) -> list[int]:
+        return list(self.manifest["state_steps"])
+
+    @cached_property
+    def shadow_criteria(self) -> list[str]:
+        return list(self.manifest["shadow_criteria"])
+
+    @cached_property
+    def total_steps(self) -> int:
+        return int(self.manifest["total_steps"])
 
     def __repr__(self) -> str:
         return f"Run({self.run_id!r}, status={self.status!r}, path={str(self.path)!r})"

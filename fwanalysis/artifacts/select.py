@@ -48,15 +48,17 @@ def _hashable(v) -> Hashable:
     return v
 
 
-_DESIGNS: "weakref.WeakKeyDictionary[Run, dict]" = weakref.WeakKeyDictionary()
+_DESIGNS: "weakref.WeakKeyDictionary[Run, dict]" = weakref.WeakKeyDictionary()  # objects that take no attribute
 
 
 def design(run: Run) -> dict[str, Hashable]:
     """What ``run`` is, as flat ``{field: hashable value}``: its config without the label keys
     (``sweep``), with each ``criterion_params`` entry a field of its own (``mest_lambda``; named
     ``criterion_params.<key>`` if a config key of that name exists). A field missing from a run
-    compares as None."""
-    d = _DESIGNS.get(run)
+    compares as None. Computed once per run (kept on the run)."""
+    d = getattr(run, "_fwa_design", None)
+    if d is None:
+        d = _DESIGNS.get(run)
     if d is None:
         d = {}
         for k, v in run.config.items():
@@ -67,8 +69,23 @@ def design(run: Run) -> dict[str, Hashable]:
                     d[pk if pk not in run.config else f"criterion_params.{pk}"] = _hashable(pv)
             else:
                 d[k] = _hashable(v)
-        _DESIGNS[run] = d
+        try:
+            run._fwa_design = d
+        except AttributeError:
+            _DESIGNS[run] = d
     return d
+
+
+def _design_key(run: Run) -> tuple:
+    """``design(run)`` as a sorted tuple of items (two runs of one design and seed have equal keys)."""
+    key = getattr(run, "_fwa_design_key", None)
+    if key is None:
+        key = tuple(sorted(design(run).items()))
+        try:
+            run._fwa_design_key = key
+        except AttributeError:
+            pass
+    return key
 
 
 def config_get(run: Run, key: str):
@@ -124,7 +141,7 @@ def drop_repeats(runs: Sequence[Run]) -> tuple[list[Run], list[tuple[Run, Run]]]
     seen: dict[tuple, Run] = {}
     kept, repeats = [], []
     for r in runs:
-        key = tuple(sorted(design(r).items()))
+        key = _design_key(r)
         if key in seen:
             repeats.append((r, seen[key]))
         else:
