@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from .lock import LOCK_DIR
@@ -23,16 +22,14 @@ from .lock import LOCK_DIR
 __all__ = ["Found", "walk_runs"]
 
 
-@dataclass(frozen=True)
 class Found:
     """A run folder: its path (as reached from the given path), its identity, the stat of its run.json, and
     the study folder that indexes it (``None`` outside one) with the folder's path relative to it."""
 
-    path: Path
-    dir_id: tuple[int, int]
-    st: os.stat_result
-    study: str | None
-    rel: str
+    __slots__ = ("path", "dir_id", "st", "study", "rel")
+
+    def __init__(self, path: Path, dir_id: tuple[int, int], st: os.stat_result, study: str | None, rel: str):
+        self.path, self.dir_id, self.st, self.study, self.rel = path, dir_id, st, study, rel
 
 
 def _manifest_stat(d: str) -> os.stat_result | None:
