@@ -54,16 +54,16 @@ def _load(item: Found | Path, indexes: dict[str, StudyIndex]) -> Run:
         return load_run(item.parent)
     index = indexes.get(item.study) if item.study is not None else None
     if index is not None:
-        text = index.lookup(item.rel, item.st)
-        if text is not None:
+        row = index.lookup(item.rel, item.st)
+        if row is not None:
             try:  # checked when it was kept, and the file has not changed since: not checked again
-                return Run(item.path, json.loads(text))
+                return Run.from_head(item.path, json.loads(row[0]), row[1])
             except (LookupError, TypeError, ValueError, AttributeError, RecursionError):
-                pass  # not a manifest after all (an index edited by hand): read the file
+                pass  # not what fwa wrote there (an index edited by hand): read the file
     text = read_manifest(item.path)
     run = run_from_text(item.path, text)
     if index is not None:
-        index.keep(item.rel, item.st, text)
+        index.keep(item.rel, item.st, run.head(), text)
     return run
 
 

@@ -2,7 +2,7 @@
 "The study index").
 
 One row per run folder, keyed by its path relative to the study folder, holding the text of its ``run.json``
-as read and the ``(st_ino, st_size, st_mtime_ns, st_ctime_ns)`` of that file when it was read. A command walks
+as read (and, parsed ahead, its run_id, status, config and summary: what filtering needs) and the ``(st_ino, st_size, st_mtime_ns, st_ctime_ns)`` of that file when it was read. A command walks
 the study (:mod:`.walk`, one ``stat`` of each run.json), uses a row only when that stat is still the same (a
 run rewritten, replaced, added or removed since is read again from its run.json) and writes back what it read
 anew, in one SQLite transaction. Only manifests that passed the reader's checks are kept, so a bad run.json is
@@ -18,6 +18,7 @@ regular file at its name is left alone (and not used).
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -34,7 +35,7 @@ _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     (
         "CREATE TABLE runs (rel TEXT PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL, "
-        "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, manifest TEXT NOT NULL)"
+        "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, head TEXT NOT NULL, manifest TEXT NOT NULL)"
     ),
 )
 
@@ -61,10 +62,10 @@ class StudyIndex:
 
     def __init__(self, study: str):
         self.path = os.path.join(study, INDEX_NAME)
-        self.rows: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        self.rows: dict[str, tuple[tuple[int, int, int, int], str, str]] = {}
         self.usable = False  # the file is absent or ours: it may be written
         self.replace = False  # the file is there but not a readable index of this layout: write a new one
-        self._new: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        self._new: dict[str, tuple[tuple[int, int, int, int], str, str]] = {}
         self._load()
 
     def _load(self) -> None:
@@ -84,10 +85,10 @@ class StudyIndex:
                 if not _layout_ok(con):
                     self.replace = True
                     return
-                for rel, ino, size, mtime, ctime, text in con.execute(
-                    "SELECT rel, ino, size, mtime_ns, ctime_ns, manifest FROM runs"
+                for rel, ino, size, mtime, ctime, head, text in con.execute(
+                    "SELECT rel, ino, size, mtime_ns, ctime_ns, head, manifest FROM runs"
                 ):
-                    self.rows[rel] = ((ino, size, mtime, ctime), text)
+                    self.rows[rel] = ((ino, size, mtime, ctime), head, text)
             finally:
                 con.close()
         except sqlite3.OperationalError as e:
@@ -100,16 +101,18 @@ class StudyIndex:
             self.replace = True
             self.rows = {}
 
-    def lookup(self, rel: str, st: os.stat_result) -> str | None:
-        """The cached text of the run.json of ``rel`` if it was read from the file that is there now (``st``)."""
+    def lookup(self, rel: str, st: os.stat_result) -> tuple[str, str] | None:
+        """``(head, text)`` cached for the run.json of ``rel`` if read from the file that is there now (``st``):
+        ``head`` the JSON of its run_id, status, config and summary, ``text`` the whole run.json."""
         row = self.rows.get(rel)
-        return row[1] if row is not None and row[0] == stat_key(st) else None
+        return row[1:] if row is not None and row[0] == stat_key(st) else None
 
-    def keep(self, rel: str, st: os.stat_result, text: str) -> None:
-        """Cache ``text``, read from the run.json of ``rel`` whose stat (taken before reading) was ``st``."""
+    def keep(self, rel: str, st: os.stat_result, head: dict, text: str) -> None:
+        """Cache ``head`` and ``text``, read from the run.json of ``rel`` whose stat (taken before reading) was
+        ``st``."""
         settled = time.time_ns() - SETTLE_NS
         if st.st_mtime_ns < settled and st.st_ctime_ns < settled:
-            self._new[rel] = (stat_key(st), text)
+            self._new[rel] = (stat_key(st), json.dumps(head, separators=(",", ":")), text)
 
     def save(self, seen: set[str]) -> None:
         """Write what was read anew and forget rows of runs not in ``seen`` (the walk saw every run of the study).
@@ -140,8 +143,8 @@ class StudyIndex:
                 return
             con.executemany("DELETE FROM runs WHERE rel = ?", ((rel,) for rel in gone))
             con.executemany(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-                ((rel, *key, text) for rel, (key, text) in self._new.items()),
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ((rel, *key, head, text) for rel, (key, head, text) in self._new.items()),
             )
             con.execute("COMMIT")
         finally:
@@ -158,8 +161,8 @@ class StudyIndex:
                 con.execute("BEGIN")
                 con.execute("INSERT INTO meta VALUES ('layout', ?)", (LAYOUT,))
                 con.executemany(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
-                    ((rel, *key, text) for rel, (key, text) in self._new.items() if rel in seen),
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    ((rel, *key, head, text) for rel, (key, head, text) in self._new.items() if rel in seen),
                 )
                 con.execute("COMMIT")
             finally:

@@ -150,11 +150,38 @@ class Run:
 
     def __init__(self, path: Path, manifest: dict):
         self.path = path if isinstance(path, Path) else Path(path)
-        self.manifest = manifest
+        self._manifest: dict | None = manifest
+        self._text: str | None = None
         self.run_id: str = manifest["run_id"]
         self.status: str = manifest["status"]
         self.config: dict = _NULL_CONFIG | manifest["config"]
         self.summary: dict = _NULL_SUMMARY | (manifest.get("summary") or {})
+
+    @classmethod
+    def from_head(cls, path: Path, head: dict, text: str) -> Run:
+        """A run from the study index: ``head`` holds its run_id, status, config and summary; the rest of the
+        manifest is parsed from ``text`` (its checked run.json) when first asked for."""
+        run = cls.__new__(cls)
+        run.path, run._manifest, run._text = path, None, text
+        run.run_id, run.status = head["run_id"], head["status"]
+        if not (isinstance(run.run_id, str) and isinstance(run.status, str)):
+            raise TypeError("run_id and status must be strings")
+        run.config = _NULL_CONFIG | head["config"]
+        run.summary = _NULL_SUMMARY | (head.get("summary") or {})
+        return run
+
+    def head(self) -> dict:
+        """What :meth:`from_head` needs besides the text: run_id, status, config and summary as in run.json."""
+        m = self.manifest
+        return {"run_id": m["run_id"], "status": m["status"], "config": m["config"], "summary": m.get("summary")}
+
+    @property
+    def manifest(self) -> dict:
+        """The parsed run.json."""
+        if self._manifest is None:
+            self._manifest = json.loads(self._text)
+            self._text = None
+        return self._manifest
 
     @cached_property
     def layers(self) -> list[LayerInfo]:

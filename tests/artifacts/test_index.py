@@ -146,8 +146,8 @@ def test_a_corrupt_index_is_ignored_and_rebuilt(tmp_path, settled, no_reads):
         (study / INDEX_NAME).write_bytes(junk)
         assert state(find_runs(study)) == expected
         assert len(rows(study)) == 3
-    with sqlite3.connect(study / INDEX_NAME) as con:  # a row that is not a manifest any more
-        con.execute("UPDATE runs SET manifest = '[1, 2]'")
+    with sqlite3.connect(study / INDEX_NAME) as con:  # a row that is not what fwa wrote
+        con.execute("UPDATE runs SET head = '[1, 2]'")
     assert state(find_runs(study)) == expected
 
 
