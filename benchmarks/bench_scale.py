@@ -45,6 +45,7 @@ print(n)
 def commands(study: str) -> list[tuple[str, list[str]]]:
     return [
         ("fwa ls --format csv", [*FWA, "ls", study, "--format", "csv"]),
+        ("fwa ls (table, piped: plain text)", [*FWA, "ls", study]),
         ("fwa accuracy", [*FWA, "accuracy", study]),
         ("fwa cd-diagram --density-max 0.2", [*FWA, "cd-diagram", study, "--density-max", "0.2"]),
         ("fwa jaccard (one model)", [*FWA, "jaccard", study, "--sweep", "jaccard", "--model", "mlp-large"]),
