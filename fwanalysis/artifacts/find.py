@@ -17,7 +17,8 @@ __all__ = ["find_runs"]
 
 
 def _found(paths: Iterable) -> tuple[list[Found], list[Path]]:
-    """The run folders below ``paths`` (sorted by path, each folder once) and run.json files given directly."""
+    """The run folders at or below ``paths`` (in no order, a folder reached twice listed twice) and the run.json
+    files given directly."""
     folders: list[Found] = []
     files: list[Path] = []
     for p in paths:
@@ -34,8 +35,8 @@ def _found(paths: Iterable) -> tuple[list[Found], list[Path]]:
 
 
 def _ordered(folders: list[Found], files: list[Path]) -> list[Found | Path]:
-    """Folders and files by the path of their run.json (as ``sorted(set(manifests))`` ordered them), each
-    folder once: the first path reaching a folder (by ``(st_dev, st_ino)``) is kept."""
+    """Folders and files sorted by the path of their run.json, a path given twice once (as the glob's
+    ``sorted(set(manifests))`` had them); a folder reached by two paths is left to :func:`_load_all`."""
     items: dict[tuple, Found | Path] = {}
     for f in folders:
         items.setdefault((*f.path.parts, "run.json"), f)
