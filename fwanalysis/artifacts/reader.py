@@ -171,9 +171,12 @@ class Run:
         return run
 
     def head(self) -> dict:
-        """What :meth:`from_head` needs besides the text: run_id, status, config and summary as in run.json."""
+        """What :meth:`from_head` needs besides the text: run_id, status, config and summary as in run.json, less
+        the null values of the format's config and summary keys (which :meth:`from_head` adds back, in place)."""
         m = self.manifest
-        return {"run_id": m["run_id"], "status": m["status"], "config": m["config"], "summary": m.get("summary")}
+        config = {k: v for k, v in m["config"].items() if v is not None or k not in _NULL_CONFIG}
+        summary = {k: v for k, v in (m.get("summary") or {}).items() if v is not None or k not in _NULL_SUMMARY}
+        return {"run_id": m["run_id"], "status": m["status"], "config": config, "summary": summary}
 
     @property
     def manifest(self) -> dict:
