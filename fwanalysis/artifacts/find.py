@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .index import StudyIndex
+from .index import StudyIndex, cached_text, stat_key
 from .io import ArtifactError
 from .reader import Run, load_run, read_manifest, run_from_text
 from .walk import Found, walk_runs
@@ -55,15 +55,32 @@ def _dir_id(d: Path) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 
 
+class _IndexedText:
+    """The run.json text of a run loaded from the index, fetched from it when a command first needs more than
+    the run's config and summary (layers, steps); if the index no longer holds that row, the file itself, checked
+    as ``load_run`` checks it. Picklable: ``fwa validate`` sends runs to other processes."""
+
+    def __init__(self, index_path: str, rel: str, key: tuple[int, int, int, int], path: Path):
+        self.index_path, self.rel, self.key, self.path = index_path, rel, key, path
+
+    def __call__(self) -> str:
+        text = cached_text(self.index_path, self.rel, self.key)
+        if text is None:
+            text = read_manifest(self.path)
+            run_from_text(self.path, text)  # ArtifactError if it is not a good manifest (any more)
+        return text
+
+
 def _load(item: Found | Path, indexes: dict[str, StudyIndex]) -> Run:
     if isinstance(item, Path):  # a run.json given directly: it sits in no index
         return load_run(item.parent)
     index = indexes.get(item.study) if item.study is not None else None
     if index is not None:
-        row = index.lookup(item.rel, item.st)
-        if row is not None:
+        head = index.lookup(item.rel, item.st)
+        if head is not None:
+            text = _IndexedText(index.path, item.rel, stat_key(item.st), item.path)
             try:  # checked when it was kept, and the file has not changed since: not checked again
-                return Run.from_head(item.path, json.loads(row[0]), row[1])
+                return Run.from_head(item.path, json.loads(head), text)
             except (LookupError, TypeError, ValueError, AttributeError, RecursionError):
                 pass  # not what fwa wrote there (an index edited by hand): read the file
     text = read_manifest(item.path)

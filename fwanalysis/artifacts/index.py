@@ -25,18 +25,20 @@ import stat
 import time
 import uuid
 
-__all__ = ["INDEX_NAME", "StudyIndex", "stat_key"]
+__all__ = ["INDEX_NAME", "StudyIndex", "cached_text", "stat_key"]
 
 INDEX_NAME = ".fwa-index.sqlite"
-LAYOUT = "fwa-index/1"
+LAYOUT = "fwa-index/2"
 SETTLE_NS = 2_000_000_000  # a run.json this recent (mtime or ctime) is read again next time rather than cached
 BUSY_MS = 2000  # how long a command waits for another one's write before going on without the index
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     (
         "CREATE TABLE runs (rel TEXT PRIMARY KEY, ino INTEGER NOT NULL, size INTEGER NOT NULL, "
-        "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, head TEXT NOT NULL, manifest TEXT NOT NULL)"
+        "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, head TEXT NOT NULL)"
     ),
+    # the whole texts apart, so that reading every run's row does not read them
+    "CREATE TABLE texts (rel TEXT PRIMARY KEY, manifest TEXT NOT NULL)",
 )
 
 
@@ -51,6 +53,26 @@ def _connect(path: str, *, readonly: bool) -> sqlite3.Connection:
     return con
 
 
+_READERS: dict[tuple[int, str], sqlite3.Connection] = {}  # (pid, index file): a connection kept for cached_text
+
+
+def cached_text(index_path: str, rel: str, key: tuple[int, int, int, int]) -> str | None:
+    """The run.json text the index at ``index_path`` holds for ``rel`` read at stat ``key``; None if it holds
+    no such row (updated since, removed) or cannot be read."""
+    try:
+        con = _READERS.get((os.getpid(), index_path))
+        if con is None:
+            con = _READERS[(os.getpid(), index_path)] = _connect(index_path, readonly=True)
+        row = con.execute(
+            "SELECT t.manifest FROM runs AS r JOIN texts AS t ON t.rel = r.rel "
+            "WHERE r.rel = ? AND r.ino = ? AND r.size = ? AND r.mtime_ns = ? AND r.ctime_ns = ?",
+            (rel, *key),
+        ).fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row is not None and isinstance(row[0], str) else None
+
+
 def _layout_ok(con: sqlite3.Connection) -> bool:
     row = con.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()
     return row is not None and row[0] == LAYOUT
@@ -62,7 +84,7 @@ class StudyIndex:
 
     def __init__(self, study: str):
         self.path = os.path.join(study, INDEX_NAME)
-        self.rows: dict[str, tuple[tuple[int, int, int, int], str, str]] = {}
+        self.rows: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self.usable = False  # the file is absent or ours: it may be written
         self.replace = False  # the file is there but not a readable index of this layout: write a new one
         self._new: dict[str, tuple[tuple[int, int, int, int], str, str]] = {}
@@ -85,10 +107,11 @@ class StudyIndex:
                 if not _layout_ok(con):
                     self.replace = True
                     return
-                for rel, ino, size, mtime, ctime, head, text in con.execute(
-                    "SELECT rel, ino, size, mtime_ns, ctime_ns, head, manifest FROM runs"
+                for rel, ino, size, mtime, ctime, head in con.execute(
+                    "SELECT rel, ino, size, mtime_ns, ctime_ns, head FROM runs"
                 ):
-                    self.rows[rel] = ((ino, size, mtime, ctime), head, text)
+                    if isinstance(head, str):  # else not a row fwa wrote: not used
+                        self.rows[rel] = ((ino, size, mtime, ctime), head)
             finally:
                 con.close()
         except sqlite3.OperationalError as e:
@@ -101,11 +124,11 @@ class StudyIndex:
             self.replace = True
             self.rows = {}
 
-    def lookup(self, rel: str, st: os.stat_result) -> tuple[str, str] | None:
-        """``(head, text)`` cached for the run.json of ``rel`` if read from the file that is there now (``st``):
-        ``head`` the JSON of its run_id, status, config and summary, ``text`` the whole run.json."""
+    def lookup(self, rel: str, st: os.stat_result) -> str | None:
+        """The head cached for the run.json of ``rel`` (the JSON of its run_id, status, config and summary) if it
+        was read from the file that is there now (``st``); the whole text: :func:`cached_text`."""
         row = self.rows.get(rel)
-        return row[1:] if row is not None and row[0] == stat_key(st) else None
+        return row[1] if row is not None and row[0] == stat_key(st) else None
 
     def keep(self, rel: str, st: os.stat_result, head: dict, text: str) -> None:
         """Cache ``head`` and ``text``, read from the run.json of ``rel`` whose stat (taken before reading) was
@@ -141,14 +164,20 @@ class StudyIndex:
             elif not _layout_ok(con):
                 con.execute("ROLLBACK")
                 return
-            con.executemany("DELETE FROM runs WHERE rel = ?", ((rel,) for rel in gone))
-            con.executemany(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((rel, *key, head, text) for rel, (key, head, text) in self._new.items()),
-            )
+            for table in ("runs", "texts"):
+                con.executemany(f"DELETE FROM {table} WHERE rel = ?", ((rel,) for rel in gone))
+            self._insert(con, self._new.items(), "INSERT OR REPLACE")
             con.execute("COMMIT")
         finally:
             con.close()
+
+    @staticmethod
+    def _insert(con: sqlite3.Connection, rows, verb: str) -> None:
+        rows = list(rows)
+        con.executemany(
+            f"{verb} INTO runs VALUES (?, ?, ?, ?, ?, ?)", ((rel, *key, head) for rel, (key, head, _) in rows)
+        )
+        con.executemany(f"{verb} INTO texts VALUES (?, ?)", ((rel, text) for rel, (_, _, text) in rows))
 
     def _rewrite(self, seen: set[str]) -> None:
         """A new index (what was read anew) written beside the unusable one, then renamed over it."""
@@ -160,10 +189,7 @@ class StudyIndex:
                     con.execute(sql)
                 con.execute("BEGIN")
                 con.execute("INSERT INTO meta VALUES ('layout', ?)", (LAYOUT,))
-                con.executemany(
-                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    ((rel, *key, head, text) for rel, (key, head, text) in self._new.items() if rel in seen),
-                )
+                self._insert(con, [(rel, row) for rel, row in self._new.items() if rel in seen], "INSERT")
                 con.execute("COMMIT")
             finally:
                 con.close()

@@ -158,9 +158,9 @@ class Run:
         self.summary: dict = _NULL_SUMMARY | (manifest.get("summary") or {})
 
     @classmethod
-    def from_head(cls, path: Path, head: dict, text: str) -> Run:
+    def from_head(cls, path: Path, head: dict, text: str | Callable[[], str]) -> Run:
         """A run from the study index: ``head`` holds its run_id, status, config and summary; the rest of the
-        manifest is parsed from ``text`` (its checked run.json) when first asked for."""
+        manifest is parsed from ``text`` (its checked run.json, or what returns it) when first asked for."""
         run = cls.__new__(cls)
         run.path, run._manifest, run._text = path, None, text
         run.run_id, run.status = head["run_id"], head["status"]
@@ -182,7 +182,8 @@ class Run:
     def manifest(self) -> dict:
         """The parsed run.json."""
         if self._manifest is None:
-            self._manifest = json.loads(self._text)
+            text = self._text() if callable(self._text) else self._text
+            self._manifest = json.loads(text)
             self._text = None
         return self._manifest
 

@@ -48,7 +48,7 @@ def state(runs):
 
 def rows(study):
     with sqlite3.connect(study / INDEX_NAME) as con:
-        return dict(con.execute("SELECT rel, manifest FROM runs").fetchall())
+        return dict(con.execute("SELECT rel, head FROM runs").fetchall())
 
 
 @pytest.fixture
@@ -283,3 +283,28 @@ def test_a_bad_run_json_is_reported_every_time(tmp_path, settled):
         bad = []
         assert len(find_runs(study, on_bad=bad.append)) == 1
         assert len(bad) == 1 and bad[0].file == "run.json"
+
+
+def test_a_run_from_the_index_reads_its_whole_manifest_when_asked(tmp_path, settled, no_reads, monkeypatch):
+    """The index parses run_id, status, config and summary ahead; layers and steps come from the row's text,
+    or from the file when the index no longer holds that row; a run so loaded can be sent to another process."""
+    import pickle
+
+    study = tmp_path / "s"
+    for seed in range(2):
+        write(study, seed)
+    truth = {r.run_id: r.manifest for r in find_runs(study, use_index=False)}
+    find_runs(study)
+    no_reads()
+    runs = find_runs(study)
+    assert all(r._manifest is None for r in runs)  # nothing but the head parsed yet
+    assert runs[0].layer_names == ["fc.weight"] and runs[0].manifest == truth[runs[0].run_id]
+    copy = pickle.loads(pickle.dumps(runs[1]))
+    (study / INDEX_NAME).unlink()  # the row is gone: the file is read (and checked)
+    for con in index_mod._READERS.values():
+        con.close()
+    monkeypatch.setattr(index_mod, "_READERS", {})
+    read = []
+    monkeypatch.setattr(find_mod, "read_manifest", lambda path: read.append(path) or (path / "run.json").read_text())
+    assert copy.mask_steps == [0] and copy.manifest == truth[runs[1].run_id]
+    assert read == [runs[1].path]
