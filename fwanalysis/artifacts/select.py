@@ -360,7 +360,8 @@ def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what
             on_warning(f"{msg} (the other --{key} values are used)")
 
 
-_KEPT: dict[tuple, tuple[tuple, Callable]] = {}  # (fields, ignore, criterion params) -> (kept fields, their values)
+_KEPT: dict[tuple, tuple[tuple, Callable]] = {}  # (id of fields, ignore, criterion params) -> (kept fields, values)
+_NO_PARAMS: frozenset = frozenset()
 
 
 def group_key(run: Run, *, ignore: Sequence[str] = ("criterion", "seed")) -> tuple:
@@ -371,13 +372,16 @@ def group_key(run: Run, *, ignore: Sequence[str] = ("criterion", "seed")) -> tup
     ignore = tuple(ignore)
     if cache is not None and ignore in cache:
         return cache[ignore]
-    params = frozenset((run.config.get("criterion_params") or {}))
+    given = run.config.get("criterion_params")
+    params = frozenset(given) if given else _NO_PARAMS
     names, values = _sorted_design(run)  # the design's items sorted by field, as sorting them would
-    kept = _KEPT.get((names, ignore, params))
+    memo = (id(names), ignore, params)  # names: one tuple per order of fields, kept in _ORDERS for good
+    kept = _KEPT.get(memo)
     if kept is None:
         at = [i for i, k in enumerate(names)
               if k not in ignore and k not in params and k.removeprefix("criterion_params.") not in params]
-        kept = _KEPT[(names, ignore, params)] = (tuple(names[i] for i in at), lambda v, at=at: [v[i] for i in at])
+        pick = operator.itemgetter(*at) if len(at) > 1 else (lambda v, at=at: tuple(v[i] for i in at))
+        kept = _KEPT[memo] = (tuple(names[i] for i in at), pick)
     key = tuple(zip(kept[0], map(repr, kept[1](values))))
     try:
         if cache is None:
