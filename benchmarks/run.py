@@ -15,6 +15,7 @@ BENCHES = {
     "jaccard": "bench_jaccard.py",
     "reports": "bench_reports.py",
     "validate": "bench_validate.py",
+    "scale": "bench_scale.py",
 }
 
 

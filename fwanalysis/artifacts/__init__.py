@@ -3,10 +3,11 @@
 Imports numpy, pandas and pyarrow; never torch, never another part of ``fwanalysis``.
 """
 
+from .find import find_runs
 from .bitset import and_count, as_bool, check_packed, or_count, pack, packed_length, popcount, unpack
 from .io import ArtifactError, atomic_path, write_bytes, write_json, write_npz
 from .lock import RunLock, RunLocked, claim_run, lock_path
-from .reader import LayerInfo, Run, StateDump, UpdateSets, find_runs, load_run, validate_run
+from .reader import LayerInfo, Run, StateDump, UpdateSets, load_run, validate_run
 from .schema import CONFIG_KEYS, CRITERIA, FORMAT, FORMAT_VERSION, GROWTH, METHODS, step_file
 from .writer import RunWriter, canonical_config, run_id_for, software_versions
 

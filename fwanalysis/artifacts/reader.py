@@ -1,4 +1,4 @@
-"""Reading runs in format v1: :func:`find_runs`, :func:`load_run` and the lazy :class:`Run`.
+"""Reading runs in format v1: :func:`load_run` and the lazy :class:`Run` (finding them: :mod:`.find`).
 
 ``load_run`` reads and checks ``run.json`` only; masks, updates, states and metrics are read (and
 checked) when asked for, so a command touches only the files it needs. Every problem is raised as
@@ -25,7 +25,7 @@ from .io import ArtifactError, open_regular, read_regular
 from .manifest import MAX_MANIFEST_BYTES, manifest_problem
 from .npz import ZIP_ERRORS, MemberError, read_members
 
-__all__ = ["Run", "LayerInfo", "UpdateSets", "StateDump", "load_run", "find_runs", "validate_run", "validate_runs"]
+__all__ = ["Run", "LayerInfo", "UpdateSets", "StateDump", "load_run", "validate_run", "validate_runs"]
 
 
 @dataclass(frozen=True)
@@ -56,26 +56,84 @@ class StateDump:
     mask: dict[str, np.ndarray]
 
 
+_NULL_CONFIG = dict.fromkeys(schema.CONFIG_KEYS)
+_NULL_SUMMARY = dict.fromkeys(schema.SUMMARY_KEYS)
+
+
 class Run:
-    """One run directory. Construct with :func:`load_run`."""
+    """One run directory. Construct with :func:`load_run`. What only some commands use (layers, steps) is
+    built from the manifest when first asked for."""
 
     def __init__(self, path: Path, manifest: dict):
-        self.path = Path(path)
-        self.manifest = manifest
+        self.path = path if isinstance(path, Path) else Path(path)
+        self._manifest: dict | None = manifest
+        self._text: str | None = None
         self.run_id: str = manifest["run_id"]
         self.status: str = manifest["status"]
-        self.config: dict = {k: None for k in schema.CONFIG_KEYS} | manifest["config"]
-        self.layers: list[LayerInfo] = [
-            LayerInfo(l["name"], tuple(l["shape"]), int(l["numel"]), l.get("density")) for l in manifest["layers"]
-        ]
-        self.layer_names: list[str] = [l.name for l in self.layers]
-        self.numel: dict[str, int] = {l.name: l.numel for l in self.layers}
-        self.mask_steps: list[int] = list(manifest["mask_steps"])
-        self.update_steps: list[int] = list(manifest["update_steps"])
-        self.state_steps: list[int] = list(manifest["state_steps"])
-        self.shadow_criteria: list[str] = list(manifest["shadow_criteria"])
-        self.total_steps: int = int(manifest["total_steps"])
-        self.summary: dict = {k: None for k in schema.SUMMARY_KEYS} | (manifest.get("summary") or {})
+        self.config: dict = _NULL_CONFIG | manifest["config"]
+        self.summary: dict = _NULL_SUMMARY | (manifest.get("summary") or {})
+
+    @classmethod
+    def from_head(cls, path: Path, head: dict, text: str | Callable[[], str]) -> Run:
+        """A run from the study index: ``head`` holds its run_id, status, config and summary; the rest of the
+        manifest is parsed from ``text`` (its checked run.json, or what returns it) when first asked for."""
+        run = cls.__new__(cls)
+        run.path, run._manifest, run._text = path, None, text
+        run.run_id, run.status = head["run_id"], head["status"]
+        if not (isinstance(run.run_id, str) and isinstance(run.status, str)):
+            raise TypeError("run_id and status must be strings")
+        run.config = _NULL_CONFIG | head["config"]
+        run.summary = _NULL_SUMMARY | (head.get("summary") or {})
+        return run
+
+    def head(self) -> dict:
+        """What :meth:`from_head` needs besides the text: run_id, status, config and summary as in run.json, less
+        the null values of the format's config and summary keys (which :meth:`from_head` adds back, in place)."""
+        m = self.manifest
+        config = {k: v for k, v in m["config"].items() if v is not None or k not in _NULL_CONFIG}
+        summary = {k: v for k, v in (m.get("summary") or {}).items() if v is not None or k not in _NULL_SUMMARY}
+        return {"run_id": m["run_id"], "status": m["status"], "config": config, "summary": summary}
+
+    @property
+    def manifest(self) -> dict:
+        """The parsed run.json."""
+        if self._manifest is None:
+            text = self._text() if callable(self._text) else self._text
+            self._manifest = json.loads(text)
+            self._text = None
+        return self._manifest
+
+    @cached_property
+    def layers(self) -> list[LayerInfo]:
+        return [LayerInfo(l["name"], tuple(l["shape"]), int(l["numel"]), l.get("density")) for l in self.manifest["layers"]]
+
+    @cached_property
+    def layer_names(self) -> list[str]:
+        return [l.name for l in self.layers]
+
+    @cached_property
+    def numel(self) -> dict[str, int]:
+        return {l.name: l.numel for l in self.layers}
+
+    @cached_property
+    def mask_steps(self) -> list[int]:
+        return list(self.manifest["mask_steps"])
+
+    @cached_property
+    def update_steps(self) -> list[int]:
+        return list(self.manifest["update_steps"])
+
+    @cached_property
+    def state_steps(self) -> list[int]:
+        return list(self.manifest["state_steps"])
+
+    @cached_property
+    def shadow_criteria(self) -> list[str]:
+        return list(self.manifest["shadow_criteria"])
+
+    @cached_property
+    def total_steps(self) -> int:
+        return int(self.manifest["total_steps"])
 
     def __repr__(self) -> str:
         return f"Run({self.run_id!r}, status={self.status!r}, path={str(self.path)!r})"
@@ -293,14 +351,22 @@ def load_run(path) -> Run:
     path = Path(path)
     if path.name == "run.json":
         path = path.parent
-    run = path.name or str(path)
-    mp = path / "run.json"
+    return run_from_text(path, read_manifest(path))
+
+
+def read_manifest(path: Path) -> str:
+    """The text of ``<path>/run.json``; :class:`ArtifactError` naming the run folder if it cannot be read."""
     try:
-        text = _read_manifest_text(mp)
+        return _read_manifest_text(path / "run.json")
     except FileNotFoundError:
         raise ArtifactError(str(path), "run.json", "file missing") from None
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ArtifactError(str(path), "run.json", f"cannot read ({e})") from None
+
+
+def run_from_text(path: Path, text: str) -> Run:
+    """The run in folder ``path`` whose run.json holds ``text``, checked (:class:`ArtifactError` naming the run)."""
+    run = path.name or str(path)
     try:
         m = json.loads(text)
     except RecursionError:
@@ -325,69 +391,6 @@ def validate_run(path) -> list[ArtifactError]:
     except ArtifactError as e:
         return [e]
     return run.validate()
-
-
-def find_runs(
-    paths: Iterable | str | Path,
-    *,
-    include_incomplete: bool = False,
-    on_bad: Callable[[ArtifactError], None] | None = None,
-    on_warning: Callable[[str], None] | None = None,
-    progress: Callable[[Iterable, int], Iterable] | None = None,
-) -> list[Run]:
-    """Every run below ``paths`` (directories holding a ``run.json``), sorted by path. ``progress(manifests,
-    total)`` may wrap the loop that reads each ``run.json`` (a progress bar).
-
-    A malformed ``run.json`` raises :class:`ArtifactError`, unless ``on_bad`` is given: then it is
-    called with the error and the run skipped. Runs not ``complete`` are left out unless
-    ``include_incomplete``. A path that does not exist raises ``FileNotFoundError``.
-
-    A ``run_id`` found in two directories is one run counted twice (a copied study, overlapping paths):
-    it is counted once (a complete copy first, then the first by path) and ``on_warning`` (default:
-    :func:`warnings.warn`) is called with a line naming both directories.
-    """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    manifests: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if not p.exists():
-            raise FileNotFoundError(f"no such file or directory: {p}")
-        if p.is_file():
-            if p.name != "run.json":
-                raise FileNotFoundError(f"{p} is not a run directory or run.json")
-            manifests.append(p)
-        else:
-            manifests.extend(p.rglob("run.json"))
-    loaded: dict[str, Run] = {}
-    seen: set[Path] = set()
-    ordered = sorted(set(manifests))
-    for mp in progress(ordered, len(ordered)) if progress else ordered:
-        d = mp.parent.resolve()
-        if d in seen:
-            continue
-        seen.add(d)
-        try:
-            run = load_run(mp.parent)
-        except ArtifactError as e:
-            if on_bad is None:
-                raise
-            on_bad(e)
-            continue
-        other = loaded.get(run.run_id)
-        if other is not None:
-            keep, drop = (run, other) if run.status == "complete" and other.status != "complete" else (other, run)
-            msg = f"run {run.run_id} is in two directories, {other.path} and {run.path}; counted once ({keep.path})"
-            if on_warning is None:
-                import warnings
-
-                warnings.warn(msg, stacklevel=2)
-            else:
-                on_warning(msg)
-            run = keep
-        loaded[run.run_id] = run
-    runs = sorted(loaded.values(), key=lambda r: str(r.path))
-    return [r for r in runs if r.status == "complete" or include_incomplete]
 
 
 RUNS_PER_VALIDATE_JOB = 4  # validate_runs uses processes only with at least this many runs per process

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from typing import Callable, Hashable, Iterable, Sequence
 from fwanalysis.vocab import LABEL_KEYS
 
 from . import schema
+from .find import find_runs
 from .io import ArtifactError
-from .reader import Run, find_runs
+from .reader import Run
 
 __all__ = [
     "RunFilter", "select_runs", "group_key", "NoRunsError", "PoolingError",
@@ -47,27 +49,68 @@ def _hashable(v) -> Hashable:
     return v
 
 
-_DESIGNS: "weakref.WeakKeyDictionary[Run, dict]" = weakref.WeakKeyDictionary()
+_DESIGNS: "weakref.WeakKeyDictionary[Run, dict]" = weakref.WeakKeyDictionary()  # objects that take no attribute
+
+
+_NOT_DESIGN = (*LABEL_KEYS, "criterion_params")
+_SCALARS = frozenset((type(None), str, int, float, bool))
 
 
 def design(run: Run) -> dict[str, Hashable]:
     """What ``run`` is, as flat ``{field: hashable value}``: its config without the label keys
     (``sweep``), with each ``criterion_params`` entry a field of its own (``mest_lambda``; named
     ``criterion_params.<key>`` if a config key of that name exists). A field missing from a run
-    compares as None."""
-    d = _DESIGNS.get(run)
+    compares as None. Computed once per run (kept on the run)."""
+    d = getattr(run, "_fwa_design", None)
     if d is None:
-        d = {}
-        for k, v in run.config.items():
-            if k in LABEL_KEYS:
-                continue
-            if k == "criterion_params":
-                for pk, pv in (v or {}).items():
-                    d[pk if pk not in run.config else f"criterion_params.{pk}"] = _hashable(pv)
-            else:
-                d[k] = _hashable(v)
-        _DESIGNS[run] = d
+        d = _DESIGNS.get(run)
+    if d is None:
+        cfg = run.config
+        if not cfg.get("criterion_params"):  # most runs: the config without labels, lists and objects as tuples
+            d = dict(cfg)
+            for k in _NOT_DESIGN:
+                d.pop(k, None)
+            if not _SCALARS.issuperset(map(type, d.values())):
+                d = {k: _hashable(v) for k, v in d.items()}
+        else:
+            d = {}
+            for k, v in cfg.items():
+                if k in LABEL_KEYS:
+                    continue
+                if k == "criterion_params":
+                    for pk, pv in (v or {}).items():
+                        d[pk if pk not in cfg else f"criterion_params.{pk}"] = _hashable(pv)
+                else:
+                    d[k] = _hashable(v)
+        try:
+            run._fwa_design = d
+        except AttributeError:
+            _DESIGNS[run] = d
     return d
+
+
+_ORDERS: dict[tuple, tuple[tuple, Callable]] = {}  # a design's fields in dict order -> (sorted, picker of values)
+
+
+def _sorted_design(run: Run) -> tuple[tuple, tuple]:
+    """``design(run)``'s fields sorted, and their values in that order: equal pairs for equal designs (what
+    comparing the sorted items tells), the sort done once per order of fields rather than per run."""
+    key = getattr(run, "_fwa_sorted_design", None)
+    if key is None:
+        d = design(run)
+        fields = tuple(d)
+        order = _ORDERS.get(fields)
+        if order is None:
+            names = tuple(sorted(fields))
+            at = [fields.index(k) for k in names]
+            pick = operator.itemgetter(*at) if len(at) > 1 else (lambda v, at=at: tuple(v[i] for i in at))
+            order = _ORDERS[fields] = (names, pick)
+        key = (order[0], order[1](tuple(d.values())))
+        try:
+            run._fwa_sorted_design = key
+        except AttributeError:
+            pass
+    return key
 
 
 def config_get(run: Run, key: str):
@@ -95,12 +138,17 @@ def varying_fields(runs: Sequence[Run], cell: Callable[[Run], Hashable], *, igno
     for r in runs:
         by_cell[cell(r)].append(design(r))
     out: set[str] = set()
+    ignored = set(ignore)
     for designs in by_cell.values():
         if len(designs) < 2:
             continue
-        for k in set().union(*designs) - set(ignore) - out:
-            first = designs[0].get(k)
-            if any(d.get(k) != first for d in designs[1:]):
+        first = designs[0]
+        # the fields whose (field, value) pair is not in both designs (one set operation per run) may differ;
+        # each is then compared as before (a field missing from a run compares as None)
+        maybe = {k for d in designs[1:] for k, _ in first.items() ^ d.items()}
+        for k in maybe - ignored - out:
+            value = first.get(k)
+            if any(d.get(k) != value for d in designs[1:]):
                 out.add(k)
     return _field_order(out)
 
@@ -123,7 +171,7 @@ def drop_repeats(runs: Sequence[Run]) -> tuple[list[Run], list[tuple[Run, Run]]]
     seen: dict[tuple, Run] = {}
     kept, repeats = [], []
     for r in runs:
-        key = tuple(sorted(design(r).items()))
+        key = _sorted_design(r)
         if key in seen:
             repeats.append((r, seen[key]))
         else:
@@ -315,10 +363,33 @@ def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what
             on_warning(f"{msg} (the other --{key} values are used)")
 
 
+_KEPT: dict[tuple, tuple[tuple, Callable]] = {}  # (id of fields, ignore, criterion params) -> (kept fields, values)
+_NO_PARAMS: frozenset = frozenset()
+
+
 def group_key(run: Run, *, ignore: Sequence[str] = ("criterion", "seed")) -> tuple:
     """Runs with equal keys are paired for comparison: their designs differ only in ``ignore`` and in
     criterion parameters (``mest_lambda`` belongs to MEST; it is compared among runs of one criterion).
     Labels such as ``sweep`` are not part of a design."""
-    params = set((run.config.get("criterion_params") or {}))
-    return tuple(sorted((k, repr(v)) for k, v in design(run).items()
-                        if k not in ignore and k not in params and k.removeprefix("criterion_params.") not in params))
+    cache = getattr(run, "_fwa_group_keys", None)
+    ignore = tuple(ignore)
+    if cache is not None and ignore in cache:
+        return cache[ignore]
+    given = run.config.get("criterion_params")
+    params = frozenset(given) if given else _NO_PARAMS
+    names, values = _sorted_design(run)  # the design's items sorted by field, as sorting them would
+    memo = (id(names), ignore, params)  # names: one tuple per order of fields, kept in _ORDERS for good
+    kept = _KEPT.get(memo)
+    if kept is None:
+        at = [i for i, k in enumerate(names)
+              if k not in ignore and k not in params and k.removeprefix("criterion_params.") not in params]
+        pick = operator.itemgetter(*at) if len(at) > 1 else (lambda v, at=at: tuple(v[i] for i in at))
+        kept = _KEPT[memo] = (tuple(names[i] for i in at), pick)
+    key = tuple(zip(kept[0], map(repr, kept[1](values))))
+    try:
+        if cache is None:
+            cache = run._fwa_group_keys = {}
+        cache[ignore] = key
+    except AttributeError:  # an object that takes no attribute: computed each time
+        pass
+    return key

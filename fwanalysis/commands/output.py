@@ -1,5 +1,5 @@
-"""How ``fwa`` shows a result: its JSON, its tables (rich, CSV or booktabs LaTeX), its notes on stderr and its
-figure (``--plot``)."""
+"""How ``fwa`` shows a result: its JSON, its tables (rich on a terminal, plain aligned text when piped, CSV or
+booktabs LaTeX), its notes on stderr and its figure (``--plot``)."""
 
 from __future__ import annotations
 
@@ -105,13 +105,37 @@ def _print_table(t: Table, fmt: str) -> None:
             )
             sys.stdout.write(buf.getvalue())
         return
-    table = RichTable(title=Text(printable(t.title)) if t.title else None)
     cols = list(rows[0]) if rows else []
+    if not stdout_is_terminal():
+        sys.stdout.write(
+            plain_table(
+                printable(t.title) if t.title else "",
+                [printable(c) for c in cols],
+                [[fmt_cell(r.get(c)) for c in cols] for r in rows],
+            )
+        )
+        return
+    table = RichTable(title=Text(printable(t.title)) if t.title else None)
     for c in cols:
         table.add_column(Text(printable(c)), overflow="fold")
     for r in rows:
         table.add_row(*(Text(fmt_cell(r.get(c))) for c in cols))
     _stdout_console().print(table)
+
+
+def plain_table(title: str, header: list[str], cells: list[list[str]]) -> str:
+    """A table as plain aligned text (stdout not a terminal, docs/cli.md): the title on its own line (if any), the
+    header, then a line per row; columns left-aligned, two spaces apart, as wide as their widest cell (no cell cut
+    or wrapped), no trailing spaces; a blank line after the table."""
+    from rich.cells import cell_len
+
+    lines = [title] if title else []
+    if header:
+        widths = [max(cell_len(row[i]) for row in (header, *cells)) for i in range(len(header))]
+        for row in (header, *cells):
+            padded = [cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths)]
+            lines.append("  ".join(padded).rstrip())
+    return "\n".join(lines) + "\n\n" if lines else ""
 
 
 def _rows(t: Table) -> list[dict]:

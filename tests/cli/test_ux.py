@@ -165,6 +165,29 @@ def test_the_volume_rule_leaves_piped_and_other_formats_whole(study, terminal_st
     assert piped.stdout == fwa("accuracy", study, "--all").stdout
 
 
+def test_piped_tables_are_plain_aligned_text_and_rich_only_on_a_terminal(study, monkeypatch):
+    """Fails before: piped table output was a rich table (box rules) as wide as its longest row."""
+    from fwanalysis.commands import output
+    from fwanalysis.results.base import fmt_cell
+
+    monkeypatch.setattr(output, "stdout_is_terminal", lambda: False)
+    piped = fwa("ls", study / "acc")
+    assert piped.exit_code == 0
+    assert not any(ch in piped.stdout for ch in "│┃━─┏┗╭╰"), piped.stdout
+    rows = json.loads(fwa("ls", study / "acc", "--format", "json").stdout)["runs"]
+    title, header, *body = piped.stdout.rstrip("\n").split("\n")
+    assert title == f"{len(rows)} runs" and header.split() == list(rows[0])
+    assert len(body) == len(rows) and all(line == line.rstrip() for line in body)
+    starts = [header.index(col) for col in rows[0]]  # each column starts where its header does
+    for line, row in zip(body, rows):
+        cells = [fmt_cell(v) for v in row.values()]
+        assert line.split() == cells
+        assert [line[s:].split()[0] for s in starts] == cells
+    monkeypatch.setattr(output, "stdout_is_terminal", lambda: True)
+    on_term = fwa("ls", study / "acc", "--all")
+    assert "│" in on_term.stdout and "━" in on_term.stdout
+
+
 # -- errors that teach ----------------------------------------------------------------------------------
 
 
