@@ -45,14 +45,18 @@ def _tensor_bool(x) -> np.ndarray:
     layout = str(getattr(x, "layout", "torch.strided"))
     if layout != "torch.strided":
         if numel > MAX_SPARSE_NUMEL:
-            raise ValueError(f"a {layout.removeprefix('torch.')} tensor of {numel} values, more than the {MAX_SPARSE_NUMEL} "
-                             "a mask may expand to here")
+            raise ValueError(
+                f"a {layout.removeprefix('torch.')} tensor of {numel} values, more than the {MAX_SPARSE_NUMEL} "
+                "a mask may expand to here"
+            )
         x = x.to_dense()
     else:
         stored = x.untyped_storage().nbytes() // max(x.element_size(), 1)
         if numel > MAX_VIEW_RATIO * stored + 1024:
-            raise ValueError(f"a tensor of shape {list(x.shape)} ({numel} values) whose storage holds {stored}: a broadcast "
-                             "view (stride 0), not a mask")
+            raise ValueError(
+                f"a tensor of shape {list(x.shape)} ({numel} values) whose storage holds {stored}: a broadcast "
+                "view (stride 0), not a mask"
+            )
     if str(x.dtype) != "torch.bool":
         try:
             x = x != 0

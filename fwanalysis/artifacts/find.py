@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .index import StudyIndex, cached_text, stat_key
 from .io import ArtifactError

@@ -2,7 +2,8 @@
 "The study index").
 
 One row per run folder, keyed by its path relative to the study folder, holding the text of its ``run.json``
-as read (and, parsed ahead, its run_id, status, config and summary: what filtering needs) and the ``(st_ino, st_size, st_mtime_ns, st_ctime_ns)`` of that file when it was read. A command walks
+as read (and, parsed ahead, its run_id, status, config and summary: what filtering needs) and the
+``(st_ino, st_size, st_mtime_ns, st_ctime_ns)`` of that file when it was read. A command walks
 the study (:mod:`.walk`, one ``stat`` of each run.json), uses a row only when that stat is still the same (a
 run rewritten, replaced, added or removed since is read again from its run.json) and writes back what it read
 anew, in one SQLite transaction. Only manifests that passed the reader's checks are kept, so a bad run.json is

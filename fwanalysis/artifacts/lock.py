@@ -41,8 +41,8 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .io import NotRegularFile, read_regular, utc_now
 from .io import fsync_dir as _fsync_dir
@@ -52,8 +52,14 @@ __all__ = ["RunLock", "RunLocked", "claim_run", "lock_path", "read_lock", "lock_
 
 LOCK_DIR = ".locks"
 _MAX_LOCK_BYTES = 4096
-_NO_LINK = {errno.EPERM, errno.ENOSYS, errno.EXDEV, errno.EMLINK,
-            getattr(errno, "ENOTSUP", -1), getattr(errno, "EOPNOTSUPP", -1)}
+_NO_LINK = {
+    errno.EPERM,
+    errno.ENOSYS,
+    errno.EXDEV,
+    errno.EMLINK,
+    getattr(errno, "ENOTSUP", -1),
+    getattr(errno, "EOPNOTSUPP", -1),
+}
 
 
 def lock_path(study_dir, run_id: str) -> Path:
@@ -93,7 +99,7 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
     text = _read_small(f"/proc/{pid}/stat")
     if not text or ")" not in text:
         return None
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     try:
         return fields[0], int(fields[19])
     except (IndexError, ValueError):
@@ -135,8 +141,12 @@ def read_lock(path) -> dict | None:
         info = json.loads(data.decode("utf-8")) if len(data) <= _MAX_LOCK_BYTES else None
     except (UnicodeDecodeError, ValueError):
         info = None
-    if not isinstance(info, dict) or not isinstance(info.get("pid"), int) or not isinstance(info.get("host"), str) \
-            or not isinstance(info.get("token"), str):
+    if (
+        not isinstance(info, dict)
+        or not isinstance(info.get("pid"), int)
+        or not isinstance(info.get("host"), str)
+        or not isinstance(info.get("token"), str)
+    ):
         return {"unreadable": True, "raw": data[:200].decode("utf-8", "replace")}
     return info
 
@@ -341,7 +351,7 @@ class RunLock:
     def token(self) -> str | None:
         return self._held.token if self._held else None
 
-    def acquire(self, *, attempts: int = 50) -> "RunLock":
+    def acquire(self, *, attempts: int = 50) -> RunLock:
         if self._held is not None:
             return self
         me = threading.get_ident()
@@ -355,8 +365,12 @@ class RunLock:
                 h = None
             if h is not None:
                 if h.thread != me:
-                    raise RunLocked(self.run_id, self.path, read_lock(self.path) or {**_me(), "time": None},
-                                    f"run {self.run_id} is locked: it is being written by another thread of this process")
+                    raise RunLocked(
+                        self.run_id,
+                        self.path,
+                        read_lock(self.path) or {**_me(), "time": None},
+                        f"run {self.run_id} is locked: it is being written by another thread of this process",
+                    )
                 if h.joinable and h.depth == 1:
                     h.depth += 1
                     self._held = h
@@ -383,8 +397,13 @@ class RunLock:
                 break
             time.sleep(0.005 * (1 + attempt % 10))
         else:
-            raise RunLocked(self.run_id, self.path, read_lock(self.path) or {},
-                            f"run {self.run_id}: could not take its lock after {attempts} attempts (other processes keep taking it)")
+            raise RunLocked(
+                self.run_id,
+                self.path,
+                read_lock(self.path) or {},
+                f"run {self.run_id}: could not take its lock after {attempts} attempts "
+                "(other processes keep taking it)",
+            )
         if read_token(self.path) != token:  # never expected; but never go on without the lock
             raise RunLocked(self.run_id, self.path, read_lock(self.path))
         _fsync_dir(self.path.parent)
@@ -441,7 +460,7 @@ class RunLock:
                 pass
             _fsync_dir(self.path.parent)
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

@@ -12,8 +12,8 @@ from . import schema
 
 __all__ = ["MAX_MANIFEST_BYTES", "MAX_NUMEL", "config_problem", "manifest_problem"]
 
-MAX_MANIFEST_BYTES = 64 * 2**20   # run.json larger than this is refused (a 10^5-update run's is ~2 MB)
-MAX_NUMEL = 2**48                  # weights per layer and per model; far above any real model, far below int64
+MAX_MANIFEST_BYTES = 64 * 2**20  # run.json larger than this is refused (a 10^5-update run's is ~2 MB)
+MAX_NUMEL = 2**48  # weights per layer and per model; far above any real model, far below int64
 
 
 def _is_int(v) -> bool:
@@ -35,6 +35,7 @@ def _num_in(lo=None, hi=None, *, lo_open=False):
         if lo is not None and (v <= lo if lo_open else v < lo):
             return False
         return hi is None or v <= hi
+
     return ok
 
 
@@ -51,7 +52,9 @@ def _one_of(choices):
 
 
 def _int_list(v) -> bool:
-    return isinstance(v, list) and len(v) <= schema.MAX_LIST and all(_is_int(x) and abs(x) <= schema.MAX_STEP for x in v)
+    return (
+        isinstance(v, list) and len(v) <= schema.MAX_LIST and all(_is_int(x) and abs(x) <= schema.MAX_STEP for x in v)
+    )
 
 
 def _plain(x) -> bool:
@@ -112,22 +115,28 @@ def config_problem(c: dict) -> str | None:
             return f"config.{key} {schema.text_problem(v)}"
         if v is not None and not ok(v):
             if key == "method" and v in PRUNING_LOOPS:
-                return (f"config.method is {_show(v)}: expected {want} or null (a pruning loop is written as "
-                        f"config.method {LOOP_METHOD[v]!r} with config.pruning_loop {v!r})")
+                return (
+                    f"config.method is {_show(v)}: expected {want} or null (a pruning loop is written as "
+                    f"config.method {LOOP_METHOD[v]!r} with config.pruning_loop {v!r})"
+                )
             return f"config.{key} is {_show(v)}: expected {want} or null"
     loop = c.get("pruning_loop")
     if loop is not None:
         if loop not in PRUNING_LOOPS:
             return f"config.pruning_loop is {_show(loop)}: expected one of {list(PRUNING_LOOPS)} or null"
         if c.get("method") != LOOP_METHOD[loop]:
-            return (f"config.pruning_loop is {loop!r} but config.method is {_show(c.get('method'))}: "
-                    f"a {loop} run is written with config.method {LOOP_METHOD[loop]!r}")
+            return (
+                f"config.pruning_loop is {loop!r} but config.method is {_show(c.get('method'))}: "
+                f"a {loop} run is written with config.method {LOOP_METHOD[loop]!r}"
+            )
     for key, v in c.items():  # extra keys (e.g. a sweep's name) are kept; they must be plain JSON values
         if isinstance(v, str) and schema.text_problem(v):
             return f"config.{key[:60]} {schema.text_problem(v)}"
         if key not in _CONFIG_TYPES and not (_is_str(key) and (_plain(v) or _scalar_list(v) or _scalar_dict(v))):
-            return (f"config.{key[:60]} is {_show(v)}: extra config keys must be numbers, strings (at most "
-                    f"{schema.MAX_TEXT} characters, no control characters), booleans or flat lists/objects of them")
+            return (
+                f"config.{key[:60]} is {_show(v)}: extra config keys must be numbers, strings (at most "
+                f"{schema.MAX_TEXT} characters, no control characters), booleans or flat lists/objects of them"
+            )
     return None
 
 
@@ -141,24 +150,24 @@ def _check_layers(layers) -> str | None:
     if not isinstance(layers, list):
         return "layers must be a list"
     seen, total = set(), 0
-    for i, l in enumerate(layers):
-        if not isinstance(l, dict) or not all(k in l for k in ("name", "shape", "numel")):
+    for i, ly in enumerate(layers):
+        if not isinstance(ly, dict) or not all(k in ly for k in ("name", "shape", "numel")):
             return f"layers[{i}] must be an object with name, shape, numel"
-        if not isinstance(l["name"], str) or not l["name"] or l["name"] in seen:
+        if not isinstance(ly["name"], str) or not ly["name"] or ly["name"] in seen:
             return f"layers[{i}].name is missing, empty or repeated"
-        if schema.text_problem(l["name"]):
-            return f"layers[{i}].name {schema.text_problem(l['name'])}"
-        seen.add(l["name"])
-        shape = l["shape"]
+        if schema.text_problem(ly["name"]):
+            return f"layers[{i}].name {schema.text_problem(ly['name'])}"
+        seen.add(ly["name"])
+        shape = ly["shape"]
         if not isinstance(shape, list) or not all(_is_int(s) and s >= 0 for s in shape):
             return f"layers[{i}].shape must be a list of non-negative integers"
         numel = math.prod(shape)  # python integers: no int64 wrap-around
         if numel > MAX_NUMEL or any(s > MAX_NUMEL for s in shape):
             return f"layers[{i}].shape {_show(shape)} is larger than {MAX_NUMEL} weights"
-        if not _is_int(l["numel"]) or l["numel"] != numel:
-            return f"layers[{i}].numel {_show(l['numel'])} does not equal the product of shape {_show(shape)}"
+        if not _is_int(ly["numel"]) or ly["numel"] != numel:
+            return f"layers[{i}].numel {_show(ly['numel'])} does not equal the product of shape {_show(shape)}"
         total += numel
-        d = l.get("density")
+        d = ly.get("density")
         if d is not None and not _num_in(0, 1)(d):
             return f"layers[{i}].density is {_show(d)}: expected a number in [0, 1] or null"
     if total > MAX_NUMEL:
@@ -176,7 +185,10 @@ def manifest_problem(m) -> str | None:
     if not _is_int(v):
         return f"format_version is {_show(v)}, expected an integer"
     if v > schema.FORMAT_VERSION:
-        return f"format_version {v} is newer than this reader supports (version {schema.FORMAT_VERSION}); upgrade fwanalysis"
+        return (
+            f"format_version {v} is newer than this reader supports (version {schema.FORMAT_VERSION}); "
+            "upgrade fwanalysis"
+        )
     if v < 1:
         return f"format_version {v} is not a known version"
     missing = [k for k in schema.MANIFEST_KEYS if k not in m]
@@ -204,7 +216,11 @@ def manifest_problem(m) -> str | None:
     if m["status"] == "complete" and not m["mask_steps"]:
         return "a complete run needs at least one mask snapshot"
     shadows = m["shadow_criteria"]
-    if not isinstance(shadows, list) or not all(is_criterion_name(c) for c in shadows) or len(set(shadows)) != len(shadows):
+    if (
+        not isinstance(shadows, list)
+        or not all(is_criterion_name(c) for c in shadows)
+        or len(set(shadows)) != len(shadows)
+    ):
         return "shadow_criteria must be a list of distinct criterion names (lowercase letters, digits, '-', '_')"
     if not _is_int(m["total_steps"]) or not 0 <= m["total_steps"] <= schema.MAX_STEP:
         return "total_steps must be an integer in [0, 2^63 - 1]"

@@ -25,9 +25,9 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
 
 from .io import NotRegularFile, atomic_path, open_regular, read_regular, sync_paths, write_bytes
 
@@ -35,8 +35,10 @@ __all__ = ["RECORD", "NotFwaFiles", "OutputFolder", "claim", "output_folder"]
 
 RECORD = ".fwa-written.json"
 FORMAT = "fwa-written/1"
-_ABOUT = ("The files fwa wrote in this folder (fwa report, fw-train tables) and the sha256 of each: fwa replaces "
-          "a file here only while it is listed with the hash of its bytes.")
+_ABOUT = (
+    "The files fwa wrote in this folder (fwa report, fw-train tables) and the sha256 of each: fwa replaces "
+    "a file here only while it is listed with the hash of its bytes."
+)
 _MAX_RECORD_BYTES = 4 << 20
 _SHA256 = re.compile("[0-9a-f]{64}")
 
@@ -92,7 +94,10 @@ def _load(folder: Path) -> tuple[dict[str, str], str | None]:
     except (UnicodeDecodeError, ValueError, RecursionError):
         return {}, "is not fwa's record of the files it wrote (not JSON)"
     files = doc.get("files") if isinstance(doc, dict) and doc.get("format") == FORMAT else None
-    if not (isinstance(files, dict) and all(_plain_name(n) and isinstance(h, str) and _SHA256.fullmatch(h) for n, h in files.items())):
+    if not (
+        isinstance(files, dict)
+        and all(_plain_name(n) and isinstance(h, str) and _SHA256.fullmatch(h) for n, h in files.items())
+    ):
         return {}, "is not fwa's record of the files it wrote"
     return dict(files), None
 
@@ -126,9 +131,9 @@ class OutputFolder:
 
     def __init__(self, path: Path, record: dict[str, str], replaced: list[str]):
         self.path = path
-        self.replaced = replaced          # existing files fwa had not written that this command replaces (forced)
-        self._record = record             # the record as claimed: what fwa wrote here before
-        self._mine: dict[str, str] = {}   # what this command wrote
+        self.replaced = replaced  # existing files fwa had not written that this command replaces (forced)
+        self._record = record  # the record as claimed: what fwa wrote here before
+        self._mine: dict[str, str] = {}  # what this command wrote
         self._unsynced: set[Path] | None = None  # inside deferred_sync: the files written, synced at its end
 
     @contextmanager
@@ -204,10 +209,18 @@ def claim(out: str | os.PathLike, names: Iterable[str], *, force: bool = False, 
     foreign += [(n, why) for n in dict.fromkeys(names) if (why := _not_ours(folder / n, record.get(n)))]
     dirs = [n for n, why in foreign if why == "is a directory"]
     if dirs:
-        raise NotFwaFiles(f"{folder / dirs[0]} is a directory where fwa would write a file: nothing was written; move it away")
+        raise NotFwaFiles(
+            f"{folder / dirs[0]} is a directory where fwa would write a file: nothing was written; move it away"
+        )
     if foreign and not force:
         name, why = foreign[0]
-        more = f", and {len(foreign) - 1} more file{'s' * (len(foreign) > 2)} this would replace" if len(foreign) > 1 else ""
+        more = (
+            f", and {len(foreign) - 1} more file{'s' * (len(foreign) > 2)} this would replace"
+            if len(foreign) > 1
+            else ""
+        )
         them = "them" if more else "it"
-        raise NotFwaFiles(f"{folder / name} {why}{more}: nothing was written; move {them} away or pass --force to replace {them}")
+        raise NotFwaFiles(
+            f"{folder / name} {why}{more}: nothing was written; move {them} away or pass --force to replace {them}"
+        )
     return OutputFolder(folder, record, [n for n, _ in foreign])

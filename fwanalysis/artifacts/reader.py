@@ -8,10 +8,11 @@ checked) when asked for, so a command touches only the files it needs. Every pro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -105,15 +106,18 @@ class Run:
 
     @cached_property
     def layers(self) -> list[LayerInfo]:
-        return [LayerInfo(l["name"], tuple(l["shape"]), int(l["numel"]), l.get("density")) for l in self.manifest["layers"]]
+        return [
+            LayerInfo(ly["name"], tuple(ly["shape"]), int(ly["numel"]), ly.get("density"))
+            for ly in self.manifest["layers"]
+        ]
 
     @cached_property
     def layer_names(self) -> list[str]:
-        return [l.name for l in self.layers]
+        return [ly.name for ly in self.layers]
 
     @cached_property
     def numel(self) -> dict[str, int]:
-        return {l.name: l.numel for l in self.layers}
+        return {ly.name: ly.numel for ly in self.layers}
 
     @cached_property
     def mask_steps(self) -> list[int]:
@@ -186,7 +190,7 @@ class Run:
             raise self.error(rel, f"cannot read npz ({type(e).__name__}: {e})") from None
 
     def _bitset_keys(self, prefix: str) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
-        return {prefix + l.name: (np.dtype(np.uint8), (packed_length(l.numel),)) for l in self.layers}
+        return {prefix + ly.name: (np.dtype(np.uint8), (packed_length(ly.numel),)) for ly in self.layers}
 
     def _bitsets(self, rel: str, data: dict, prefix: str) -> dict[str, np.ndarray]:
         out = {}
@@ -200,7 +204,9 @@ class Run:
 
     def _check_step(self, kind: str, steps: list[int], step: int) -> str:
         if step not in steps:
-            raise self.error("run.json", f"no {kind} at step {step}; {kind} steps are {steps[:10]}{'...' if len(steps) > 10 else ''}")
+            raise self.error(
+                "run.json", f"no {kind} at step {step}; {kind} steps are {steps[:10]}{'...' if len(steps) > 10 else ''}"
+            )
         return f"{kind}/{schema.step_file(step)}"
 
     def masks(self, step: int) -> dict[str, np.ndarray]:
@@ -234,10 +240,12 @@ class Run:
     def state(self, step: int) -> StateDump:
         """Weights, gradients and masks dumped just before pruning at ``step``."""
         rel = self._check_step("state", self.state_steps, step)
-        floats = {f"{kind}/{l.name}": (np.dtype(np.float32), l.shape) for kind in ("weight", "grad") for l in self.layers}
+        floats = {
+            f"{kind}/{ly.name}": (np.dtype(np.float32), ly.shape) for kind in ("weight", "grad") for ly in self.layers
+        }
         data = self._npz(rel, floats | self._bitset_keys("mask/"))
-        weight = {l.name: data[f"weight/{l.name}"] for l in self.layers}
-        grad = {l.name: data[f"grad/{l.name}"] for l in self.layers}
+        weight = {ly.name: data[f"weight/{ly.name}"] for ly in self.layers}
+        grad = {ly.name: data[f"grad/{ly.name}"] for ly in self.layers}
         return StateDump(int(step), weight, grad, self._bitsets(rel, data, "mask/"))
 
     def metrics(self) -> pd.DataFrame:
@@ -263,8 +271,11 @@ class Run:
                 meta = pf.metadata
                 rows, size = meta.num_rows, sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
                 if rows > limit or size > METRIC_ROW_BYTES * limit:
-                    raise self.error(rel, f"holds {rows} rows ({size} bytes decoded), more than the {limit} rows a run of "
-                                          f"{self.total_steps} steps may have (docs/format.md, \"Size bounds\")")
+                    raise self.error(
+                        rel,
+                        f"holds {rows} rows ({size} bytes decoded), more than the {limit} rows a run of "
+                        f'{self.total_steps} steps may have (docs/format.md, "Size bounds")',
+                    )
                 table = pf.read(use_threads=False)
         except (pa.ArrowException, OSError, ValueError) as e:
             raise self.error(rel, f"cannot read parquet ({type(e).__name__}: {e})") from None
@@ -316,10 +327,10 @@ class Run:
 
 
 # -- metrics.parquet and run.json -----------------------------------------------------------------------
-METRIC_ROWS_PER_STEP = 100         # metrics.parquet: rows per optimizer step (a run logs a few per step at most) ...
-METRIC_ROWS_FLOOR = 10**6          # ... but at least this many, whatever total_steps says (a running run's may be 0) ...
-METRIC_ROWS_CAP = 2 * 10**7        # ... and never more than this (~1.5 GB in memory), whatever total_steps says
-METRIC_ROW_BYTES = 256             # decoded bytes per row allowed (long names or splits count)
+METRIC_ROWS_PER_STEP = 100  # metrics.parquet: rows per optimizer step (a run logs a few per step at most) ...
+METRIC_ROWS_FLOOR = 10**6  # ... but at least this many, whatever total_steps says (a running run's may be 0) ...
+METRIC_ROWS_CAP = 2 * 10**7  # ... and never more than this (~1.5 GB in memory), whatever total_steps says
+METRIC_ROW_BYTES = 256  # decoded bytes per row allowed (long names or splits count)
 
 
 def _plain_metrics(table: pa.Table) -> bool:

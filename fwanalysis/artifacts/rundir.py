@@ -31,7 +31,9 @@ def _run_entries(path: Path) -> tuple[list[str], list[str]]:
     for name in sorted(os.listdir(path)):
         if name in schema.RUN_FOLDERS and stat.S_ISDIR(os.lstat(path / name).st_mode):
             for n in sorted(os.listdir(path / name)):
-                ok = (re.fullmatch(r"step-\d{8,}\.npz", n) or _fwa_temporary(n)) and stat.S_ISREG(os.lstat(path / name / n).st_mode)
+                ok = (re.fullmatch(r"step-\d{8,}\.npz", n) or _fwa_temporary(n)) and stat.S_ISREG(
+                    os.lstat(path / name / n).st_mode
+                )
                 (owned if ok else foreign).append(f"{name}/{n}")
             folders.append(name)
         elif (name in schema.RUN_FILES or _fwa_temporary(name)) and stat.S_ISREG(os.lstat(path / name).st_mode):
@@ -50,9 +52,12 @@ def old_run_status(path: Path, run_id: str) -> str | None:
     file naming the format, this run id and fwanalysis as its writer, and which holds nothing but the
     files and folders of a run (:func:`_run_entries`). An empty directory, or one holding only temporary
     files, is what a writer killed before its first ``run.json`` leaves: status None."""
+
     def refuse(why: str):
-        return ValueError(f"run {run_id}: {path} {why}, which fwa did not write: it is left as it is "
-                          "(choose another run id, or move it away yourself)")
+        return ValueError(
+            f"run {run_id}: {path} {why}, which fwa did not write: it is left as it is "
+            "(choose another run id, or move it away yourself)"
+        )
 
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode):
@@ -69,8 +74,13 @@ def old_run_status(path: Path, run_id: str) -> str | None:
     except (OSError, ValueError, RecursionError) as e:
         raise refuse(f"has a run.json that cannot be read ({e})") from None
     software = manifest.get("software") if isinstance(manifest, dict) else None
-    if not (isinstance(manifest, dict) and manifest.get("format") == schema.FORMAT and manifest.get("run_id") == run_id
-            and isinstance(software, dict) and isinstance(software.get("fwanalysis"), str)):
+    if not (
+        isinstance(manifest, dict)
+        and manifest.get("format") == schema.FORMAT
+        and manifest.get("run_id") == run_id
+        and isinstance(software, dict)
+        and isinstance(software.get("fwanalysis"), str)
+    ):
         raise refuse("has a run.json that is not this run's as fwa writes it")
     status = manifest.get("status")
     return status if isinstance(status, str) else None

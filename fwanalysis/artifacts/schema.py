@@ -103,10 +103,10 @@ METRICS_COLUMNS = {"step": "int64", "epoch": "float64", "split": "string", "name
 
 
 #: Bounds that keep a hostile run.json from costing more than a real one (docs/format.md, "Size bounds").
-MAX_STEP = 2**63 - 1          # steps are int64 everywhere they are stored (metrics.parquet's step column)
-MAX_TEXT = 256                # characters of a config string (a model or data set name, a label)
-MAX_LIST = 4096               # entries of a config list (lr_milestones)
-MAX_RUN_ID_BYTES = 200        # a run id names a directory and its lock file (.locks/<run_id>.lock, 255 bytes at most)
+MAX_STEP = 2**63 - 1  # steps are int64 everywhere they are stored (metrics.parquet's step column)
+MAX_TEXT = 256  # characters of a config string (a model or data set name, a label)
+MAX_LIST = 4096  # entries of a config list (lr_milestones)
+MAX_RUN_ID_BYTES = 200  # a run id names a directory and its lock file (.locks/<run_id>.lock, 255 bytes at most)
 #: Names below a study that are never a run: the lock folder. Run ids may not start with ``.`` at all
 #: (temporary files and fwa's own folders do).
 RESERVED_NAMES = (".locks",)
@@ -131,7 +131,11 @@ def run_id_problem(run_id) -> str | None:
     if run_id in (".", "..") or any(ch in run_id for ch in "/\\") or _has_control(run_id):
         return f"run id {run_id[:60]!r} cannot name a directory (no '/', '\\', control characters, '.' or '..')"
     if run_id.startswith("."):
-        what = "is reserved: the study's lock folder" if run_id in RESERVED_NAMES else "starts with '.', as fwa's temporary files do"
+        what = (
+            "is reserved: the study's lock folder"
+            if run_id in RESERVED_NAMES
+            else "starts with '.', as fwa's temporary files do"
+        )
         return f"run id {run_id[:60]!r} {what}"
     if len(run_id.encode("utf-8")) > MAX_RUN_ID_BYTES:
         return f"run id {run_id[:40]!r}... is {len(run_id.encode('utf-8'))} bytes long, more than {MAX_RUN_ID_BYTES}"

@@ -15,8 +15,8 @@ import math
 import operator
 import weakref
 from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable, Sequence
 
 from fwanalysis.vocab import LABEL_KEYS
 
@@ -26,9 +26,21 @@ from .io import ArtifactError
 from .reader import Run
 
 __all__ = [
-    "RunFilter", "select_runs", "group_key", "NoRunsError", "PoolingError",
-    "design", "config_get", "varying_fields", "drop_repeats", "describe_fields", "filter_hint", "in_sweeps", "profiles_of",
-    "check_filter_values", "UnknownValueError",
+    "RunFilter",
+    "select_runs",
+    "group_key",
+    "NoRunsError",
+    "PoolingError",
+    "design",
+    "config_get",
+    "varying_fields",
+    "drop_repeats",
+    "describe_fields",
+    "filter_hint",
+    "in_sweeps",
+    "profiles_of",
+    "check_filter_values",
+    "UnknownValueError",
 ]
 
 
@@ -49,7 +61,7 @@ def _hashable(v) -> Hashable:
     return v
 
 
-_DESIGNS: "weakref.WeakKeyDictionary[Run, dict]" = weakref.WeakKeyDictionary()  # objects that take no attribute
+_DESIGNS: weakref.WeakKeyDictionary[Run, dict] = weakref.WeakKeyDictionary()  # objects that take no attribute
 
 
 _NOT_DESIGN = (*LABEL_KEYS, "criterion_params")
@@ -127,7 +139,9 @@ def _field_order(fields: Iterable[str]) -> list[str]:
     return sorted(set(fields), key=lambda f: (known.get(f, len(known)), f))
 
 
-def varying_fields(runs: Sequence[Run], cell: Callable[[Run], Hashable], *, ignore: Sequence[str] = ("seed",)) -> list[str]:
+def varying_fields(
+    runs: Sequence[Run], cell: Callable[[Run], Hashable], *, ignore: Sequence[str] = ("seed",)
+) -> list[str]:
     """Design fields (:func:`design`) in which two runs of one cell differ, ``ignore``d fields aside.
 
     ``cell(run)`` is the key under which an analysis would average runs (e.g. model, dataset, growth,
@@ -188,14 +202,24 @@ def describe_fields(runs: Sequence[Run], fields: Sequence[str], *, limit: int = 
     """``update_period (3, 25), batch_size (64, 128)``: each field with the values the runs have."""
     parts = []
     for f in fields:
-        vals = sorted({design(r).get(f) for r in runs}, key=lambda v: (v is None, str(type(v)), v if isinstance(v, (int, float)) else str(v)))
+        vals = sorted(
+            {design(r).get(f) for r in runs},
+            key=lambda v: (v is None, str(type(v)), v if isinstance(v, (int, float)) else str(v)),
+        )
         shown = ", ".join(_show(v) for v in vals[:limit]) + (", ..." if len(vals) > limit else "")
         parts.append(f"{f} ({shown})")
     return ", ".join(parts)
 
 
-_FLAGS = {"model": "--model", "dataset": "--dataset", "growth": "--growth", "criterion": "--criterion",
-          "density": "--density", "update_period": "--update-period", "sweep": "--sweep"}
+_FLAGS = {
+    "model": "--model",
+    "dataset": "--dataset",
+    "growth": "--growth",
+    "criterion": "--criterion",
+    "density": "--density",
+    "update_period": "--update-period",
+    "sweep": "--sweep",
+}
 
 
 def filter_hint(field: str, value) -> str:
@@ -234,10 +258,10 @@ class RunFilter:
     criterion: Sequence[str] = ()
     method: Sequence[str] = ()
     density: Sequence[float] = ()
-    density_min: float | None = None      # density >= this (inclusive)
-    density_max: float | None = None      # density <= this (inclusive)
-    density_gt: float | None = None       # density > this (strict)
-    density_lt: float | None = None       # density < this (strict)
+    density_min: float | None = None  # density >= this (inclusive)
+    density_max: float | None = None  # density <= this (inclusive)
+    density_gt: float | None = None  # density > this (strict)
+    density_lt: float | None = None  # density < this (strict)
     update_period: Sequence[int] = ()
     sweep: Sequence[str] = ()
     extra: dict = field(default_factory=dict)  # field -> value (--config KEY=VALUE), see config_get
@@ -275,7 +299,9 @@ class RunFilter:
             return False
         d = c.get("density")
         if not (baselines and method == "dense"):
-            if self.density and (d is None or not any(math.isclose(d, x, rel_tol=0, abs_tol=1e-9) for x in self.density)):
+            if self.density and (
+                d is None or not any(math.isclose(d, x, rel_tol=0, abs_tol=1e-9) for x in self.density)
+            ):
                 return False
             if not self.density_ok(d):
                 return False
@@ -297,10 +323,12 @@ class RunFilter:
         if d is None:
             return False
         eps = 1e-12
-        return ((self.density_min is None or d >= self.density_min - eps)
-                and (self.density_max is None or d <= self.density_max + eps)
-                and (self.density_gt is None or d > self.density_gt + eps)
-                and (self.density_lt is None or d < self.density_lt - eps))
+        return (
+            (self.density_min is None or d >= self.density_min - eps)
+            and (self.density_max is None or d <= self.density_max + eps)
+            and (self.density_gt is None or d > self.density_gt + eps)
+            and (self.density_lt is None or d < self.density_lt - eps)
+        )
 
 
 def select_runs(
@@ -316,7 +344,9 @@ def select_runs(
     """Every run below ``paths`` that passes ``flt``, sorted by path (see :func:`find_runs`, which ``progress``
     goes to). A value of a filter that no run found there holds is named with the values they hold, an error
     when no value of that filter is held (:func:`check_filter_values`)."""
-    runs = find_runs(paths, include_incomplete=include_incomplete, on_bad=on_bad, on_warning=on_warning, progress=progress)
+    runs = find_runs(
+        paths, include_incomplete=include_incomplete, on_bad=on_bad, on_warning=on_warning, progress=progress
+    )
     flt = flt or RunFilter()
     where = ", ".join(map(str, paths))
     what = "run" if include_incomplete else "complete run"
@@ -325,8 +355,14 @@ def select_runs(
 
 
 #: the filters whose values are names (RunFilter field, what the values are called)
-_NAMED = (("model", "models"), ("dataset", "data sets"), ("growth", "growth criteria"),
-          ("criterion", "criteria"), ("method", "methods"), ("sweep", "sweeps"))
+_NAMED = (
+    ("model", "models"),
+    ("dataset", "data sets"),
+    ("growth", "growth criteria"),
+    ("criterion", "criteria"),
+    ("method", "methods"),
+    ("sweep", "sweeps"),
+)
 
 
 class UnknownValueError(NoRunsError):
@@ -334,8 +370,14 @@ class UnknownValueError(NoRunsError):
     closest match first."""
 
 
-def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what: str = "run",
-                        on_warning: Callable[[str], None] | None = None) -> None:
+def check_filter_values(
+    flt: RunFilter,
+    runs: Sequence[Run],
+    *,
+    where: str,
+    what: str = "run",
+    on_warning: Callable[[str], None] | None = None,
+) -> None:
     """A value of a name filter (``--criterion magnitue``) that no run of ``runs`` holds is named in one line with
     the values they do hold, the closest match first (:func:`difflib.get_close_matches`): an
     :class:`UnknownValueError` when no value given for that filter is held (nothing could match), else a warning
@@ -355,8 +397,10 @@ def check_filter_values(flt: RunFilter, runs: Sequence[Run], *, where: str, what
         # closest first (difflib's ratio), ties in sorted order
         ordered = sorted(have, key=lambda h: -difflib.SequenceMatcher(None, str(value), h).ratio())
         guess = difflib.get_close_matches(str(value), have, n=1)
-        msg = (f"--{key} {value}: no {what} under {where} has it; "
-               f"{f'did you mean {guess[0]}? ' if guess else ''}{plural} there: {', '.join(ordered)}")
+        msg = (
+            f"--{key} {value}: no {what} under {where} has it; "
+            f"{f'did you mean {guess[0]}? ' if guess else ''}{plural} there: {', '.join(ordered)}"
+        )
         if len(missing) == len(want):
             raise UnknownValueError(msg)
         if on_warning is not None:
@@ -381,8 +425,11 @@ def group_key(run: Run, *, ignore: Sequence[str] = ("criterion", "seed")) -> tup
     memo = (id(names), ignore, params)  # names: one tuple per order of fields, kept in _ORDERS for good
     kept = _KEPT.get(memo)
     if kept is None:
-        at = [i for i, k in enumerate(names)
-              if k not in ignore and k not in params and k.removeprefix("criterion_params.") not in params]
+        at = [
+            i
+            for i, k in enumerate(names)
+            if k not in ignore and k not in params and k.removeprefix("criterion_params.") not in params
+        ]
         pick = operator.itemgetter(*at) if len(at) > 1 else (lambda v, at=at: tuple(v[i] for i in at))
         kept = _KEPT[memo] = (tuple(names[i] for i in at), pick)
     key = tuple(zip(kept[0], map(repr, kept[1](values))))

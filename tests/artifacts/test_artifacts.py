@@ -27,7 +27,15 @@ from fwanalysis.artifacts import (
     validate_run,
 )
 
-CONFIG = {"model": "mlp-small", "dataset": "digits", "method": "dst", "criterion": "snip", "growth": "random", "density": 0.5, "seed": 0}
+CONFIG = {
+    "model": "mlp-small",
+    "dataset": "digits",
+    "method": "dst",
+    "criterion": "snip",
+    "growth": "random",
+    "density": 0.5,
+    "seed": 0,
+}
 LAYERS = {"fc1.weight": (4, 6), "fc2.weight": (3, 5)}
 
 
@@ -78,7 +86,12 @@ def write_run(study, *, status="complete", seed=0, rng=None):
     grown = {n: ~m0[n] & (rng.random(m0[n].shape) < 0.3) for n in LAYERS}
     w.write_update(10, pruned, grown, shadow={"snip": pruned, "magnitude": grown})
     m1 = {n: (m0[n] & ~pruned[n]) | grown[n] for n in LAYERS}
-    w.write_state(10, {n: rng.standard_normal(s) for n, s in LAYERS.items()}, {n: rng.standard_normal(s) for n, s in LAYERS.items()}, m0)
+    w.write_state(
+        10,
+        {n: rng.standard_normal(s) for n, s in LAYERS.items()},
+        {n: rng.standard_normal(s) for n, s in LAYERS.items()},
+        m0,
+    )
     w.write_masks(20, m1)
     for step in (10, 20):
         w.log(step, step / 10, "train", "loss", 1.0 / step)
@@ -136,8 +149,14 @@ class _Stopped(BaseException):
     """A stop that is not an error (as a sweep's SIGTERM handler raises)."""
 
 
-@pytest.mark.parametrize("exc, why", [(_Stopped("interrupted by SIGTERM"), "interrupted by SIGTERM"), (KeyboardInterrupt(), "KeyboardInterrupt"),
-                                      (ValueError("bad\nsecond line"), "ValueError: bad")])
+@pytest.mark.parametrize(
+    "exc, why",
+    [
+        (_Stopped("interrupted by SIGTERM"), "interrupted by SIGTERM"),
+        (KeyboardInterrupt(), "KeyboardInterrupt"),
+        (ValueError("bad\nsecond line"), "ValueError: bad"),
+    ],
+)
 def test_a_stopped_run_says_why(tmp_path, exc, why):
     with pytest.raises(type(exc)):
         with RunWriter(tmp_path, CONFIG, LAYERS) as w:
@@ -149,7 +168,11 @@ def test_a_stopped_run_says_why(tmp_path, exc, why):
 
 
 def _files(run_dir) -> dict:
-    return {str(p.relative_to(run_dir)): (p.stat().st_ino, p.read_bytes()) for p in sorted(run_dir.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(run_dir)): (p.stat().st_ino, p.read_bytes())
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("left", ["running", "failed"])
@@ -171,7 +194,9 @@ def test_writer_redoes_an_incomplete_run(tmp_path, left):
     new.close("complete")
     run = load_run(new.path)
     assert run.status == "complete" and run.mask_steps == [0] and run.summary["test_acc"] == 0.5
-    assert np.array_equal(unpack(run.masks(0)["fc1.weight"], m["fc1.weight"].size, m["fc1.weight"].shape), m["fc1.weight"])
+    assert np.array_equal(
+        unpack(run.masks(0)["fc1.weight"], m["fc1.weight"].size, m["fc1.weight"].shape), m["fc1.weight"]
+    )
     if left == "running":
         with pytest.raises(OSError, match="removed or replaced"):
             old.close("complete")  # too late: the run is the new writer's; nothing of it changes
@@ -279,7 +304,9 @@ NPZ_DAMAGE = {
     "garbage": lambda p: p.write_bytes(b"garbage" * 10),
     "missing": lambda p: p.unlink(),
     "wrong length": lambda p: _rewrite_npz(p, lambda d: d.update({"pruned/fc1.weight": np.zeros(9, np.uint8)})),
-    "pad bits": lambda p: _rewrite_npz(p, lambda d: d.update({"grown/fc2.weight": np.array([0, 0b01111111], np.uint8)})),
+    "pad bits": lambda p: _rewrite_npz(
+        p, lambda d: d.update({"grown/fc2.weight": np.array([0, 0b01111111], np.uint8)})
+    ),
     "missing key": lambda p: _rewrite_npz(p, lambda d: d.pop("shadow/snip/fc2.weight")),
 }
 
@@ -332,15 +359,26 @@ def test_hand_written_run_without_writer(tmp_path):
     mask = np.array([[1, 0, 1], [0, 0, 1]], bool)
     np.savez_compressed(d / "masks" / "step-00000000.npz", **{"w": np.packbits(mask.ravel())})
     manifest = {
-        "format": "fwa-run", "format_version": 1, "run_id": "by-hand", "status": "complete",
-        "created": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:01:00Z",
+        "format": "fwa-run",
+        "format_version": 1,
+        "run_id": "by-hand",
+        "status": "complete",
+        "created": "2026-01-01T00:00:00Z",
+        "finished": "2026-01-01T00:01:00Z",
         "config": {"model": "m", "dataset": "d", "method": "static", "density": 0.5, "seed": 1},
         "layers": [{"name": "w", "shape": [2, 3], "numel": 6, "density": 0.5}],
-        "mask_steps": [0], "update_steps": [], "state_steps": [], "shadow_criteria": [],
-        "total_steps": 0, "summary": {"test_acc": 0.5}, "software": {},
+        "mask_steps": [0],
+        "update_steps": [],
+        "state_steps": [],
+        "shadow_criteria": [],
+        "total_steps": 0,
+        "summary": {"test_acc": 0.5},
+        "software": {},
     }
     (d / "run.json").write_text(json.dumps(manifest))
-    pd.DataFrame({"step": [0], "epoch": [0.0], "split": ["test"], "name": ["acc"], "value": [0.5]}).to_parquet(d / "metrics.parquet")
+    pd.DataFrame({"step": [0], "epoch": [0.0], "split": ["test"], "name": ["acc"], "value": [0.5]}).to_parquet(
+        d / "metrics.parquet"
+    )
     run = load_run(d)
     assert run.validate() == []
     assert run.config["criterion"] is None and run.summary["itop"] is None
@@ -354,7 +392,10 @@ def test_npz_written_like_savez_compressed(tmp_path):
 
     from fwanalysis.artifacts import write_npz
 
-    arrays = {"pruned/a.weight": pack(np.random.default_rng(0).random(1000) < 0.1), "w": np.arange(6, dtype=np.float32).reshape(2, 3)}
+    arrays = {
+        "pruned/a.weight": pack(np.random.default_rng(0).random(1000) < 0.1),
+        "w": np.arange(6, dtype=np.float32).reshape(2, 3),
+    }
     write_npz(tmp_path / "ours.npz", arrays)
     np.savez_compressed(tmp_path / "numpy.npz", **arrays)
     with np.load(tmp_path / "ours.npz") as ours, np.load(tmp_path / "numpy.npz") as ref:

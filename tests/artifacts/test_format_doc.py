@@ -93,7 +93,16 @@ def test_runwriter_example_writes_the_same_run(written):
     _, plain, rw = written
     a, b = load_run(plain), load_run(rw)
     assert b.validate() == []
-    for key in ("config", "layers", "mask_steps", "update_steps", "state_steps", "shadow_criteria", "total_steps", "summary"):
+    for key in (
+        "config",
+        "layers",
+        "mask_steps",
+        "update_steps",
+        "state_steps",
+        "shadow_criteria",
+        "total_steps",
+        "summary",
+    ):
         assert a.manifest[key] == b.manifest[key], key
     for step in a.mask_steps:
         for name in a.layer_names:
@@ -124,7 +133,9 @@ def test_every_key_and_criterion_is_documented():
     missing = [f"{what} `{n}`" for what, ns in names.items() for n in ns if f"`{n}`" not in text]
     assert not missing, f"docs/format.md does not mention: {', '.join(missing)}"
     for column, dtype in schema.METRICS_COLUMNS.items():
-        assert re.search(rf"\| `{column}` \| {dtype} \|", text), f"metrics column {column} must be documented as {dtype}"
+        assert re.search(rf"\| `{column}` \| {dtype} \|", text), (
+            f"metrics column {column} must be documented as {dtype}"
+        )
     assert f'"{schema.FORMAT}"' in text and f"`{schema.FORMAT_VERSION}`" in text
 
 
@@ -137,7 +148,10 @@ def test_documented_bounds_match_the_reader():
     assert f"{schema.MAX_TEXT} characters, no control characters" in text and f"{schema.MAX_LIST} entries" in text
     assert f"{reader.METRIC_ROWS_PER_STEP} per step" in text and "at least 10^6, at most 2 × 10^7" in text
     assert (reader.METRIC_ROWS_FLOOR, reader.METRIC_ROWS_CAP) == (10**6, 2 * 10**7)
-    assert f"{reader.METRIC_ROW_BYTES} decoded bytes a row" in text and f"more than {schema.MAX_RUN_ID_BYTES} bytes" in text
+    assert (
+        f"{reader.METRIC_ROW_BYTES} decoded bytes a row" in text
+        and f"more than {schema.MAX_RUN_ID_BYTES} bytes" in text
+    )
     assert schema.step_file(800) == "step-00000800.npz" and "step-00000800.npz" in text
 
 
@@ -145,11 +159,15 @@ def test_doc_stands_alone():
     """Every link of docs/format.md is an anchor of its own or a file of this repository that exists."""
     repo = DOC.parents[1].resolve()
     text = _text()
-    anchors = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", text, re.M)}
+    anchors = {
+        re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", text, re.M)
+    }
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
         if target.startswith("#"):
             assert target[1:] in anchors, f"docs/format.md links to a missing section {target}"
             continue
         assert "://" not in target, f"docs/format.md links outside the repository: {target}"
         path = (DOC.parent / target.split("#")[0]).resolve()
-        assert path.is_relative_to(repo) and path.exists(), f"docs/format.md links to {target}, not a file of the repository"
+        assert path.is_relative_to(repo) and path.exists(), (
+            f"docs/format.md links to {target}, not a file of the repository"
+        )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import sys
 import threading
 import time
 import zipfile
@@ -14,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import LAYERS, write_study
 from typer.testing import CliRunner
 
 from fwanalysis.artifacts import ArtifactError, find_runs, load_run
 from fwanalysis.cli import app
-
-from synthetic import LAYERS, write_study
 
 runner = CliRunner()
 
@@ -50,8 +48,11 @@ def _rewrite_member(npz: Path, key: str, payload_writer) -> None:
 
 def test_member_claiming_a_terabyte_is_refused_by_its_header(run_dir):
     layer = next(iter(LAYERS))
-    _rewrite_member(run_dir / "masks" / "step-00000000.npz", layer,
-                    lambda f: (f.write(_npy_header("|u1", (10**12,))), f.write(b"\0" * 100)))
+    _rewrite_member(
+        run_dir / "masks" / "step-00000000.npz",
+        layer,
+        lambda f: (f.write(_npy_header("|u1", (10**12,))), f.write(b"\0" * 100)),
+    )
     run = load_run(run_dir)
     with pytest.raises(ArtifactError) as e:
         run.masks(0)
@@ -81,15 +82,20 @@ def test_member_that_unpacks_to_more_than_it_should_is_not_read_in_full(run_dir)
 
 def test_pickled_member_is_refused(run_dir):
     layer = next(iter(LAYERS))
-    _rewrite_member(run_dir / "masks" / "step-00000000.npz", layer,
-                    lambda f: np.lib.format.write_array(f, np.array([{"a": 1}], dtype=object), allow_pickle=True))
+    _rewrite_member(
+        run_dir / "masks" / "step-00000000.npz",
+        layer,
+        lambda f: np.lib.format.write_array(f, np.array([{"a": 1}], dtype=object), allow_pickle=True),
+    )
     with pytest.raises(ArtifactError, match="pickle"):
         load_run(run_dir).masks(0)
 
 
 def test_truncated_member_is_named(run_dir):
     layer = next(iter(LAYERS))
-    _rewrite_member(run_dir / "masks" / "step-00000000.npz", layer, lambda f: (f.write(_npy_header("|u1", (6,))), f.write(b"\0\0")))
+    _rewrite_member(
+        run_dir / "masks" / "step-00000000.npz", layer, lambda f: (f.write(_npy_header("|u1", (6,))), f.write(b"\0\0"))
+    )
     with pytest.raises(ArtifactError, match="truncated"):
         load_run(run_dir).masks(0)
 

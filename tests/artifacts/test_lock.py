@@ -32,7 +32,13 @@ def dead_pid() -> int:
 
 
 def write_lock(path: Path, **fields) -> None:
-    rec = {"run_id": path.stem, "host": socket.gethostname(), "pid": 0, "time": "2026-01-01T00:00:00Z", "token": "t0" * 16}
+    rec = {
+        "run_id": path.stem,
+        "host": socket.gethostname(),
+        "pid": 0,
+        "time": "2026-01-01T00:00:00Z",
+        "token": "t0" * 16,
+    }
     rec.update(fields)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rec))
@@ -68,8 +74,14 @@ def test_processes_racing_for_one_lock_one_wins(tmp_path, stale):
         write_lock(lock_path(tmp_path, "r1"), pid=dead_pid())
     done = tmp_path / "done"
     start = time.time() + 1.0
-    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(ROOT), str(tmp_path), str(start), str(done)],
-                              stdout=subprocess.PIPE, text=True) for _ in range(5)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(ROOT), str(tmp_path), str(start), str(done)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(5)
+    ]
     deadline = time.time() + 30
     while sum(p.poll() is not None for p in procs) < 4 and time.time() < deadline:
         time.sleep(0.02)  # the losers exit at once; a winner holds the lock until `done`
@@ -146,7 +158,6 @@ def test_a_lock_of_another_host_is_respected(tmp_path):
     assert read_lock(path)["host"] == "gpu-node-17.cluster"
 
 
-
 def test_a_lock_of_another_host_is_taken_over_only_when_the_judge_says_it_ended(tmp_path, sleeper):
     """``gone`` judges the holders this host cannot check (another host), and only those: never a live
     process of this host, never an unreadable lock. It sees the whole record."""
@@ -183,6 +194,7 @@ def test_a_lock_taken_inside_a_slurm_job_names_the_job(tmp_path, monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID")
     with RunLock(tmp_path, "r2"):
         assert "slurm_job" not in read_lock(lock_path(tmp_path, "r2"))
+
 
 def test_an_unreadable_lock_is_respected(tmp_path):
     path = lock_path(tmp_path, "r1")

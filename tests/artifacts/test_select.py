@@ -7,13 +7,31 @@ import pytest
 
 from fwanalysis.artifacts import RunWriter, load_run
 from fwanalysis.artifacts.select import (
-    RunFilter, config_get, describe_fields, design, drop_repeats, filter_hint, group_key, in_sweeps, profiles_of,
-    select_runs, varying_fields,
+    RunFilter,
+    config_get,
+    describe_fields,
+    design,
+    drop_repeats,
+    filter_hint,
+    group_key,
+    in_sweeps,
+    profiles_of,
+    select_runs,
+    varying_fields,
 )
 
 LAYERS = {"fc.weight": (2, 3)}
-BASE = {"model": "toy", "dataset": "synthetic", "method": "dst", "criterion": "magnitude", "growth": "random",
-        "density": 0.5, "update_period": 10, "batch_size": 128, "seed": 0}
+BASE = {
+    "model": "toy",
+    "dataset": "synthetic",
+    "method": "dst",
+    "criterion": "magnitude",
+    "growth": "random",
+    "density": 0.5,
+    "update_period": 10,
+    "batch_size": 128,
+    "seed": 0,
+}
 
 
 def make(root, *, status="complete", **cfg):
