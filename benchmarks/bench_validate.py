@@ -35,7 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fwanalysis.artifacts.reader import find_runs, validate_runs  # noqa: E402
+from fwanalysis.artifacts.find import find_runs  # noqa: E402
+from fwanalysis.artifacts.reader import validate_runs  # noqa: E402
 
 TARGET_RUNS, TARGET_WALL = 70_000, 120.0
 _LOCAL = struct.Struct("<4s2B4HL2L2H")  # a zip member's local header (30 bytes)
