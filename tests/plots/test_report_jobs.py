@@ -79,24 +79,35 @@ def _savefig(fig, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def test_figure_bytes_are_the_bytes_of_a_tight_savefig(tmp_path_factory):
-    """One figure of each draw function, saved as the report saves it (PNG, then PDF; SVG for one) and, from a
-    second build of it, by ``savefig(bbox_inches="tight")``: the same bytes (the shortcut skips only a draw that
-    renders nothing). Each format is laid out with its own renderer, as savefig does."""
-    _, runs = figures_study(tmp_path_factory)
-    kinds = {}
+def _one_figure_per_draw_function() -> list[str]:
+    kinds: dict = {}
     for fid, e in FIGURES.items():
         kinds.setdefault(getattr(e.draw, "func", e.draw), fid)
-    assert len(kinds) >= 8
-    for n, fid in enumerate(sorted(kinds.values())):
-        formats = ("png", "pdf", "svg") if n == 0 else ("png", "pdf")
-        ours, theirs = build(FIGURES[fid], runs), build(FIGURES[fid], runs)
-        try:
-            for fmt in formats:
-                assert figure_bytes(ours.figure, fmt) == _savefig(theirs.figure, fmt), (fid, fmt)
-        finally:
-            plt.close(ours.figure)
-            plt.close(theirs.figure)
+    return sorted(kinds.values())
+
+
+ONE_PER_DRAW = _one_figure_per_draw_function()
+
+
+def test_every_draw_function_is_compared():
+    assert len(ONE_PER_DRAW) >= 8
+
+
+@pytest.mark.slow  # the figures dealt to the workers one by one: together they are the longest test
+@pytest.mark.parametrize("fid", ONE_PER_DRAW)
+def test_figure_bytes_are_the_bytes_of_a_tight_savefig(tmp_path_factory, fid):
+    """One figure of each draw function, saved as the report saves it (PNG, then PDF; SVG for the first) and,
+    from a second build of it, by ``savefig(bbox_inches="tight")``: the same bytes (the shortcut skips only a draw
+    that renders nothing). Each format is laid out with its own renderer, as savefig does."""
+    _, runs = figures_study(tmp_path_factory)
+    formats = ("png", "pdf", "svg") if fid == ONE_PER_DRAW[0] else ("png", "pdf")
+    ours, theirs = build(FIGURES[fid], runs), build(FIGURES[fid], runs)
+    try:
+        for fmt in formats:
+            assert figure_bytes(ours.figure, fmt) == _savefig(theirs.figure, fmt), (fid, fmt)
+    finally:
+        plt.close(ours.figure)
+        plt.close(theirs.figure)
 
 
 def test_figure_bytes_follow_a_users_savefig_settings(tmp_path_factory):
