@@ -28,6 +28,7 @@ __all__ = [
     "PRUNING_LOOPS",
     "LOOP_METHOD",
     "KINDS",
+    "kind_of",
     "INITS",
     "SCHEDULES",
     "SCOPES",
@@ -76,6 +77,13 @@ LOOP_METHOD = {"imp": "dst", "pai": "static"}
 #: What a run is to the analyses (:attr:`fwanalysis.artifacts.Run.kind`, the ``--method`` filter): its pruning
 #: loop where it has one, else its method.
 KINDS = (*METHODS, *PRUNING_LOOPS)
+
+
+def kind_of(config) -> str | None:
+    """A run's kind from its config (a mapping): ``pruning_loop`` (``imp``, ``pai``) where set, else ``method``."""
+    return config.get("pruning_loop") or config.get("method")
+
+
 #: Sparse initialisations (layer densities): Erdős–Rényi, ER-Kernel, uniform, dense.
 INITS = ("er", "erk", "uniform", "dense")
 #: Pruning-fraction schedules ρ_t.

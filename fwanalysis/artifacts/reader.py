@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the annotations only: reading run.json never imports pandas
     import pandas as pd
     import pyarrow as pa
 
+from fwanalysis.vocab import kind_of
+
 from . import schema
 from .bitset import check_packed, packed_length
 from .io import ArtifactError, open_regular, read_regular
@@ -150,7 +152,7 @@ class Run:
     def kind(self) -> str | None:
         """What the run is to the analyses: ``config.pruning_loop`` (``imp``, ``pai``) where set, else
         ``config.method`` (``dense``, ``static``, ``dst``); docs/format.md, "Pruning runs"."""
-        return self.config.get("pruning_loop") or self.config.get("method")
+        return kind_of(self.config)
 
     @property
     def seed(self):

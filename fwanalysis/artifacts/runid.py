@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from fwanalysis.vocab import PRUNING_LOOPS
+from fwanalysis.vocab import PRUNING_LOOPS, kind_of
 
 from . import schema
 
@@ -70,7 +70,7 @@ def run_id_for(config: Mapping, *, digits: int = RUN_ID_DIGITS) -> str:
     """
     cfg = canonical_config(config)
     digest = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:digits]
-    kind = cfg.get("pruning_loop") or cfg.get("method")  # imp and pai ids name the loop, as Run.kind does
+    kind = kind_of(cfg)  # imp and pai ids name the loop, as Run.kind does
     parts = [cfg.get("dataset"), cfg.get("model"), kind]
     if kind in ("dst", *PRUNING_LOOPS):  # the kinds with a pruning criterion
         parts += [cfg.get("criterion"), cfg.get("growth")]
